@@ -1,0 +1,1 @@
+"""The edge: app factory, routes, auth, command line, worker."""

@@ -1,0 +1,107 @@
+"""The FastAPI application factory: the composition root."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api import problems
+from api.deps import Clock, system_clock
+from api.metrics import Metrics
+from api.middleware import BodyLimit, RequestMetrics
+from api.routes import auth, health, org, staff
+from api.security import AccessTokens, Passwords
+from api.settings import PLACEHOLDER_SECRET, SchedulerMode, Settings, get_settings
+from api.worker import Scheduler
+from models.db import create_engine, create_session_factory
+
+log = logging.getLogger("harbour")
+API_PREFIX = "/api/v1"
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.name
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: AsyncEngine | None = None,
+    session_factory: async_sessionmaker[AsyncSession] | None = None,
+    clock: Clock = system_clock,
+    scheduler: bool = True,
+) -> FastAPI:
+    """Build the app. Tests pass their own session factory and clock."""
+    settings = settings or get_settings()
+    owns_engine = engine is None and session_factory is None
+    if session_factory is None:
+        engine = engine or create_engine(
+            settings.database_url, pool_size=settings.database_pool_size
+        )
+        session_factory = create_session_factory(engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        embedded = None
+        if scheduler and settings.scheduler is SchedulerMode.embedded:
+            embedded = Scheduler(settings, session_factory, clock)
+            await embedded.start()
+        if settings.secret_key.get_secret_value() == PLACEHOLDER_SECRET:
+            log.warning("HARBOUR_SECRET_KEY is the development placeholder: never deploy this")
+        app.state.scheduler = embedded
+        try:
+            yield
+        finally:
+            if embedded is not None:
+                embedded.shutdown()
+            if owns_engine and engine is not None:
+                await engine.dispose()
+
+    app = FastAPI(
+        title="Harbour",
+        version="1.0.0",
+        summary="Reflective supervision and workforce wellbeing for children's social care.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        generate_unique_id_function=_operation_id,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.session_factory = session_factory
+    app.state.clock = clock
+    app.state.passwords = Passwords(settings)
+    app.state.tokens = AccessTokens(settings)
+    app.state.metrics = Metrics()
+
+    problems.install(app)
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (auth, org, staff):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.include_router(health.router)
+
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(RequestMetrics, metrics=app.state.metrics)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = FastAPI.openapi(app)
+            app.openapi_schema = problems.rewrite_openapi(schema)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Entry point for `uvicorn --factory` (and `harbour serve`)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return create_app()

@@ -1,0 +1,131 @@
+"""The `harbour` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from alembic import command
+from pydantic import ValidationError
+
+from api.security import Passwords
+from api.settings import Settings, get_settings
+from migrations import alembic_config
+from models.db import create_engine, create_session_factory, session_scope
+from models.directory import find_login, get_or_create_organisation
+from models.staff import Cohort, Role, Staff
+
+
+def migrate(settings: Settings) -> None:
+    command.upgrade(alembic_config(settings.database_url), "head")
+
+
+async def _create_admin(settings: Settings, org: str, email: str, password: str) -> str:
+    engine = create_engine(settings.database_url, pool_size=1)
+    now = datetime.now(UTC)
+    try:
+        async with session_scope(create_session_factory(engine)) as session:
+            organisation = await get_or_create_organisation(session, org, now)
+            staff = await find_login(session, email)
+            if staff is not None and staff.organisation_id != organisation.id:
+                raise SystemExit(f"{email} already belongs to another organisation")
+            if staff is not None:
+                if Role.admin.value not in staff.roles:
+                    staff.roles = sorted({*staff.roles, Role.admin.value})
+                    staff.version += 1
+                    staff.updated_at = now
+                    return f"{email} is now an admin of {org}"
+                return f"{email} is already an admin of {org}; nothing changed"
+            session.add(
+                Staff(
+                    organisation_id=organisation.id,
+                    email=email.strip().lower(),
+                    display_name="Administrator",
+                    password_hash=Passwords(settings).hash(password),
+                    roles=[Role.admin.value],
+                    cohort=Cohort.other,
+                    started_on=now.date(),
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            return f"created organisation {org!r} and its admin {email}"
+    finally:
+        await engine.dispose()
+
+
+async def _demo(settings: Settings) -> None:
+    from api.demo import DEMO_ORG, DEMO_PASSWORD, seed_demo
+
+    engine = create_engine(settings.database_url, pool_size=1)
+    try:
+        async with session_scope(create_session_factory(engine)) as session:
+            password_hash = Passwords(settings).hash(DEMO_PASSWORD)
+            logins = await seed_demo(session, password_hash, datetime.now(UTC))
+    finally:
+        await engine.dispose()
+    print(f"Demo organisation: {DEMO_ORG}")
+    print(f"Every demo login has the password: {DEMO_PASSWORD}")
+    for login in logins:
+        print(f"  {login.role:<28} {login.email}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="harbour", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="migrate if needed, then serve the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    sub.add_parser("worker", help="run the scheduler process (reminders, delivery, retention)")
+    sub.add_parser("migrate", help="alembic upgrade head")
+    admin = sub.add_parser("create-admin", help="bootstrap an organisation and its first admin")
+    admin.add_argument("--org", required=True)
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--password", required=True)
+    sub.add_parser("demo", help="seed a demo council and print the logins")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        print(f"harbour: configuration refused:\n{exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    if args.command == "migrate":
+        migrate(settings)
+    elif args.command == "serve":
+        import uvicorn
+
+        migrate(settings)
+        uvicorn.run(
+            "api.app:create_app_from_env",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            proxy_headers=True,
+        )
+    elif args.command == "worker":
+        import logging
+
+        from api.worker import run_worker
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        asyncio.run(run_worker(settings))
+    elif args.command == "create-admin":
+        if len(args.password) < 12:
+            raise SystemExit("the password must be at least 12 characters")
+        print(asyncio.run(_create_admin(settings, args.org, args.email, args.password)))
+    elif args.command == "demo":
+        migrate(settings)
+        asyncio.run(_demo(settings))
+
+
+if __name__ == "__main__":
+    main()

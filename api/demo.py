@@ -1,0 +1,154 @@
+"""`harbour demo`: a realistic small council to try Harbour with."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.actor import Actor
+from models.directory import actor_for, create_unit, get_or_create_organisation
+from models.schemas import UnitCreate
+from models.staff import Cohort, Role, Staff
+
+DEMO_ORG = "Harbourside Council (demo)"
+DEMO_DOMAIN = "harbourside.example"
+DEMO_PASSWORD = "harbour-demo-2026"
+
+_FIRST = (
+    "Amara Ben Chloe Dev Ella Femi Grace Hassan Isla Jack Kezia Liam Maya Noah Olu Priya "
+    "Quinn Rosa Sam Tara Uma Vik Wren Yusuf Zara Aled Bea Cal Dina Ezra Fay Gus Hana Ivo "
+    "Jess Kai Lena Milo Nia Owen Pia Reece Sofia Theo Una Vera Will Xena Yara Zac Alfie "
+    "Bryony Ciaran Delyth Eamon Farah Gethin Hollie Imran Joel Kirsty"
+).split()
+_LAST = (
+    "Adeyemi Baker Chen Davies Evans Fraser Gill Hughes Iqbal Jones Khan Lewis Morgan "
+    "Nwosu Owen Patel Quinn Roberts Singh Taylor Usman Vaughan Walsh Young"
+).split()
+
+# (service, [teams])
+_STRUCTURE = (
+    (
+        "Children's Social Care",
+        ("Assessment Team", "Child in Need Team", "Child Protection Team", "Children in Care Team"),
+    ),
+    ("Early Help", ("Early Help North", "Early Help South", "Family Support Team")),
+)
+
+
+@dataclass(frozen=True)
+class Login:
+    role: str
+    email: str
+
+
+async def seed_demo(session: AsyncSession, password_hash: str, now: datetime) -> list[Login]:
+    """Create the demo council once; later calls change nothing and return the same logins."""
+    organisation = await get_or_create_organisation(session, DEMO_ORG, now)
+    today = now.date()
+    counter = itertools.count()
+
+    def person(roles: list[Role], unit: uuid.UUID | None, cohort: Cohort, started: date) -> Staff:
+        index = next(counter)
+        staff = Staff(
+            organisation_id=organisation.id,
+            email=_email(index),
+            display_name=f"{_FIRST[index]} {_LAST[(index * 7) % len(_LAST)]}",
+            password_hash=password_hash,
+            roles=[r.value for r in roles],
+            unit_id=unit,
+            cohort=cohort,
+            started_on=started,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(staff)
+        return staff
+
+    if await session.get(Staff, _demo_marker(organisation.id)) is not None:
+        return demo_logins()
+
+    admin = person([Role.admin], None, Cohort.other, today - timedelta(days=900))
+    admin.id = _demo_marker(organisation.id)
+    await session.flush()
+    actor: Actor = actor_for(admin)
+
+    directorate = await create_unit(session, actor, UnitCreate(name="Children's Services"), now)
+    director = person([Role.manager], directorate.id, Cohort.manager, today - timedelta(days=3000))
+    person([Role.hr], None, Cohort.other, today - timedelta(days=1500))
+    await session.flush()
+    directorate.manager_id = director.id
+
+    for service_name, teams in _STRUCTURE:
+        service = await create_unit(
+            session, actor, UnitCreate(name=service_name, parent_id=directorate.id), now
+        )
+        head = person(
+            [Role.manager, Role.supervisor],
+            service.id,
+            Cohort.manager,
+            today - timedelta(days=2000),
+        )
+        head.supervisor_id = director.id
+        await session.flush()
+        service.manager_id = head.id
+        for t_index, team_name in enumerate(teams):
+            team = await create_unit(
+                session, actor, UnitCreate(name=team_name, parent_id=service.id), now
+            )
+            manager = person(
+                [Role.manager, Role.supervisor, Role.practitioner],
+                team.id,
+                Cohort.manager,
+                today - timedelta(days=1200 + 90 * t_index),
+            )
+            manager.supervisor_id = head.id
+            await session.flush()
+            team.manager_id = manager.id
+            for cohort, started in _team_members(today, t_index):
+                member = person([Role.practitioner], team.id, cohort, started)
+                member.supervisor_id = manager.id
+    await session.flush()
+    return demo_logins()
+
+
+def _team_members(today: date, team_index: int) -> list[tuple[Cohort, date]]:
+    """Seven people: an ASYE in their first weeks, one mid-year, a student, four qualified."""
+    return [
+        (Cohort.asye, today - timedelta(days=20 + 3 * team_index)),
+        (Cohort.qualified, today - timedelta(days=700 + 40 * team_index)),
+        (Cohort.asye, today - timedelta(days=120 + 10 * team_index)),
+        (Cohort.student, today - timedelta(days=30)),
+        (Cohort.qualified, today - timedelta(days=1500)),
+        (Cohort.qualified, today - timedelta(days=2600)),
+        (Cohort.qualified, today - timedelta(days=400)),
+    ]
+
+
+def _demo_marker(organisation_id: uuid.UUID) -> uuid.UUID:
+    return uuid.uuid5(organisation_id, "harbour-demo-admin")
+
+
+def _email(index: int) -> str:
+    name = f"{_FIRST[index]} {_LAST[(index * 7) % len(_LAST)]}"
+    return f"{name.lower().replace(' ', '.')}@{DEMO_DOMAIN}"
+
+
+# Seeding order is fixed: admin, director, hr, the first head of service, the first team's
+# manager, then that team's members (an ASYE first, a qualified practitioner second).
+_LOGINS = (
+    ("admin", 0),
+    ("hr", 2),
+    ("director", 1),
+    ("head of service", 3),
+    ("team manager (supervisor)", 4),
+    ("ASYE practitioner", 5),
+    ("practitioner", 6),
+)
+
+
+def demo_logins() -> list[Login]:
+    return [Login(role, _email(index)) for role, index in _LOGINS]

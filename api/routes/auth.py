@@ -1,0 +1,186 @@
+"""OAuth2 token endpoint (RFC 6749 errors), logout, and who am I."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from api.deps import CurrentActor, Now, PasswordsDep, SessionDep, SettingsDep, TokensDep
+from api.problems import problems
+from models.directory import get_staff
+from models.login import BadCredentials, LoginThrottled, password_login
+from models.schemas import MePublic
+from models.staff import Staff
+from models.throttle import ThrottlePolicy
+from models.tokens import (
+    RefreshRejected,
+    issue_refresh_token,
+    revoke_refresh_token,
+    rotate_refresh_token,
+)
+
+router = APIRouter(tags=["auth"])
+
+_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    refresh_token: str
+
+
+class OAuthError(BaseModel):
+    error: str
+    error_description: str | None = None
+
+
+def _oauth_error(
+    error: str, description: str, status: int = 400, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body = OAuthError(error=error, error_description=description).model_dump()
+    return JSONResponse(body, status_code=status, headers={**_NO_STORE, **(headers or {})})
+
+
+_TOKEN_FORM: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["grant_type"],
+                    "properties": {
+                        "grant_type": {"type": "string", "enum": ["password", "refresh_token"]},
+                        "username": {"type": "string", "description": "e-mail address"},
+                        "password": {"type": "string", "format": "password"},
+                        "refresh_token": {"type": "string"},
+                    },
+                }
+            }
+        },
+    }
+}
+_OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": OAuthError, "description": "RFC 6749 error (for example invalid_grant)"},
+    429: {"model": OAuthError, "description": "Too many failed sign-ins; see Retry-After"},
+}
+
+
+async def _form(request: Request) -> dict[str, str] | None:
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return None
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+@router.post(
+    "/auth/token",
+    name="issue_token",
+    response_model=TokenResponse,
+    responses=_OAUTH_ERRORS,
+    openapi_extra=_TOKEN_FORM,
+)
+async def issue_token(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    passwords: PasswordsDep,
+    tokens: TokensDep,
+    now: Now,
+) -> JSONResponse:
+    """Exchange a password or a refresh token for an access token and a new refresh token."""
+    form = await _form(request)
+    if form is None:
+        return _oauth_error("invalid_request", "Send application/x-www-form-urlencoded.")
+    grant = form.get("grant_type")
+    if not grant:
+        return _oauth_error("invalid_request", "grant_type is required.")
+    refresh_lifetime = timedelta(days=settings.refresh_token_days)
+    if grant == "password":
+        username, password = form.get("username"), form.get("password")
+        if not username or not password:
+            return _oauth_error("invalid_request", "username and password are required.")
+        policy = ThrottlePolicy(
+            settings.login_max_failures,
+            timedelta(seconds=settings.login_window_seconds),
+            timedelta(seconds=settings.login_lockout_seconds),
+        )
+        address = request.client.host if request.client else "unknown"
+        try:
+            staff = await password_login(
+                session, username, password, address, passwords.verify, policy, now
+            )
+        except LoginThrottled as exc:
+            return _oauth_error(
+                "invalid_grant",
+                "Too many failed sign-in attempts. Try again later.",
+                status=429,
+                headers={"Retry-After": str(exc.retry_after)},
+            )
+        except BadCredentials:
+            # Returned, not raised, so the failure count commits.
+            return _oauth_error("invalid_grant", "The e-mail address or password is wrong.")
+        issued = await issue_refresh_token(session, staff, now, refresh_lifetime)
+        return _tokens(tokens, staff, issued.token, now)
+    if grant == "refresh_token":
+        token = form.get("refresh_token")
+        if not token:
+            return _oauth_error("invalid_request", "refresh_token is required.")
+        try:
+            staff, issued = await rotate_refresh_token(session, token, now, refresh_lifetime)
+        except RefreshRejected:
+            # Returned, not raised: a detected reuse has revoked the chain and must commit.
+            return _oauth_error("invalid_grant", "The refresh token is not valid.")
+        return _tokens(tokens, staff, issued.token, now)
+    return _oauth_error("unsupported_grant_type", "Use grant_type password or refresh_token.")
+
+
+def _tokens(tokens: TokensDep, staff: Staff, refresh: str, now: datetime) -> JSONResponse:
+    body = TokenResponse(
+        access_token=tokens.issue(staff.id, staff.organisation_id, now),
+        expires_in=int(tokens.lifetime.total_seconds()),
+        refresh_token=refresh,
+    )
+    return JSONResponse(body.model_dump(), headers=_NO_STORE)
+
+
+@router.post(
+    "/auth/revoke",
+    name="revoke_token",
+    status_code=200,
+    responses=_OAUTH_ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["token"],
+                        "properties": {"token": {"type": "string"}},
+                    }
+                }
+            },
+        }
+    },
+)
+async def revoke_token(request: Request, session: SessionDep, now: Now) -> JSONResponse:
+    """Log out: revoke a refresh token and every token rotated from the same sign-in."""
+    form = await _form(request)
+    token = form.get("token") if form else None
+    if not token:
+        return _oauth_error("invalid_request", "token is required.")
+    await revoke_refresh_token(session, token, now)
+    return JSONResponse({}, headers=_NO_STORE)
+
+
+@router.get("/me", name="get_me", response_model=MePublic, responses=problems())
+async def get_me(actor: CurrentActor, session: SessionDep) -> Staff:
+    """The signed-in staff member."""
+    return await get_staff(session, actor, actor.id)

@@ -1,0 +1,76 @@
+"""Configuration from `HARBOUR_*` environment variables and a `.env` file."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "change-me-in-production"
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class SchedulerMode(StrEnum):
+    embedded = "embedded"
+    off = "off"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="HARBOUR_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Environment = Environment.development
+    database_url: str = "sqlite+aiosqlite:///./harbour.db"
+    database_pool_size: int = Field(default=10, ge=1)
+    secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
+    # "kid:base64key,kid2:base64key": the first key encrypts, every key decrypts.
+    encryption_keys: SecretStr = SecretStr("")
+    scheduler: SchedulerMode = SchedulerMode.embedded
+    scheduler_heartbeat_seconds: int = Field(default=30, ge=1)
+
+    jwt_issuer: str = "harbour"
+    jwt_audience: str = "harbour-api"
+    access_token_minutes: int = Field(default=15, ge=1, le=60)
+    refresh_token_days: int = Field(default=30, ge=1)
+
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_seconds: int = Field(default=900, ge=1)
+    login_lockout_seconds: int = Field(default=900, ge=1)
+
+    # Argon2id cost (OWASP: at least 19 MiB, 2 passes). Lower only in tests.
+    argon2_memory_kib: int = Field(default=19_456, ge=64)
+    argon2_time_cost: int = Field(default=2, ge=1)
+
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    cors_origins: list[str] = []
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> Self:
+        secret = self.secret_key.get_secret_value()
+        if self.env is not Environment.development:
+            if secret == PLACEHOLDER_SECRET:
+                raise ValueError(
+                    "HARBOUR_SECRET_KEY is still the placeholder; set a long random value "
+                    "(for example `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+                )
+            if len(secret) < 32:
+                raise ValueError("HARBOUR_SECRET_KEY must be at least 32 characters")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Harbour's shared foundation: tables, schemas, the engine, scope queries."""

@@ -1,0 +1,59 @@
+"""Operational tables and checks: the scheduler heartbeat, database readiness."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Field, SQLModel, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.base import utc_column
+
+
+class SchedulerHeartbeat(SQLModel, table=True):
+    """Last beat of the scheduler (`harbour worker` or embedded); `/readyz` checks it is fresh."""
+
+    __tablename__ = "scheduler_heartbeat"
+
+    name: str = Field(primary_key=True, max_length=50)
+    holder: str = Field(max_length=200)
+    beat_at: datetime = utc_column()
+
+
+async def database_ready(session: AsyncSession) -> None:
+    await session.exec(select(sa.literal(1)))
+
+
+async def last_heartbeat(session: AsyncSession, name: str = "scheduler") -> datetime | None:
+    row = await session.get(SchedulerHeartbeat, name)
+    return row.beat_at if row else None
+
+
+async def claim_lease(
+    session: AsyncSession,
+    holder: str,
+    now: datetime,
+    ttl: timedelta,
+    name: str = "scheduler",
+) -> bool:
+    """Beat the heartbeat if `holder` owns the lease or the last holder went quiet for `ttl`.
+
+    One atomic upsert, so of several schedulers (web workers with the embedded scheduler,
+    or two `harbour worker` processes) exactly one holds the lease at a time.
+    """
+    table = SchedulerHeartbeat.__table__  # type: ignore[attr-defined]
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    stmt = (
+        insert.values(name=name, holder=holder, beat_at=now)
+        .on_conflict_do_update(
+            index_elements=[table.c.name],
+            set_={"holder": holder, "beat_at": now},
+            where=sa.or_(table.c.holder == holder, table.c.beat_at < now - ttl),
+        )
+        .returning(table.c.holder)
+    )
+    won = (await session.exec(stmt)).first()
+    return won is not None and won[0] == holder

@@ -1,0 +1,41 @@
+"""Opaque keyset cursors for list endpoints (`limit`, `cursor`, `next_cursor`)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from typing import Any
+
+from models.errors import Invalid
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+def encode_cursor(position: dict[str, Any]) -> str:
+    raw = json.dumps(position, separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise Invalid("The cursor is not one this server issued.") from exc
+    if not isinstance(value, dict):
+        raise Invalid("The cursor is not one this server issued.")
+    return value
+
+
+def cursor_uuid(position: dict[str, Any] | None, key: str = "after") -> uuid.UUID | None:
+    if position is None:
+        return None
+    try:
+        return uuid.UUID(str(position[key]))
+    except (KeyError, ValueError) as exc:
+        raise Invalid("The cursor is not one this server issued.") from exc

@@ -1,0 +1,64 @@
+"""Org-tree scope queries: which units a manager oversees, who a supervisor supervises.
+
+Each builds a statement already filtered by organisation, so callers compose it into their
+own query (`Staff.unit_id.in_(managed_units(actor))`) and can never forget the tenant.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from models.actor import Actor
+from models.organisation import Unit
+from models.staff import Staff
+
+
+def subtree_units(organisation_id: uuid.UUID, roots: SelectOfScalar[uuid.UUID]) -> sa.CTE:
+    """Recursive CTE of the unit ids at and below `roots`, inside one organisation."""
+    units = sa.table("units", sa.column("id"), sa.column("parent_id"), sa.column("organisation_id"))
+    base = (
+        sa.select(units.c.id)
+        .where(units.c.organisation_id == organisation_id, units.c.id.in_(roots))
+        .cte("subtree", recursive=True)
+    )
+    step = sa.select(units.c.id).where(
+        units.c.organisation_id == organisation_id, units.c.parent_id == base.c.id
+    )
+    return base.union(step)
+
+
+def managed_units(actor: Actor) -> SelectOfScalar[uuid.UUID]:
+    """Ids of every unit in the subtrees of the units `actor` manages."""
+    roots = select(col(Unit.id)).where(
+        col(Unit.organisation_id) == actor.organisation_id, col(Unit.manager_id) == actor.id
+    )
+    tree = subtree_units(actor.organisation_id, roots)
+    return select(tree.c.id)
+
+
+def unit_subtree(organisation_id: uuid.UUID, unit_id: uuid.UUID) -> SelectOfScalar[uuid.UUID]:
+    """Ids of `unit_id` and every unit below it."""
+    roots = select(col(Unit.id)).where(
+        col(Unit.organisation_id) == organisation_id, col(Unit.id) == unit_id
+    )
+    tree = subtree_units(organisation_id, roots)
+    return select(tree.c.id)
+
+
+def supervisees(actor: Actor) -> SelectOfScalar[uuid.UUID]:
+    """Ids of the staff whose line supervisor is `actor`."""
+    return select(col(Staff.id)).where(
+        col(Staff.organisation_id) == actor.organisation_id, col(Staff.supervisor_id) == actor.id
+    )
+
+
+def managed_staff(actor: Actor) -> SelectOfScalar[uuid.UUID]:
+    """Ids of the staff in units `actor` manages (whole subtrees)."""
+    return select(col(Staff.id)).where(
+        col(Staff.organisation_id) == actor.organisation_id,
+        col(Staff.unit_id).in_(managed_units(actor)),
+    )

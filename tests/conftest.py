@@ -1,0 +1,183 @@
+"""Test harness: every database test runs on SQLite and on PostgreSQL.
+
+The schema is built by running the Alembic migrations (never `create_all`). Each test runs
+inside one connection-level transaction that is rolled back at the end; the app's
+per-request sessions join it through savepoints, so their commits stay invisible to
+other tests. `HARBOUR_TEST_DATABASES=sqlite` runs SQLite alone, but never under CI=true:
+there PostgreSQL must answer or the run fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from alembic import command
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.app import create_app
+from api.settings import Settings
+from migrations import alembic_config
+from models.db import create_engine
+
+PG_ADMIN_DSN = os.environ.get(
+    "HARBOUR_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+PG_TEST_DB = os.environ.get("HARBOUR_TEST_PG_DATABASE", "harbour_test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+BACKENDS = [
+    b.strip() for b in os.environ.get("HARBOUR_TEST_DATABASES", "sqlite,postgresql").split(",")
+]
+
+if IN_CI and "postgresql" not in BACKENDS:
+    raise pytest.UsageError("CI=true: the suite must run on PostgreSQL too")
+
+
+def pg_url(database: str) -> str:
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0]
+    return f"{base.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{database}"
+
+
+async def recreate_pg_database(name: str) -> None:
+    """Drop and create `name`; fail loudly (never skip) when PostgreSQL cannot be reached."""
+    try:
+        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=10)
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.fail(
+            f"PostgreSQL is not reachable at {PG_ADMIN_DSN} ({exc}). Start it, or run "
+            "HARBOUR_TEST_DATABASES=sqlite outside CI.",
+            pytrace=False,
+        )
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+async def migrated_engine(backend: str, tmp: Path, name: str) -> AsyncEngine:
+    if backend == "sqlite":
+        path = tmp / f"{name}.db"
+        path.unlink(missing_ok=True)
+        url = f"sqlite+aiosqlite:///{path}"
+    else:
+        await recreate_pg_database(name)
+        url = pg_url(name)
+    await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+    return create_engine(url, pool_size=5)
+
+
+@pytest.fixture(scope="session")
+def test_settings() -> Settings:
+    return Settings(
+        env="test",
+        secret_key="test-secret-key-that-is-long-enough-0123456789",
+        scheduler="off",
+        argon2_memory_kib=64,
+        argon2_time_cost=1,
+    )
+
+
+@pytest.fixture(scope="session")
+async def engines(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[dict[str, AsyncEngine]]:
+    tmp = tmp_path_factory.mktemp("db")
+    made: dict[str, AsyncEngine] = {}
+    try:
+        for backend in BACKENDS:
+            made[backend] = await migrated_engine(backend, tmp, PG_TEST_DB)
+        yield made
+    finally:
+        for engine in made.values():
+            await engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+async def connection(
+    engines: dict[str, AsyncEngine], backend: str
+) -> AsyncIterator[AsyncConnection]:
+    async with engines[backend].connect() as conn:
+        transaction = await conn.begin()
+        try:
+            yield conn
+        finally:
+            await transaction.rollback()
+
+
+def joined_sessions(conn: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    """Sessions that join the test's transaction; their commits release savepoints."""
+    return async_sessionmaker(
+        bind=conn,
+        class_=AsyncSession,
+        expire_on_commit=False,
+        join_transaction_mode="create_savepoint",
+    )
+
+
+@pytest.fixture
+async def db(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
+    async with joined_sessions(connection)() as session:
+        yield session
+
+
+class FrozenClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(datetime(2026, 11, 23, 9, 30, tzinfo=UTC))
+
+
+AppFactory = Callable[..., FastAPI]
+
+
+@pytest.fixture
+def make_app(
+    connection: AsyncConnection, test_settings: Settings, clock: FrozenClock
+) -> AppFactory:
+    """Build an app instance over the test's transaction (call it twice for two servers)."""
+
+    def build(**overrides: object) -> FastAPI:
+        settings = test_settings.model_copy(update=overrides) if overrides else test_settings
+        return create_app(
+            settings, session_factory=joined_sessions(connection), clock=clock, scheduler=False
+        )
+
+    return build
+
+
+@pytest.fixture
+def app(make_app: AppFactory) -> FastAPI:
+    return make_app()
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
