@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Generic, TypeVar
 from zoneinfo import available_timezones
 
@@ -125,3 +125,11 @@ class MePublic(BaseModel):
 class ImportResult(BaseModel):
     created: int
     updated: int
+
+
+class AccessLogEntry(BaseModel):
+    reader_id: uuid.UUID
+    resource_type: str
+    resource_id: uuid.UUID
+    reason: str
+    at: datetime

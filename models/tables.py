@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from models.access_log import AccessLog
 from models.auth import LoginThrottle, RefreshToken
 from models.ops import SchedulerHeartbeat
 from models.organisation import Organisation, Unit
@@ -10,6 +11,7 @@ from models.staff import Staff
 metadata = SQLModel.metadata
 
 __all__ = [
+    "AccessLog",
     "LoginThrottle",
     "Organisation",
     "RefreshToken",
