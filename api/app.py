@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -82,10 +82,8 @@ def create_app(
     app.state.metrics = Metrics()
 
     problems.install(app)
-    api = APIRouter(prefix=API_PREFIX)
     for module in (auth, org, staff, privacy):
-        api.include_router(module.router)
-    app.include_router(api)
+        app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)

@@ -94,6 +94,16 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, tracking_send)
         finally:
-            route: Any = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            self.metrics.observe(scope["method"], template, status, time.perf_counter() - start)
+            self.metrics.observe(
+                scope["method"], route_template(scope), status, time.perf_counter() - start
+            )
+
+
+def route_template(scope: Scope) -> str:
+    """The path with each matched path parameter put back as `{name}` (never raw ids)."""
+    if scope.get("route") is None:
+        return "unmatched"
+    params: dict[str, Any] = scope.get("path_params") or {}
+    names = {str(value): name for name, value in params.items()}
+    segments = str(scope["path"]).split("/")
+    return "/".join(f"{{{names[s]}}}" if s in names else s for s in segments)

@@ -19,7 +19,7 @@ from models.staff import Staff
 
 def subtree_units(organisation_id: uuid.UUID, roots: SelectOfScalar[uuid.UUID]) -> sa.CTE:
     """Recursive CTE of the unit ids at and below `roots`, inside one organisation."""
-    units = sa.table("units", sa.column("id"), sa.column("parent_id"), sa.column("organisation_id"))
+    units: sa.Table = Unit.__table__  # type: ignore[attr-defined]  # typed columns bind UUIDs
     base = (
         sa.select(units.c.id)
         .where(units.c.organisation_id == organisation_id, units.c.id.in_(roots))

@@ -1,0 +1,102 @@
+"""The `harbour` command line, run as a real process against a fresh database of each kind."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from models.db import create_engine
+from tests.conftest import BACKENDS, pg_url, recreate_pg_database
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    name = f"{os.environ.get('HARBOUR_TEST_PG_DATABASE', 'harbour_test')}_cli"
+    asyncio.run(recreate_pg_database(name))
+    return pg_url(name)
+
+
+def harbour(database_url: str, *args: str, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "api.cli", *args],
+        env={
+            **os.environ,
+            "HARBOUR_DATABASE_URL": database_url,
+            "HARBOUR_ARGON2_MEMORY_KIB": "64",
+            "HARBOUR_ARGON2_TIME_COST": "1",
+            **(env or {}),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def scalar(database_url: str, sql: str) -> object:
+    async def run() -> object:
+        engine = create_engine(database_url, pool_size=1)
+        try:
+            async with engine.connect() as conn:
+                return (await conn.execute(text(sql))).scalar()
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def test_create_admin_is_idempotent(database_url: str) -> None:
+    harbour(database_url, "migrate")
+    args = ("create-admin", "--org", "Northshire", "--email", "Admin@North.example")
+    first = harbour(database_url, *args, "--password", "a-long-password")
+    second = harbour(database_url, *args, "--password", "a-long-password")
+    assert "created organisation" in first
+    assert "nothing changed" in second
+    assert scalar(database_url, "select count(*) from organisations") == 1
+    assert scalar(database_url, "select count(*) from staff") == 1
+    assert scalar(database_url, "select email from staff") == "admin@north.example"
+
+
+def test_demo_seeds_a_council_once_and_prints_working_logins(database_url: str) -> None:
+    out = harbour(database_url, "demo")
+    again = harbour(database_url, "demo")
+    assert out == again
+    assert "harbour-demo-2026" in out
+    staff = scalar(database_url, "select count(*) from staff")
+    assert isinstance(staff, int)
+    assert 55 <= staff <= 70
+    assert scalar(database_url, "select count(*) from units") == 10
+    assert scalar(database_url, "select count(*) from staff where cohort = 'asye'") == 14
+    for role in ("admin", "hr", "director", "ASYE practitioner"):
+        assert role in out
+    hr_email = next(line.split()[-1] for line in out.splitlines() if line.strip().startswith("hr "))
+    roles = scalar(database_url, f"select roles from staff where email = '{hr_email}'")
+    assert "hr" in str(roles)
+
+
+def test_placeholder_secret_is_refused_outside_development(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "api.cli", "migrate"],
+        env={
+            **os.environ,
+            "HARBOUR_ENV": "production",
+            "HARBOUR_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "HARBOUR_SECRET_KEY" in result.stderr
+    assert not (tmp_path / "x.db").exists()

@@ -1,0 +1,204 @@
+"""HTTP conventions: problem+json everywhere, body limits, OpenAPI, health, metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.ops import claim_lease
+from models.staff import Role
+from tests.conftest import AppFactory, FrozenClock
+from tests.factories import bearer, make_org, make_staff, now_of
+
+
+async def test_unknown_path_is_problem_json(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json() == {
+        "type": "about:blank",
+        "title": "Not Found",
+        "status": 404,
+        "detail": "Not Found",
+    }
+
+
+async def test_wrong_method_is_problem_json(client: httpx.AsyncClient) -> None:
+    response = await client.delete("/api/v1/me")
+    assert response.status_code == 405
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_malformed_json_is_422_problem(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    admin = await make_staff(db, await make_org(db, now=now_of(app)), Role.admin, now=now_of(app))
+    response = await client.post(
+        "/api/v1/org/units",
+        content=b'{"name": ',
+        headers={**bearer(app, admin), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_validation_errors_never_echo_input(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    admin = await make_staff(db, await make_org(db, now=now_of(app)), Role.admin, now=now_of(app))
+    response = await client.post(
+        "/api/v1/staff",
+        json={
+            "email": "a@b.example",
+            "display_name": "A",
+            "started_on": "2026-01-01",
+            "password": "secret1",
+        },
+        headers=bearer(app, admin),
+    )
+    assert response.status_code == 422
+    assert "secret1" not in response.text
+
+
+@pytest.fixture
+async def small_client(make_app: AppFactory) -> AsyncIterator[httpx.AsyncClient]:
+    app = make_app(max_body_bytes=1024)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as c:
+        yield c
+
+
+async def test_declared_oversized_body_is_413(small_client: httpx.AsyncClient) -> None:
+    response = await small_client.post(
+        "/api/v1/auth/token",
+        content=b"grant_type=password&username=" + b"a" * 2000,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_streamed_oversized_body_is_413(small_client: httpx.AsyncClient) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(10):
+            yield b"x" * 200
+
+    response = await small_client.post(
+        "/api/v1/staff/import", content=chunks(), headers={"Content-Type": "text/csv"}
+    )
+    # No Content-Length: the limit is enforced while reading. Authentication runs first here,
+    # so an anonymous caller is refused before the body is read; either way, no 500.
+    assert response.status_code in {401, 413}
+
+
+async def test_streamed_oversized_body_is_413_when_read(
+    make_app: AppFactory, db: AsyncSession
+) -> None:
+    app = make_app(max_body_bytes=1024)
+    admin = await make_staff(db, await make_org(db, now=now_of(app)), Role.admin, now=now_of(app))
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(10):
+            yield b"email,display_name,started_on\n" * 10
+
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as c:
+        response = await c.post(
+            "/api/v1/staff/import",
+            content=chunks(),
+            headers={**bearer(app, admin), "Content-Type": "text/csv"},
+        )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_openapi_has_stable_unique_operation_ids_and_problem_errors(app: FastAPI) -> None:
+    schema = app.openapi()
+    ids = [op["operationId"] for path in schema["paths"].values() for op in path.values()]
+    assert len(ids) == len(set(ids))
+    assert {"issue_token", "get_me", "create_unit", "update_staff", "import_staff"} <= set(ids)
+    update = schema["paths"]["/api/v1/staff/{staff_id}"]["patch"]["responses"]
+    for status in ("401", "403", "404", "412", "422", "428"):
+        assert "application/problem+json" in update[status]["content"], status
+    token = schema["paths"]["/api/v1/auth/token"]["post"]
+    assert "application/x-www-form-urlencoded" in token["requestBody"]["content"]
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+
+
+async def test_openapi_and_docs_are_served(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/api/v1/openapi.json")).status_code == 200
+    assert (await client.get("/docs")).status_code == 200
+
+
+async def test_healthz(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_readyz_needs_a_fresh_scheduler_heartbeat(
+    client: httpx.AsyncClient, db: AsyncSession, clock: FrozenClock
+) -> None:
+    # The heartbeat row is shared by the whole database; start from a known holder.
+    assert await claim_lease(db, "test-holder", clock.now, timedelta(seconds=0))
+    await db.commit()
+    fresh = await client.get("/readyz")
+    assert fresh.status_code == 200
+    assert fresh.json()["checks"] == {
+        "database": "ok",
+        "scheduler": "ok (runs in a separate `harbour worker`)",
+    }
+    clock.advance(minutes=5)
+    stale = await client.get("/readyz")
+    assert stale.status_code == 503
+    assert stale.json()["checks"]["scheduler"].startswith("stale")
+
+
+async def test_only_one_scheduler_holds_the_lease(db: AsyncSession, clock: FrozenClock) -> None:
+    ttl = timedelta(seconds=90)
+    assert await claim_lease(db, "first", clock.now, timedelta(seconds=0))
+    assert not await claim_lease(db, "second", clock.now, ttl)
+    clock.advance(seconds=30)
+    assert await claim_lease(db, "first", clock.now, ttl)
+    clock.advance(seconds=91)  # the first went quiet
+    assert await claim_lease(db, "second", clock.now, ttl)
+    assert not await claim_lease(db, "first", clock.now, ttl)
+
+
+async def test_metrics_count_requests_by_route_template(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    admin = await make_staff(db, await make_org(db, now=now_of(app)), Role.admin, now=now_of(app))
+    await client.get(f"/api/v1/staff/{admin.id}", headers=bearer(app, admin))
+    await client.get("/healthz")
+    text = (await client.get("/metrics")).text
+    assert (
+        'harbour_http_requests_total{method="GET",route="/api/v1/staff/{staff_id}",status="200"} 1'
+        in text
+    )
+    assert str(admin.id) not in text
+    assert "harbour_http_request_duration_seconds_bucket" in text
+
+
+async def test_an_unexpected_error_is_a_500_problem_without_details(
+    make_app: AppFactory,
+) -> None:
+    app = make_app()
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("database password is hunter2")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        response = await c.get("/boom")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "hunter2" not in response.text
