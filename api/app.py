@@ -102,4 +102,5 @@ def create_app(
 def create_app_from_env() -> FastAPI:
     """Entry point for `uvicorn --factory` (and `harbour serve`)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per heartbeat
     return create_app()

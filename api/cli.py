@@ -117,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         from api.worker import run_worker
 
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
         asyncio.run(run_worker(settings))
     elif args.command == "create-admin":
         if len(args.password) < 12:
