@@ -16,7 +16,7 @@ from models.actor import Actor
 from models.directory import actor_for, load_active_staff
 from models.errors import Forbidden
 from models.pagination import MAX_LIMIT
-from models.staff import Role
+from models.staff import Role, Staff
 
 Clock = Callable[[], datetime]
 
@@ -72,12 +72,12 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
-async def current_actor(
+async def current_staff(
     session: SessionDep,
     tokens: TokensDep,
     now: Now,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Actor:
+) -> Staff:
     """The staff member the bearer token names, if the token is valid and they are still active."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(401, "Sign in first.", headers={"WWW-Authenticate": "Bearer"})
@@ -88,6 +88,13 @@ async def current_actor(
     staff = await load_active_staff(session, claims.organisation_id, claims.staff_id)
     if staff is None:
         raise _unauthorized("The access token is not valid.")
+    return staff
+
+
+CurrentStaff = Annotated[Staff, Depends(current_staff)]
+
+
+async def current_actor(staff: CurrentStaff) -> Actor:
     return actor_for(staff)
 
 

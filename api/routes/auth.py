@@ -9,9 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from api.deps import CurrentActor, Now, PasswordsDep, SessionDep, SettingsDep, TokensDep
+from api.deps import CurrentStaff, Now, PasswordsDep, SessionDep, SettingsDep, TokensDep
 from api.problems import problems
-from models.directory import get_staff
 from models.login import BadCredentials, LoginThrottled, password_login
 from models.schemas import MePublic
 from models.staff import Staff
@@ -181,6 +180,6 @@ async def revoke_token(request: Request, session: SessionDep, now: Now) -> JSONR
 
 
 @router.get("/me", name="get_me", response_model=MePublic, responses=problems())
-async def get_me(actor: CurrentActor, session: SessionDep) -> Staff:
+async def get_me(staff: CurrentStaff) -> Staff:
     """The signed-in staff member."""
-    return await get_staff(session, actor, actor.id)
+    return staff
