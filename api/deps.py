@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.security import AccessTokens, InvalidToken, Passwords
 from api.settings import Settings
 from models.actor import Actor
+from models.db import session_scope
 from models.directory import actor_for, load_active_staff
 from models.errors import Forbidden
 from models.pagination import MAX_LIMIT
@@ -27,13 +28,8 @@ def system_clock() -> datetime:
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: commit before the response is sent, roll back on error."""
-    async with request.app.state.session_factory() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
+    async with session_scope(request.app.state.session_factory) as session:
+        yield session
 
 
 def get_now(request: Request) -> datetime:

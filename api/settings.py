@@ -51,7 +51,6 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=2, ge=1)
 
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
-    cors_origins: list[str] = []
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Self:
@@ -65,10 +64,6 @@ class Settings(BaseSettings):
             if len(secret) < 32:
                 raise ValueError("HARBOUR_SECRET_KEY must be at least 32 characters")
         return self
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
 
 
 @lru_cache

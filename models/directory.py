@@ -14,7 +14,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from models.actor import Actor
-from models.auth import RefreshToken
 from models.errors import Conflict, Invalid, NotFound
 from models.etag import require_match
 from models.organisation import Organisation, Unit
@@ -22,6 +21,7 @@ from models.pagination import cursor_uuid, decode_cursor, encode_cursor
 from models.schemas import StaffCreate, StaffUpdate, UnitCreate, UnitUpdate
 from models.scope import managed_units, unit_subtree
 from models.staff import Role, Staff
+from models.tokens import revoke_all_refresh_tokens
 
 _Row = TypeVar("_Row", Unit, Staff)
 
@@ -49,11 +49,7 @@ def readable_units(actor: Actor) -> SelectOfScalar[Unit]:
 async def list_units(
     session: AsyncSession, actor: Actor, *, limit: int, cursor: str | None
 ) -> tuple[Sequence[Unit], str | None]:
-    after = cursor_uuid(decode_cursor(cursor))
-    stmt = readable_units(actor).order_by(col(Unit.id)).limit(limit + 1)
-    if after is not None:
-        stmt = stmt.where(col(Unit.id) > after)
-    return _page(list((await session.exec(stmt)).all()), limit)
+    return await _page_by_id(session, readable_units(actor), Unit.id, limit, cursor)
 
 
 async def get_unit(session: AsyncSession, actor: Actor, unit_id: uuid.UUID) -> Unit:
@@ -142,11 +138,7 @@ async def get_staff(session: AsyncSession, actor: Actor, staff_id: uuid.UUID) ->
 async def list_staff(
     session: AsyncSession, actor: Actor, *, limit: int, cursor: str | None
 ) -> tuple[Sequence[Staff], str | None]:
-    after = cursor_uuid(decode_cursor(cursor))
-    stmt = readable_staff(actor).order_by(col(Staff.id)).limit(limit + 1)
-    if after is not None:
-        stmt = stmt.where(col(Staff.id) > after)
-    return _page(list((await session.exec(stmt)).all()), limit)
+    return await _page_by_id(session, readable_staff(actor), Staff.id, limit, cursor)
 
 
 async def create_staff(
@@ -229,18 +221,6 @@ async def update_staff(
     return staff
 
 
-async def revoke_all_refresh_tokens(session: AsyncSession, staff: Staff, now: datetime) -> None:
-    await session.exec(
-        sa.update(RefreshToken)
-        .where(
-            col(RefreshToken.organisation_id) == staff.organisation_id,
-            col(RefreshToken.staff_id) == staff.id,
-            col(RefreshToken.revoked_at).is_(None),
-        )
-        .values(revoked_at=now)
-    )
-
-
 async def find_login(session: AsyncSession, email: str) -> Staff | None:
     """The staff member who logs in with `email` (any organisation), or None."""
     stmt = select(Staff).where(col(Staff.email) == email.strip().lower())
@@ -275,7 +255,19 @@ def _field_error(field: str, message: str) -> dict[str, Any]:
     return {"loc": ["body", field], "msg": message, "type": "value_error"}
 
 
-def _page(rows: list[Any], limit: int) -> tuple[list[Any], str | None]:
+async def _page_by_id(
+    session: AsyncSession,
+    stmt: SelectOfScalar[_Row],
+    id_column: uuid.UUID,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[_Row], str | None]:
+    """One page of `stmt` in id order (keyset: stable while rows are added)."""
+    after = cursor_uuid(decode_cursor(cursor))
+    stmt = stmt.order_by(col(id_column)).limit(limit + 1)
+    if after is not None:
+        stmt = stmt.where(col(id_column) > after)
+    rows = list((await session.exec(stmt)).all())
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]

@@ -97,19 +97,6 @@ class StaffUpdate(Request):
     active: bool | None = None
 
 
-class StaffPublic(BaseModel):
-    id: uuid.UUID
-    email: str
-    display_name: str
-    roles: list[Role]
-    unit_id: uuid.UUID | None
-    supervisor_id: uuid.UUID | None
-    cohort: Cohort
-    started_on: date
-    timezone: str
-    active: bool
-
-
 class MePublic(BaseModel):
     id: uuid.UUID
     email: str
@@ -120,6 +107,10 @@ class MePublic(BaseModel):
     cohort: Cohort
     started_on: date
     timezone: str
+
+
+class StaffPublic(MePublic):
+    active: bool
 
 
 class ImportResult(BaseModel):

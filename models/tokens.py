@@ -118,3 +118,15 @@ async def revoke_refresh_token(session: AsyncSession, token: str, now: datetime)
     ).first()
     if row is not None:
         await revoke_family(session, row, now)
+
+
+async def revoke_all_refresh_tokens(session: AsyncSession, staff: Staff, now: datetime) -> None:
+    await session.exec(
+        sa.update(RefreshToken)
+        .where(
+            col(RefreshToken.organisation_id) == staff.organisation_id,
+            col(RefreshToken.staff_id) == staff.id,
+            col(RefreshToken.revoked_at).is_(None),
+        )
+        .values(revoked_at=now)
+    )

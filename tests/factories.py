@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import uuid
 from datetime import date, datetime
 
 import httpx
@@ -99,7 +98,3 @@ async def password_login(
         "/api/v1/auth/token",
         data={"grant_type": "password", "username": email, "password": password},
     )
-
-
-def new_uuid() -> uuid.UUID:
-    return uuid.uuid4()

@@ -46,25 +46,26 @@ def _oauth_error(
     return JSONResponse(body, status_code=status, headers={**_NO_STORE, **(headers or {})})
 
 
-_TOKEN_FORM: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/x-www-form-urlencoded": {
-                "schema": {
-                    "type": "object",
-                    "required": ["grant_type"],
-                    "properties": {
-                        "grant_type": {"type": "string", "enum": ["password", "refresh_token"]},
-                        "username": {"type": "string", "description": "e-mail address"},
-                        "password": {"type": "string", "format": "password"},
-                        "refresh_token": {"type": "string"},
-                    },
-                }
-            }
-        },
+def _form_body(required: list[str], properties: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI for a form-encoded body (the routes parse it themselves, for RFC 6749 errors)."""
+    schema = {"type": "object", "required": required, "properties": properties}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/x-www-form-urlencoded": {"schema": schema}},
+        }
     }
-}
+
+
+_TOKEN_FORM = _form_body(
+    ["grant_type"],
+    {
+        "grant_type": {"type": "string", "enum": ["password", "refresh_token"]},
+        "username": {"type": "string", "description": "e-mail address"},
+        "password": {"type": "string", "format": "password"},
+        "refresh_token": {"type": "string"},
+    },
+)
 _OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": OAuthError, "description": "RFC 6749 error (for example invalid_grant)"},
     429: {"model": OAuthError, "description": "Too many failed sign-ins; see Retry-After"},
@@ -154,20 +155,7 @@ def _tokens(tokens: TokensDep, staff: Staff, refresh: str, now: datetime) -> JSO
     name="revoke_token",
     status_code=200,
     responses=_OAUTH_ERRORS,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/x-www-form-urlencoded": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["token"],
-                        "properties": {"token": {"type": "string"}},
-                    }
-                }
-            },
-        }
-    },
+    openapi_extra=_form_body(["token"], {"token": {"type": "string"}}),
 )
 async def revoke_token(request: Request, session: SessionDep, now: Now) -> JSONResponse:
     """Log out: revoke a refresh token and every token rotated from the same sign-in."""
