@@ -16,7 +16,16 @@ from api import problems
 from api.deps import Clock, system_clock
 from api.metrics import Metrics
 from api.middleware import BodyLimit, RequestMetrics
-from api.routes import auth, health, org, privacy, staff
+from api.routes import (
+    absences,
+    auth,
+    health,
+    org,
+    oversight_supervision,
+    privacy,
+    staff,
+    supervision,
+)
 from api.security import AccessTokens, Passwords
 from api.settings import PLACEHOLDER_SECRET, SchedulerMode, Settings, get_settings
 from api.worker import Scheduler
@@ -82,7 +91,15 @@ def create_app(
     app.state.metrics = Metrics()
 
     problems.install(app)
-    for module in (auth, org, staff, privacy):
+    for module in (
+        auth,
+        org,
+        staff,
+        privacy,
+        supervision,
+        absences,
+        oversight_supervision,
+    ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)
 

@@ -1,0 +1,337 @@
+"""Supervision: cadence policy and status, the session lifecycle, records and actions."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+
+from api.deps import AdminActor, CurrentActor, Cursor, IfMatch, Limit, Now, SessionDep, require
+from api.problems import problems
+from models.actor import Actor
+from models.etag import etag_for
+from models.pagination import DEFAULT_LIMIT
+from models.schemas import Page
+from models.staff import Cohort, Role
+from models.supervision import ActionStatus, SessionStatus
+from supervision.actions import get_action, list_actions, update_action_status
+from supervision.agenda import no_reflections, session_agenda
+from supervision.policy_store import get_policy, policy_public, put_policy
+from supervision.records import action_public, session_public, summaries, write_record
+from supervision.schemas import (
+    ActionPublic,
+    ActionUpdate,
+    AddendumCreate,
+    AgendaPublic,
+    CancelRequest,
+    FeedbackCreate,
+    FeedbackReceipt,
+    PolicyPublic,
+    PolicyUpdate,
+    RecordPut,
+    SessionCreate,
+    SessionPublic,
+    SessionSummary,
+    SignOffRequest,
+    StatusPublic,
+)
+from supervision.sessions import (
+    add_addendum,
+    cancel_session,
+    give_feedback,
+    list_sessions,
+    load_visible,
+    open_session,
+    schedule_session,
+    sign_off_session,
+)
+from supervision.status import get_status
+
+router = APIRouter(prefix="/supervision", tags=["supervision"])
+
+Scheduler = Annotated[Actor, Depends(require(Role.supervisor, Role.manager))]
+
+
+# --- policy and status ---------------------------------------------------------------------
+
+
+@router.get("/policy", name="get_supervision_policy", response_model=PolicyPublic)
+async def get_policy_route(
+    actor: CurrentActor, session: SessionDep, response: Response
+) -> PolicyPublic:
+    """The organisation's supervision cadence policy (Standard 5 defaults until changed)."""
+    policy, version = await get_policy(session, actor)
+    response.headers["ETag"] = etag_for(version)
+    return policy_public(policy)
+
+
+@router.put(
+    "/policy",
+    name="put_supervision_policy",
+    response_model=PolicyPublic,
+    responses=problems(403, 412, 428),
+)
+async def put_policy_route(
+    body: PolicyUpdate,
+    actor: AdminActor,
+    session: SessionDep,
+    now: Now,
+    response: Response,
+    if_match: IfMatch = None,
+) -> PolicyPublic:
+    """Replace the policy (admins; If-Match with the ETag you read)."""
+    policy, version = await put_policy(session, actor, body, if_match, now)
+    response.headers["ETag"] = etag_for(version)
+    return policy_public(policy)
+
+
+@router.get(
+    "/status", name="get_supervision_status", response_model=StatusPublic, responses=problems(404)
+)
+async def get_status_route(
+    actor: CurrentActor, session: SessionDep, now: Now, staff_id: uuid.UUID | None = None
+) -> StatusPublic:
+    """Whether someone (default: you) is supervised as often as the policy requires."""
+    staff, cadence = await get_status(session, actor, staff_id, now)
+    return StatusPublic(
+        staff_id=staff.id,
+        cohort=Cohort(staff.cohort),
+        interval_days=cadence.interval_days,
+        last_held_on=cadence.last_held_on,
+        next_due_on=cadence.next_due_on,
+        days_overdue=cadence.days_overdue,
+        on_leave=cadence.on_leave,
+    )
+
+
+# --- sessions ------------------------------------------------------------------------------
+
+
+@router.post(
+    "/sessions",
+    name="schedule_supervision_session",
+    status_code=201,
+    response_model=SessionPublic,
+    responses=problems(403, 404, 409),
+)
+async def schedule_session_route(
+    body: SessionCreate, actor: Scheduler, session: SessionDep, now: Now, response: Response
+) -> SessionPublic:
+    """Schedule supervision for one of your supervisees or someone you manage."""
+    row, created = await schedule_session(session, actor, body, now)
+    if not created:
+        response.status_code = 200
+    visible = await load_visible(session, actor, row.id)
+    response.headers["ETag"] = etag_for(row.version)
+    return await session_public(session, row, visible.audience)
+
+
+@router.get(
+    "/sessions",
+    name="list_supervision_sessions",
+    response_model=Page[SessionSummary],
+    responses=problems(),
+)
+async def list_sessions_route(
+    actor: CurrentActor,
+    session: SessionDep,
+    supervisee_id: uuid.UUID | None = None,
+    status: SessionStatus | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[SessionSummary]:
+    """Sessions you may see (yours, your supervisees', those you manage), latest first."""
+    rows, next_cursor = await list_sessions(
+        session, actor, supervisee_id=supervisee_id, status=status, limit=limit, cursor=cursor
+    )
+    return Page(data=await summaries(session, actor.organisation_id, rows), next_cursor=next_cursor)
+
+
+@router.get(
+    "/sessions/{session_id}",
+    name="get_supervision_session",
+    response_model=SessionPublic,
+    responses=problems(404),
+)
+async def get_session_route(
+    session_id: uuid.UUID, actor: CurrentActor, session: SessionDep, now: Now, response: Response
+) -> SessionPublic:
+    """One session with as much of its record as you may see (`access` says how much)."""
+    visible = await open_session(session, actor, session_id, now)
+    response.headers["ETag"] = etag_for(visible.row.version)
+    return await session_public(session, visible.row, visible.audience)
+
+
+@router.post(
+    "/sessions/{session_id}/cancel",
+    name="cancel_supervision_session",
+    response_model=SessionPublic,
+    responses=problems(403, 404, 409, 412),
+)
+async def cancel_session_route(
+    session_id: uuid.UUID,
+    body: CancelRequest,
+    actor: CurrentActor,
+    session: SessionDep,
+    now: Now,
+    response: Response,
+    if_match: IfMatch = None,
+) -> SessionPublic:
+    """Cancel a scheduled session, with the reason (If-Match optional)."""
+    row = await cancel_session(session, actor, session_id, body, if_match, now)
+    visible = await load_visible(session, actor, row.id)
+    response.headers["ETag"] = etag_for(row.version)
+    return await session_public(session, row, visible.audience)
+
+
+@router.put(
+    "/sessions/{session_id}/record",
+    name="record_supervision_session",
+    response_model=SessionPublic,
+    responses=problems(403, 404, 409, 412, 428),
+)
+async def record_session_route(
+    session_id: uuid.UUID,
+    body: RecordPut,
+    actor: CurrentActor,
+    session: SessionDep,
+    now: Now,
+    response: Response,
+    if_match: IfMatch = None,
+) -> SessionPublic:
+    """Write the record (the session's supervisor; If-Match required; until sign-off)."""
+    row = await write_record(session, actor, session_id, body, if_match, now)
+    response.headers["ETag"] = etag_for(row.version)
+    return await session_public(session, row, (await load_visible(session, actor, row.id)).audience)
+
+
+@router.post(
+    "/sessions/{session_id}/sign-off",
+    name="sign_off_supervision_session",
+    response_model=SessionPublic,
+    responses=problems(403, 404, 409, 412),
+)
+async def sign_off_route(
+    session_id: uuid.UUID,
+    body: SignOffRequest,
+    actor: CurrentActor,
+    session: SessionDep,
+    now: Now,
+    response: Response,
+    if_match: IfMatch = None,
+) -> SessionPublic:
+    """Sign your supervision record, agreeing or disagreeing with a comment; it then locks."""
+    row = await sign_off_session(session, actor, session_id, body, if_match, now)
+    response.headers["ETag"] = etag_for(row.version)
+    return await session_public(session, row, (await load_visible(session, actor, row.id)).audience)
+
+
+@router.post(
+    "/sessions/{session_id}/addenda",
+    name="add_supervision_addendum",
+    status_code=201,
+    response_model=SessionPublic,
+    responses=problems(403, 404, 409),
+)
+async def add_addendum_route(
+    session_id: uuid.UUID,
+    body: AddendumCreate,
+    actor: CurrentActor,
+    session: SessionDep,
+    now: Now,
+    response: Response,
+) -> SessionPublic:
+    """Add a dated note to a signed-off record (the supervisee or the supervisor)."""
+    await add_addendum(session, actor, session_id, body, now)
+    visible = await load_visible(session, actor, session_id)
+    response.headers["ETag"] = etag_for(visible.row.version)
+    return await session_public(session, visible.row, visible.audience)
+
+
+@router.post(
+    "/sessions/{session_id}/feedback",
+    name="give_supervision_feedback",
+    status_code=201,
+    response_model=FeedbackReceipt,
+    responses=problems(403, 404, 409),
+)
+async def feedback_route(
+    session_id: uuid.UUID, body: FeedbackCreate, actor: CurrentActor, session: SessionDep, now: Now
+) -> FeedbackReceipt:
+    """Rate a session you were supervised in (private; only ever shown in aggregate)."""
+    feedback = await give_feedback(session, actor, session_id, body, now)
+    return FeedbackReceipt.model_validate(feedback, from_attributes=True)
+
+
+@router.get(
+    "/sessions/{session_id}/agenda",
+    name="get_supervision_agenda",
+    response_model=AgendaPublic,
+    responses=problems(404),
+)
+async def agenda_route(
+    session_id: uuid.UUID, actor: CurrentActor, session: SessionDep
+) -> AgendaPublic:
+    """Open actions carried over from earlier sessions, and reflections brought to this one."""
+    return await session_agenda(session, actor, session_id, reflections=no_reflections)
+
+
+# --- actions -------------------------------------------------------------------------------
+
+
+@router.get(
+    "/actions",
+    name="list_supervision_actions",
+    response_model=Page[ActionPublic],
+    responses=problems(),
+)
+async def list_actions_route(
+    actor: CurrentActor,
+    session: SessionDep,
+    status: ActionStatus | None = None,
+    supervisee_id: uuid.UUID | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[ActionPublic]:
+    """Actions you may see (yours, your supervisees', those of staff you manage)."""
+    rows, next_cursor = await list_actions(
+        session, actor, status=status, supervisee_id=supervisee_id, limit=limit, cursor=cursor
+    )
+    return Page(data=[action_public(a) for a in rows], next_cursor=next_cursor)
+
+
+@router.get(
+    "/actions/{action_id}",
+    name="get_supervision_action",
+    response_model=ActionPublic,
+    responses=problems(404),
+)
+async def get_action_route(
+    action_id: uuid.UUID, actor: CurrentActor, session: SessionDep, response: Response
+) -> ActionPublic:
+    """One action, with its ETag."""
+    action = await get_action(session, actor, action_id)
+    response.headers["ETag"] = etag_for(action.version)
+    return action_public(action)
+
+
+@router.patch(
+    "/actions/{action_id}",
+    name="update_supervision_action",
+    response_model=ActionPublic,
+    responses=problems(403, 404, 412, 428),
+)
+async def update_action_route(
+    action_id: uuid.UUID,
+    body: ActionUpdate,
+    actor: CurrentActor,
+    session: SessionDep,
+    now: Now,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ActionPublic:
+    """Mark an action done, dropped or open (If-Match required)."""
+    action = await update_action_status(session, actor, action_id, body.status, if_match, now)
+    response.headers["ETag"] = etag_for(action.version)
+    return action_public(action)

@@ -1,0 +1,165 @@
+"""Absences (leave, sickness): they pause the supervision clock and silence reminders."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from models.actor import Actor
+from models.base import TenantTable, utc_column
+from models.errors import Invalid, NotFound
+from models.pagination import decode_cursor, encode_cursor
+from models.scope import managed_staff
+from models.staff import Role, Staff
+
+
+class AbsenceKind(StrEnum):
+    annual_leave = "annual_leave"
+    sickness = "sickness"
+    parental_leave = "parental_leave"
+    other = "other"
+
+
+class Absence(TenantTable, table=True):
+    """Days `staff_id` is away, `starts_on` to `ends_on` inclusive."""
+
+    __tablename__ = "absences"
+    __table_args__ = (
+        sa.Index("ix_absences_org_staff_ends", "organisation_id", "staff_id", "ends_on"),
+        sa.CheckConstraint("ends_on >= starts_on", name="ends_after_start"),
+    )
+
+    staff_id: uuid.UUID = Field(foreign_key="staff.id", ondelete="CASCADE")
+    starts_on: date
+    ends_on: date
+    kind: AbsenceKind = Field(sa_type=sa.String(20))
+    created_by: uuid.UUID | None = Field(
+        default=None, foreign_key="staff.id", nullable=True, ondelete="SET NULL"
+    )
+    created_at: datetime = utc_column()
+
+
+# --- domain functions (shared: supervision pauses the clock, reminders stay quiet) ----------
+
+
+def absence_managers_scope(actor: Actor) -> SelectOfScalar[uuid.UUID]:
+    """Staff whose absences the caller may record and read besides their own."""
+    stmt = select(col(Staff.id)).where(col(Staff.organisation_id) == actor.organisation_id)
+    if actor.has(Role.admin):
+        return stmt
+    if actor.has(Role.manager):
+        return stmt.where(col(Staff.id).in_(managed_staff(actor)))
+    return stmt.where(sa.false())
+
+
+def readable_absences(actor: Actor) -> SelectOfScalar[Absence]:
+    """Absences the caller may read: their own, and those of staff they manage (or all: admin)."""
+    return select(Absence).where(
+        col(Absence.organisation_id) == actor.organisation_id,
+        sa.or_(
+            col(Absence.staff_id) == actor.id,
+            col(Absence.staff_id).in_(absence_managers_scope(actor)),
+        ),
+    )
+
+
+async def _check_subject(session: AsyncSession, actor: Actor, staff_id: uuid.UUID) -> None:
+    if staff_id == actor.id:
+        return
+    stmt = absence_managers_scope(actor).where(col(Staff.id) == staff_id)
+    if (await session.exec(stmt)).first() is None:
+        raise NotFound("No such staff member.")
+
+
+async def create_absence(
+    session: AsyncSession,
+    actor: Actor,
+    staff_id: uuid.UUID,
+    *,
+    starts_on: date,
+    ends_on: date,
+    kind: AbsenceKind,
+    now: datetime,
+) -> Absence:
+    """Record an absence for yourself, or for someone you manage (admins: anyone)."""
+    await _check_subject(session, actor, staff_id)
+    absence = Absence(
+        organisation_id=actor.organisation_id,
+        staff_id=staff_id,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        kind=kind,
+        created_by=actor.id,
+        created_at=now,
+    )
+    session.add(absence)
+    await session.flush()
+    return absence
+
+
+async def list_absences(
+    session: AsyncSession, actor: Actor, staff_id: uuid.UUID, *, limit: int, cursor: str | None
+) -> tuple[Sequence[Absence], str | None]:
+    """Someone's absences, newest first (404 unless they are yours to read)."""
+    await _check_subject(session, actor, staff_id)
+    stmt = readable_absences(actor).where(col(Absence.staff_id) == staff_id)
+    position = decode_cursor(cursor)
+    if position is not None:
+        try:
+            starts = date.fromisoformat(str(position["starts_on"]))
+            after = uuid.UUID(str(position["id"]))
+        except (KeyError, ValueError) as exc:
+            raise Invalid("The cursor is not one this server issued.") from exc
+        stmt = stmt.where(
+            sa.or_(
+                col(Absence.starts_on) < starts,
+                sa.and_(col(Absence.starts_on) == starts, col(Absence.id) < after),
+            )
+        )
+    stmt = stmt.order_by(col(Absence.starts_on).desc(), col(Absence.id).desc()).limit(limit + 1)
+    rows = list((await session.exec(stmt)).all())
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor({"starts_on": rows[-1].starts_on.isoformat(), "id": rows[-1].id})
+
+
+async def delete_absence(
+    session: AsyncSession, actor: Actor, staff_id: uuid.UUID, absence_id: uuid.UUID
+) -> None:
+    """Withdraw a recorded absence (same people who may record it)."""
+    await _check_subject(session, actor, staff_id)
+    stmt = readable_absences(actor).where(
+        col(Absence.staff_id) == staff_id, col(Absence.id) == absence_id
+    )
+    absence = (await session.exec(stmt)).first()
+    if absence is None:
+        raise NotFound("No such absence.")
+    await session.delete(absence)
+    await session.flush()
+
+
+async def absence_spans(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    staff_ids: SelectOfScalar[uuid.UUID] | Sequence[uuid.UUID],
+    *,
+    ending_on_or_after: date | None = None,
+) -> dict[uuid.UUID, list[tuple[date, date]]]:
+    """Absence spans (inclusive) per staff member, in one statement."""
+    stmt = select(col(Absence.staff_id), col(Absence.starts_on), col(Absence.ends_on)).where(
+        col(Absence.organisation_id) == organisation_id, col(Absence.staff_id).in_(staff_ids)
+    )
+    if ending_on_or_after is not None:
+        stmt = stmt.where(col(Absence.ends_on) >= ending_on_or_after)
+    spans: dict[uuid.UUID, list[tuple[date, date]]] = {}
+    for staff_id, starts_on, ends_on in (await session.exec(stmt)).all():
+        spans.setdefault(staff_id, []).append((starts_on, ends_on))
+    return spans

@@ -1,0 +1,216 @@
+"""Supervision tables: cadence policy, sessions, records, case discussions, actions, addenda.
+
+A session row holds what everyone in the relationship may see (dates, status, kind, length);
+record text lives in `supervision_records` and `supervision_case_discussions`, so metadata
+readers (oversight, admins) never load it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field
+
+from models.base import TenantTable, utc_column
+
+SECTION_MAX = 20_000
+SHORT_TEXT_MAX = 2_000
+
+
+class SessionKind(StrEnum):
+    one_to_one = "one_to_one"
+    group = "group"
+    case = "case"
+    peer = "peer"
+
+
+class SessionStatus(StrEnum):
+    scheduled = "scheduled"
+    cancelled = "cancelled"
+    recorded = "recorded"
+    signed_off = "signed_off"
+
+
+HELD_STATUSES = (SessionStatus.recorded, SessionStatus.signed_off)
+
+
+class ActionStatus(StrEnum):
+    open = "open"
+    done = "done"
+    dropped = "dropped"
+
+
+class SupervisionPolicyRow(TenantTable, table=True):
+    """An organisation's own cadence policy; without a row the Standard 5 defaults apply."""
+
+    __tablename__ = "supervision_policies"
+    __table_args__ = (sa.UniqueConstraint("organisation_id", name="uq_supervision_policies_org"),)
+
+    asye_weekly_weeks: int
+    asye_weekly_interval_days: int
+    asye_fortnightly_months: int
+    asye_fortnightly_interval_days: int
+    asye_interval_days: int
+    qualified_interval_days: int
+    manager_interval_days: int
+    student_interval_days: int
+    other_interval_days: int
+    minimum_minutes: int
+    counted_kinds: list[str] = Field(default_factory=list, sa_type=sa.JSON())
+    write_up_working_days: int
+    sign_off_working_days: int
+    bank_holidays: list[str] = Field(default_factory=list, sa_type=sa.JSON())
+    version: int = Field(default=1)
+    updated_at: datetime = utc_column()
+
+
+class SupervisionSession(TenantTable, table=True):
+    """A supervision session: when, who, what kind, and where it is in its lifecycle."""
+
+    __tablename__ = "supervision_sessions"
+    __table_args__ = (
+        sa.Index(
+            "ix_supervision_sessions_org_supervisee",
+            "organisation_id",
+            "supervisee_id",
+            "scheduled_for",
+        ),
+        sa.Index(
+            "ix_supervision_sessions_org_supervisor",
+            "organisation_id",
+            "supervisor_id",
+            "scheduled_for",
+        ),
+    )
+
+    supervisee_id: uuid.UUID = Field(foreign_key="staff.id", ondelete="CASCADE")
+    supervisor_id: uuid.UUID = Field(foreign_key="staff.id", ondelete="RESTRICT")
+    kind: SessionKind = Field(sa_type=sa.String(20))
+    status: SessionStatus = Field(default=SessionStatus.scheduled, sa_type=sa.String(20))
+    scheduled_for: datetime = utc_column()
+    duration_minutes: int
+    # Set when the record is written: when it was held (UTC and the supervisee's local date).
+    held_at: datetime | None = utc_column(nullable=True)
+    held_on: date | None = Field(default=None, nullable=True)
+    held_minutes: int | None = Field(default=None, nullable=True)
+    cancelled_reason: str | None = Field(default=None, max_length=SHORT_TEXT_MAX)
+    cancelled_by: uuid.UUID | None = Field(
+        default=None, foreign_key="staff.id", nullable=True, ondelete="SET NULL"
+    )
+    cancelled_at: datetime | None = utc_column(nullable=True)
+    recorded_at: datetime | None = utc_column(nullable=True)
+    signed_off_at: datetime | None = utc_column(nullable=True)
+    created_by: uuid.UUID | None = Field(
+        default=None, foreign_key="staff.id", nullable=True, ondelete="SET NULL"
+    )
+    version: int = Field(default=1)
+    created_at: datetime = utc_column()
+    updated_at: datetime = utc_column()
+
+
+class SupervisionRecord(TenantTable, table=True):
+    """What was discussed (Morrison's four functions) and how the supervisee signed it off."""
+
+    __tablename__ = "supervision_records"
+    __table_args__ = (
+        sa.UniqueConstraint("organisation_id", "session_id", name="uq_supervision_records_session"),
+    )
+
+    session_id: uuid.UUID = Field(foreign_key="supervision_sessions.id", ondelete="CASCADE")
+    management: str = Field(default="", max_length=SECTION_MAX)
+    development: str = Field(default="", max_length=SECTION_MAX)
+    support: str = Field(default="", max_length=SECTION_MAX)
+    mediation: str = Field(default="", max_length=SECTION_MAX)
+    support_private: bool = Field(default=False)
+    wellbeing_discussed: bool = Field(default=False)
+    recorded_by: uuid.UUID | None = Field(
+        default=None, foreign_key="staff.id", nullable=True, ondelete="SET NULL"
+    )
+    sign_off_agreed: bool | None = Field(default=None, nullable=True)
+    sign_off_comment: str | None = Field(default=None, max_length=SHORT_TEXT_MAX)
+
+
+class CaseDiscussion(TenantTable, table=True):
+    """One case discussed in a session, mapped onto Signs of Safety, and what was decided."""
+
+    __tablename__ = "supervision_case_discussions"
+    __table_args__ = (
+        sa.Index("ix_supervision_case_discussions_org_case", "organisation_id", "case_reference"),
+        sa.Index("ix_supervision_case_discussions_org_session", "organisation_id", "session_id"),
+    )
+
+    session_id: uuid.UUID = Field(foreign_key="supervision_sessions.id", ondelete="CASCADE")
+    position: int
+    case_reference: str = Field(max_length=100)
+    worried_about: str = Field(default="", max_length=SECTION_MAX)
+    working_well: str = Field(default="", max_length=SECTION_MAX)
+    needs_to_happen: str = Field(default="", max_length=SECTION_MAX)
+    scaling: int | None = Field(default=None, nullable=True)
+    decision: str = Field(default="", max_length=SECTION_MAX)
+    rationale: str = Field(default="", max_length=SECTION_MAX)
+
+
+class SupervisionAction(TenantTable, table=True):
+    """An action agreed in a session; open ones carry over to the next session's agenda."""
+
+    __tablename__ = "supervision_actions"
+    __table_args__ = (
+        sa.Index(
+            "ix_supervision_actions_org_supervisee_status",
+            "organisation_id",
+            "supervisee_id",
+            "status",
+        ),
+        sa.Index("ix_supervision_actions_org_session", "organisation_id", "session_id"),
+    )
+
+    session_id: uuid.UUID = Field(foreign_key="supervision_sessions.id", ondelete="CASCADE")
+    supervisee_id: uuid.UUID = Field(foreign_key="staff.id", ondelete="CASCADE")
+    owner_id: uuid.UUID = Field(foreign_key="staff.id", ondelete="CASCADE")
+    position: int
+    description: str = Field(max_length=SHORT_TEXT_MAX)
+    case_reference: str | None = Field(default=None, max_length=100)
+    due_on: date | None = Field(default=None, nullable=True)
+    status: ActionStatus = Field(default=ActionStatus.open, sa_type=sa.String(20))
+    completed_at: datetime | None = utc_column(nullable=True)
+    version: int = Field(default=1)
+    created_at: datetime = utc_column()
+    updated_at: datetime = utc_column()
+
+
+class Addendum(TenantTable, table=True):
+    """A later note on a signed-off record (the record itself is locked)."""
+
+    __tablename__ = "supervision_addenda"
+    __table_args__ = (
+        sa.Index("ix_supervision_addenda_org_session", "organisation_id", "session_id"),
+    )
+
+    session_id: uuid.UUID = Field(foreign_key="supervision_sessions.id", ondelete="CASCADE")
+    author_id: uuid.UUID | None = Field(
+        default=None, foreign_key="staff.id", nullable=True, ondelete="SET NULL"
+    )
+    text: str = Field(max_length=SECTION_MAX)
+    created_at: datetime = utc_column()
+
+
+class SessionFeedback(TenantTable, table=True):
+    """The supervisee's private rating of a session; only ever released in aggregate."""
+
+    __tablename__ = "supervision_feedback"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "organisation_id", "session_id", name="uq_supervision_feedback_session"
+        ),
+        sa.CheckConstraint("helpful BETWEEN 1 AND 5", name="helpful_range"),
+        sa.CheckConstraint("felt_safe BETWEEN 1 AND 5", name="felt_safe_range"),
+    )
+
+    session_id: uuid.UUID = Field(foreign_key="supervision_sessions.id", ondelete="CASCADE")
+    helpful: int
+    felt_safe: int
+    comment: str | None = Field(default=None, max_length=SHORT_TEXT_MAX)
+    created_at: datetime = utc_column()

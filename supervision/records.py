@@ -1,0 +1,326 @@
+"""Writing a supervision record, and showing a session to each audience."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.actor import Actor
+from models.errors import Conflict, Forbidden, Invalid
+from models.etag import require_match
+from models.staff import Staff
+from models.supervision import (
+    HELD_STATUSES,
+    Addendum,
+    CaseDiscussion,
+    SessionKind,
+    SessionStatus,
+    SupervisionAction,
+    SupervisionRecord,
+    SupervisionSession,
+)
+from supervision.changes import action_changed, session_changed
+from supervision.policy import (
+    CadencePolicy,
+    counts_toward_cadence,
+    sign_off_due_on,
+    write_up_due_on,
+)
+from supervision.policy_store import load_policy
+from supervision.schemas import (
+    ActionIn,
+    ActionPublic,
+    AddendumPublic,
+    Audience,
+    CaseDiscussionPublic,
+    RecordPublic,
+    RecordPut,
+    SessionPublic,
+    SessionSummary,
+)
+from supervision.sessions import load_visible
+from supervision.status import local_today
+
+# A record may be written a little ahead of the server's clock (a phone's clock drifts).
+CLOCK_SKEW = timedelta(minutes=10)
+
+
+def _field_error(loc: list[str | int], message: str) -> dict[str, object]:
+    return {"loc": ["body", *loc], "msg": message, "type": "value_error"}
+
+
+async def write_record(
+    session: AsyncSession,
+    actor: Actor,
+    session_id: uuid.UUID,
+    data: RecordPut,
+    if_match: str | None,
+    now: datetime,
+) -> SupervisionSession:
+    """Write (or rewrite, until sign-off) the record of a session: its supervisor only."""
+    visible = await load_visible(session, actor, session_id, lock=True)
+    row = visible.row
+    if actor.id != row.supervisor_id:
+        raise Forbidden("Only the session's supervisor writes its record.")
+    require_match(if_match, row.version)
+    if row.status == SessionStatus.cancelled:
+        raise Conflict("A cancelled session has no record.")
+    if row.status == SessionStatus.signed_off:
+        raise Conflict("The record is signed off and locked; add an addendum instead.")
+    if data.held_at > now + CLOCK_SKEW:
+        raise Invalid(
+            "held_at is in the future.", errors=[_field_error(["held_at"], "in the future")]
+        )
+    allowed_owners = {row.supervisee_id, row.supervisor_id}
+    for i, item in enumerate(data.actions):
+        if item.owner_id not in allowed_owners:
+            raise Invalid(
+                "An action's owner is the supervisee or the supervisor.",
+                errors=[_field_error(["actions", i, "owner_id"], "not in this supervision")],
+            )
+    supervisee = (await session.exec(select(Staff).where(col(Staff.id) == row.supervisee_id))).one()
+    record = (
+        await session.exec(
+            select(SupervisionRecord).where(
+                col(SupervisionRecord.organisation_id) == actor.organisation_id,
+                col(SupervisionRecord.session_id) == row.id,
+            )
+        )
+    ).first()
+    if record is None:
+        record = SupervisionRecord(organisation_id=actor.organisation_id, session_id=row.id)
+        session.add(record)
+    record.management = data.management
+    record.development = data.development
+    record.support = data.support
+    record.mediation = data.mediation
+    record.support_private = data.support_private
+    record.wellbeing_discussed = data.wellbeing_discussed
+    record.recorded_by = actor.id
+
+    await _replace_case_discussions(session, row, data)
+    await _sync_actions(session, row, data.actions, now)
+
+    row.status = SessionStatus.recorded
+    row.held_at = data.held_at
+    row.held_on = local_today(data.held_at, supervisee.timezone)
+    row.held_minutes = data.duration_minutes
+    if row.recorded_at is None:
+        row.recorded_at = now
+    row.version += 1
+    row.updated_at = now
+    await session.flush()
+    await session_changed(session, row, now)
+    return row
+
+
+async def _replace_case_discussions(
+    session: AsyncSession, row: SupervisionSession, data: RecordPut
+) -> None:
+    old = await session.exec(
+        select(CaseDiscussion).where(
+            col(CaseDiscussion.organisation_id) == row.organisation_id,
+            col(CaseDiscussion.session_id) == row.id,
+        )
+    )
+    for discussion in old.all():
+        await session.delete(discussion)
+    for position, item in enumerate(data.case_discussions):
+        session.add(
+            CaseDiscussion(
+                organisation_id=row.organisation_id,
+                session_id=row.id,
+                position=position,
+                **item.model_dump(),
+            )
+        )
+
+
+async def _sync_actions(
+    session: AsyncSession, row: SupervisionSession, items: list[ActionIn], now: datetime
+) -> None:
+    """Make the session's actions match the record: keep those named by id, add new, drop
+    the rest (an action keeps its status and id while it stays on the record)."""
+    existing = {
+        a.id: a
+        for a in (
+            await session.exec(
+                select(SupervisionAction).where(
+                    col(SupervisionAction.organisation_id) == row.organisation_id,
+                    col(SupervisionAction.session_id) == row.id,
+                )
+            )
+        ).all()
+    }
+    kept: set[uuid.UUID] = set()
+    changed: list[SupervisionAction] = []
+    for position, item in enumerate(items):
+        if item.id is not None:
+            action = existing.get(item.id)
+            if action is None or item.id in kept:
+                raise Invalid(
+                    "An action id must name an action of this record, once.",
+                    errors=[_field_error(["actions", position, "id"], "not on this record")],
+                )
+            kept.add(item.id)
+            new = (item.description, item.owner_id, item.due_on, item.case_reference, position)
+            old = (action.description, action.owner_id, action.due_on, action.case_reference)
+            if new[:4] != old or action.position != position:
+                action.description, action.owner_id, action.due_on = new[:3]
+                action.case_reference, action.position = new[3], position
+                action.version += 1
+                action.updated_at = now
+                changed.append(action)
+        else:
+            action = SupervisionAction(
+                organisation_id=row.organisation_id,
+                session_id=row.id,
+                supervisee_id=row.supervisee_id,
+                owner_id=item.owner_id,
+                position=position,
+                description=item.description,
+                case_reference=item.case_reference,
+                due_on=item.due_on,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(action)
+            changed.append(action)
+    dropped = [a for a_id, a in existing.items() if a_id not in kept]
+    for action in dropped:
+        await session.delete(action)
+    await session.flush()
+    for action in changed:
+        await action_changed(session, action, now)
+    for action in dropped:
+        await action_changed(session, action, now, deleted=True)
+
+
+# --- showing a session ----------------------------------------------------------------------
+
+
+def summary(row: SupervisionSession, policy: CadencePolicy) -> SessionSummary:
+    """A session's metadata (no text), with its write-up and sign-off deadlines."""
+    status = SessionStatus(row.status)
+    held = status in HELD_STATUSES
+    write_up_due = None
+    if status != SessionStatus.cancelled:
+        write_up_due = write_up_due_on(policy, row.held_on or row.scheduled_for.date())
+    sign_off_due = None
+    if held and row.recorded_at is not None:
+        sign_off_due = sign_off_due_on(policy, row.recorded_at.date())
+    return SessionSummary(
+        id=row.id,
+        supervisee_id=row.supervisee_id,
+        supervisor_id=row.supervisor_id,
+        kind=SessionKind(row.kind),
+        status=status,
+        scheduled_for=row.scheduled_for,
+        duration_minutes=row.duration_minutes,
+        held_at=row.held_at,
+        held_minutes=row.held_minutes,
+        counts_toward_cadence=held
+        and counts_toward_cadence(policy, SessionKind(row.kind), row.held_minutes or 0),
+        cancelled_by=row.cancelled_by,
+        cancelled_at=row.cancelled_at,
+        recorded_at=row.recorded_at,
+        write_up_due_on=write_up_due,
+        signed_off_at=row.signed_off_at,
+        sign_off_due_on=sign_off_due,
+        created_at=row.created_at,
+    )
+
+
+async def summaries(
+    session: AsyncSession, organisation_id: uuid.UUID, rows: Sequence[SupervisionSession]
+) -> list[SessionSummary]:
+    policy = await load_policy(session, organisation_id)
+    return [summary(r, policy) for r in rows]
+
+
+def action_public(action: SupervisionAction) -> ActionPublic:
+    return ActionPublic.model_validate(action, from_attributes=True)
+
+
+async def session_public(
+    session: AsyncSession, row: SupervisionSession, audience: Audience
+) -> SessionPublic:
+    """The session as `audience` may see it: admins get no record text at all, managers get
+    the record without a support section its supervisee marked private."""
+    policy = await load_policy(session, row.organisation_id)
+    actions = (
+        await session.exec(
+            select(SupervisionAction)
+            .where(
+                col(SupervisionAction.organisation_id) == row.organisation_id,
+                col(SupervisionAction.session_id) == row.id,
+            )
+            .order_by(col(SupervisionAction.position))
+        )
+    ).all()
+    record_public: RecordPublic | None = None
+    addenda: list[AddendumPublic] = []
+    if audience is not Audience.metadata:
+        record_public = await _record_public(session, row, audience)
+        found = await session.exec(
+            select(Addendum)
+            .where(
+                col(Addendum.organisation_id) == row.organisation_id,
+                col(Addendum.session_id) == row.id,
+            )
+            .order_by(col(Addendum.created_at), col(Addendum.id))
+        )
+        addenda = [AddendumPublic.model_validate(a, from_attributes=True) for a in found.all()]
+    return SessionPublic(
+        **summary(row, policy).model_dump(),
+        access=audience,
+        cancelled_reason=row.cancelled_reason if audience is not Audience.metadata else None,
+        record=record_public,
+        addenda=addenda,
+        actions=[action_public(a) for a in actions],
+    )
+
+
+async def _record_public(
+    session: AsyncSession, row: SupervisionSession, audience: Audience
+) -> RecordPublic | None:
+    record = (
+        await session.exec(
+            select(SupervisionRecord).where(
+                col(SupervisionRecord.organisation_id) == row.organisation_id,
+                col(SupervisionRecord.session_id) == row.id,
+            )
+        )
+    ).first()
+    if record is None:
+        return None
+    discussions = (
+        await session.exec(
+            select(CaseDiscussion)
+            .where(
+                col(CaseDiscussion.organisation_id) == row.organisation_id,
+                col(CaseDiscussion.session_id) == row.id,
+            )
+            .order_by(col(CaseDiscussion.position))
+        )
+    ).all()
+    redacted = record.support_private and audience is not Audience.full
+    return RecordPublic(
+        management=record.management,
+        development=record.development,
+        support=None if redacted else record.support,
+        support_redacted=redacted,
+        mediation=record.mediation,
+        support_private=record.support_private,
+        wellbeing_discussed=record.wellbeing_discussed,
+        case_discussions=[
+            CaseDiscussionPublic.model_validate(d, from_attributes=True) for d in discussions
+        ],
+        recorded_by=record.recorded_by,
+        sign_off_agreed=record.sign_off_agreed,
+        sign_off_comment=record.sign_off_comment,
+    )

@@ -1,0 +1,281 @@
+"""Request and response schemas of the supervision domain (one per audience where it sees less)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_validator
+
+from models.absence import AbsenceKind
+from models.schemas import Request
+from models.staff import Cohort
+from models.supervision import (
+    SECTION_MAX,
+    SHORT_TEXT_MAX,
+    ActionStatus,
+    SessionKind,
+    SessionStatus,
+)
+
+Section = Annotated[str, StringConstraints(max_length=SECTION_MAX)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=SHORT_TEXT_MAX)]
+Required = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SHORT_TEXT_MAX)
+]
+CaseReference = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+]
+IntervalDays = Annotated[int, Field(ge=1, le=366)]
+WorkingDays = Annotated[int, Field(ge=0, le=60)]
+Minutes = Annotated[int, Field(ge=1, le=600)]
+
+
+# --- policy --------------------------------------------------------------------------------
+
+
+class PolicyBody(BaseModel):
+    asye_weekly_weeks: Annotated[int, Field(ge=0, le=52)]
+    asye_weekly_interval_days: IntervalDays
+    asye_fortnightly_months: Annotated[int, Field(ge=0, le=24)]
+    asye_fortnightly_interval_days: IntervalDays
+    asye_interval_days: IntervalDays
+    qualified_interval_days: IntervalDays
+    manager_interval_days: IntervalDays
+    student_interval_days: IntervalDays
+    other_interval_days: IntervalDays
+    minimum_minutes: Annotated[int, Field(ge=0, le=600)]
+    counted_kinds: Annotated[list[SessionKind], Field(min_length=1, max_length=4)]
+    write_up_working_days: WorkingDays
+    sign_off_working_days: WorkingDays
+    bank_holidays: Annotated[list[date], Field(max_length=400)]
+
+
+class PolicyUpdate(PolicyBody, Request):
+    """The whole policy (PUT replaces it; read it first and send it back changed)."""
+
+
+class PolicyPublic(PolicyBody):
+    pass
+
+
+# --- absences and status -------------------------------------------------------------------
+
+
+class AbsenceCreate(Request):
+    starts_on: date
+    ends_on: date
+    kind: AbsenceKind
+
+    @model_validator(mode="after")
+    def _order(self) -> Self:
+        if self.ends_on < self.starts_on:
+            raise ValueError("ends_on is before starts_on")
+        if (self.ends_on - self.starts_on).days > 730:
+            raise ValueError("an absence may last at most two years; record longer ones in parts")
+        return self
+
+
+class AbsencePublic(BaseModel):
+    id: uuid.UUID
+    staff_id: uuid.UUID
+    starts_on: date
+    ends_on: date
+    kind: AbsenceKind
+    created_at: datetime
+
+
+class StatusPublic(BaseModel):
+    staff_id: uuid.UUID
+    cohort: Cohort
+    interval_days: int
+    last_held_on: date | None
+    next_due_on: date
+    days_overdue: int
+    on_leave: bool
+
+
+# --- sessions ------------------------------------------------------------------------------
+
+
+class Audience(StrEnum):
+    """How much of a session the caller sees."""
+
+    full = "full"  # the supervisee and their supervisor
+    management = "management"  # a manager above: the record without a private support section
+    metadata = "metadata"  # an admin: dates, status, actions; no record text
+
+
+class SessionCreate(Request):
+    id: uuid.UUID | None = Field(
+        default=None, description="Client-generated id: repeating the same create is safe."
+    )
+    supervisee_id: uuid.UUID
+    scheduled_for: AwareDatetime
+    duration_minutes: Minutes = 90
+    kind: SessionKind = SessionKind.one_to_one
+
+
+class CancelRequest(Request):
+    reason: Required
+
+
+class CaseDiscussionIn(Request):
+    case_reference: CaseReference
+    worried_about: Section = ""
+    working_well: Section = ""
+    needs_to_happen: Section = ""
+    scaling: Annotated[int, Field(ge=0, le=10)] | None = None
+    decision: Section = ""
+    rationale: Section = ""
+
+
+class ActionIn(Request):
+    id: uuid.UUID | None = Field(
+        default=None, description="An action already on this record, to keep it (and its status)."
+    )
+    description: Required
+    owner_id: uuid.UUID
+    due_on: date | None = None
+    case_reference: CaseReference | None = None
+
+
+class RecordPut(Request):
+    held_at: AwareDatetime
+    duration_minutes: Minutes
+    management: Section = ""
+    development: Section = ""
+    support: Section = ""
+    mediation: Section = ""
+    support_private: bool = False
+    case_discussions: Annotated[list[CaseDiscussionIn], Field(max_length=50)] = []
+    actions: Annotated[list[ActionIn], Field(max_length=50)] = []
+    wellbeing_discussed: bool = False
+
+
+class SignOffRequest(Request):
+    agreed: bool
+    comment: ShortText | None = None
+
+    @model_validator(mode="after")
+    def _disagreement_needs_comment(self) -> Self:
+        if not self.agreed and not self.comment:
+            raise ValueError("say what you disagree with in comment")
+        return self
+
+
+class AddendumCreate(Request):
+    text: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SECTION_MAX)
+    ]
+
+
+class FeedbackCreate(Request):
+    helpful: Annotated[int, Field(ge=1, le=5)]
+    felt_safe: Annotated[int, Field(ge=1, le=5)]
+    comment: ShortText | None = None
+
+
+class FeedbackReceipt(BaseModel):
+    session_id: uuid.UUID
+    helpful: int
+    felt_safe: int
+    comment: str | None
+    created_at: datetime
+
+
+class ActionUpdate(Request):
+    status: ActionStatus
+
+
+class ActionPublic(BaseModel):
+    id: uuid.UUID
+    session_id: uuid.UUID
+    supervisee_id: uuid.UUID
+    owner_id: uuid.UUID
+    description: str
+    case_reference: str | None
+    due_on: date | None
+    status: ActionStatus
+    completed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CaseDiscussionPublic(BaseModel):
+    case_reference: str
+    worried_about: str
+    working_well: str
+    needs_to_happen: str
+    scaling: int | None
+    decision: str
+    rationale: str
+
+
+class AddendumPublic(BaseModel):
+    id: uuid.UUID
+    author_id: uuid.UUID | None
+    text: str
+    created_at: datetime
+
+
+class RecordPublic(BaseModel):
+    management: str
+    development: str
+    support: str | None = Field(description="null when redacted (support_private, for managers)")
+    support_redacted: bool
+    mediation: str
+    support_private: bool
+    wellbeing_discussed: bool
+    case_discussions: list[CaseDiscussionPublic]
+    recorded_by: uuid.UUID | None
+    sign_off_agreed: bool | None
+    sign_off_comment: str | None
+
+
+class SessionSummary(BaseModel):
+    """A session's metadata: what everyone allowed to know about it may see."""
+
+    id: uuid.UUID
+    supervisee_id: uuid.UUID
+    supervisor_id: uuid.UUID
+    kind: SessionKind
+    status: SessionStatus
+    scheduled_for: datetime
+    duration_minutes: int
+    held_at: datetime | None
+    held_minutes: int | None
+    counts_toward_cadence: bool
+    cancelled_by: uuid.UUID | None
+    cancelled_at: datetime | None
+    recorded_at: datetime | None
+    write_up_due_on: date | None
+    signed_off_at: datetime | None
+    sign_off_due_on: date | None
+    created_at: datetime
+
+
+class SessionPublic(SessionSummary):
+    """One session as the caller may see it (`access` says how much)."""
+
+    access: Audience
+    cancelled_reason: str | None
+    record: RecordPublic | None
+    addenda: list[AddendumPublic]
+    actions: list[ActionPublic]
+
+
+class AgendaReflection(BaseModel):
+    """A reflection the supervisee chose to bring to supervision (title only, no body)."""
+
+    id: uuid.UUID
+    title: str
+    shared_at: datetime
+
+
+class AgendaPublic(BaseModel):
+    session_id: uuid.UUID
+    carried_actions: list[ActionPublic]
+    reflections: list[AgendaReflection]

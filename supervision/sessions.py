@@ -1,0 +1,335 @@
+"""The session lifecycle: schedule, list, read, cancel, sign off, addenda and feedback."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.access_log import AccessReason, record_access
+from models.actor import Actor
+from models.errors import Conflict, Forbidden, Invalid, NotFound
+from models.etag import require_match
+from models.pagination import decode_cursor, encode_cursor
+from models.scope import managed_staff
+from models.staff import Role, Staff
+from models.supervision import (
+    HELD_STATUSES,
+    Addendum,
+    SessionFeedback,
+    SessionStatus,
+    SupervisionRecord,
+    SupervisionSession,
+)
+from supervision.access import in_relationship, readable_sessions, schedulable_staff
+from supervision.changes import session_changed
+from supervision.schemas import (
+    AddendumCreate,
+    Audience,
+    CancelRequest,
+    FeedbackCreate,
+    SessionCreate,
+    SignOffRequest,
+)
+
+RESOURCE = "supervision_session"
+
+
+@dataclass(frozen=True, slots=True)
+class Visible:
+    """A session and how much of it the caller may see."""
+
+    row: SupervisionSession
+    audience: Audience
+
+
+async def _audience(session: AsyncSession, actor: Actor, sess: SupervisionSession) -> Audience:
+    current = (
+        await session.exec(
+            select(col(Staff.supervisor_id)).where(
+                col(Staff.organisation_id) == actor.organisation_id,
+                col(Staff.id) == sess.supervisee_id,
+            )
+        )
+    ).first()
+    if in_relationship(actor, sess, current):
+        return Audience.full
+    if actor.has(Role.manager):
+        managed = (
+            await session.exec(managed_staff(actor).where(col(Staff.id) == sess.supervisee_id))
+        ).first()
+        if managed is not None:
+            return Audience.management
+    if actor.has(Role.admin):
+        return Audience.metadata
+    raise NotFound("No such session.")  # pragma: no cover - readable_sessions already filtered
+
+
+async def load_visible(
+    session: AsyncSession, actor: Actor, session_id: uuid.UUID, *, lock: bool = False
+) -> Visible:
+    """The session, if the caller may see it (404 otherwise), with the caller's audience."""
+    stmt = readable_sessions(actor).where(col(SupervisionSession.id) == session_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    row = (await session.exec(stmt)).first()
+    if row is None:
+        raise NotFound("No such session.")
+    return Visible(row, await _audience(session, actor, row))
+
+
+async def open_session(
+    session: AsyncSession, actor: Actor, session_id: uuid.UUID, now: datetime
+) -> Visible:
+    """Read one session, noting in the supervisee's access log who opened their record."""
+    visible = await load_visible(session, actor, session_id)
+    row = visible.row
+    reason: AccessReason | None = None
+    if visible.audience is Audience.metadata:
+        reason = AccessReason.administration
+    elif row.status in HELD_STATUSES:
+        reason = (
+            AccessReason.supervision
+            if visible.audience is Audience.full
+            else AccessReason.management_oversight
+        )
+    if reason is not None:
+        await record_access(session, actor, row.supervisee_id, RESOURCE, row.id, reason, now)
+    return visible
+
+
+async def schedule_session(
+    session: AsyncSession, actor: Actor, data: SessionCreate, now: datetime
+) -> tuple[SupervisionSession, bool]:
+    """Schedule supervision for a supervisee (their supervisor, or a manager above them).
+
+    Returns the session and whether it was created (a repeated create with the same client
+    id and body answers the existing one; a different body under that id is a conflict).
+    """
+    if data.id is not None:
+        existing = (
+            await session.exec(
+                select(SupervisionSession).where(col(SupervisionSession.id) == data.id)
+            )
+        ).first()
+        if existing is not None:
+            same = (
+                existing.organisation_id == actor.organisation_id
+                and existing.created_by == actor.id
+                and existing.supervisee_id == data.supervisee_id
+                and existing.scheduled_for == data.scheduled_for
+                and existing.duration_minutes == data.duration_minutes
+                and existing.kind == data.kind
+            )
+            if not same:
+                raise Conflict("A different session already has this id.")
+            return existing, False
+    stmt = schedulable_staff(actor).where(col(Staff.id) == data.supervisee_id)
+    supervisee = (await session.exec(stmt)).first()
+    if supervisee is None:
+        raise NotFound("No such staff member among those you supervise or manage.")
+    row = SupervisionSession(
+        organisation_id=actor.organisation_id,
+        supervisee_id=supervisee.id,
+        supervisor_id=supervisee.supervisor_id or actor.id,
+        kind=data.kind,
+        status=SessionStatus.scheduled,
+        scheduled_for=data.scheduled_for,
+        duration_minutes=data.duration_minutes,
+        created_by=actor.id,
+        created_at=now,
+        updated_at=now,
+    )
+    if data.id is not None:
+        row.id = data.id
+    session.add(row)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("A different session already has this id.") from exc
+    await session_changed(session, row, now)
+    return row, True
+
+
+async def list_sessions(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    supervisee_id: uuid.UUID | None,
+    status: SessionStatus | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[Sequence[SupervisionSession], str | None]:
+    """Sessions the caller may see, latest scheduled first."""
+    stmt = readable_sessions(actor)
+    if supervisee_id is not None:
+        stmt = stmt.where(col(SupervisionSession.supervisee_id) == supervisee_id)
+    if status is not None:
+        stmt = stmt.where(col(SupervisionSession.status) == status)
+    position = decode_cursor(cursor)
+    if position is not None:
+        try:
+            at = datetime.fromisoformat(str(position["at"]))
+            after = uuid.UUID(str(position["id"]))
+        except (KeyError, ValueError) as exc:
+            raise Invalid("The cursor is not one this server issued.") from exc
+        stmt = stmt.where(
+            sa.or_(
+                col(SupervisionSession.scheduled_for) < at,
+                sa.and_(
+                    col(SupervisionSession.scheduled_for) == at,
+                    col(SupervisionSession.id) < after,
+                ),
+            )
+        )
+    stmt = stmt.order_by(
+        col(SupervisionSession.scheduled_for).desc(), col(SupervisionSession.id).desc()
+    ).limit(limit + 1)
+    rows = list((await session.exec(stmt)).all())
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor({"at": rows[-1].scheduled_for.isoformat(), "id": rows[-1].id})
+
+
+def _may_manage_lifecycle(visible: Visible) -> bool:
+    return visible.audience is Audience.full or visible.audience is Audience.management
+
+
+async def cancel_session(
+    session: AsyncSession,
+    actor: Actor,
+    session_id: uuid.UUID,
+    data: CancelRequest,
+    if_match: str | None,
+    now: datetime,
+) -> SupervisionSession:
+    """Cancel a scheduled session, keeping the reason and who cancelled it."""
+    visible = await load_visible(session, actor, session_id, lock=True)
+    if not _may_manage_lifecycle(visible):
+        raise Forbidden("Only the people in this supervision, or a manager above, may cancel it.")
+    row = visible.row
+    if if_match is not None:
+        require_match(if_match, row.version)
+    if row.status != SessionStatus.scheduled:
+        raise Conflict(f"A {SessionStatus(row.status).value} session cannot be cancelled.")
+    row.status = SessionStatus.cancelled
+    row.cancelled_reason = data.reason
+    row.cancelled_by = actor.id
+    row.cancelled_at = now
+    row.version += 1
+    row.updated_at = now
+    await session.flush()
+    await session_changed(session, row, now)
+    return row
+
+
+async def sign_off_session(
+    session: AsyncSession,
+    actor: Actor,
+    session_id: uuid.UUID,
+    data: SignOffRequest,
+    if_match: str | None,
+    now: datetime,
+) -> SupervisionSession:
+    """The supervisee signs the record (agreeing, or disagreeing with a comment); it locks."""
+    visible = await load_visible(session, actor, session_id, lock=True)
+    row = visible.row
+    if actor.id != row.supervisee_id:
+        raise Forbidden("Only the supervisee signs off their supervision record.")
+    if if_match is not None:
+        require_match(if_match, row.version)
+    if row.status != SessionStatus.recorded:
+        raise Conflict(f"A {SessionStatus(row.status).value} session cannot be signed off.")
+    record = (
+        await session.exec(
+            select(SupervisionRecord).where(
+                col(SupervisionRecord.organisation_id) == actor.organisation_id,
+                col(SupervisionRecord.session_id) == row.id,
+            )
+        )
+    ).one()
+    record.sign_off_agreed = data.agreed
+    record.sign_off_comment = data.comment
+    row.status = SessionStatus.signed_off
+    row.signed_off_at = now
+    row.version += 1
+    row.updated_at = now
+    await session.flush()
+    await session_changed(session, row, now)
+    return row
+
+
+async def add_addendum(
+    session: AsyncSession,
+    actor: Actor,
+    session_id: uuid.UUID,
+    data: AddendumCreate,
+    now: datetime,
+) -> Addendum:
+    """Add a note to a signed-off (locked) record: the supervisee or their supervisor."""
+    visible = await load_visible(session, actor, session_id, lock=True)
+    if visible.audience is not Audience.full:
+        raise Forbidden("Only the supervisee and their supervisor add to a record.")
+    row = visible.row
+    if row.status != SessionStatus.signed_off:
+        raise Conflict("Only a signed-off record takes addenda; edit the record instead.")
+    addendum = Addendum(
+        organisation_id=actor.organisation_id,
+        session_id=row.id,
+        author_id=actor.id,
+        text=data.text,
+        created_at=now,
+    )
+    session.add(addendum)
+    row.version += 1
+    row.updated_at = now
+    await session.flush()
+    await session_changed(session, row, now)
+    return addendum
+
+
+async def give_feedback(
+    session: AsyncSession,
+    actor: Actor,
+    session_id: uuid.UUID,
+    data: FeedbackCreate,
+    now: datetime,
+) -> SessionFeedback:
+    """The supervisee's private rating of a held session (once per session)."""
+    visible = await load_visible(session, actor, session_id, lock=True)
+    row = visible.row
+    if actor.id != row.supervisee_id:
+        raise Forbidden("Only the supervisee rates their supervision.")
+    if row.status not in HELD_STATUSES:
+        raise Conflict("Only a session that was held can be rated.")
+    exists = (
+        await session.exec(
+            select(col(SessionFeedback.id)).where(
+                col(SessionFeedback.organisation_id) == actor.organisation_id,
+                col(SessionFeedback.session_id) == row.id,
+            )
+        )
+    ).first()
+    if exists is not None:
+        raise Conflict("You have already rated this session.")
+    feedback = SessionFeedback(
+        organisation_id=actor.organisation_id,
+        session_id=row.id,
+        helpful=data.helpful,
+        felt_safe=data.felt_safe,
+        comment=data.comment,
+        created_at=now,
+    )
+    session.add(feedback)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict("You have already rated this session.") from exc
+    return feedback

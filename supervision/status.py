@@ -1,0 +1,90 @@
+"""Someone's supervision cadence status: interval, last counted session, due date, overdue."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from models.absence import absence_spans
+from models.actor import Actor
+from models.errors import NotFound
+from models.staff import Cohort, Staff
+from models.supervision import HELD_STATUSES, SupervisionSession
+from supervision.access import overseeable_staff
+from supervision.policy import Cadence, CadencePolicy, cadence
+from supervision.policy_store import load_policy
+
+
+def local_today(now: datetime, timezone: str) -> date:
+    """Today's date where the person is (their time zone, falling back to UTC)."""
+    try:
+        return now.astimezone(ZoneInfo(timezone)).date()
+    except (KeyError, ValueError):
+        return now.date()
+
+
+def counted(policy: CadencePolicy) -> list[sa.ColumnElement[bool]]:
+    """SQL conditions for a session that counts toward cadence under `policy`."""
+    return [
+        col(SupervisionSession.status).in_([s.value for s in HELD_STATUSES]),
+        col(SupervisionSession.kind).in_(sorted(k.value for k in policy.counted_kinds)),
+        col(SupervisionSession.held_minutes) >= policy.minimum_minutes,
+    ]
+
+
+async def last_counted_on(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    staff_ids: SelectOfScalar[uuid.UUID] | list[uuid.UUID],
+    policy: CadencePolicy,
+    *,
+    on_or_before: date | None = None,
+) -> dict[uuid.UUID, date]:
+    """The date of each person's last counted session, in one statement."""
+    stmt = (
+        select(col(SupervisionSession.supervisee_id), func.max(SupervisionSession.held_on))
+        .where(
+            col(SupervisionSession.organisation_id) == organisation_id,
+            col(SupervisionSession.supervisee_id).in_(staff_ids),
+            *counted(policy),
+        )
+        .group_by(col(SupervisionSession.supervisee_id))
+    )
+    if on_or_before is not None:
+        stmt = stmt.where(col(SupervisionSession.held_on) <= on_or_before)
+    return {sid: held for sid, held in (await session.exec(stmt)).all() if held is not None}
+
+
+async def status_of(
+    session: AsyncSession, staff: Staff, policy: CadencePolicy, now: datetime
+) -> Cadence:
+    """`staff`'s cadence today (no permission check: callers have one)."""
+    last = (await last_counted_on(session, staff.organisation_id, [staff.id], policy)).get(staff.id)
+    spans = await absence_spans(session, staff.organisation_id, [staff.id])
+    return cadence(
+        policy,
+        Cohort(staff.cohort),
+        staff.started_on,
+        last,
+        spans.get(staff.id, []),
+        local_today(now, staff.timezone),
+    )
+
+
+async def get_status(
+    session: AsyncSession, actor: Actor, staff_id: uuid.UUID | None, now: datetime
+) -> tuple[Staff, Cadence]:
+    """The cadence status of `staff_id` (default: the caller), if the caller may see it."""
+    wanted = staff_id or actor.id
+    stmt = overseeable_staff(actor).where(col(Staff.id) == wanted)
+    staff = (await session.exec(stmt)).first()
+    if staff is None:
+        raise NotFound("No such staff member.")
+    policy = await load_policy(session, actor.organisation_id)
+    return staff, await status_of(session, staff, policy, now)
