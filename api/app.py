@@ -16,7 +16,7 @@ from api import problems
 from api.deps import Clock, system_clock
 from api.metrics import Metrics
 from api.middleware import BodyLimit, RequestMetrics
-from api.routes import auth, health, org, privacy, staff
+from api.routes import auth, health, org, privacy, reflections, staff, sync
 from api.security import AccessTokens, Passwords
 from api.settings import PLACEHOLDER_SECRET, SchedulerMode, Settings, get_settings
 from api.worker import Scheduler
@@ -80,10 +80,11 @@ def create_app(
     app.state.passwords = Passwords(settings)
     app.state.tokens = AccessTokens(settings)
     app.state.metrics = Metrics()
+    app.state.key_ring = settings.key_ring()
 
     problems.install(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, org, staff, privacy):
+    for module in (auth, org, staff, privacy, reflections, sync):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

@@ -4,16 +4,21 @@ from sqlmodel import SQLModel
 
 from models.access_log import AccessLog
 from models.auth import LoginThrottle, RefreshToken
+from models.changes import Change, ChangeCounter
 from models.ops import SchedulerHeartbeat
 from models.organisation import Organisation, Unit
+from models.reflection import Reflection
 from models.staff import Staff
 
 metadata = SQLModel.metadata
 
 __all__ = [
     "AccessLog",
+    "Change",
+    "ChangeCounter",
     "LoginThrottle",
     "Organisation",
+    "Reflection",
     "RefreshToken",
     "SchedulerHeartbeat",
     "Staff",
