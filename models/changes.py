@@ -169,6 +169,13 @@ def _cursor_seq(cursor: str | None) -> int:
     return seq
 
 
+async def _moved_since(session: AsyncSession, seqs: Mapping[uuid.UUID, int]) -> set[uuid.UUID]:
+    if not seqs:
+        return set()
+    stmt = select(col(Change.id), col(Change.seq)).where(col(Change.id).in_(list(seqs)))
+    return {row_id for row_id, seq in (await session.exec(stmt)).all() if seq != seqs[row_id]}
+
+
 async def read_feed(
     session: AsyncSession,
     actor: Actor,
@@ -204,8 +211,14 @@ async def read_feed(
             raise RuntimeError(f"no sync renderer registered for {entity_type!r}")
         for entity_id, shown in (await renderer(session, actor, ids, now)).items():
             rendered[(entity_type, entity_id)] = shown
+    moved = await _moved_since(session, {row.id: row.seq for row in rows})
     items: list[FeedItem] = []
     for row in rows:
+        if row.id in moved:
+            # Changed again after this page was read (commits land between our statements):
+            # what we rendered may already be the newer state, which arrives at its new,
+            # later sequence. Sending it now as well would repeat it.
+            continue
         data = rendered.get((row.entity_type, row.entity_id))
         # An upsert the reader can no longer see (unshared, reassigned, deleted) is a tombstone.
         op = ChangeOp.upsert if data is not None else ChangeOp.delete
