@@ -11,6 +11,8 @@ How a domain plugs in (reflections do; sessions, actions, notifications, check-i
    JSON of the ids the actor may *still* see (missing ids are sent as tombstones), and
    record access for anything that is someone else's data.
 3. Add `"<type>": renderer` to the feed's renderers in `api/routes/sync.py`.
+4. If a reader can lose sight of an entity without the entity changing (someone else's
+   supervisor changes), add a reconciler there too (see `Reconciler`).
 
 Sequencing. `record_change` increments the organisation's row in `change_counters` with an
 UPDATE, which holds that row's lock until the transaction commits or rolls back. A second
@@ -144,6 +146,12 @@ Renderer = Callable[
 ]
 
 
+# A reconciler runs before the feed is read and records tombstones for entities the reader
+# lost sight of without a change to the entity itself (a supervisee moved to another
+# supervisor): the entity's own writes cannot know to tell that reader.
+Reconciler = Callable[[AsyncSession, Actor, datetime], Awaitable[None]]
+
+
 @dataclass(frozen=True)
 class FeedItem:
     type: str
@@ -183,10 +191,13 @@ async def read_feed(
     cursor: str | None,
     limit: int,
     renderers: Mapping[str, Renderer],
+    reconcilers: Sequence[Reconciler] = (),
     now: datetime,
 ) -> FeedPage:
     """The caller's changes after `cursor`, oldest first; `next_cursor` always resumes."""
     after = _cursor_seq(cursor)
+    for reconcile in reconcilers:
+        await reconcile(session, actor, now)
     stmt = (
         select(Change)
         .where(

@@ -21,7 +21,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from models.access_log import AccessReason, record_access
 from models.actor import Actor
-from models.changes import ChangeOp, record_change
+from models.changes import Change, ChangeOp, record_change
 from models.crypto import KeyRing, open_json, seal_json
 from models.errors import Conflict, Invalid, NotFound
 from models.etag import require_match
@@ -471,6 +471,33 @@ async def render_for_sync(
     notes = list((await session.exec(stmt)).all())
     await _log_if_not_mine(session, actor, [n for n in notes if n.author_id != actor.id], now)
     return {n.id: to_public(ring, n).model_dump(mode="json") for n in notes}
+
+
+async def revoke_lost_shares(session: AsyncSession, actor: Actor, now: datetime) -> None:
+    """Tombstone, on the caller's feed, shared notes they synced but may no longer read.
+
+    Unsharing and deleting send tombstones themselves; this catches the rest, such as the
+    author moving to another supervisor (a staff change this module never sees). It runs
+    before each feed read and normally finds nothing.
+    """
+    readable = readable_reflections(actor).with_only_columns(col(Reflection.id))
+    stmt = select(col(Change.entity_id)).where(
+        col(Change.organisation_id) == actor.organisation_id,
+        col(Change.staff_id) == actor.id,
+        col(Change.entity_type) == RESOURCE_TYPE,
+        col(Change.op) == ChangeOp.upsert.value,
+        col(Change.entity_id).not_in(readable),
+    )
+    for entity_id in (await session.exec(stmt)).all():
+        await record_change(
+            session,
+            actor.organisation_id,
+            RESOURCE_TYPE,
+            entity_id,
+            ChangeOp.delete,
+            [actor.id],
+            now,
+        )
 
 
 async def export_reflections(

@@ -14,11 +14,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.deps import CurrentActor, Cursor, KeyRingDep, Limit, Now, SessionDep
 from api.problems import problems
 from models.actor import Actor
-from models.changes import ChangeOp, Renderer, read_feed
+from models.changes import ChangeOp, Reconciler, Renderer, read_feed
 from models.crypto import KeyRing
 from models.pagination import DEFAULT_LIMIT
 from models.reflection import RESOURCE_TYPE as REFLECTION
-from supervision.reflections import render_for_sync
+from supervision.reflections import render_for_sync, revoke_lost_shares
 
 router = APIRouter(tags=["sync"])
 
@@ -47,6 +47,10 @@ def renderers(ring: KeyRing) -> Mapping[str, Renderer]:
     return {REFLECTION: reflections}
 
 
+# Run before each feed read: tombstones for what a reader lost sight of (add yours here).
+RECONCILERS: Sequence[Reconciler] = (revoke_lost_shares,)
+
+
 @router.get("/sync", name="sync", response_model=SyncPage, responses=problems())
 async def sync_route(
     actor: CurrentActor,
@@ -58,7 +62,13 @@ async def sync_route(
 ) -> SyncPage:
     """Changes after `cursor`, in server order; deletions and lost access come as tombstones."""
     page = await read_feed(
-        session, actor, cursor=cursor, limit=limit, renderers=renderers(ring), now=now
+        session,
+        actor,
+        cursor=cursor,
+        limit=limit,
+        renderers=renderers(ring),
+        reconcilers=RECONCILERS,
+        now=now,
     )
     return SyncPage(
         changes=[SyncChange(type=c.type, op=c.op, id=c.id, data=c.data) for c in page.changes],

@@ -32,6 +32,7 @@ class Team:
     hr: Staff
     admin: Staff
     colleague: Staff
+    stranger: Staff  # a supervisor and admin in another organisation
 
 
 async def make_team(db: AsyncSession, app: FastAPI) -> Team:
@@ -49,6 +50,9 @@ async def make_team(db: AsyncSession, app: FastAPI) -> Team:
         hr=await make_staff(db, org, Role.hr, now=now),
         admin=await make_staff(db, org, Role.admin, now=now),
         colleague=await make_staff(db, org, unit=unit, supervisor=supervisor, now=now),
+        stranger=await make_staff(
+            db, await make_org(db, now=now), Role.supervisor, Role.admin, Role.hr, now=now
+        ),
     )
 
 
@@ -295,7 +299,9 @@ async def test_supervisor_reads_only_while_shared_and_each_read_is_logged(
     assert (await client.get(url, headers=bearer(app, team.supervisor))).status_code == 404
 
 
-@pytest.mark.parametrize("who", ["manager", "hr", "admin", "other_supervisor", "colleague"])
+@pytest.mark.parametrize(
+    "who", ["manager", "hr", "admin", "other_supervisor", "colleague", "stranger"]
+)
 async def test_nobody_else_can_read_a_note_even_when_shared(
     client: httpx.AsyncClient, app: FastAPI, db: AsyncSession, who: str
 ) -> None:

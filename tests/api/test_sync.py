@@ -161,6 +161,33 @@ async def test_a_supervisor_replaced_after_a_share_gets_a_tombstone_not_the_note
     assert (await drain(client, app, team.other_supervisor))[0] == []
 
 
+async def test_a_supervisor_replaced_after_syncing_a_shared_note_gets_a_tombstone(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    team = await make_team(db, app)
+    note = await write(client, app, team)
+    await client.post(f"{URL}/{note}/share", json={}, headers=bearer(app, team.author))
+    synced, cursor = await drain(client, app, team.supervisor)
+    assert ops(synced) == [(note, "upsert")]
+    # An admin moves the author to another supervisor: the note itself does not change.
+    admin = bearer(app, team.admin)
+    staff_url = f"/api/v1/staff/{team.author.id}"
+    etag = (await client.get(staff_url, headers=admin)).headers["ETag"]
+    moved = await client.patch(
+        staff_url,
+        json={"supervisor_id": str(team.other_supervisor.id)},
+        headers={**admin, "If-Match": etag},
+    )
+    assert moved.status_code == 200
+    changes, cursor = await drain(client, app, team.supervisor, cursor)
+    assert changes == [{"type": "reflection", "op": "delete", "id": note, "data": None}]
+    assert (await drain(client, app, team.supervisor, cursor))[0] == []
+    assert (await drain(client, app, team.other_supervisor))[0] == []
+    # The author's own feed is untouched by the move.
+    mine, _ = await drain(client, app, team.author)
+    assert ops(mine) == [(note, "upsert")]
+
+
 async def test_others_never_see_my_changes(
     client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
 ) -> None:
@@ -169,7 +196,14 @@ async def test_others_never_see_my_changes(
     await client.post(
         f"{URL}/{note}/share", json={"bring_to_supervision": True}, headers=bearer(app, team.author)
     )
-    for who in (team.manager, team.hr, team.admin, team.other_supervisor, team.colleague):
+    for who in (
+        team.manager,
+        team.hr,
+        team.admin,
+        team.other_supervisor,
+        team.colleague,
+        team.stranger,
+    ):
         assert (await drain(client, app, who))[0] == []
 
 
