@@ -23,8 +23,10 @@ from api.routes import (
     org,
     oversight_supervision,
     privacy,
+    reflections,
     staff,
     supervision,
+    sync,
 )
 from api.security import AccessTokens, Passwords
 from api.settings import PLACEHOLDER_SECRET, SchedulerMode, Settings, get_settings
@@ -89,6 +91,7 @@ def create_app(
     app.state.passwords = Passwords(settings)
     app.state.tokens = AccessTokens(settings)
     app.state.metrics = Metrics()
+    app.state.key_ring = settings.key_ring()
 
     problems.install(app)
     for module in (
@@ -99,6 +102,8 @@ def create_app(
         supervision,
         absences,
         oversight_supervision,
+        reflections,
+        sync,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)

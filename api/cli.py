@@ -73,6 +73,30 @@ async def _demo(settings: Settings) -> None:
         print(f"  {login.role:<28} {login.email}")
 
 
+async def _rotate_keys(settings: Settings, batch_size: int) -> list[str]:
+    from models.key_rotation import rotate_keys
+
+    ring = settings.key_ring()
+    engine = create_engine(settings.database_url, pool_size=1)
+    try:
+        reports = await rotate_keys(create_session_factory(engine), ring, batch_size=batch_size)
+    finally:
+        await engine.dispose()
+    lines = [
+        f"{r.sealed.table}.{r.sealed.column}: re-encrypted {r.rotated} under key "
+        f"{ring.primary!r}; {r.left} still under older keys"
+        for r in reports
+    ]
+    if any(r.left for r in reports):
+        lines.append(
+            "some values are still under older keys: restart every API process with the new "
+            "key first in HARBOUR_ENCRYPTION_KEYS, then run rotate-keys again"
+        )
+    else:
+        lines.append("nothing is left under older keys: they may be removed from the ring")
+    return lines
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="harbour", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -87,6 +111,11 @@ def _parser() -> argparse.ArgumentParser:
     admin.add_argument("--email", required=True)
     admin.add_argument("--password", required=True)
     sub.add_parser("demo", help="seed a demo council and print the logins")
+    rotate = sub.add_parser(
+        "rotate-keys",
+        help="re-encrypt stored notes under the first key of HARBOUR_ENCRYPTION_KEYS (online)",
+    )
+    rotate.add_argument("--batch-size", type=int, default=500)
     return parser
 
 
@@ -126,6 +155,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     elif args.command == "demo":
         migrate(settings)
         asyncio.run(_demo(settings))
+    elif args.command == "rotate-keys":
+        if args.batch_size < 1:
+            raise SystemExit("--batch-size must be at least 1")
+        for line in asyncio.run(_rotate_keys(settings, args.batch_size)):
+            print(line)
 
 
 if __name__ == "__main__":

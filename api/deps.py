@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.security import AccessTokens, InvalidToken, Passwords
 from api.settings import Settings
 from models.actor import Actor
+from models.crypto import KeyRing
 from models.db import session_scope
 from models.directory import actor_for, load_active_staff
 from models.errors import Forbidden
@@ -52,11 +53,17 @@ def get_tokens(request: Request) -> AccessTokens:
     return tokens
 
 
+def get_key_ring(request: Request) -> KeyRing:
+    ring: KeyRing = request.app.state.key_ring
+    return ring
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 Now = Annotated[datetime, Depends(get_now)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
 TokensDep = Annotated[AccessTokens, Depends(get_tokens)]
+KeyRingDep = Annotated[KeyRing, Depends(get_key_ring)]
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str | None, Query(max_length=500)]
@@ -110,3 +117,4 @@ def require(*roles: Role) -> Callable[[Actor], Coroutine[Any, Any, Actor]]:
 
 
 AdminActor = Annotated[Actor, Depends(require(Role.admin))]
+SupervisorActor = Annotated[Actor, Depends(require(Role.supervisor))]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from enum import StrEnum
 from functools import lru_cache
 from typing import Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.crypto import KeyRing, KeyRingError, parse_key_ring
 
 PLACEHOLDER_SECRET = "change-me-in-production"
 
@@ -64,6 +68,34 @@ class Settings(BaseSettings):
             if len(secret) < 32:
                 raise ValueError("HARBOUR_SECRET_KEY must be at least 32 characters")
         return self
+
+    @model_validator(mode="after")
+    def _check_encryption_keys(self) -> Self:
+        spec = self.encryption_keys.get_secret_value()
+        if not spec.strip():
+            if self.env is not Environment.development:
+                raise ValueError(
+                    "HARBOUR_ENCRYPTION_KEYS is empty; set 'kid:base64key' with a 32-byte key "
+                    "(for example `python -c 'import base64,os; "
+                    'print("k1:" + base64.b64encode(os.urandom(32)).decode())\'`)'
+                )
+            return self
+        try:
+            parse_key_ring(spec)
+        except KeyRingError as exc:
+            raise ValueError(f"HARBOUR_ENCRYPTION_KEYS: {exc}") from exc
+        return self
+
+    def key_ring(self) -> KeyRing:
+        """The encryption key ring; in development without keys, one derived from the secret."""
+        spec = self.encryption_keys.get_secret_value()
+        if not spec.strip():
+            # Development quick start only (the validator refuses this anywhere else).
+            seed = hashlib.sha256(
+                b"harbour-dev-encryption/" + self.secret_key.get_secret_value().encode()
+            )
+            spec = "dev:" + base64.b64encode(seed.digest()).decode()
+        return parse_key_ring(spec)
 
 
 @lru_cache

@@ -99,3 +99,29 @@ async def my_access_log(
         return rows, None
     rows = rows[:limit]
     return rows, encode_cursor({"at": rows[-1].at.isoformat(), "id": rows[-1].id})
+
+
+async def access_log_about(session: AsyncSession, actor: Actor) -> Sequence[AccessLog]:
+    """Every read of the caller's data, oldest first (for the personal export)."""
+    stmt = (
+        select(AccessLog)
+        .where(
+            col(AccessLog.organisation_id) == actor.organisation_id,
+            col(AccessLog.subject_id) == actor.id,
+        )
+        .order_by(col(AccessLog.at), col(AccessLog.id))
+    )
+    return (await session.exec(stmt)).all()
+
+
+async def access_log_by(session: AsyncSession, actor: Actor) -> Sequence[AccessLog]:
+    """Every read the caller made of other people's data, oldest first (personal export)."""
+    stmt = (
+        select(AccessLog)
+        .where(
+            col(AccessLog.organisation_id) == actor.organisation_id,
+            col(AccessLog.reader_id) == actor.id,
+        )
+        .order_by(col(AccessLog.at), col(AccessLog.id))
+    )
+    return (await session.exec(stmt)).all()

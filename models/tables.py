@@ -5,8 +5,10 @@ from sqlmodel import SQLModel
 from models.absence import Absence
 from models.access_log import AccessLog
 from models.auth import LoginThrottle, RefreshToken
+from models.changes import Change, ChangeCounter
 from models.ops import SchedulerHeartbeat
 from models.organisation import Organisation, Unit
+from models.reflection import Reflection
 from models.staff import Staff
 from models.supervision import (
     Addendum,
@@ -25,8 +27,11 @@ __all__ = [
     "AccessLog",
     "Addendum",
     "CaseDiscussion",
+    "Change",
+    "ChangeCounter",
     "LoginThrottle",
     "Organisation",
+    "Reflection",
     "RefreshToken",
     "SchedulerHeartbeat",
     "SessionFeedback",

@@ -27,11 +27,19 @@ from api.app import create_app
 from api.settings import Settings
 from migrations import alembic_config
 from models.db import create_engine
+from tests.reflection_factories import Committed, committed_harness
 
 PG_ADMIN_DSN = os.environ.get(
     "HARBOUR_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 PG_TEST_DB = os.environ.get("HARBOUR_TEST_PG_DATABASE", "harbour_test")
+# A fixed test key ring: "k1" seals, "k0" only opens (as after a rotation has begun).
+TEST_ENCRYPTION_KEYS = ",".join(
+    (
+        "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=",
+        "k0:ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=",
+    )
+)
 IN_CI = os.environ.get("CI", "").lower() == "true"
 BACKENDS = [
     b.strip() for b in os.environ.get("HARBOUR_TEST_DATABASES", "sqlite,postgresql").split(",")
@@ -79,6 +87,7 @@ async def migrated_engine(backend: str, tmp: Path, name: str) -> AsyncEngine:
 def test_settings() -> Settings:
     return Settings(
         env="test",
+        encryption_keys=TEST_ENCRYPTION_KEYS,
         secret_key="test-secret-key-that-is-long-enough-0123456789",
         scheduler="off",
         argon2_memory_kib=64,
@@ -181,3 +190,16 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
+
+
+@pytest.fixture
+async def committed(
+    engines: dict[str, AsyncEngine], backend: str, test_settings: Settings, clock: FrozenClock
+) -> AsyncIterator[Committed]:
+    """Real commits on the test database, from separate connections (concurrency tests).
+
+    Nothing is rolled back for you: `track()` every organisation you create, and it is
+    deleted (with everything under it) at the end.
+    """
+    async for harness in committed_harness(engines[backend], test_settings, clock):
+        yield harness

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
-from api.deps import CurrentActor, Cursor, Limit, SessionDep
+from api.deps import CurrentActor, Cursor, KeyRingDep, Limit, Now, SessionDep
 from api.problems import problems
-from models.access_log import my_access_log
+from models.access_log import access_log_about, access_log_by, my_access_log
+from models.directory import get_staff
+from models.export import PersonalExport, ReadByMe
 from models.pagination import DEFAULT_LIMIT
-from models.schemas import AccessLogEntry, Page
+from models.schemas import AccessLogEntry, Page, StaffPublic
+from supervision.reflections import export_reflections
 
 router = APIRouter(prefix="/me", tags=["privacy"])
 
@@ -27,4 +30,28 @@ async def get_my_access_log(
     return Page(
         data=[AccessLogEntry.model_validate(r, from_attributes=True) for r in rows],
         next_cursor=next_cursor,
+    )
+
+
+@router.get("/export", name="export_my_data", response_model=PersonalExport, responses=problems())
+async def export_my_data(
+    actor: CurrentActor, session: SessionDep, ring: KeyRingDep, now: Now, response: Response
+) -> PersonalExport:
+    """Everything Harbour holds about me, as one JSON document."""
+    response.headers["Content-Disposition"] = 'attachment; filename="harbour-export.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return PersonalExport(
+        generated_at=now,
+        profile=StaffPublic.model_validate(
+            await get_staff(session, actor, actor.id), from_attributes=True
+        ),
+        reflections=await export_reflections(session, ring, actor),
+        reads_of_my_data=[
+            AccessLogEntry.model_validate(r, from_attributes=True)
+            for r in await access_log_about(session, actor)
+        ],
+        my_reads_of_others=[
+            ReadByMe.model_validate(r, from_attributes=True)
+            for r in await access_log_by(session, actor)
+        ],
     )

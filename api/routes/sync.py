@@ -1,0 +1,77 @@
+"""The phone app's delta feed: everything I may see that changed since my cursor."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.deps import CurrentActor, Cursor, KeyRingDep, Limit, Now, SessionDep
+from api.problems import problems
+from models.actor import Actor
+from models.changes import ChangeOp, Reconciler, Renderer, read_feed
+from models.crypto import KeyRing
+from models.pagination import DEFAULT_LIMIT
+from models.reflection import RESOURCE_TYPE as REFLECTION
+from supervision.reflections import render_for_sync, revoke_lost_shares
+
+router = APIRouter(tags=["sync"])
+
+
+class SyncChange(BaseModel):
+    type: str
+    op: ChangeOp
+    id: uuid.UUID
+    data: dict[str, Any] | None
+
+
+class SyncPage(BaseModel):
+    changes: list[SyncChange]
+    next_cursor: str
+    has_more: bool
+
+
+def renderers(ring: KeyRing) -> Mapping[str, Renderer]:
+    """Every entity type on the feed and how to show it (add yours here)."""
+
+    async def reflections(
+        session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID], now: datetime
+    ) -> Mapping[uuid.UUID, dict[str, Any]]:
+        return await render_for_sync(session, ring, actor, ids, now)
+
+    return {REFLECTION: reflections}
+
+
+# Run before each feed read: tombstones for what a reader lost sight of (add yours here).
+RECONCILERS: Sequence[Reconciler] = (revoke_lost_shares,)
+
+
+@router.get("/sync", name="sync", response_model=SyncPage, responses=problems())
+async def sync_route(
+    actor: CurrentActor,
+    session: SessionDep,
+    ring: KeyRingDep,
+    now: Now,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> SyncPage:
+    """Changes after `cursor`, in server order; deletions and lost access come as tombstones."""
+    page = await read_feed(
+        session,
+        actor,
+        cursor=cursor,
+        limit=limit,
+        renderers=renderers(ring),
+        reconcilers=RECONCILERS,
+        now=now,
+    )
+    return SyncPage(
+        changes=[SyncChange(type=c.type, op=c.op, id=c.id, data=c.data) for c in page.changes],
+        next_cursor=page.next_cursor,
+        has_more=page.has_more,
+    )

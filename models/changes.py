@@ -1,0 +1,238 @@
+"""The change log behind `GET /sync`: one server-assigned sequence per organisation.
+
+How a domain plugs in (reflections do; sessions, actions, notifications, check-ins will):
+
+1. In the transaction that changes an entity, once every row lock it needs is taken, call
+   `record_change(session, organisation_id, "<type>", entity_id, ChangeOp.upsert|delete,
+   audience, now)`, where `audience` is every staff member whose feed should carry the change
+   (the author; a supervisor it is shared with; ...). Someone who just lost sight of the
+   entity (a note un-shared from a supervisor) gets `ChangeOp.delete`: their tombstone.
+2. Provide a renderer `async (session, actor, ids, now) -> {id: data}` giving the current
+   JSON of the ids the actor may *still* see (missing ids are sent as tombstones), and
+   record access for anything that is someone else's data.
+3. Add `"<type>": renderer` to the feed's renderers in `api/routes/sync.py`.
+4. If a reader can lose sight of an entity without the entity changing (someone else's
+   supervisor changes), add a reconciler there too (see `Reconciler`).
+
+Sequencing. `record_change` increments the organisation's row in `change_counters` with an
+UPDATE, which holds that row's lock until the transaction commits or rolls back. A second
+writer in the same organisation waits on the lock, so sequence numbers are handed out and
+committed in the same order, with no gaps (a rolled-back increment is undone). A reader that
+sees sequence n therefore already sees everything below n: a cursor `seq > n` never skips a
+change that commits later. The log keeps one row per (reader, entity), moved to the newest
+sequence on every change, so a page never repeats an entity unless it changed again. The
+price: change-recording writes in one organisation serialise from `record_change` to commit,
+which is why it is called last. See docs/reflections-and-sync.md.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.actor import Actor
+from models.base import TenantTable, new_id, utc_column
+from models.errors import Invalid
+from models.pagination import decode_cursor, encode_cursor
+
+
+class ChangeOp(StrEnum):
+    upsert = "upsert"
+    delete = "delete"
+
+
+class ChangeCounter(SQLModel, table=True):
+    """The last change sequence handed out in an organisation (its lock orders commits)."""
+
+    __tablename__ = "change_counters"
+
+    organisation_id: uuid.UUID = Field(
+        primary_key=True, foreign_key="organisations.id", ondelete="CASCADE"
+    )
+    last_seq: int = Field(default=0, sa_type=sa.BigInteger())
+
+
+class Change(TenantTable, table=True):
+    """The newest change to one entity as one reader's feed sees it."""
+
+    __tablename__ = "changes"
+    __table_args__ = (
+        sa.UniqueConstraint("organisation_id", "staff_id", "entity_type", "entity_id"),
+        sa.Index("ix_changes_org_staff_seq", "organisation_id", "staff_id", "seq"),
+    )
+
+    staff_id: uuid.UUID = Field(foreign_key="staff.id", ondelete="CASCADE")
+    entity_type: str = Field(max_length=40)
+    entity_id: uuid.UUID
+    op: ChangeOp = Field(sa_type=sa.String(10))
+    seq: int = Field(sa_type=sa.BigInteger())
+    at: datetime = utc_column()
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    """INSERT with ON CONFLICT support on the session's database."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+async def next_seq(session: AsyncSession, organisation_id: uuid.UUID) -> int:
+    """Take the organisation's next sequence number; its lock is held until commit."""
+    bump = (
+        sa.update(ChangeCounter)
+        .where(col(ChangeCounter.organisation_id) == organisation_id)
+        .values(last_seq=col(ChangeCounter.last_seq) + 1)
+        .returning(col(ChangeCounter.last_seq))
+    )
+    seq = (await session.exec(bump)).scalar_one_or_none()
+    if seq is None:
+        create = (
+            _insert(session, ChangeCounter)
+            .values(organisation_id=organisation_id, last_seq=0)
+            .on_conflict_do_nothing(index_elements=["organisation_id"])
+        )
+        await session.exec(create)
+        seq = (await session.exec(bump)).scalar_one()
+    return int(seq)
+
+
+async def record_change(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    entity_type: str,
+    entity_id: uuid.UUID,
+    op: ChangeOp,
+    audience_staff_ids: Iterable[uuid.UUID],
+    now: datetime,
+) -> int:
+    """Put a change to `entity_id` on each audience member's feed; returns its sequence.
+
+    Call it after the transaction's other row locks are taken (see the module docstring).
+    """
+    audience = list(dict.fromkeys(audience_staff_ids))
+    seq = await next_seq(session, organisation_id)
+    for staff_id in audience:
+        stmt = _insert(session, Change).values(
+            id=new_id(),
+            organisation_id=organisation_id,
+            staff_id=staff_id,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            op=op.value,
+            seq=seq,
+            at=now,
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["organisation_id", "staff_id", "entity_type", "entity_id"],
+            set_={"op": op.value, "seq": seq, "at": now},
+        )
+        await session.exec(stmt)
+    return seq
+
+
+# A renderer answers the current JSON of those ids the actor may still see.
+Renderer = Callable[
+    [AsyncSession, Actor, Sequence[uuid.UUID], datetime],
+    Awaitable[Mapping[uuid.UUID, dict[str, Any]]],
+]
+
+
+# A reconciler runs before the feed is read and records tombstones for entities the reader
+# lost sight of without a change to the entity itself (a supervisee moved to another
+# supervisor): the entity's own writes cannot know to tell that reader.
+Reconciler = Callable[[AsyncSession, Actor, datetime], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    type: str
+    op: ChangeOp
+    id: uuid.UUID
+    data: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    changes: list[FeedItem]
+    next_cursor: str
+    has_more: bool
+
+
+def _cursor_seq(cursor: str | None) -> int:
+    position = decode_cursor(cursor)
+    if position is None:
+        return 0
+    seq = position.get("seq")
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+        raise Invalid("The cursor is not one this server issued.")
+    return seq
+
+
+async def _moved_since(session: AsyncSession, seqs: Mapping[uuid.UUID, int]) -> set[uuid.UUID]:
+    if not seqs:
+        return set()
+    stmt = select(col(Change.id), col(Change.seq)).where(col(Change.id).in_(list(seqs)))
+    return {row_id for row_id, seq in (await session.exec(stmt)).all() if seq != seqs[row_id]}
+
+
+async def read_feed(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    cursor: str | None,
+    limit: int,
+    renderers: Mapping[str, Renderer],
+    reconcilers: Sequence[Reconciler] = (),
+    now: datetime,
+) -> FeedPage:
+    """The caller's changes after `cursor`, oldest first; `next_cursor` always resumes."""
+    after = _cursor_seq(cursor)
+    for reconcile in reconcilers:
+        await reconcile(session, actor, now)
+    stmt = (
+        select(Change)
+        .where(
+            col(Change.organisation_id) == actor.organisation_id,
+            col(Change.staff_id) == actor.id,
+            col(Change.seq) > after,
+        )
+        .order_by(col(Change.seq))
+        .limit(limit + 1)
+    )
+    rows = list((await session.exec(stmt)).all())
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    wanted: dict[str, list[uuid.UUID]] = {}
+    for row in rows:
+        if ChangeOp(row.op) is ChangeOp.upsert:
+            wanted.setdefault(row.entity_type, []).append(row.entity_id)
+    rendered: dict[tuple[str, uuid.UUID], dict[str, Any]] = {}
+    for entity_type, ids in wanted.items():
+        renderer = renderers.get(entity_type)
+        if renderer is None:
+            raise RuntimeError(f"no sync renderer registered for {entity_type!r}")
+        for entity_id, shown in (await renderer(session, actor, ids, now)).items():
+            rendered[(entity_type, entity_id)] = shown
+    moved = await _moved_since(session, {row.id: row.seq for row in rows})
+    items: list[FeedItem] = []
+    for row in rows:
+        if row.id in moved:
+            # Changed again after this page was read (commits land between our statements):
+            # what we rendered may already be the newer state, which arrives at its new,
+            # later sequence. Sending it now as well would repeat it.
+            continue
+        data = rendered.get((row.entity_type, row.entity_id))
+        # An upsert the reader can no longer see (unshared, reassigned, deleted) is a tombstone.
+        op = ChangeOp.upsert if data is not None else ChangeOp.delete
+        items.append(FeedItem(type=row.entity_type, op=op, id=row.entity_id, data=data))
+    last = rows[-1].seq if rows else after
+    return FeedPage(changes=items, next_cursor=encode_cursor({"seq": last}), has_more=has_more)

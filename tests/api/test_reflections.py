@@ -1,0 +1,385 @@
+"""Reflective notes over HTTP: offline-safe creates, If-Match updates, tombstones, sharing,
+and who can read what (a test per role)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.access_log import AccessLog
+from models.reflection import Reflection
+from models.staff import Role, Staff
+from tests.factories import bearer, make_org, make_staff, make_unit, now_of
+from tests.reflection_factories import note_body
+
+URL = "/api/v1/reflections"
+
+
+@dataclass
+class Team:
+    author: Staff
+    supervisor: Staff
+    other_supervisor: Staff
+    manager: Staff
+    hr: Staff
+    admin: Staff
+    colleague: Staff
+    stranger: Staff  # a supervisor and admin in another organisation
+
+
+async def make_team(db: AsyncSession, app: FastAPI) -> Team:
+    now = now_of(app)
+    org = await make_org(db, now=now)
+    manager = await make_staff(db, org, Role.manager, now=now)
+    unit = await make_unit(db, org, manager=manager, now=now)
+    supervisor = await make_staff(db, org, Role.supervisor, Role.practitioner, unit=unit, now=now)
+    author = await make_staff(db, org, unit=unit, supervisor=supervisor, now=now)
+    return Team(
+        author=author,
+        supervisor=supervisor,
+        other_supervisor=await make_staff(db, org, Role.supervisor, unit=unit, now=now),
+        manager=manager,
+        hr=await make_staff(db, org, Role.hr, now=now),
+        admin=await make_staff(db, org, Role.admin, now=now),
+        colleague=await make_staff(db, org, unit=unit, supervisor=supervisor, now=now),
+        stranger=await make_staff(
+            db, await make_org(db, now=now), Role.supervisor, Role.admin, Role.hr, now=now
+        ),
+    )
+
+
+async def count_rows(db: AsyncSession) -> int:
+    return len((await db.exec(select(Reflection.id))).all())
+
+
+async def test_templates_list_prompts_and_tags(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    team = await make_team(db, app)
+    response = await client.get(f"{URL}/templates", headers=bearer(app, team.author))
+    assert response.status_code == 200
+    catalogue = response.json()
+    templates = {t["id"]: [p["key"] for p in t["prompts"]] for t in catalogue["templates"]}
+    assert set(templates) == {
+        "free",
+        "gibbs",
+        "what_so_what_now_what",
+        "restorative",
+        "signs_of_safety",
+    }
+    assert templates["gibbs"] == [
+        "description",
+        "feelings",
+        "evaluation",
+        "analysis",
+        "conclusion",
+        "action_plan",
+    ]
+    assert "scaling" in templates["signs_of_safety"]
+    groups = [t["group"] for t in catalogue["tags"]]
+    assert (groups.count("value"), groups.count("pillar"), groups.count("approach")) == (6, 5, 3)
+    assert (await client.get(f"{URL}/templates")).status_code == 401
+
+
+async def test_create_then_repeat_answers_200_with_the_same_body(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    team = await make_team(db, app)
+    body = note_body()
+    first = await client.post(URL, json=body, headers=bearer(app, team.author))
+    assert first.status_code == 201
+    assert first.headers["ETag"] == '"1"'
+    note = first.json()
+    assert note["id"] == body["id"]
+    assert note["title"] == "A hard visit"
+    assert note["body"] == body["body"]
+    assert note["shared"] is False
+
+    again = await client.post(URL, json=body, headers=bearer(app, team.author))
+    assert again.status_code == 200
+    assert again.json() == note
+    assert await count_rows(db) == 1
+
+
+async def test_same_id_with_a_different_body_is_a_conflict(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    team = await make_team(db, app)
+    body = note_body()
+    assert (await client.post(URL, json=body, headers=bearer(app, team.author))).status_code == 201
+    changed = {**body, "title": "Another title"}
+    response = await client.post(URL, json=changed, headers=bearer(app, team.author))
+    assert response.status_code == 409
+    assert response.headers["content-type"] == "application/problem+json"
+    # Someone else reusing the id gets the same answer and reads nothing.
+    theirs = await client.post(URL, json=body, headers=bearer(app, team.colleague))
+    assert theirs.status_code == 409
+    got = await client.get(f"{URL}/{body['id']}", headers=bearer(app, team.author))
+    assert got.json()["title"] == "A hard visit"
+    assert await count_rows(db) == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"body": {"no_such_prompt": "x"}},
+        {"template": "signs_of_safety", "body": {"scaling": "11"}},
+        {"template": "signs_of_safety", "body": {"scaling": "high"}},
+        {"tags": ["not-a-tag"]},
+        {"tags": ["compassion", "compassion"]},
+        {"mood": 9},
+        {"title": ""},
+        {"title": "x" * 201},
+        {"unexpected": True},
+        {"id": "not-a-uuid"},
+    ],
+)
+async def test_bad_notes_are_422_and_create_nothing(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession, change: dict[str, Any]
+) -> None:
+    team = await make_team(db, app)
+    response = await client.post(URL, json=note_body(**change), headers=bearer(app, team.author))
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert await count_rows(db) == 0
+
+
+async def test_signs_of_safety_note_with_scaling(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    team = await make_team(db, app)
+    body = note_body(template="signs_of_safety", body={"worries": "Dad", "scaling": "4"})
+    response = await client.post(URL, json=body, headers=bearer(app, team.author))
+    assert response.status_code == 201
+    assert response.json()["body"]["scaling"] == "4"
+
+
+async def test_update_needs_a_fresh_etag(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    team = await make_team(db, app)
+    body = note_body()
+    await client.post(URL, json=body, headers=bearer(app, team.author))
+    update = {k: v for k, v in body.items() if k != "id"} | {"title": "Rewritten"}
+    url = f"{URL}/{body['id']}"
+    missing = await client.put(url, json=update, headers=bearer(app, team.author))
+    assert missing.status_code == 428
+    stale = await client.put(
+        url, json=update, headers={**bearer(app, team.author), "If-Match": '"7"'}
+    )
+    assert stale.status_code == 412
+    ok = await client.put(url, json=update, headers={**bearer(app, team.author), "If-Match": '"1"'})
+    assert ok.status_code == 200
+    assert ok.headers["ETag"] == '"2"'
+    assert ok.json()["title"] == "Rewritten"
+    # The ETag that was current before is now stale: the lost update is refused.
+    lost = await client.put(
+        url,
+        json=update | {"title": "Lost"},
+        headers={**bearer(app, team.author), "If-Match": '"1"'},
+    )
+    assert lost.status_code == 412
+    got = await client.get(url, headers=bearer(app, team.author))
+    assert (got.json()["title"], got.headers["ETag"]) == ("Rewritten", '"2"')
+    # Nobody else may update it, even with the right ETag.
+    theirs = await client.put(
+        url, json=update, headers={**bearer(app, team.supervisor), "If-Match": '"2"'}
+    )
+    assert theirs.status_code == 404
+
+
+async def test_delete_leaves_a_tombstone_and_repeats_are_harmless(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    team = await make_team(db, app)
+    body = note_body()
+    await client.post(URL, json=body, headers=bearer(app, team.author))
+    url = f"{URL}/{body['id']}"
+    assert (await client.delete(url, headers=bearer(app, team.supervisor))).status_code == 404
+    assert (await client.delete(url, headers=bearer(app, team.author))).status_code == 204
+    assert (await client.delete(url, headers=bearer(app, team.author))).status_code == 204
+    assert (await client.get(url, headers=bearer(app, team.author))).status_code == 404
+    assert (await client.get(URL, headers=bearer(app, team.author))).json()["data"] == []
+    row = (
+        await db.exec(select(Reflection).where(col(Reflection.id) == uuid.UUID(body["id"])))
+    ).one()
+    assert row.deleted_at is not None
+    assert row.content is None
+    # A replayed create cannot bring it back.
+    replay = await client.post(URL, json=body, headers=bearer(app, team.author))
+    assert replay.status_code == 409
+
+
+async def test_stale_if_match_on_delete_is_refused(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    team = await make_team(db, app)
+    body = note_body()
+    await client.post(URL, json=body, headers=bearer(app, team.author))
+    url = f"{URL}/{body['id']}"
+    stale = await client.delete(url, headers={**bearer(app, team.author), "If-Match": '"3"'})
+    assert stale.status_code == 412
+    assert (await client.get(url, headers=bearer(app, team.author))).status_code == 200
+
+
+async def test_my_list_is_mine_only_newest_first_and_paged(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    team = await make_team(db, app)
+    clock = app.state.clock
+    ids = []
+    for i in range(3):
+        body = note_body(title=f"Note {i}")
+        ids.append(body["id"])
+        await client.post(URL, json=body, headers=bearer(app, team.author))
+        clock.advance(minutes=1)
+    await client.post(URL, json=note_body(), headers=bearer(app, team.colleague))
+    first = await client.get(f"{URL}?limit=2", headers=bearer(app, team.author))
+    assert [n["id"] for n in first.json()["data"]] == [ids[2], ids[1]]
+    cursor = first.json()["next_cursor"]
+    second = await client.get(f"{URL}?limit=2&cursor={cursor}", headers=bearer(app, team.author))
+    assert [n["id"] for n in second.json()["data"]] == [ids[0]]
+    assert second.json()["next_cursor"] is None
+    bad = await client.get(f"{URL}?cursor=nonsense", headers=bearer(app, team.author))
+    assert bad.status_code == 422
+
+
+async def shared_note(client: httpx.AsyncClient, app: FastAPI, team: Team, **share: bool) -> str:
+    body = note_body()
+    await client.post(URL, json=body, headers=bearer(app, team.author))
+    response = await client.post(
+        f"{URL}/{body['id']}/share", json=share, headers=bearer(app, team.author)
+    )
+    assert response.status_code == 200
+    assert response.json()["shared"] is True
+    return str(body["id"])
+
+
+async def test_author_sees_everything_of_their_own_note(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    team = await make_team(db, app)
+    note_id = await shared_note(client, app, team)
+    got = await client.get(f"{URL}/{note_id}", headers=bearer(app, team.author))
+    assert got.status_code == 200
+    assert got.json()["body"]["feelings"] == "I felt anxious and unheard."
+    assert (await db.exec(select(AccessLog))).all() == []
+
+
+async def test_supervisor_reads_only_while_shared_and_each_read_is_logged(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    team = await make_team(db, app)
+    body = note_body()
+    await client.post(URL, json=body, headers=bearer(app, team.author))
+    url = f"{URL}/{body['id']}"
+    assert (await client.get(url, headers=bearer(app, team.supervisor))).status_code == 404
+
+    await client.post(f"{url}/share", json={}, headers=bearer(app, team.author))
+    got = await client.get(url, headers=bearer(app, team.supervisor))
+    assert got.status_code == 200
+    assert got.json()["body"] == body["body"]
+    log = await client.get("/api/v1/me/access-log", headers=bearer(app, team.author))
+    [entry] = log.json()["data"]
+    assert entry["reader_id"] == str(team.supervisor.id)
+    assert entry["resource_id"] == body["id"]
+    assert entry["reason"] == "shared_with_me"
+
+    unshared = await client.delete(f"{url}/share", headers=bearer(app, team.author))
+    assert unshared.status_code == 200
+    assert unshared.json()["shared"] is False
+    assert (await client.get(url, headers=bearer(app, team.supervisor))).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "who", ["manager", "hr", "admin", "other_supervisor", "colleague", "stranger"]
+)
+async def test_nobody_else_can_read_a_note_even_when_shared(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession, who: str
+) -> None:
+    team = await make_team(db, app)
+    note_id = await shared_note(client, app, team, bring_to_supervision=True)
+    someone: Staff = getattr(team, who)
+    response = await client.get(f"{URL}/{note_id}", headers=bearer(app, someone))
+    assert response.status_code == 404
+    mine = await client.get(URL, headers=bearer(app, someone))
+    assert mine.json()["data"] == []
+
+
+async def test_a_supervisor_who_is_replaced_loses_sight_and_the_new_one_gets_none(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    team = await make_team(db, app)
+    note_id = await shared_note(client, app, team)
+    team.author.supervisor_id = team.other_supervisor.id
+    await db.flush()
+    for supervisor in (team.supervisor, team.other_supervisor):
+        got = await client.get(f"{URL}/{note_id}", headers=bearer(app, supervisor))
+        assert got.status_code == 404
+        listed = await client.get(f"{URL}/shared-with-me", headers=bearer(app, supervisor))
+        assert listed.json()["data"] == []
+
+
+async def test_shared_with_me_lists_supervisees_shared_notes_and_logs_each(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    team = await make_team(db, app)
+    shared = await shared_note(client, app, team, bring_to_supervision=True)
+    await client.post(URL, json=note_body(), headers=bearer(app, team.author))  # private
+    response = await client.get(f"{URL}/shared-with-me", headers=bearer(app, team.supervisor))
+    assert response.status_code == 200
+    [note] = response.json()["data"]
+    assert (note["id"], note["bring_to_supervision"]) == (shared, True)
+    assert note["author_id"] == str(team.author.id)
+    logged = (
+        await db.exec(select(AccessLog).where(col(AccessLog.reader_id) == team.supervisor.id))
+    ).all()
+    assert [(e.subject_id, str(e.resource_id)) for e in logged] == [(team.author.id, shared)]
+
+    for who in (team.author, team.hr, team.admin, team.manager):
+        refused = await client.get(f"{URL}/shared-with-me", headers=bearer(app, who))
+        assert refused.status_code == 403
+    other = await client.get(f"{URL}/shared-with-me", headers=bearer(app, team.other_supervisor))
+    assert other.json()["data"] == []
+
+
+async def test_sharing_without_a_supervisor_is_refused(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    team = await make_team(db, app)
+    body = note_body()
+    await client.post(URL, json=body, headers=bearer(app, team.hr))
+    response = await client.post(f"{URL}/{body['id']}/share", json={}, headers=bearer(app, team.hr))
+    assert response.status_code == 422
+    got = await client.get(f"{URL}/{body['id']}", headers=bearer(app, team.hr))
+    assert got.json()["shared"] is False
+    # Only the author shares or unshares.
+    mine = await shared_note(client, app, team)
+    for verb in ("post", "delete"):
+        kwargs: dict[str, Any] = {"json": {}} if verb == "post" else {}
+        attempt = await getattr(client, verb)(
+            f"{URL}/{mine}/share", headers=bearer(app, team.supervisor), **kwargs
+        )
+        assert attempt.status_code == 404
+
+
+async def test_the_table_holds_no_plaintext(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    team = await make_team(db, app)
+    body = note_body(title="Elm Street worries", tags=["trauma_informed"], mood=1)
+    await client.post(URL, json=body, headers=bearer(app, team.author))
+    raw = (await db.exec(sa.text("SELECT * FROM reflections"))).all()  # type: ignore[call-overload]
+    assert len(raw) == 1
+    dump = " ".join(str(value) for value in raw[0])
+    for secret in ("Elm Street", "anxious", "trauma_informed", "compassion", "feelings"):
+        assert secret not in dump
+    assert "v1.k1." in dump

@@ -1,0 +1,223 @@
+"""`GET /sync`: one cursor over what I may see, server-ordered, with tombstones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.access_log import AccessLog
+from models.staff import Staff
+from tests.api.test_reflections import Team, make_team
+from tests.factories import bearer
+from tests.reflection_factories import note_body
+
+SYNC = "/api/v1/sync"
+URL = "/api/v1/reflections"
+
+
+async def drain(
+    client: httpx.AsyncClient, app: FastAPI, who: Staff, cursor: str | None = None, limit: int = 50
+) -> tuple[list[dict[str, Any]], str]:
+    """Page through the feed until has_more is false; returns the changes and the cursor."""
+    changes: list[dict[str, Any]] = []
+    while True:
+        params: dict[str, Any] = {"limit": limit}
+        if cursor is not None:
+            params["cursor"] = cursor
+        response = await client.get(SYNC, params=params, headers=bearer(app, who))
+        assert response.status_code == 200
+        page = response.json()
+        changes.extend(page["changes"])
+        cursor = page["next_cursor"]
+        assert cursor
+        if not page["has_more"]:
+            return changes, cursor
+
+
+def ops(changes: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(c["id"], c["op"]) for c in changes]
+
+
+async def write(client: httpx.AsyncClient, app: FastAPI, team: Team, **fields: Any) -> str:
+    body = note_body(**fields)
+    response = await client.post(URL, json=body, headers=bearer(app, team.author))
+    assert response.status_code == 201
+    return str(body["id"])
+
+
+async def test_empty_feed_still_gives_a_cursor_to_resume_from(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    team = await make_team(db, app)
+    changes, cursor = await drain(client, app, team.author)
+    assert changes == []
+    note = await write(client, app, team)
+    later, _ = await drain(client, app, team.author, cursor)
+    assert ops(later) == [(note, "upsert")]
+    assert later[0]["type"] == "reflection"
+    assert later[0]["data"]["title"] == "A hard visit"
+
+
+async def test_pages_follow_server_order_and_each_change_comes_once(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    team = await make_team(db, app)
+    notes = [await write(client, app, team, title=f"Note {i}") for i in range(5)]
+    first = await client.get(SYNC, params={"limit": 2}, headers=bearer(app, team.author))
+    page = first.json()
+    assert [c["id"] for c in page["changes"]] == notes[:2]
+    assert page["has_more"] is True
+    rest, cursor = await drain(client, app, team.author, page["next_cursor"], limit=2)
+    assert [c["id"] for c in rest] == notes[2:]
+    # Nothing new: the same cursor answers nothing, and again nothing.
+    assert (await drain(client, app, team.author, cursor))[0] == []
+    # An edit after I synced comes again, once, with the new content.
+    etag = '"1"'
+    update = {k: v for k, v in note_body(title="Edited").items() if k != "id"}
+    put = await client.put(
+        f"{URL}/{notes[0]}", json=update, headers={**bearer(app, team.author), "If-Match": etag}
+    )
+    assert put.status_code == 200
+    again, _ = await drain(client, app, team.author, cursor)
+    assert ops(again) == [(notes[0], "upsert")]
+    assert again[0]["data"]["title"] == "Edited"
+
+
+async def test_a_note_edited_several_times_before_a_sync_comes_once(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    team = await make_team(db, app)
+    note = await write(client, app, team)
+    update = {k: v for k, v in note_body().items() if k != "id"}
+    for version in (1, 2, 3):
+        await client.put(
+            f"{URL}/{note}",
+            json=update | {"title": f"v{version + 1}"},
+            headers={**bearer(app, team.author), "If-Match": f'"{version}"'},
+        )
+    changes, _ = await drain(client, app, team.author)
+    assert ops(changes) == [(note, "upsert")]
+    assert changes[0]["data"]["version"] == 4
+
+
+async def test_deletes_come_as_tombstones_for_author_and_supervisor(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    team = await make_team(db, app)
+    note = await write(client, app, team)
+    await client.post(f"{URL}/{note}/share", json={}, headers=bearer(app, team.author))
+    _, author_cursor = await drain(client, app, team.author)
+    seen, supervisor_cursor = await drain(client, app, team.supervisor)
+    assert ops(seen) == [(note, "upsert")]
+    assert (
+        await client.delete(f"{URL}/{note}", headers=bearer(app, team.author))
+    ).status_code == 204
+    for who, cursor in ((team.author, author_cursor), (team.supervisor, supervisor_cursor)):
+        changes, _ = await drain(client, app, who, cursor)
+        assert changes == [{"type": "reflection", "op": "delete", "id": note, "data": None}]
+
+
+async def test_unsharing_sends_the_supervisor_a_tombstone(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    team = await make_team(db, app)
+    private = await write(client, app, team)
+    shared = await write(client, app, team)
+    before, cursor = await drain(client, app, team.supervisor)
+    assert before == []
+    await client.post(f"{URL}/{shared}/share", json={}, headers=bearer(app, team.author))
+    seen, cursor = await drain(client, app, team.supervisor, cursor)
+    assert ops(seen) == [(shared, "upsert")]
+    assert seen[0]["data"]["body"]["feelings"] == "I felt anxious and unheard."
+    # The supervisor receiving it through sync is a read of the author's data.
+    logged = (
+        await db.exec(select(AccessLog).where(col(AccessLog.reader_id) == team.supervisor.id))
+    ).all()
+    assert [str(e.resource_id) for e in logged] == [shared]
+
+    await client.delete(f"{URL}/{shared}/share", headers=bearer(app, team.author))
+    gone, _ = await drain(client, app, team.supervisor, cursor)
+    assert gone == [{"type": "reflection", "op": "delete", "id": shared, "data": None}]
+    # The author's own feed shows the note still there, now unshared.
+    mine, _ = await drain(client, app, team.author)
+    assert ops(mine) == [(private, "upsert"), (shared, "upsert")]
+    assert mine[1]["data"]["shared"] is False
+
+
+async def test_a_supervisor_replaced_after_a_share_gets_a_tombstone_not_the_note(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    team = await make_team(db, app)
+    note = await write(client, app, team)
+    await client.post(f"{URL}/{note}/share", json={}, headers=bearer(app, team.author))
+    team.author.supervisor_id = team.other_supervisor.id
+    await db.flush()
+    changes, _ = await drain(client, app, team.supervisor)
+    assert changes == [{"type": "reflection", "op": "delete", "id": note, "data": None}]
+    assert (await drain(client, app, team.other_supervisor))[0] == []
+
+
+async def test_a_supervisor_replaced_after_syncing_a_shared_note_gets_a_tombstone(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    team = await make_team(db, app)
+    note = await write(client, app, team)
+    await client.post(f"{URL}/{note}/share", json={}, headers=bearer(app, team.author))
+    synced, cursor = await drain(client, app, team.supervisor)
+    assert ops(synced) == [(note, "upsert")]
+    # An admin moves the author to another supervisor: the note itself does not change.
+    admin = bearer(app, team.admin)
+    staff_url = f"/api/v1/staff/{team.author.id}"
+    etag = (await client.get(staff_url, headers=admin)).headers["ETag"]
+    moved = await client.patch(
+        staff_url,
+        json={"supervisor_id": str(team.other_supervisor.id)},
+        headers={**admin, "If-Match": etag},
+    )
+    assert moved.status_code == 200
+    changes, cursor = await drain(client, app, team.supervisor, cursor)
+    assert changes == [{"type": "reflection", "op": "delete", "id": note, "data": None}]
+    assert (await drain(client, app, team.supervisor, cursor))[0] == []
+    assert (await drain(client, app, team.other_supervisor))[0] == []
+    # The author's own feed is untouched by the move.
+    mine, _ = await drain(client, app, team.author)
+    assert ops(mine) == [(note, "upsert")]
+
+
+async def test_others_never_see_my_changes(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    team = await make_team(db, app)
+    note = await write(client, app, team)
+    await client.post(
+        f"{URL}/{note}/share", json={"bring_to_supervision": True}, headers=bearer(app, team.author)
+    )
+    for who in (
+        team.manager,
+        team.hr,
+        team.admin,
+        team.other_supervisor,
+        team.colleague,
+        team.stranger,
+    ):
+        assert (await drain(client, app, who))[0] == []
+
+
+async def test_bad_cursors_are_422(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    team = await make_team(db, app)
+    for cursor in ("%%%", "eyJzZXEiOiJ4In0", "eyJzZXEiOi0xfQ", "W10"):
+        response = await client.get(
+            SYNC, params={"cursor": cursor}, headers=bearer(app, team.author)
+        )
+        assert response.status_code == 422, cursor
+        assert response.headers["content-type"] == "application/problem+json"
+    assert (
+        await client.get(SYNC, params={"limit": 0}, headers=bearer(app, team.author))
+    ).status_code == 422
+    assert (await client.get(SYNC)).status_code == 401
