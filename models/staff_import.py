@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -62,8 +63,13 @@ async def import_staff(
     Imported people get no password: an admin sets one, or they sign in through the
     organisation's identity provider.
     """
+    if "\x00" in text:
+        raise Invalid("The file contains NUL characters; export it again as plain CSV text.")
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    try:
+        header = [h.strip() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise Invalid(f"The file is not CSV: {exc}") from exc
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     unknown = [c for c in header if c not in KNOWN_COLUMNS]
     if missing or unknown:
@@ -86,7 +92,7 @@ async def import_staff(
     errors: list[dict[str, Any]] = []
     rows: list[_Row] = []
     seen: dict[str, int] = {}
-    for index, raw in enumerate(reader):
+    for index, raw in enumerate(_rows(reader, errors)):
         line = index + 2  # the header is line 1
         if index >= MAX_ROWS:
             errors.append({"line": line, "field": None, "msg": f"more than {MAX_ROWS} rows"})
@@ -160,6 +166,14 @@ async def import_staff(
         by_email[row.email].supervisor_id = sup_staff.id if sup_staff else None
     await session.flush()
     return created, updated
+
+
+def _rows(reader: csv.DictReader[str], errors: list[dict[str, Any]]) -> Iterator[dict[Any, Any]]:
+    """The reader's rows; a malformed one (an unclosed quote) ends the file with an error."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        errors.append({"line": reader.line_num, "field": None, "msg": f"not CSV: {exc}"})
 
 
 def _parse(

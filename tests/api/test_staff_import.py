@@ -119,3 +119,30 @@ async def test_non_utf8_file_is_a_problem(
         headers={**bearer(app, council.admin), "Content-Type": "text/csv"},
     )
     assert response.status_code == 422
+
+
+async def test_nul_bytes_and_broken_csv_are_problems_not_crashes(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    council = await build_council(db, app)
+    before = await _count(db)
+    for text in (
+        "email,display_name,started_on\nx@c.example,A\x00B,2026-01-01\n",
+        'email,display_name,started_on\nx@c.example,"unclosed,2026-01-01\n',
+    ):
+        response = await _post(client, bearer(app, council.admin), text)
+        assert response.status_code == 422, text
+        assert response.headers["content-type"] == "application/problem+json"
+    assert await _count(db) == before
+
+
+async def test_nul_in_a_json_body_is_422(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    council = await build_council(db, app)
+    response = await client.post(
+        "/api/v1/staff",
+        json={"email": "n@c.example", "display_name": "N\x00", "started_on": "2026-01-01"},
+        headers=bearer(app, council.admin),
+    )
+    assert response.status_code == 422
