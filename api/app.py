@@ -16,7 +16,16 @@ from api import problems
 from api.deps import Clock, system_clock
 from api.metrics import Metrics
 from api.middleware import BodyLimit, RequestMetrics
-from api.routes import auth, health, org, privacy, staff
+from api.routes import (
+    analytics,
+    auth,
+    health,
+    org,
+    oversight_wellbeing,
+    privacy,
+    staff,
+    wellbeing,
+)
 from api.security import AccessTokens, Passwords
 from api.settings import PLACEHOLDER_SECRET, SchedulerMode, Settings, get_settings
 from api.worker import Scheduler
@@ -83,7 +92,7 @@ def create_app(
 
     problems.install(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (auth, org, staff, privacy):
+    for module in (auth, org, staff, privacy, wellbeing, analytics, oversight_wellbeing):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(health.router)

@@ -7,16 +7,28 @@ from models.auth import LoginThrottle, RefreshToken
 from models.ops import SchedulerHeartbeat
 from models.organisation import Organisation, Unit
 from models.staff import Staff
+from models.wellbeing import (
+    AnalyticsAudit,
+    CheckIn,
+    CheckInShare,
+    InstrumentText,
+    WellbeingSettings,
+)
 
 metadata = SQLModel.metadata
 
 __all__ = [
     "AccessLog",
+    "AnalyticsAudit",
+    "CheckIn",
+    "CheckInShare",
+    "InstrumentText",
     "LoginThrottle",
     "Organisation",
     "RefreshToken",
     "SchedulerHeartbeat",
     "Staff",
     "Unit",
+    "WellbeingSettings",
     "metadata",
 ]
