@@ -220,28 +220,44 @@ class Span:
     """The row space of every released figure, as an orthonormal basis over people.
 
     Person i's answer can be solved for exactly when the unit vector e_i lies in the row
-    space, i.e. when the projection onto it keeps all of e_i: diag(QᵀQ)[i] = 1.
+    space, i.e. when the projection onto it keeps all of e_i: diag(QᵀQ)[i] = 1. The same
+    goes for a suppressed small cell (fewer than k people): its members' total must not
+    be recoverable either, so each such cell's indicator is *protected* and we track its
+    residual outside the span; a release that would bring a residual to zero is refused.
     """
 
     size: int
     basis: npt.NDArray[np.float64] = field(init=False)
     diag: npt.NDArray[np.float64] = field(init=False)
+    protected: npt.NDArray[np.float64] = field(init=False)
 
     def __post_init__(self) -> None:
         self.basis = np.zeros((0, self.size))
         self.diag = np.zeros(self.size)
+        self.protected = np.zeros((0, self.size))
 
     def copy(self) -> Span:
         other = Span(self.size)
         other.basis = self.basis.copy()
         other.diag = self.diag.copy()
+        other.protected = self.protected.copy()
         return other
 
-    def admit(self, row: npt.NDArray[np.float64]) -> bool:
-        """Add `row` unless that would let someone be solved for (then change nothing)."""
+    def _residual(self, row: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         residual = row.astype(np.float64)
         for _ in range(2):  # twice: classical Gram-Schmidt loses orthogonality once
             residual = residual - self.basis.T @ (self.basis @ residual)
+        return residual
+
+    def protect(self, row: npt.NDArray[np.float64]) -> None:
+        """Keep the total of `row`'s members from ever becoming solvable."""
+        residual = self._residual(row)
+        if float(np.linalg.norm(residual)) > PIN_TOLERANCE:
+            self.protected = np.vstack([self.protected, residual])
+
+    def admit(self, row: npt.NDArray[np.float64]) -> bool:
+        """Add `row` unless that would let someone be solved for (then change nothing)."""
+        residual = self._residual(row)
         norm = float(np.linalg.norm(residual))
         if norm < 1e-9:
             return True  # already implied by what was released: tells nothing new
@@ -249,8 +265,12 @@ class Span:
         diag = self.diag + q * q
         if float(diag.max()) > 1.0 - PIN_TOLERANCE:
             return False
+        protected = self.protected - np.outer(self.protected @ q, q)
+        if len(protected) and float(np.linalg.norm(protected, axis=1).min()) < PIN_TOLERANCE:
+            return False
         self.basis = np.vstack([self.basis, q])
         self.diag = diag
+        self.protected = protected
         return True
 
 
@@ -342,15 +362,21 @@ def _release_period(
     start: date,
     members: dict[Hashable, _Member],
 ) -> None:
-    order: list[Cell] = []
+    # Coarse to fine: every unit total first (by depth), then the people directly in each
+    # unit, then the role cells, then the tenure cells.
     partitions: list[tuple[Cell, list[Cell]]] = []
+    later: dict[Facet, list[Cell]] = {Facet.direct: [], Facet.role: [], Facet.tenure_band: []}
+    order: list[Cell] = []
     for scope in tree.scopes():
         parent = total(kind, start, scope)
         order.append(parent)
         for by in Breakdown:
             cells = partition(kind, start, scope, by, tree)
             partitions.append((parent, cells))
-            order.extend(c for c in cells if c.facet is not Facet.total)
+            for cell in cells:
+                if cell.facet is not Facet.total:
+                    later[cell.facet].append(cell)
+    order += later[Facet.direct] + later[Facet.role] + later[Facet.tenure_band]
     rows: dict[Cell, npt.NDArray[np.float64]] = {}
     n: dict[Cell, int] = {}
     sums: dict[Cell, float] = {}
@@ -363,8 +389,19 @@ def _release_period(
                 value_sum += member.value
         rows[cell], n[cell], sums[cell] = row, int(row.sum()), value_sum
     suppressed = {c for c in order if n[c] < result.k}
+    keys = {c: rows[c].tobytes() for c in order}
+    small = {keys[c]: rows[c] for c in order if 0 < n[c] < result.k}
+    for key in sorted(small):
+        span.protect(small[key])
     while True:
-        complementary_suppression(partitions, n, suppressed, result.k)
+        while True:
+            complementary_suppression(partitions, n, suppressed, result.k)
+            # A cell holding exactly the people of a suppressed cell is the same figure.
+            hidden = {keys[c] for c in suppressed if n[c] > 0}
+            same = {c for c in order if n[c] > 0 and keys[c] in hidden} - suppressed
+            if not same:
+                break
+            suppressed |= same
         trial = span.copy()
         rejected = False
         for cell in order:

@@ -107,6 +107,26 @@ def test_breakdowns_released_when_safe() -> None:
     assert b.mean == 10
 
 
+def test_a_suppressed_cell_cannot_be_recovered_through_another_breakdown() -> None:
+    """B (4 people) is suppressed and A with it (complementary). A's role breakdown holds
+    the same six people as A: releasing it would give B = top - A - C, so it is held back."""
+    k = 5
+    day = date(2026, 1, 10)
+    top = "top"
+    obs = [_obs(p, day, (top, A), 10) for p in range(6)]
+    obs += [_obs(p, day, (top, B), 20) for p in range(6, 10)]
+    obs += [_obs(p, day, (top, C), 15) for p in range(10, 17)]
+    result = release(obs, k, until=UNTIL, kinds=(PeriodKind.month,))
+    start = MONTHS[0]
+    assert result.figure(total(PeriodKind.month, start, top)).n == 17
+    assert result.figure(total(PeriodKind.month, start, B)).suppressed
+    assert result.figure(total(PeriodKind.month, start, A)).suppressed  # complementary
+    assert result.figure(total(PeriodKind.month, start, C)).n == 7
+    for by in (Breakdown.role, Breakdown.tenure_band):
+        for cell in partition(PeriodKind.month, start, A, by, result.tree):
+            assert result.figure(cell).suppressed, cell
+
+
 def test_role_and_tenure_helpers() -> None:
     assert role_group(["practitioner", "supervisor"]) == "supervisor"
     assert role_group(["hr"]) == "other"
