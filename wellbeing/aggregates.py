@@ -198,18 +198,16 @@ def total(kind: PeriodKind, start: date, scope: str) -> Cell:
     return Cell(kind, start, scope, Facet.total, "total")
 
 
-def _membership(cell: Cell, member: _Member) -> bool:
-    path = member.path
-    in_scope = cell.scope == "" or cell.scope in path
-    if not in_scope:
-        return False
-    if cell.facet is Facet.total:
-        return True
-    if cell.facet is Facet.direct:
-        return (path[-1] if path else "") == cell.scope
-    if cell.facet is Facet.role:
-        return member.role_group == cell.group
-    return member.tenure_band == cell.group
+def cells_of(
+    kind: PeriodKind, start: date, path: tuple[str, ...], role: str, band: str
+) -> list[Cell]:
+    """Every cell of one period a person with this snapshot belongs to."""
+    found = [Cell(kind, start, path[-1] if path else "", Facet.direct, "direct")]
+    for scope in ("", *path):
+        found.append(Cell(kind, start, scope, Facet.total, "total"))
+        found.append(Cell(kind, start, scope, Facet.role, role))
+        found.append(Cell(kind, start, scope, Facet.tenure_band, band))
+    return found
 
 
 # --- the span of what has been released ---------------------------------------------------
@@ -249,11 +247,15 @@ class Span:
             residual = residual - self.basis.T @ (self.basis @ residual)
         return residual
 
-    def protect(self, row: npt.NDArray[np.float64]) -> None:
-        """Keep the total of `row`'s members from ever becoming solvable."""
-        residual = self._residual(row)
-        if float(np.linalg.norm(residual)) > PIN_TOLERANCE:
-            self.protected = np.vstack([self.protected, residual])
+    def protect(self, rows: Sequence[npt.NDArray[np.float64]]) -> None:
+        """Keep the totals of each row's members from ever becoming solvable."""
+        if not rows:
+            return
+        block = np.vstack(rows).astype(np.float64)
+        for _ in range(2):
+            block = block - (block @ self.basis.T) @ self.basis
+        keep = np.linalg.norm(block, axis=1) > PIN_TOLERANCE
+        self.protected = np.vstack([self.protected, block[keep]])
 
     def admit(self, row: npt.NDArray[np.float64]) -> bool:
         """Add `row` unless that would let someone be solved for (then change nothing)."""
@@ -380,19 +382,20 @@ def _release_period(
     rows: dict[Cell, npt.NDArray[np.float64]] = {}
     n: dict[Cell, int] = {}
     sums: dict[Cell, float] = {}
+    holders: dict[Cell, list[Hashable]] = {}
+    for person, member in members.items():
+        for cell in cells_of(kind, start, member.path, member.role_group, member.tenure_band):
+            holders.setdefault(cell, []).append(person)
     for cell in order:
         row = np.zeros(span.size)
-        value_sum = 0.0
-        for person, member in members.items():
-            if _membership(cell, member):
-                row[people[person]] = 1.0
-                value_sum += member.value
-        rows[cell], n[cell], sums[cell] = row, int(row.sum()), value_sum
+        who = holders.get(cell, [])
+        row[[people[p] for p in who]] = 1.0
+        rows[cell], n[cell] = row, len(who)
+        sums[cell] = sum(members[p].value for p in who)
     suppressed = {c for c in order if n[c] < result.k}
     keys = {c: rows[c].tobytes() for c in order}
     small = {keys[c]: rows[c] for c in order if 0 < n[c] < result.k}
-    for key in sorted(small):
-        span.protect(small[key])
+    span.protect([small[key] for key in sorted(small)])
     while True:
         while True:
             complementary_suppression(partitions, n, suppressed, result.k)

@@ -8,6 +8,7 @@ for. Every call is written to the analytics audit table.
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -27,6 +28,7 @@ from wellbeing.aggregates import (
     Facet,
     Observation,
     PeriodKind,
+    Release,
     Tree,
     complementary_suppression,
     partition,
@@ -39,6 +41,25 @@ from wellbeing.aggregates import (
 )
 from wellbeing.instruments import latest
 from wellbeing.settings import settings_for
+
+_CACHE_SIZE = 8
+_cache: OrderedDict[tuple[int, date, tuple[Observation, ...]], Release] = OrderedDict()
+
+
+def cached_release(observations: list[Observation], k: int, until: date) -> Release:
+    """`release`, remembered for the exact same data: completed periods never change, so
+    repeated calls (other breakdowns, CSV after JSON) need not recompute the whole series."""
+    key = (k, until, tuple(sorted(observations, key=lambda o: (o.on, str(o.person)))))
+    found = _cache.get(key)
+    if found is None:
+        found = release(key[2], k, until=until)
+        _cache[key] = found
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    else:
+        _cache.move_to_end(key)
+    return found
+
 
 DEFAULT_SPAN = {PeriodKind.week: 12, PeriodKind.month: 12, PeriodKind.quarter: 4}
 MAX_PERIODS = 106
@@ -190,8 +211,8 @@ async def wellbeing_aggregate(
     today = now.date()
     starts = _window(query, today)
     k = (await settings_for(session, actor.organisation_id)).k_threshold
-    result = release(
-        await observations(session, actor.organisation_id, instrument.key, measure), k, until=today
+    result = cached_release(
+        await observations(session, actor.organisation_id, instrument.key, measure), k, today
     )
     names = await _unit_names(session, actor)
     scope = str(query.unit_id) if query.unit_id else ""

@@ -229,3 +229,39 @@ async def test_bad_queries_are_problems(
     response = await client.get(f"{ANALYTICS}?unit_id={elsewhere.id}", headers=bearer(app, hr))
     assert response.status_code == 404
     assert (await db.exec(select(AnalyticsAudit))).all() == []
+
+
+async def test_k_is_an_admin_setting_never_below_five(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    now = now_of(app)
+    org = await make_org(db, now=now)
+    admin = await make_staff(db, org, Role.admin, now=now)
+    hr = await make_staff(db, org, Role.hr, now=now)
+    url = "/api/v1/wellbeing/settings"
+    current = await client.get(url, headers=bearer(app, admin))
+    assert current.json() == {"k": 10, "share_days": 14, "employee_assistance": None}
+    for k in (4, 0, -1):
+        refused = await client.put(url, json={"k": k}, headers=bearer(app, admin))
+        assert refused.status_code == 422
+    assert (await client.put(url, json={"k": 7}, headers=bearer(app, hr))).status_code == 403
+    changed = await client.put(
+        url,
+        json={"k": 5, "employee_assistance": "Care First 0800 000 000"},
+        headers=bearer(app, admin),
+    )
+    assert changed.json()["k"] == 5
+    assert (await client.get(ANALYTICS, headers=bearer(app, hr))).json()["k"] == 5
+    me = await make_staff(db, org, now=now)
+    checkin = await client.post(
+        "/api/v1/wellbeing/checkins",
+        json={
+            "id": "33333333-3333-4333-8333-333333333333",
+            "instrument": "pulse",
+            "answers": {"mood": 3, "stress": 3, "exposure": 3, "supported": 3, "sleep": 3},
+        },
+        headers=bearer(app, me),
+    )
+    assert {"name": "Employee assistance", "contact": "Care First 0800 000 000"} in checkin.json()[
+        "signposting"
+    ]
