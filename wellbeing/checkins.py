@@ -19,6 +19,7 @@ from models.actor import Actor
 from models.errors import Conflict, Invalid, NotFound
 from models.organisation import Unit
 from models.pagination import decode_cursor, encode_cursor
+from models.scope import supervisees
 from models.staff import Role, Staff
 from models.wellbeing import CheckIn, CheckInShare
 from wellbeing.aggregates import role_group, tenure_band
@@ -87,8 +88,16 @@ async def share_of(session: AsyncSession, checkin: CheckIn) -> CheckInShare | No
     ).first()
 
 
-def share_active(share: CheckInShare | None, now: datetime) -> bool:
-    return share is not None and share.revoked_at is None and share.expires_at > now
+def share_active(
+    share: CheckInShare | None, now: datetime, supervisor_id: uuid.UUID | None
+) -> bool:
+    """Whether `share` is live now and still addressed to the owner's current supervisor."""
+    return (
+        share is not None
+        and share.revoked_at is None
+        and share.expires_at > now
+        and share.supervisor_id == supervisor_id
+    )
 
 
 async def create_checkin(
@@ -259,12 +268,14 @@ async def revoke_share(
 
 
 def shared_with(actor: Actor, now: datetime) -> SelectOfScalar[CheckInShare]:
-    """Shares addressed to the caller that are live now."""
+    """Shares addressed to the caller that are live now, from people the caller still
+    supervises (a share ends with the supervision relationship)."""
     return select(CheckInShare).where(
         col(CheckInShare.organisation_id) == actor.organisation_id,
         col(CheckInShare.supervisor_id) == actor.id,
         col(CheckInShare.revoked_at).is_(None),
         col(CheckInShare.expires_at) > now,
+        col(CheckInShare.owner_id).in_(supervisees(actor)),
     )
 
 
@@ -297,7 +308,12 @@ async def get_checkin(
     share = await share_of(session, checkin)
     if checkin.staff_id == actor.id:
         return checkin, share
-    if share_active(share, now) and share is not None and share.supervisor_id == actor.id:
+    live = (
+        await session.exec(
+            shared_with(actor, now).where(col(CheckInShare.checkin_id) == checkin.id)
+        )
+    ).first()
+    if live is not None:
         await record_access(
             session, actor, checkin.staff_id, RESOURCE, checkin.id, AccessReason.shared_with_me, now
         )
@@ -317,6 +333,7 @@ async def talk_requests(
         .where(
             col(CheckIn.organisation_id) == actor.organisation_id,
             col(CheckIn.talk_supervisor_id) == actor.id,
+            col(Staff.supervisor_id) == actor.id,
             col(CheckIn.wants_to_talk).is_(True),
             col(CheckIn.taken_at) >= now - timedelta(days=days),
         )

@@ -167,7 +167,12 @@ async def create_checkin_route(
     if not created:
         response.status_code = 200
     share = (await shares_for(session, [checkin])).get(checkin.id)
-    return _public(checkin, share, share_active(share, now), await signposting(session, actor))
+    return _public(
+        checkin,
+        share,
+        share_active(share, now, actor.supervisor_id),
+        await signposting(session, actor),
+    )
 
 
 @router.get(
@@ -184,7 +189,12 @@ async def list_my_checkins_route(
     rows, next_cursor = await list_my_checkins(session, actor, limit=limit, cursor=cursor)
     shares = await shares_for(session, rows)
     signs = await signposting(session, actor)
-    data = [_public(c, shares.get(c.id), share_active(shares.get(c.id), now), signs) for c in rows]
+    data = [
+        _public(
+            c, shares.get(c.id), share_active(shares.get(c.id), now, actor.supervisor_id), signs
+        )
+        for c in rows
+    ]
     return Page(data=data, next_cursor=next_cursor)
 
 
@@ -214,7 +224,7 @@ async def get_checkin_route(
     checkin, share = await get_checkin(session, actor, checkin_id, now)
     if checkin.staff_id == actor.id:
         signs = await signposting(session, actor)
-        return _public(checkin, share, share_active(share, now), signs)
+        return _public(checkin, share, share_active(share, now, actor.supervisor_id), signs)
     assert share is not None  # get_checkin only lets a live share through
     return _shared(checkin, share)
 

@@ -104,6 +104,8 @@ async def test_complementary_suppression_and_manager_scope(
         headers=bearer(app, manager),
     )
     assert all(x["suppressed"] for x in by_role.json()["cells"])
+    audit = (await db.exec(select(AnalyticsAudit))).all()
+    assert [(a.endpoint, a.actor_id) for a in audit] == [("oversight_wellbeing", manager.id)] * 2
 
     # Outside the manager's subtrees: 404; without the manager role: 403.
     outside = await client.get(

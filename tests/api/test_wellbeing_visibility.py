@@ -149,16 +149,28 @@ async def test_shared_with_me_needs_the_supervisor_role(
         assert response.status_code == 403, role
 
 
-async def test_a_share_follows_the_supervisor_at_the_time_of_sharing(
+async def test_a_share_ends_with_the_supervision_relationship(
     client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
 ) -> None:
-    world, team = await _world(db, app)
-    checkin = await make_checkin(db, world["owner"], at=now_of(app), share=True)
-    # The owner's supervisor changes: the old supervisor keeps the live share; the new one
-    # sees nothing until the owner shares again.
-    world["owner"].supervisor_id = world["team_manager"].id
-    await db.flush()
-    new = await client.get(
-        f"/api/v1/wellbeing/checkins/{checkin.id}", headers=bearer(app, world["team_manager"])
+    world, _ = await _world(db, app)
+    owner, old, new = world["owner"], world["supervisor"], world["team_manager"]
+    checkin = await make_checkin(
+        db, owner, at=now_of(app), share=True, wants_to_talk=True, tell_supervisor=True
     )
-    assert new.status_code == 404
+    url = f"/api/v1/wellbeing/checkins/{checkin.id}"
+    assert (await client.get(url, headers=bearer(app, old))).status_code == 200
+    owner.supervisor_id = new.id
+    await db.flush()
+    # The old supervisor loses the share and the talk request; the new one gets neither
+    # until the owner chooses again.
+    assert (await client.get(url, headers=bearer(app, old))).status_code == 404
+    assert (await client.get(url, headers=bearer(app, new))).status_code == 404
+    mine = await client.get(url, headers=bearer(app, owner))
+    assert mine.json()["shared_with_supervisor"] is False
+    for someone in (old, new):
+        shared = await client.get(
+            "/api/v1/wellbeing/checkins/shared-with-me", headers=bearer(app, someone)
+        )
+        assert shared.json() == []
+        talk = await client.get("/api/v1/wellbeing/talk-requests", headers=bearer(app, someone))
+        assert talk.json() == []
