@@ -325,8 +325,12 @@ def release(
     *,
     until: date,
     kinds: Sequence[PeriodKind] = (PeriodKind.week, PeriodKind.month, PeriodKind.quarter),
+    bounds: tuple[float, float] | None = None,
 ) -> Release:
     """Decide every cell of every completed period (ended on or before `until`).
+
+    `bounds` is the measure's (lowest, highest) possible value: a cell whose mean sits on
+    either bound says every member gave that value, so it is suppressed as well.
 
     Periods are taken in order of their end, so a period's decision never depends on later
     data; within a period, cells go coarse to fine (organisation, then each unit by depth;
@@ -351,7 +355,7 @@ def release(
             by_period.setdefault((kind, period_start(kind, obs.on)), []).append(obs)
     for _, _, kind, start in sorted(schedule):
         members = _period_members(by_period.get((kind, start), []))
-        _release_period(result, span, people, tree, kind, start, members)
+        _release_period(result, span, people, tree, kind, start, members, bounds)
     return result
 
 
@@ -363,6 +367,7 @@ def _release_period(
     kind: PeriodKind,
     start: date,
     members: dict[Hashable, _Member],
+    bounds: tuple[float, float] | None,
 ) -> None:
     # Coarse to fine: every unit total first (by depth), then the people directly in each
     # unit, then the role cells, then the tenure cells.
@@ -393,6 +398,11 @@ def _release_period(
         rows[cell], n[cell] = row, len(who)
         sums[cell] = sum(members[p].value for p in who)
     suppressed = {c for c in order if n[c] < result.k}
+    if bounds is not None:
+        # Everyone at the floor or the ceiling: the mean would tell each member's answer.
+        suppressed |= {
+            c for c in order if n[c] > 0 and any(abs(sums[c] / n[c] - b) < 1e-9 for b in bounds)
+        }
     keys = {c: rows[c].tobytes() for c in order}
     small = {keys[c]: rows[c] for c in order if 0 < n[c] < result.k}
     span.protect([small[key] for key in sorted(small)])

@@ -57,6 +57,17 @@ def test_k_rule_counts_distinct_people_at_k_minus_1_and_k() -> None:
     assert figure.mean == (4 * 10 + 20) / 5  # each person counts once
 
 
+def test_a_mean_on_the_floor_or_ceiling_is_suppressed() -> None:
+    """If ten people average the highest possible score, each of them scored it."""
+    day = date(2026, 1, 10)
+    top = [_obs(p, day, (A,), 25) for p in range(6)]
+    result = release(top, 5, until=UNTIL, kinds=(PeriodKind.month,), bounds=(5, 25))
+    assert result.figure(total(PeriodKind.month, MONTHS[0], A)).suppressed
+    mixed = [*top[:-1], _obs(5, day, (A,), 24)]
+    result = release(mixed, 5, until=UNTIL, kinds=(PeriodKind.month,), bounds=(5, 25))
+    assert result.figure(total(PeriodKind.month, MONTHS[0], A)).n == 6
+
+
 def test_incomplete_period_is_not_released() -> None:
     obs = [_obs(p, date(2026, 6, 10), (A,), 10) for p in range(8)]
     result = release(obs, 5, until=date(2026, 6, 20), kinds=(PeriodKind.month,))
@@ -219,7 +230,7 @@ def test_no_released_figures_solve_for_one_person(observations: list[Observation
     """Stack every released count and sum (every breakdown, unit, week, month and quarter: a
     superset of what any sequence of calls can see) as rows over people; no unit vector e_i
     may lie in their row space."""
-    result = release(observations, k, until=date(2026, 7, 1))
+    result = release(observations, k, until=date(2026, 7, 1), bounds=(5, 25))
     people = sorted({str(o.person) for o in observations})
     index = {p: i for i, p in enumerate(people)}
     rows: list[np.ndarray] = []
