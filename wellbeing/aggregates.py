@@ -325,12 +325,8 @@ def release(
     *,
     until: date,
     kinds: Sequence[PeriodKind] = (PeriodKind.week, PeriodKind.month, PeriodKind.quarter),
-    bounds: tuple[float, float] | None = None,
 ) -> Release:
     """Decide every cell of every completed period (ended on or before `until`).
-
-    `bounds` is the measure's (lowest, highest) possible value: a cell whose mean sits on
-    either bound says every member gave that value, so it is suppressed as well.
 
     Periods are taken in order of their end, so a period's decision never depends on later
     data; within a period, cells go coarse to fine (organisation, then each unit by depth;
@@ -355,7 +351,7 @@ def release(
             by_period.setdefault((kind, period_start(kind, obs.on)), []).append(obs)
     for _, _, kind, start in sorted(schedule):
         members = _period_members(by_period.get((kind, start), []))
-        _release_period(result, span, people, tree, kind, start, members, bounds)
+        _release_period(result, span, people, tree, kind, start, members)
     return result
 
 
@@ -367,7 +363,6 @@ def _release_period(
     kind: PeriodKind,
     start: date,
     members: dict[Hashable, _Member],
-    bounds: tuple[float, float] | None,
 ) -> None:
     # Coarse to fine: every unit total first (by depth), then the people directly in each
     # unit, then the role cells, then the tenure cells.
@@ -387,6 +382,7 @@ def _release_period(
     rows: dict[Cell, npt.NDArray[np.float64]] = {}
     n: dict[Cell, int] = {}
     sums: dict[Cell, float] = {}
+    spread: dict[Cell, float] = {}
     holders: dict[Cell, list[Hashable]] = {}
     for person, member in members.items():
         for cell in cells_of(kind, start, member.path, member.role_group, member.tenure_band):
@@ -396,13 +392,12 @@ def _release_period(
         who = holders.get(cell, [])
         row[[people[p] for p in who]] = 1.0
         rows[cell], n[cell] = row, len(who)
-        sums[cell] = sum(members[p].value for p in who)
+        values = [members[p].value for p in who]
+        sums[cell] = sum(values)
+        spread[cell] = max(values) - min(values) if values else 0.0
     suppressed = {c for c in order if n[c] < result.k}
-    if bounds is not None:
-        # Everyone at the floor or the ceiling: the mean would tell each member's answer.
-        suppressed |= {
-            c for c in order if n[c] > 0 and any(abs(sums[c] / n[c] - b) < 1e-9 for b in bounds)
-        }
+    # If every member has the same value, the mean is each member's answer.
+    suppressed |= {c for c in order if n[c] > 0 and spread[c] < 1e-9}
     keys = {c: rows[c].tobytes() for c in order}
     small = {keys[c]: rows[c] for c in order if 0 < n[c] < result.k}
     span.protect([small[key] for key in sorted(small)])

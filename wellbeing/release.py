@@ -43,19 +43,17 @@ from wellbeing.instruments import latest
 from wellbeing.settings import settings_for
 
 _CACHE_SIZE = 8
-_CacheKey = tuple[int, date, tuple[float, float], tuple[Observation, ...]]
+_CacheKey = tuple[int, date, tuple[Observation, ...]]
 _cache: OrderedDict[_CacheKey, Release] = OrderedDict()
 
 
-def cached_release(
-    observations: list[Observation], k: int, until: date, bounds: tuple[float, float]
-) -> Release:
+def cached_release(observations: list[Observation], k: int, until: date) -> Release:
     """`release`, remembered for the exact same data: completed periods never change, so
     repeated calls (other breakdowns, CSV after JSON) need not recompute the whole series."""
-    key = (k, until, bounds, tuple(sorted(observations, key=lambda o: (o.on, str(o.person)))))
+    key = (k, until, tuple(sorted(observations, key=lambda o: (o.on, str(o.person)))))
     found = _cache.get(key)
     if found is None:
-        found = release(key[3], k, until=until, bounds=bounds)
+        found = release(key[2], k, until=until)
         _cache[key] = found
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
@@ -209,8 +207,7 @@ async def wellbeing_aggregate(
     if instrument is None:
         raise Invalid(f"There is no instrument called {query.instrument!r}.")
     measure = query.measure or instrument.primary
-    subscale = instrument.subscale(measure)
-    if subscale is None:
+    if instrument.subscale(measure) is None:
         raise Invalid(f"{instrument.name} has no measure called {measure!r}.")
     today = now.date()
     starts = _window(query, today)
@@ -219,7 +216,6 @@ async def wellbeing_aggregate(
         await observations(session, actor.organisation_id, instrument.key, measure),
         k,
         today,
-        subscale.range,
     )
     names = await _unit_names(session, actor)
     scope = str(query.unit_id) if query.unit_id else ""

@@ -25,10 +25,13 @@ async def _team(
     db: AsyncSession, org: Organisation, unit: Unit, size: int, wellbeing: int, app: FastAPI
 ) -> list[Staff]:
     now = now_of(app)
+    """`size` people in `unit`, each checking in twice; person i scores wellbeing - 1, +0,
+    +1, -1, ... (identical answers would be suppressed: the mean would tell each one)."""
     people = [await make_staff(db, org, unit=unit, now=now) for _ in range(size)]
-    for person in people:
-        await make_checkin(db, person, at=now, wellbeing=wellbeing)
-        await make_checkin(db, person, at=now + timedelta(hours=1), wellbeing=wellbeing)
+    for i, person in enumerate(people):
+        score = wellbeing + i % 3 - 1
+        await make_checkin(db, person, at=now, wellbeing=score)
+        await make_checkin(db, person, at=now + timedelta(hours=1), wellbeing=score)
     return people
 
 
@@ -69,7 +72,7 @@ async def test_k_rule_at_k_minus_one_and_k_on_distinct_people(
                 "suppressed": True,
             }
         else:
-            assert (totals["total"]["n"], totals["total"]["mean"]) == (5, 14.0)
+            assert (totals["total"]["n"], totals["total"]["mean"]) == (5, 13.8)  # 69 / 5
             assert (totals[str(unit.id)]["n"], totals[str(unit.id)]["suppressed"]) == (5, False)
 
 
@@ -132,8 +135,8 @@ async def test_a_newcomer_is_not_revealed_by_the_next_month(
     unit = await make_unit(db, org, "Team", now=now)
     team = await _team(db, org, unit, 6, 12, app)
     clock.advance(days=10)  # December
-    for person in team:
-        await make_checkin(db, person, at=now_of(app), wellbeing=12)
+    for i, person in enumerate(team):
+        await make_checkin(db, person, at=now_of(app), wellbeing=11 + i % 3)
     newcomer = await make_staff(db, org, unit=unit, now=now)
     await make_checkin(db, newcomer, at=now_of(app), wellbeing=25)
     clock.advance(days=40)
@@ -163,7 +166,7 @@ async def test_csv_neutralises_formulas_and_every_call_is_audited(
     rows = list(csv.DictReader(io.StringIO(response.text)))
     november = [r for r in rows if r["period"] == "2026-11-01"]
     assert november[0]["group"] == "total"
-    assert (november[0]["n"], november[0]["mean"]) == ("5", "18.0")
+    assert (november[0]["n"], november[0]["mean"]) == ("5", "17.8")
     response = await client.get(f"{ANALYTICS}.csv?period=month&by=unit", headers=bearer(app, hr))
     labels = [r["label"] for r in csv.DictReader(io.StringIO(response.text))]
     assert "'" + unit.name in labels
