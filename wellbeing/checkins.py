@@ -20,7 +20,7 @@ from models.errors import Conflict, Invalid, NotFound
 from models.organisation import Unit
 from models.pagination import decode_cursor, encode_cursor
 from models.scope import supervisees
-from models.staff import Role, Staff
+from models.staff import Staff
 from models.wellbeing import CheckIn, CheckInShare
 from wellbeing.aggregates import role_group, tenure_band
 from wellbeing.catalogue import instrument_for_checkin
@@ -267,35 +267,70 @@ async def revoke_share(
         await session.flush()
 
 
-def shared_with(actor: Actor, now: datetime) -> SelectOfScalar[CheckInShare]:
+def shared_with_clauses(actor: Actor, now: datetime) -> list[sa.ColumnElement[bool]]:
     """Shares addressed to the caller that are live now, from people the caller still
     supervises (a share ends with the supervision relationship)."""
-    return select(CheckInShare).where(
+    return [
         col(CheckInShare.organisation_id) == actor.organisation_id,
         col(CheckInShare.supervisor_id) == actor.id,
         col(CheckInShare.revoked_at).is_(None),
         col(CheckInShare.expires_at) > now,
         col(CheckInShare.owner_id).in_(supervisees(actor)),
-    )
+    ]
+
+
+def shared_with(actor: Actor, now: datetime) -> SelectOfScalar[CheckInShare]:
+    return select(CheckInShare).where(*shared_with_clauses(actor, now))
+
+
+def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    position = decode_cursor(cursor)
+    if position is None:
+        return None
+    try:
+        return datetime.fromisoformat(str(position["at"])), uuid.UUID(str(position["id"]))
+    except (KeyError, ValueError) as exc:
+        raise Invalid("The cursor is not one this server issued.") from exc
+
+
+def _next(at: datetime, row_id: uuid.UUID) -> str:
+    return encode_cursor({"at": at.isoformat(), "id": row_id})
 
 
 async def list_shared_with_me(
-    session: AsyncSession, actor: Actor, now: datetime
-) -> list[tuple[CheckIn, CheckInShare]]:
-    """Check-ins shared with the caller and still live; each read goes to the owner's log."""
-    shares = (
-        await session.exec(shared_with(actor, now).order_by(col(CheckInShare.shared_at).desc()))
-    ).all()
-    found: list[tuple[CheckIn, CheckInShare]] = []
-    for share in shares:
-        checkin = await session.get(CheckIn, share.checkin_id)
-        if checkin is None or checkin.organisation_id != actor.organisation_id:
-            continue
+    session: AsyncSession, actor: Actor, now: datetime, *, limit: int, cursor: str | None
+) -> tuple[list[tuple[CheckIn, CheckInShare]], str | None]:
+    """Check-ins shared with the caller and still live, newest share first; each one
+    returned goes to its owner's access log."""
+    stmt = (
+        select(CheckIn, CheckInShare)
+        .join(CheckInShare, col(CheckInShare.checkin_id) == col(CheckIn.id))
+        .where(
+            col(CheckIn.organisation_id) == actor.organisation_id,
+            col(CheckInShare.id).in_(
+                select(col(CheckInShare.id)).where(*shared_with_clauses(actor, now))
+            ),
+        )
+    )
+    after = _after(cursor)
+    if after is not None:
+        stmt = stmt.where(
+            sa.or_(
+                col(CheckInShare.shared_at) < after[0],
+                sa.and_(col(CheckInShare.shared_at) == after[0], col(CheckInShare.id) < after[1]),
+            )
+        )
+    order = (col(CheckInShare.shared_at).desc(), col(CheckInShare.id).desc())
+    rows = [(c, s) for c, s in (await session.exec(stmt.order_by(*order).limit(limit + 1))).all()]
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = _next(rows[-1][1].shared_at, rows[-1][1].id)
+    for checkin, _ in rows:
         await record_access(
             session, actor, checkin.staff_id, RESOURCE, checkin.id, AccessReason.shared_with_me, now
         )
-        found.append((checkin, share))
-    return found
+    return rows, next_cursor
 
 
 async def get_checkin(
@@ -322,24 +357,42 @@ async def get_checkin(
 
 
 async def talk_requests(
-    session: AsyncSession, actor: Actor, now: datetime, *, days: int = 30
-) -> list[tuple[CheckIn, Staff]]:
-    """Recent "I'd like to talk" requests whose owner agreed the caller should be told."""
-    if not actor.has(Role.supervisor):
-        return []
+    session: AsyncSession,
+    actor: Actor,
+    now: datetime,
+    *,
+    limit: int,
+    cursor: str | None,
+    days: int = 30,
+) -> tuple[list[tuple[CheckIn, Staff]], str | None]:
+    """Recent "I'd like to talk" requests from the caller's current supervisees who agreed
+    the caller should be told, newest first; each one returned is logged for its owner."""
     stmt = (
         select(CheckIn, Staff)
         .join(Staff, col(Staff.id) == col(CheckIn.staff_id))
         .where(
             col(CheckIn.organisation_id) == actor.organisation_id,
             col(CheckIn.talk_supervisor_id) == actor.id,
+            col(Staff.organisation_id) == actor.organisation_id,
             col(Staff.supervisor_id) == actor.id,
             col(CheckIn.wants_to_talk).is_(True),
             col(CheckIn.taken_at) >= now - timedelta(days=days),
         )
-        .order_by(col(CheckIn.taken_at).desc())
     )
-    rows = [(c, s) for c, s in (await session.exec(stmt)).all()]
+    after = _after(cursor)
+    if after is not None:
+        stmt = stmt.where(
+            sa.or_(
+                col(CheckIn.taken_at) < after[0],
+                sa.and_(col(CheckIn.taken_at) == after[0], col(CheckIn.id) < after[1]),
+            )
+        )
+    order = (col(CheckIn.taken_at).desc(), col(CheckIn.id).desc())
+    rows = [(c, s) for c, s in (await session.exec(stmt.order_by(*order).limit(limit + 1))).all()]
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = _next(rows[-1][0].taken_at, rows[-1][0].id)
     for checkin, _ in rows:
         await record_access(
             session,
@@ -350,4 +403,4 @@ async def talk_requests(
             AccessReason.shared_with_me,
             now,
         )
-    return rows
+    return rows, next_cursor

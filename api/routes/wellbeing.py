@@ -139,14 +139,15 @@ def _settings(row: WellbeingSettings) -> WellbeingSettingsPublic:
 @router.get(
     "/instruments",
     name="list_instruments",
-    response_model=list[InstrumentPublic],
+    response_model=Page[InstrumentPublic],
     responses=problems(),
 )
 async def list_instruments_route(
     actor: CurrentActor, session: SessionDep
-) -> list[InstrumentPublic]:
-    """Instruments (newest versions); licensed ones carry wording only once imported here."""
-    return [_instrument(i, t) for i, t in await catalogue(session, actor.organisation_id)]
+) -> Page[InstrumentPublic]:
+    """Instruments (newest versions, one page); licensed ones carry wording once imported."""
+    rows = await catalogue(session, actor.organisation_id)
+    return Page(data=[_instrument(i, t) for i, t in rows], next_cursor=None)
 
 
 @router.post(
@@ -201,14 +202,19 @@ async def list_my_checkins_route(
 @router.get(
     "/checkins/shared-with-me",
     name="list_checkins_shared_with_me",
-    response_model=list[SharedCheckInPublic],
+    response_model=Page[SharedCheckInPublic],
     responses=problems(403),
 )
 async def shared_with_me_route(
-    actor: SupervisorActor, session: SessionDep, now: Now
-) -> list[SharedCheckInPublic]:
+    actor: SupervisorActor,
+    session: SessionDep,
+    now: Now,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[SharedCheckInPublic]:
     """Check-ins your supervisees shared with you, while shared (each read is logged)."""
-    return [_shared(c, s) for c, s in await list_shared_with_me(session, actor, now)]
+    rows, next_cursor = await list_shared_with_me(session, actor, now, limit=limit, cursor=cursor)
+    return Page(data=[_shared(c, s) for c, s in rows], next_cursor=next_cursor)
 
 
 @router.get(
@@ -261,19 +267,27 @@ async def unshare_checkin_route(
 @router.get(
     "/talk-requests",
     name="list_talk_requests",
-    response_model=list[TalkRequestPublic],
+    response_model=Page[TalkRequestPublic],
     responses=problems(403),
 )
 async def talk_requests_route(
-    actor: SupervisorActor, session: SessionDep, now: Now
-) -> list[TalkRequestPublic]:
+    actor: SupervisorActor,
+    session: SessionDep,
+    now: Now,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[TalkRequestPublic]:
     """Supervisees who said they would like to talk and agreed that you be told (30 days)."""
-    return [
-        TalkRequestPublic(
-            checkin_id=c.id, staff_id=s.id, display_name=s.display_name, raised_at=c.taken_at
-        )
-        for c, s in await talk_requests(session, actor, now)
-    ]
+    rows, next_cursor = await talk_requests(session, actor, now, limit=limit, cursor=cursor)
+    return Page(
+        data=[
+            TalkRequestPublic(
+                checkin_id=c.id, staff_id=s.id, display_name=s.display_name, raised_at=c.taken_at
+            )
+            for c, s in rows
+        ],
+        next_cursor=next_cursor,
+    )
 
 
 @router.get(

@@ -101,15 +101,15 @@ async def test_wants_to_talk_reaches_the_supervisor_only_with_consent(
     assert quiet.json()["supervisor_told"] is False
     assert any(s["contact"] == "116 123" for s in quiet.json()["signposting"])
     requests = await client.get("/api/v1/wellbeing/talk-requests", headers=bearer(app, supervisor))
-    assert requests.json() == []
+    assert requests.json()["data"] == []
 
     told = await client.post(
         URL, json=_body(wants_to_talk=True, tell_supervisor=True), headers=bearer(app, me)
     )
     assert told.json()["supervisor_told"] is True
     requests = await client.get("/api/v1/wellbeing/talk-requests", headers=bearer(app, supervisor))
-    assert [r["checkin_id"] for r in requests.json()] == [told.json()["id"]]
-    assert "scores" not in requests.json()[0]
+    assert [r["checkin_id"] for r in requests.json()["data"]] == [told.json()["id"]]
+    assert "scores" not in requests.json()["data"][0]
     assert (
         await client.get("/api/v1/wellbeing/talk-requests", headers=bearer(app, me))
     ).status_code == 403
@@ -215,7 +215,7 @@ async def test_licensed_instrument_needs_imported_wording(
     me = await make_staff(db, org, now=now)
     answers = {str(i): 3 for i in range(1, 18)}
     listed = await client.get("/api/v1/wellbeing/instruments", headers=bearer(app, me))
-    stss = next(i for i in listed.json() if i["key"] == "stss")
+    stss = next(i for i in listed.json()["data"] if i["key"] == "stss")
     assert stss["available"] is False
     assert all(item["text"] is None for item in stss["items"])
     refused = await client.post(
@@ -230,7 +230,7 @@ async def test_licensed_instrument_needs_imported_wording(
     }
     await import_wording(db, org.id, wording, "We hold a licence from the author (ref 123).", now)
     listed = await client.get("/api/v1/wellbeing/instruments", headers=bearer(app, me))
-    stss = next(i for i in listed.json() if i["key"] == "stss")
+    stss = next(i for i in listed.json()["data"] if i["key"] == "stss")
     assert stss["available"] is True
     assert stss["items"][0]["text"] == "Item 1"
     taken = await client.post(
@@ -242,7 +242,7 @@ async def test_licensed_instrument_needs_imported_wording(
     # Another organisation has not imported it.
     elsewhere = await make_staff(db, await make_org(db, now=now), now=now)
     listed = await client.get("/api/v1/wellbeing/instruments", headers=bearer(app, elsewhere))
-    assert next(i for i in listed.json() if i["key"] == "stss")["available"] is False
+    assert next(i for i in listed.json()["data"] if i["key"] == "stss")["available"] is False
     assert (
         await db.exec(
             select(func.count()).select_from(CheckIn).where(col(CheckIn.instrument) == "stss")

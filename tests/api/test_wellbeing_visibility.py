@@ -103,9 +103,9 @@ async def test_supervisor_sees_a_shared_checkin_while_shared_and_the_read_is_log
     listed = await client.get(
         "/api/v1/wellbeing/checkins/shared-with-me", headers=bearer(app, supervisor)
     )
-    assert [c["id"] for c in listed.json()] == [str(checkin.id)]
-    assert listed.json()[0]["answers"] == ANSWERS
-    assert "wants_to_talk" not in listed.json()[0]
+    assert [c["id"] for c in listed.json()["data"]] == [str(checkin.id)]
+    assert listed.json()["data"][0]["answers"] == ANSWERS
+    assert "wants_to_talk" not in listed.json()["data"][0]
     one = await client.get(
         f"/api/v1/wellbeing/checkins/{checkin.id}", headers=bearer(app, supervisor)
     )
@@ -135,7 +135,7 @@ async def test_supervisor_sees_a_shared_checkin_while_shared_and_the_read_is_log
     listed = await client.get(
         "/api/v1/wellbeing/checkins/shared-with-me", headers=bearer(app, supervisor)
     )
-    assert listed.json() == []
+    assert listed.json()["data"] == []
 
 
 async def test_shared_with_me_needs_the_supervisor_role(
@@ -171,6 +171,26 @@ async def test_a_share_ends_with_the_supervision_relationship(
         shared = await client.get(
             "/api/v1/wellbeing/checkins/shared-with-me", headers=bearer(app, someone)
         )
-        assert shared.json() == []
+        assert shared.json()["data"] == []
         talk = await client.get("/api/v1/wellbeing/talk-requests", headers=bearer(app, someone))
-        assert talk.json() == []
+        assert talk.json()["data"] == []
+
+
+async def test_shared_with_me_is_paged_newest_share_first(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession, clock: FrozenClock
+) -> None:
+    world, _ = await _world(db, app)
+    made = []
+    for _ in range(3):
+        made.append(await make_checkin(db, world["owner"], at=now_of(app), share=True))
+        clock.advance(minutes=5)
+    url = "/api/v1/wellbeing/checkins/shared-with-me?limit=2"
+    first = await client.get(url, headers=bearer(app, world["supervisor"]))
+    assert [c["id"] for c in first.json()["data"]] == [str(made[2].id), str(made[1].id)]
+    second = await client.get(
+        f"{url}&cursor={first.json()['next_cursor']}", headers=bearer(app, world["supervisor"])
+    )
+    assert [c["id"] for c in second.json()["data"]] == [str(made[0].id)]
+    assert second.json()["next_cursor"] is None
+    log = await client.get("/api/v1/me/access-log", headers=bearer(app, world["owner"]))
+    assert len(log.json()["data"]) == 3  # one entry per check-in actually returned

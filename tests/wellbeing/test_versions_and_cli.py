@@ -67,7 +67,7 @@ async def test_new_version_leaves_old_checkins_scored_as_taken(
     assert (old["instrument_version"], old["scores"]["wellbeing"]) == (1, 12)
     assert old["content_hash"] == v1.content_hash
     listed = await client.get("/api/v1/wellbeing/instruments", headers=bearer(app, me))
-    assert next(i for i in listed.json() if i["key"] == "pulse")["version"] == 2
+    assert next(i for i in listed.json()["data"] if i["key"] == "pulse")["version"] == 2
 
 
 def test_instruments_import_command(
