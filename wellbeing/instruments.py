@@ -72,6 +72,7 @@ class Instrument:
     subscales: tuple[Subscale, ...]
     primary: str
     content_hash: str
+    scoring_note: str | None = None
 
     @property
     def wording_shipped(self) -> bool:
@@ -146,6 +147,7 @@ def parse(raw: dict[str, Any]) -> Instrument:
         subscales=subscales,
         primary=raw["primary"],
         content_hash=content_hash(raw),
+        scoring_note=raw.get("scoring_note"),
     )
 
 

@@ -125,6 +125,7 @@ class InstrumentPublic(BaseModel):
     items: list[ItemPublic]
     subscales: list[SubscalePublic]
     primary: str
+    scoring_note: str | None
 
 
 class CellPublic(BaseModel):

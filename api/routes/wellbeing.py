@@ -91,6 +91,7 @@ def _instrument(instrument: Instrument, text: InstrumentText | None) -> Instrume
             for s in instrument.subscales
         ],
         primary=instrument.primary,
+        scoring_note=instrument.scoring_note,
     )
 
 
