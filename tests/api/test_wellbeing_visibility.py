@@ -111,6 +111,8 @@ async def test_supervisor_sees_a_shared_checkin_while_shared_and_the_read_is_log
     )
     assert one.status_code == 200
     assert one.json()["scores"] == checkin.scores
+    assert "wants_to_talk" not in one.json()  # the supervisor's view, not the owner's
+    assert one.json()["owner_id"] == str(world["owner"].id)
     log = await client.get("/api/v1/me/access-log", headers=bearer(app, world["owner"]))
     entries = log.json()["data"]
     assert len(entries) == 2
