@@ -18,15 +18,18 @@ from api.metrics import Metrics
 from api.middleware import BodyLimit, RequestMetrics
 from api.routes import (
     absences,
+    analytics,
     auth,
     health,
     org,
     oversight_supervision,
+    oversight_wellbeing,
     privacy,
     reflections,
     staff,
     supervision,
     sync,
+    wellbeing,
 )
 from api.security import AccessTokens, Passwords
 from api.settings import PLACEHOLDER_SECRET, SchedulerMode, Settings, get_settings
@@ -104,6 +107,9 @@ def create_app(
         oversight_supervision,
         reflections,
         sync,
+        wellbeing,
+        analytics,
+        oversight_wellbeing,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)

@@ -97,6 +97,45 @@ async def _rotate_keys(settings: Settings, batch_size: int) -> list[str]:
     return lines
 
 
+async def _import_instrument(settings: Settings, org: str, path: str, attestation: str) -> str:
+    import json
+
+    from sqlmodel import select
+
+    from models.errors import DomainError
+    from models.organisation import Organisation
+    from wellbeing.catalogue import import_wording
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            raw = json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"cannot read {path}: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise SystemExit(f"{path} must hold one JSON object")
+    engine = create_engine(settings.database_url, pool_size=1)
+    try:
+        async with session_scope(create_session_factory(engine)) as session:
+            organisation = (
+                await session.exec(select(Organisation).where(Organisation.name == org))
+            ).first()
+            if organisation is None:
+                raise SystemExit(f"no organisation called {org!r}")
+            try:
+                row = await import_wording(
+                    session, organisation.id, raw, attestation, datetime.now(UTC)
+                )
+            except DomainError as exc:
+                details = "".join(f"\n  {e['msg']}" for e in exc.errors or [])
+                raise SystemExit(f"refused: {exc.detail}{details}") from exc
+            return (
+                f"imported wording for {row.instrument} version {row.version} into {org!r} "
+                f"(scoring key {row.content_hash[:12]})"
+            )
+    finally:
+        await engine.dispose()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="harbour", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -116,6 +155,16 @@ def _parser() -> argparse.ArgumentParser:
         help="re-encrypt stored notes under the first key of HARBOUR_ENCRYPTION_KEYS (online)",
     )
     rotate.add_argument("--batch-size", type=int, default=500)
+    instruments = sub.add_parser("instruments", help="wellbeing instruments")
+    instruments_sub = instruments.add_subparsers(dest="instruments_command", required=True)
+    load = instruments_sub.add_parser(
+        "import", help="load an organisation's licensed item wording from a JSON file"
+    )
+    load.add_argument("file")
+    load.add_argument("--org", required=True, help="the organisation that holds the licence")
+    load.add_argument(
+        "--attest", required=True, help="who holds the licence, and its reference (recorded)"
+    )
     return parser
 
 
@@ -160,6 +209,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             raise SystemExit("--batch-size must be at least 1")
         for line in asyncio.run(_rotate_keys(settings, args.batch_size)):
             print(line)
+    elif args.command == "instruments":
+        print(asyncio.run(_import_instrument(settings, args.org, args.file, args.attest)))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,13 @@ from models.supervision import (
     SupervisionRecord,
     SupervisionSession,
 )
+from models.wellbeing import (
+    AnalyticsAudit,
+    CheckIn,
+    CheckInShare,
+    InstrumentText,
+    WellbeingSettings,
+)
 
 metadata = SQLModel.metadata
 
@@ -26,13 +33,17 @@ __all__ = [
     "Absence",
     "AccessLog",
     "Addendum",
+    "AnalyticsAudit",
     "CaseDiscussion",
     "Change",
     "ChangeCounter",
+    "CheckIn",
+    "CheckInShare",
+    "InstrumentText",
     "LoginThrottle",
     "Organisation",
-    "Reflection",
     "RefreshToken",
+    "Reflection",
     "SchedulerHeartbeat",
     "SessionFeedback",
     "Staff",
@@ -41,5 +52,6 @@ __all__ = [
     "SupervisionRecord",
     "SupervisionSession",
     "Unit",
+    "WellbeingSettings",
     "metadata",
 ]

@@ -1,0 +1,174 @@
+"""Anonymised wellbeing analytics for HR: every unit, k-rule and release check applied."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from dataclasses import replace
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from api.deps import Now, SessionDep, require
+from api.problems import problems
+from models.actor import Actor
+from models.staff import Role
+from wellbeing.aggregates import Breakdown, PeriodKind
+from wellbeing.release import Answer, participation, require_unit, wellbeing_aggregate
+from wellbeing.release import Query as AggregateQuery
+from wellbeing.schemas import AggregatePublic, CellPublic, ParticipationCell, ParticipationPublic
+
+router = APIRouter(prefix="/analytics", tags=["analytics"])
+HrActor = Annotated[Actor, Depends(require(Role.hr))]
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: object) -> str:
+    """A CSV field a spreadsheet will not run as a formula (OWASP CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def aggregate_public(answer: Answer, query: AggregateQuery) -> AggregatePublic:
+    return AggregatePublic(
+        k=answer.k,
+        instrument=query.instrument,
+        measure=answer.measure,
+        period=query.period.value,
+        by=query.by.value,
+        unit_id=query.unit_id,
+        cells=[
+            CellPublic(
+                period=r.period,
+                group=r.group,
+                label=r.label,
+                n=r.n,
+                mean=r.mean,
+                suppressed=r.suppressed,
+            )
+            for r in answer.rows
+        ],
+    )
+
+
+def scoped_query(
+    instrument: Annotated[str, Query(max_length=40)] = "pulse",
+    measure: Annotated[str | None, Query(max_length=60)] = None,
+    period: PeriodKind = PeriodKind.month,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
+    by: Breakdown = Breakdown.unit,
+) -> AggregateQuery:
+    """The query parameters shared by HR analytics and manager oversight."""
+    return AggregateQuery(instrument, measure, period, by, None, from_, to)
+
+
+def aggregate_query(
+    query: Annotated[AggregateQuery, Depends(scoped_query)], unit_id: uuid.UUID | None = None
+) -> AggregateQuery:
+    return replace(query, unit_id=unit_id)
+
+
+ScopedParams = Annotated[AggregateQuery, Depends(scoped_query)]
+AggregateParams = Annotated[AggregateQuery, Depends(aggregate_query)]
+
+
+async def _hr_aggregate(
+    actor: Actor, session: SessionDep, query: AggregateQuery, now: Now, endpoint: str
+) -> Answer:
+    if query.unit_id is not None:
+        await require_unit(session, actor, query.unit_id)
+    return await wellbeing_aggregate(session, actor, query, now, endpoint=endpoint)
+
+
+@router.get(
+    "/wellbeing",
+    name="analytics_wellbeing",
+    response_model=AggregatePublic,
+    responses=problems(403, 404),
+)
+async def analytics_wellbeing_route(
+    actor: HrActor, session: SessionDep, query: AggregateParams, now: Now
+) -> AggregatePublic:
+    """Anonymised scores by unit subtree, role or tenure band over completed periods."""
+    answer = await _hr_aggregate(actor, session, query, now, "analytics_wellbeing")
+    return aggregate_public(answer, query)
+
+
+@router.get(
+    "/wellbeing.csv",
+    name="analytics_wellbeing_csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}, **problems(403, 404)},
+)
+async def analytics_wellbeing_csv_route(
+    actor: HrActor, session: SessionDep, query: AggregateParams, now: Now
+) -> Response:
+    """The same figures as CSV (fields that look like formulas are neutralised)."""
+    answer = await _hr_aggregate(actor, session, query, now, "analytics_wellbeing_csv")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["period", "group", "label", "n", "mean", "suppressed", "k"])
+    for r in answer.rows:
+        writer.writerow(
+            [
+                neutralise(v)
+                for v in (
+                    r.period,
+                    r.group,
+                    r.label,
+                    r.n,
+                    r.mean,
+                    str(r.suppressed).lower(),
+                    answer.k,
+                )
+            ]
+        )
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="wellbeing.csv"'},
+    )
+
+
+@router.get(
+    "/participation",
+    name="analytics_participation",
+    response_model=ParticipationPublic,
+    responses=problems(403, 404),
+)
+async def analytics_participation_route(
+    actor: HrActor,
+    session: SessionDep,
+    now: Now,
+    period: PeriodKind = PeriodKind.month,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
+    by: Breakdown = Breakdown.unit,
+    unit_id: uuid.UUID | None = None,
+) -> ParticipationPublic:
+    """How many staff took part in check-ins, by group, over completed periods."""
+    if unit_id is not None:
+        await require_unit(session, actor, unit_id)
+    k, rows = await participation(session, actor, period, by, unit_id, from_, to, now)
+    return ParticipationPublic(
+        k=k,
+        period=period.value,
+        by=by.value,
+        unit_id=unit_id,
+        cells=[
+            ParticipationCell(
+                period=r.period,
+                group=r.group,
+                label=r.label,
+                staff=r.staff,
+                participants=r.participants,
+                rate=r.rate,
+                suppressed=r.suppressed,
+            )
+            for r in rows
+        ],
+    )

@@ -1,0 +1,36 @@
+"""Anonymised wellbeing for managers: units they manage (whole subtrees), k-rule applied."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from api.deps import Now, SessionDep, require
+from api.problems import problems
+from api.routes.analytics import ScopedParams, aggregate_public
+from models.actor import Actor
+from models.staff import Role
+from wellbeing.release import require_manageable_unit, wellbeing_aggregate
+from wellbeing.schemas import AggregatePublic
+
+router = APIRouter(prefix="/oversight/units", tags=["oversight"])
+ManagerActor = Annotated[Actor, Depends(require(Role.manager))]
+
+
+@router.get(
+    "/{unit_id}/wellbeing",
+    name="oversight_unit_wellbeing",
+    response_model=AggregatePublic,
+    responses=problems(403, 404),
+)
+async def oversight_wellbeing_route(
+    unit_id: uuid.UUID, actor: ManagerActor, session: SessionDep, query: ScopedParams, now: Now
+) -> AggregatePublic:
+    """Anonymised scores for a unit you manage, by sub-unit, role or tenure band."""
+    await require_manageable_unit(session, actor, unit_id)
+    query = replace(query, unit_id=unit_id)
+    answer = await wellbeing_aggregate(session, actor, query, now, endpoint="oversight_wellbeing")
+    return aggregate_public(answer, query)

@@ -1,0 +1,128 @@
+"""Wellbeing tables: instrument wording per organisation, check-ins, shares, analytics audit,
+and per-organisation wellbeing settings (the k of the k-rule)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field
+
+from models.base import TenantTable, utc_column
+
+DEFAULT_K = 10
+MIN_K = 5
+DEFAULT_SHARE_DAYS = 14
+
+
+class WellbeingSettings(TenantTable, table=True):
+    """One row per organisation; absent means the defaults."""
+
+    __tablename__ = "wellbeing_settings"
+    __table_args__ = (
+        sa.UniqueConstraint("organisation_id", name="uq_wellbeing_settings_org"),
+        sa.CheckConstraint(f"k_threshold >= {MIN_K}", name="k_at_least_min"),
+    )
+
+    k_threshold: int = Field(default=DEFAULT_K)
+    share_days: int = Field(default=DEFAULT_SHARE_DAYS)
+    employee_assistance: str | None = Field(default=None, max_length=300)
+    updated_at: datetime = utc_column()
+
+
+class InstrumentText(TenantTable, table=True):
+    """Item wording of a licensed instrument version, imported by the licence holder."""
+
+    __tablename__ = "wellbeing_instrument_texts"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "organisation_id", "instrument", "version", name="uq_wellbeing_instrument_texts_key"
+        ),
+    )
+
+    instrument: str = Field(max_length=40)
+    version: int
+    content_hash: str = Field(max_length=64)
+    items: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON())
+    scale_labels: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON())
+    attestation: str = Field(max_length=1000)
+    imported_at: datetime = utc_column()
+
+
+class CheckIn(TenantTable, table=True):
+    """One wellbeing check-in. `id` is the client's UUID. Scores are computed on the server
+    with the instrument version named here; the group columns are snapshots taken at
+    check-in time so that completed periods of the anonymised series never change."""
+
+    __tablename__ = "wellbeing_checkins"
+    __table_args__ = (
+        sa.Index(
+            "ix_wellbeing_checkins_org_staff_taken", "organisation_id", "staff_id", "taken_at"
+        ),
+        sa.Index(
+            "ix_wellbeing_checkins_org_instrument_taken",
+            "organisation_id",
+            "instrument",
+            "taken_at",
+        ),
+        sa.Index("ix_wellbeing_checkins_org_talk", "organisation_id", "talk_supervisor_id"),
+    )
+
+    staff_id: uuid.UUID = Field(foreign_key="staff.id", ondelete="CASCADE")
+    instrument: str = Field(max_length=40)
+    instrument_version: int
+    content_hash: str = Field(max_length=64)
+    answers: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON())
+    scores: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON())
+    bands: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON())
+    band: str | None = Field(default=None, max_length=40)
+    wants_to_talk: bool = Field(default=False)
+    # The supervisor the owner agreed to tell about wanting to talk (None: signposting only).
+    talk_supervisor_id: uuid.UUID | None = Field(
+        default=None, foreign_key="staff.id", nullable=True, ondelete="SET NULL"
+    )
+    request_hash: str = Field(max_length=64)
+    taken_at: datetime = utc_column()
+    unit_path: list[str] = Field(default_factory=list, sa_type=sa.JSON())
+    role_group: str = Field(max_length=20)
+    tenure_band: str = Field(max_length=20)
+
+
+class CheckInShare(TenantTable, table=True):
+    """A check-in shared with the owner's supervisor, until it expires or is revoked."""
+
+    __tablename__ = "wellbeing_checkin_shares"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "organisation_id", "checkin_id", name="uq_wellbeing_checkin_shares_checkin"
+        ),
+        sa.Index(
+            "ix_wellbeing_checkin_shares_org_supervisor",
+            "organisation_id",
+            "supervisor_id",
+            "expires_at",
+        ),
+    )
+
+    checkin_id: uuid.UUID = Field(foreign_key="wellbeing_checkins.id", ondelete="CASCADE")
+    owner_id: uuid.UUID = Field(foreign_key="staff.id", ondelete="CASCADE")
+    supervisor_id: uuid.UUID = Field(foreign_key="staff.id", ondelete="CASCADE")
+    shared_at: datetime = utc_column()
+    expires_at: datetime = utc_column()
+    revoked_at: datetime | None = utc_column(nullable=True)
+
+
+class AnalyticsAudit(TenantTable, table=True):
+    """Every anonymised-analytics call: who asked what, and how much was released."""
+
+    __tablename__ = "wellbeing_analytics_audit"
+    __table_args__ = (sa.Index("ix_wellbeing_analytics_audit_org_at", "organisation_id", "at"),)
+
+    actor_id: uuid.UUID = Field(foreign_key="staff.id", ondelete="CASCADE")
+    endpoint: str = Field(max_length=80)
+    params: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON())
+    released: int = Field(default=0)
+    suppressed: int = Field(default=0)
+    at: datetime = utc_column()

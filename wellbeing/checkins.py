@@ -1,0 +1,406 @@
+"""Check-ins: idempotent create, the owner's own list, and sharing with the supervisor."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from models.access_log import AccessReason, record_access
+from models.actor import Actor
+from models.errors import Conflict, Invalid, NotFound
+from models.organisation import Unit
+from models.pagination import decode_cursor, encode_cursor
+from models.scope import supervisees
+from models.staff import Staff
+from models.wellbeing import CheckIn, CheckInShare
+from wellbeing.aggregates import role_group, tenure_band
+from wellbeing.catalogue import instrument_for_checkin
+from wellbeing.schemas import CheckInCreate, ShareCreate
+from wellbeing.scoring import ScoringError, score
+from wellbeing.settings import settings_for
+
+RESOURCE = "wellbeing_checkin"
+SAMARITANS = ("Samaritans (free, 24 hours)", "116 123")
+DEFAULT_EAP = "Your employee assistance programme: ask HR or see your intranet"
+
+
+def request_hash(data: CheckInCreate) -> str:
+    canonical = json.dumps(data.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def signposting(session: AsyncSession, actor: Actor) -> list[tuple[str, str]]:
+    settings = await settings_for(session, actor.organisation_id)
+    return [
+        ("Employee assistance", settings.employee_assistance or DEFAULT_EAP),
+        SAMARITANS,
+    ]
+
+
+async def _unit_path(session: AsyncSession, actor: Actor) -> list[str]:
+    """Unit ids from the top of the tree down to the caller's unit (a snapshot)."""
+    units = {
+        u.id: u.parent_id
+        for u in (
+            await session.exec(
+                select(Unit).where(col(Unit.organisation_id) == actor.organisation_id)
+            )
+        ).all()
+    }
+    path: list[str] = []
+    current = actor.unit_id
+    while current is not None and current in units and str(current) not in path:
+        path.append(str(current))
+        current = units[current]
+    return list(reversed(path))
+
+
+async def _me(session: AsyncSession, actor: Actor) -> Staff:
+    staff = await session.get(Staff, actor.id)
+    if staff is None:  # pragma: no cover - the actor was loaded from this row
+        raise NotFound("No such staff member.")
+    return staff
+
+
+def _mine(actor: Actor) -> SelectOfScalar[CheckIn]:
+    return select(CheckIn).where(
+        col(CheckIn.organisation_id) == actor.organisation_id, col(CheckIn.staff_id) == actor.id
+    )
+
+
+async def share_of(session: AsyncSession, checkin: CheckIn) -> CheckInShare | None:
+    return (
+        await session.exec(
+            select(CheckInShare).where(
+                col(CheckInShare.organisation_id) == checkin.organisation_id,
+                col(CheckInShare.checkin_id) == checkin.id,
+            )
+        )
+    ).first()
+
+
+def share_active(
+    share: CheckInShare | None, now: datetime, supervisor_id: uuid.UUID | None
+) -> bool:
+    """Whether `share` is live now and still addressed to the owner's current supervisor."""
+    return (
+        share is not None
+        and share.revoked_at is None
+        and share.expires_at > now
+        and share.supervisor_id == supervisor_id
+    )
+
+
+async def create_checkin(
+    session: AsyncSession, actor: Actor, data: CheckInCreate, now: datetime
+) -> tuple[CheckIn, bool]:
+    """Create the caller's check-in, or return the one already made with this id and body.
+
+    Answers (check-in, created); a reused id with a different body is a 409.
+    """
+    digest = request_hash(data)
+    existing = await session.get(CheckIn, data.id)
+    if existing is not None:
+        return _same_or_conflict(existing, actor, digest), False
+    instrument = await instrument_for_checkin(session, actor.organisation_id, data.instrument)
+    try:
+        scored = score(instrument, data.answers)
+    except ScoringError as exc:
+        raise Invalid(
+            "The answers do not fit the instrument.",
+            errors=[
+                {"loc": ["body", "answers", e["item"]], "msg": e["msg"], "type": "value_error"}
+                for e in exc.errors
+            ],
+        ) from exc
+    if data.wants_to_talk and data.tell_supervisor is None:
+        raise Invalid(
+            "Say whether your supervisor should be told that you would like to talk.",
+            errors=[{"loc": ["body", "tell_supervisor"], "msg": "required", "type": "missing"}],
+        )
+    tell = bool(data.wants_to_talk and data.tell_supervisor)
+    if (tell or data.share_with_supervisor) and actor.supervisor_id is None:
+        raise Invalid("You have no supervisor on record to tell or share with.")
+    me = await _me(session, actor)
+    checkin = CheckIn(
+        id=data.id,
+        organisation_id=actor.organisation_id,
+        staff_id=actor.id,
+        instrument=instrument.key,
+        instrument_version=instrument.version,
+        content_hash=instrument.content_hash,
+        answers=dict(data.answers),
+        scores=scored.scores,
+        bands=scored.bands,
+        band=scored.band,
+        wants_to_talk=data.wants_to_talk,
+        talk_supervisor_id=actor.supervisor_id if tell else None,
+        request_hash=digest,
+        taken_at=now,
+        unit_path=await _unit_path(session, actor),
+        role_group=role_group(r.value for r in actor.roles),
+        tenure_band=tenure_band(me.started_on, now.date()),
+    )
+    try:
+        async with session.begin_nested():
+            session.add(checkin)
+            await session.flush()
+    except IntegrityError:
+        # Another request with the same id won the race: answer as a repeat.
+        raced = await session.get(CheckIn, data.id, populate_existing=True)
+        if raced is None:
+            raise
+        return _same_or_conflict(raced, actor, digest), False
+    if data.share_with_supervisor:
+        await _share(session, actor, checkin, None, now)
+    return checkin, True
+
+
+def _same_or_conflict(existing: CheckIn, actor: Actor, digest: str) -> CheckIn:
+    if (
+        existing.organisation_id != actor.organisation_id
+        or existing.staff_id != actor.id
+        or existing.request_hash != digest
+    ):
+        raise Conflict("A check-in with this id already exists with different content.")
+    return existing
+
+
+async def list_my_checkins(
+    session: AsyncSession, actor: Actor, *, limit: int, cursor: str | None
+) -> tuple[Sequence[CheckIn], str | None]:
+    """The caller's check-ins, newest first."""
+    stmt = _mine(actor)
+    position = decode_cursor(cursor)
+    if position is not None:
+        try:
+            at = datetime.fromisoformat(str(position["at"]))
+            after = uuid.UUID(str(position["id"]))
+        except (KeyError, ValueError) as exc:
+            raise Invalid("The cursor is not one this server issued.") from exc
+        stmt = stmt.where(
+            sa.or_(
+                col(CheckIn.taken_at) < at,
+                sa.and_(col(CheckIn.taken_at) == at, col(CheckIn.id) < after),
+            )
+        )
+    order = (col(CheckIn.taken_at).desc(), col(CheckIn.id).desc())
+    rows = list((await session.exec(stmt.order_by(*order).limit(limit + 1))).all())
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor({"at": rows[-1].taken_at.isoformat(), "id": rows[-1].id})
+
+
+async def shares_for(
+    session: AsyncSession, checkins: Sequence[CheckIn]
+) -> dict[uuid.UUID, CheckInShare]:
+    if not checkins:
+        return {}
+    rows = (
+        await session.exec(
+            select(CheckInShare).where(
+                col(CheckInShare.organisation_id) == checkins[0].organisation_id,
+                col(CheckInShare.checkin_id).in_([c.id for c in checkins]),
+            )
+        )
+    ).all()
+    return {r.checkin_id: r for r in rows}
+
+
+async def get_my_checkin(session: AsyncSession, actor: Actor, checkin_id: uuid.UUID) -> CheckIn:
+    found = (await session.exec(_mine(actor).where(col(CheckIn.id) == checkin_id))).first()
+    if found is None:
+        raise NotFound("No such check-in.")
+    return found
+
+
+async def _share(
+    session: AsyncSession, actor: Actor, checkin: CheckIn, days: int | None, now: datetime
+) -> CheckInShare:
+    if actor.supervisor_id is None:
+        raise Invalid("You have no supervisor on record to share with.")
+    if days is None:
+        days = (await settings_for(session, actor.organisation_id)).share_days
+    share = await share_of(session, checkin) or CheckInShare(
+        organisation_id=actor.organisation_id,
+        checkin_id=checkin.id,
+        owner_id=actor.id,
+        supervisor_id=actor.supervisor_id,
+        shared_at=now,
+        expires_at=now,
+    )
+    share.supervisor_id = actor.supervisor_id
+    share.shared_at = now
+    share.expires_at = now + timedelta(days=days)
+    share.revoked_at = None
+    session.add(share)
+    await session.flush()
+    return share
+
+
+async def share_checkin(
+    session: AsyncSession, actor: Actor, checkin_id: uuid.UUID, data: ShareCreate, now: datetime
+) -> CheckInShare:
+    """Share one of the caller's check-ins with their current supervisor (or renew it)."""
+    checkin = await get_my_checkin(session, actor, checkin_id)
+    return await _share(session, actor, checkin, data.days, now)
+
+
+async def revoke_share(
+    session: AsyncSession, actor: Actor, checkin_id: uuid.UUID, now: datetime
+) -> None:
+    """Stop sharing at once (a no-op if it was not shared)."""
+    checkin = await get_my_checkin(session, actor, checkin_id)
+    share = await share_of(session, checkin)
+    if share is not None and share.revoked_at is None:
+        share.revoked_at = now
+        await session.flush()
+
+
+def shared_with_clauses(actor: Actor, now: datetime) -> list[sa.ColumnElement[bool]]:
+    """Shares addressed to the caller that are live now, from people the caller still
+    supervises (a share ends with the supervision relationship)."""
+    return [
+        col(CheckInShare.organisation_id) == actor.organisation_id,
+        col(CheckInShare.supervisor_id) == actor.id,
+        col(CheckInShare.revoked_at).is_(None),
+        col(CheckInShare.expires_at) > now,
+        col(CheckInShare.owner_id).in_(supervisees(actor)),
+    ]
+
+
+def shared_with(actor: Actor, now: datetime) -> SelectOfScalar[CheckInShare]:
+    return select(CheckInShare).where(*shared_with_clauses(actor, now))
+
+
+def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    position = decode_cursor(cursor)
+    if position is None:
+        return None
+    try:
+        return datetime.fromisoformat(str(position["at"])), uuid.UUID(str(position["id"]))
+    except (KeyError, ValueError) as exc:
+        raise Invalid("The cursor is not one this server issued.") from exc
+
+
+def _next(at: datetime, row_id: uuid.UUID) -> str:
+    return encode_cursor({"at": at.isoformat(), "id": row_id})
+
+
+async def list_shared_with_me(
+    session: AsyncSession, actor: Actor, now: datetime, *, limit: int, cursor: str | None
+) -> tuple[list[tuple[CheckIn, CheckInShare]], str | None]:
+    """Check-ins shared with the caller and still live, newest share first; each one
+    returned goes to its owner's access log."""
+    stmt = (
+        select(CheckIn, CheckInShare)
+        .join(CheckInShare, col(CheckInShare.checkin_id) == col(CheckIn.id))
+        .where(
+            col(CheckIn.organisation_id) == actor.organisation_id,
+            col(CheckInShare.id).in_(
+                select(col(CheckInShare.id)).where(*shared_with_clauses(actor, now))
+            ),
+        )
+    )
+    after = _after(cursor)
+    if after is not None:
+        stmt = stmt.where(
+            sa.or_(
+                col(CheckInShare.shared_at) < after[0],
+                sa.and_(col(CheckInShare.shared_at) == after[0], col(CheckInShare.id) < after[1]),
+            )
+        )
+    order = (col(CheckInShare.shared_at).desc(), col(CheckInShare.id).desc())
+    rows = [(c, s) for c, s in (await session.exec(stmt.order_by(*order).limit(limit + 1))).all()]
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = _next(rows[-1][1].shared_at, rows[-1][1].id)
+    for checkin, _ in rows:
+        await record_access(
+            session, actor, checkin.staff_id, RESOURCE, checkin.id, AccessReason.shared_with_me, now
+        )
+    return rows, next_cursor
+
+
+async def get_checkin(
+    session: AsyncSession, actor: Actor, checkin_id: uuid.UUID, now: datetime
+) -> tuple[CheckIn, CheckInShare | None]:
+    """A check-in for its owner, or for the supervisor it is shared with while shared."""
+    checkin = await session.get(CheckIn, checkin_id)
+    if checkin is None or checkin.organisation_id != actor.organisation_id:
+        raise NotFound("No such check-in.")
+    share = await share_of(session, checkin)
+    if checkin.staff_id == actor.id:
+        return checkin, share
+    live = (
+        await session.exec(
+            shared_with(actor, now).where(col(CheckInShare.checkin_id) == checkin.id)
+        )
+    ).first()
+    if live is not None:
+        await record_access(
+            session, actor, checkin.staff_id, RESOURCE, checkin.id, AccessReason.shared_with_me, now
+        )
+        return checkin, share
+    raise NotFound("No such check-in.")
+
+
+async def talk_requests(
+    session: AsyncSession,
+    actor: Actor,
+    now: datetime,
+    *,
+    limit: int,
+    cursor: str | None,
+    days: int = 30,
+) -> tuple[list[tuple[CheckIn, Staff]], str | None]:
+    """Recent "I'd like to talk" requests from the caller's current supervisees who agreed
+    the caller should be told, newest first; each one returned is logged for its owner."""
+    stmt = (
+        select(CheckIn, Staff)
+        .join(Staff, col(Staff.id) == col(CheckIn.staff_id))
+        .where(
+            col(CheckIn.organisation_id) == actor.organisation_id,
+            col(CheckIn.talk_supervisor_id) == actor.id,
+            col(Staff.organisation_id) == actor.organisation_id,
+            col(Staff.supervisor_id) == actor.id,
+            col(CheckIn.wants_to_talk).is_(True),
+            col(CheckIn.taken_at) >= now - timedelta(days=days),
+        )
+    )
+    after = _after(cursor)
+    if after is not None:
+        stmt = stmt.where(
+            sa.or_(
+                col(CheckIn.taken_at) < after[0],
+                sa.and_(col(CheckIn.taken_at) == after[0], col(CheckIn.id) < after[1]),
+            )
+        )
+    order = (col(CheckIn.taken_at).desc(), col(CheckIn.id).desc())
+    rows = [(c, s) for c, s in (await session.exec(stmt.order_by(*order).limit(limit + 1))).all()]
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = _next(rows[-1][0].taken_at, rows[-1][0].id)
+    for checkin, _ in rows:
+        await record_access(
+            session,
+            actor,
+            checkin.staff_id,
+            "wellbeing_talk_request",
+            checkin.id,
+            AccessReason.shared_with_me,
+            now,
+        )
+    return rows, next_cursor

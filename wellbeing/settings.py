@@ -1,0 +1,51 @@
+"""Per-organisation wellbeing settings: the k of the k-rule, share expiry, EAP contact."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.actor import Actor
+from models.wellbeing import DEFAULT_K, DEFAULT_SHARE_DAYS, MIN_K, WellbeingSettings
+from wellbeing.schemas import WellbeingSettingsUpdate
+
+
+async def settings_for(session: AsyncSession, organisation_id: uuid.UUID) -> WellbeingSettings:
+    """The organisation's settings (defaults when it has never changed them)."""
+    found = (
+        await session.exec(
+            select(WellbeingSettings).where(
+                col(WellbeingSettings.organisation_id) == organisation_id
+            )
+        )
+    ).first()
+    if found is not None:
+        found.k_threshold = max(found.k_threshold, MIN_K)
+        return found
+    return WellbeingSettings(
+        organisation_id=organisation_id,
+        k_threshold=DEFAULT_K,
+        share_days=DEFAULT_SHARE_DAYS,
+        employee_assistance=None,
+        updated_at=datetime.min,
+    )
+
+
+async def update_settings(
+    session: AsyncSession, actor: Actor, data: WellbeingSettingsUpdate, now: datetime
+) -> WellbeingSettings:
+    current = await settings_for(session, actor.organisation_id)
+    changes = data.model_dump(exclude_unset=True)
+    if changes.get("k") is not None:
+        current.k_threshold = max(int(changes["k"]), MIN_K)
+    if changes.get("share_days") is not None:
+        current.share_days = int(changes["share_days"])
+    if "employee_assistance" in changes:
+        current.employee_assistance = changes["employee_assistance"]
+    current.updated_at = now
+    session.add(current)
+    await session.flush()
+    return current

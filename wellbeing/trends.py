@@ -1,0 +1,47 @@
+"""A practitioner's own trend: their mean scores by week or month."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.actor import Actor
+from models.errors import Invalid
+from models.wellbeing import CheckIn
+from wellbeing.aggregates import PeriodKind, period_start
+from wellbeing.instruments import latest
+
+
+async def my_trend(
+    session: AsyncSession, actor: Actor, instrument: str, kind: PeriodKind
+) -> list[tuple[date, int, dict[str, float]]]:
+    """(period start, check-ins, mean score per subscale) for each period with a check-in."""
+    if latest(instrument) is None:
+        raise Invalid(f"There is no instrument called {instrument!r}.")
+    rows = (
+        await session.exec(
+            select(CheckIn)
+            .where(
+                col(CheckIn.organisation_id) == actor.organisation_id,
+                col(CheckIn.staff_id) == actor.id,
+                col(CheckIn.instrument) == instrument,
+            )
+            .order_by(col(CheckIn.taken_at))
+        )
+    ).all()
+    grouped: dict[date, list[CheckIn]] = defaultdict(list)
+    for row in rows:
+        grouped[period_start(kind, row.taken_at.date())].append(row)
+    points: list[tuple[date, int, dict[str, float]]] = []
+    for start in sorted(grouped):
+        checkins = grouped[start]
+        sums: dict[str, list[float]] = defaultdict(list)
+        for checkin in checkins:
+            for key, value in checkin.scores.items():
+                sums[key].append(float(value))
+        means = {key: round(sum(v) / len(v), 2) for key, v in sums.items()}
+        points.append((start, len(checkins), means))
+    return points
