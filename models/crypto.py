@@ -120,7 +120,9 @@ def associated_data(table: str, row_id: uuid.UUID, column: str) -> bytes:
 
 
 def seal_json(ring: KeyRing, value: Any, table: str, row_id: uuid.UUID, column: str) -> str:
-    plaintext = json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
+    plaintext = json.dumps(
+        value, separators=(",", ":"), sort_keys=True, ensure_ascii=False
+    ).encode()
     return ring.seal(plaintext, associated_data(table, row_id, column))
 
 

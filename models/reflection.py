@@ -19,7 +19,8 @@ from models.schemas import Request
 REFLECTIONS_TABLE = "reflections"
 CONTENT_COLUMN = "content"
 RESOURCE_TYPE = "reflection"  # access log and sync feed type
-# Sealed JSON of title, body, tags and mood: base64 of at most ~100k characters of UTF-8.
+# Sealed JSON of title, body, tags and mood: at most 6 prompts x 10,000 characters, each at
+# most 6 bytes as JSON (a control character escaped), base64: ~480k. Tested at the worst case.
 SEALED_MAX = 600_000
 
 

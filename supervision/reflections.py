@@ -9,7 +9,7 @@ exist). Every read by the supervisor is written to the author's access log.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +21,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from models.access_log import AccessReason, record_access
 from models.actor import Actor
-from models.changes import Change, ChangeOp, record_change
+from models.changes import ChangeOp, record_change
 from models.crypto import KeyRing, open_json, seal_json
 from models.errors import Conflict, Invalid, NotFound
 from models.etag import require_match
@@ -165,7 +165,7 @@ async def _changed(session: AsyncSession, note: Reflection, now: datetime) -> No
 # --- reads --------------------------------------------------------------------------------
 
 
-async def _log_if_not_mine(
+async def log_if_not_mine(
     session: AsyncSession, actor: Actor, notes: Sequence[Reflection], now: datetime
 ) -> None:
     for note in notes:
@@ -188,7 +188,7 @@ async def get_reflection(
     note = (await session.exec(stmt)).first()
     if note is None:
         raise NotFound("No such reflection.")
-    await _log_if_not_mine(session, actor, [note], now)
+    await log_if_not_mine(session, actor, [note], now)
     return note
 
 
@@ -231,7 +231,7 @@ async def list_shared_with_me(
     """Notes the caller's supervisees share with them now; each read is logged."""
     stmt = _live(actor.organisation_id).where(_shared_with(actor))
     rows, next_cursor = await _page(session, stmt, limit, cursor)
-    await _log_if_not_mine(session, actor, rows, now)
+    await log_if_not_mine(session, actor, rows, now)
     return rows, next_cursor
 
 
@@ -448,7 +448,7 @@ async def agenda_reflections(
         .order_by(col(Reflection.shared_at), col(Reflection.id))
     )
     notes = list((await session.exec(stmt)).all())
-    await _log_if_not_mine(session, reader, notes, now)
+    await log_if_not_mine(session, reader, notes, now)
     items = []
     for note in notes:
         content = content_of(ring, note) or {}
@@ -457,47 +457,6 @@ async def agenda_reflections(
             AgendaReflection(id=note.id, title=content.get("title", ""), shared_at=note.shared_at)
         )
     return items
-
-
-async def render_for_sync(
-    session: AsyncSession,
-    ring: KeyRing,
-    actor: Actor,
-    ids: Sequence[uuid.UUID],
-    now: datetime,
-) -> Mapping[uuid.UUID, dict[str, Any]]:
-    """The sync feed's view of these notes: those the caller may still read, as JSON."""
-    stmt = readable_reflections(actor).where(col(Reflection.id).in_(ids))
-    notes = list((await session.exec(stmt)).all())
-    await _log_if_not_mine(session, actor, [n for n in notes if n.author_id != actor.id], now)
-    return {n.id: to_public(ring, n).model_dump(mode="json") for n in notes}
-
-
-async def revoke_lost_shares(session: AsyncSession, actor: Actor, now: datetime) -> None:
-    """Tombstone, on the caller's feed, shared notes they synced but may no longer read.
-
-    Unsharing and deleting send tombstones themselves; this catches the rest, such as the
-    author moving to another supervisor (a staff change this module never sees). It runs
-    before each feed read and normally finds nothing.
-    """
-    readable = readable_reflections(actor).with_only_columns(col(Reflection.id))
-    stmt = select(col(Change.entity_id)).where(
-        col(Change.organisation_id) == actor.organisation_id,
-        col(Change.staff_id) == actor.id,
-        col(Change.entity_type) == RESOURCE_TYPE,
-        col(Change.op) == ChangeOp.upsert.value,
-        col(Change.entity_id).not_in(readable),
-    )
-    for entity_id in (await session.exec(stmt)).all():
-        await record_change(
-            session,
-            actor.organisation_id,
-            RESOURCE_TYPE,
-            entity_id,
-            ChangeOp.delete,
-            [actor.id],
-            now,
-        )
 
 
 async def export_reflections(

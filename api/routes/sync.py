@@ -18,7 +18,7 @@ from models.changes import ChangeOp, Reconciler, Renderer, read_feed
 from models.crypto import KeyRing
 from models.pagination import DEFAULT_LIMIT
 from models.reflection import RESOURCE_TYPE as REFLECTION
-from supervision.reflections import render_for_sync, revoke_lost_shares
+from supervision.sync import render_for_sync, revoke_lost_shares
 
 router = APIRouter(tags=["sync"])
 

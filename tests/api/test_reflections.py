@@ -15,7 +15,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.access_log import AccessLog
-from models.reflection import Reflection
+from models.reflection import Reflection, ReflectionTag
 from models.staff import Role, Staff
 from tests.factories import bearer, make_org, make_staff, make_unit, now_of
 from tests.reflection_factories import note_body
@@ -383,3 +383,17 @@ async def test_the_table_holds_no_plaintext(
     for secret in ("Elm Street", "anxious", "trauma_informed", "compassion", "feelings"):
         assert secret not in dump
     assert "v1.k1." in dump
+
+
+async def test_the_largest_note_fits_and_reads_back_whole(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    team = await make_team(db, app)
+    worst = "\x01" * 10_000  # escaped as \u0001 in JSON: the most bytes per character
+    prompts = ["description", "feelings", "evaluation", "analysis", "conclusion", "action_plan"]
+    body = note_body(title="😀" * 200, body=dict.fromkeys(prompts, worst), tags=list(ReflectionTag))
+    created = await client.post(URL, json=body, headers=bearer(app, team.author))
+    assert created.status_code == 201
+    got = await client.get(f"{URL}/{body['id']}", headers=bearer(app, team.author))
+    assert got.json()["body"] == body["body"]
+    assert got.json()["title"] == "😀" * 200
