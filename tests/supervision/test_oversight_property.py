@@ -96,7 +96,7 @@ def brute_due(person: GenPerson) -> tuple[date | None, date]:
     anchor = last or started
     base = anchor + timedelta(days=interval(person.cohort, started, anchor))
     window_start = anchor + timedelta(days=1) if last else started
-    absent = set()
+    absent: set[date] = set()
     for ago, length in person.absences:
         first = TODAY - timedelta(days=ago)
         absent.update(first + timedelta(days=i) for i in range(length))
