@@ -49,7 +49,7 @@ from supervision.schemas_oversight import (
     UnitRollup,
     UnitSupervisionOversight,
 )
-from supervision.status import counted, last_counted_on, local_today
+from supervision.status import last_counted_on, local_today
 
 CANCELLED_WINDOW = timedelta(days=90)
 
@@ -388,6 +388,3 @@ async def unit_trend(
             )
         )
     return SupervisionTrend(unit_id=unit_id, months=result)
-
-
-__all__ = ["counted", "staff_rows", "supervisees_oversight", "unit_oversight", "unit_trend"]

@@ -11,6 +11,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.access_log import AccessLog
+from models.pagination import encode_cursor
 from models.staff import Staff
 from models.supervision import SupervisionAction, SupervisionSession
 from tests.factories import bearer, now_of
@@ -425,3 +426,26 @@ async def test_feedback_is_once_and_private(
     for person in (t.supervisor, t.manager, t.supervisee):
         seen = await client.get(f"{SESSIONS}/{sid}", headers=bearer(app, person))
         assert "Good space today" not in seen.text
+
+
+async def test_implausible_dates_and_forged_cursors_are_422(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    t = await make_team(db, now=now_of(app))
+    far = await _schedule(client, app, t.supervisor, t.supervisee, "0001-01-01T00:00:00+00:00")
+    assert far.status_code == 422
+    made = await _schedule(client, app, t.supervisor, t.supervisee)
+    ancient = await client.put(
+        f"{SESSIONS}/{made.json()['id']}/record",
+        json=_record(t, held_at="1066-10-14T09:00:00+00:00"),
+        headers={**bearer(app, t.supervisor), "If-Match": made.headers["ETag"]},
+    )
+    assert ancient.status_code == 422
+    naive = encode_cursor({"at": "2026-11-20T10:00:00", "id": str(uuid.uuid4())})
+    for url in (f"{SESSIONS}?cursor={naive}", f"/api/v1/supervision/actions?cursor={naive}"):
+        response = await client.get(url, headers=bearer(app, t.supervisor))
+        assert response.status_code == 422, url
+    leave = {"starts_on": "9999-12-01", "ends_on": "9999-12-31", "kind": "sickness"}
+    assert (
+        await client.post("/api/v1/me/absences", json=leave, headers=bearer(app, t.supervisee))
+    ).status_code == 422
