@@ -27,13 +27,24 @@ from models.supervision import (
     SessionStatus,
 )
 
-Section = Annotated[str, StringConstraints(max_length=SECTION_MAX)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=SHORT_TEXT_MAX)]
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL: refuse it here (422) rather than fail at the database.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+NoNul = AfterValidator(_no_nul)
+Section = Annotated[str, StringConstraints(max_length=SECTION_MAX), NoNul]
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=SHORT_TEXT_MAX), NoNul
+]
 Required = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SHORT_TEXT_MAX)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SHORT_TEXT_MAX), NoNul
 ]
 CaseReference = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul
 ]
 IntervalDays = Annotated[int, Field(ge=1, le=366)]
 WorkingDays = Annotated[int, Field(ge=0, le=60)]
@@ -192,7 +203,7 @@ class SignOffRequest(Request):
 
 class AddendumCreate(Request):
     text: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SECTION_MAX)
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SECTION_MAX), NoNul
     ]
 
 

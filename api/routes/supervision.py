@@ -53,7 +53,7 @@ from supervision.status import get_status
 router = APIRouter(prefix="/supervision", tags=["supervision"])
 
 Scheduler = Annotated[Actor, Depends(require(Role.supervisor, Role.manager))]
-CaseReference = Annotated[str, Path(min_length=1, max_length=100)]
+CaseReference = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[^\x00]+$")]
 
 
 # --- policy and status ---------------------------------------------------------------------

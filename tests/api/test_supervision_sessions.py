@@ -449,3 +449,26 @@ async def test_implausible_dates_and_forged_cursors_are_422(
     assert (
         await client.post("/api/v1/me/absences", json=leave, headers=bearer(app, t.supervisee))
     ).status_code == 422
+
+
+async def test_nul_characters_are_refused_not_crashed_on(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    t = await make_team(db, now=now_of(app))
+    made = await _schedule(client, app, t.supervisor, t.supervisee)
+    response = await client.put(
+        f"{SESSIONS}/{made.json()['id']}/record",
+        json=_record(t, support="a\x00b"),
+        headers={**bearer(app, t.supervisor), "If-Match": made.headers["ETag"]},
+    )
+    assert response.status_code == 422
+    cancel = await client.post(
+        f"{SESSIONS}/{made.json()['id']}/cancel",
+        json={"reason": "\x00"},
+        headers=bearer(app, t.supervisor),
+    )
+    assert cancel.status_code == 422
+    export = await client.get(
+        "/api/v1/supervision/cases/a%00b/decisions", headers=bearer(app, t.supervisor)
+    )
+    assert export.status_code == 422

@@ -43,9 +43,11 @@ class GenPerson:
     absences: tuple[tuple[int, int], ...]  # (days ago it starts, length in days)
 
 
+# Dates near the ASYE phase changes (6 weeks, about 6 months) and near today are likelier.
+near_boundaries = st.sampled_from([0, 1, 2, 6, 7, 8, 13, 14, 15, 27, 28, 29, 41, 42, 43])
 sessions = st.builds(
     GenSession,
-    days_ago=st.integers(0, 400),
+    days_ago=st.one_of(st.integers(0, 400), near_boundaries),
     kind=st.sampled_from(list(SessionKind)),
     minutes=st.sampled_from([30, 89, 90, 120]),
     status=st.sampled_from(list(SessionStatus)),
@@ -54,7 +56,9 @@ people = st.builds(
     GenPerson,
     unit=st.integers(0, 5),
     cohort=st.sampled_from(list(Cohort)),
-    started_days_ago=st.integers(0, 500),
+    started_days_ago=st.one_of(
+        st.integers(0, 500), near_boundaries, st.integers(178, 186), st.integers(40, 50)
+    ),
     sessions=st.lists(sessions, max_size=4).map(tuple),
     absences=st.lists(st.tuples(st.integers(-20, 200), st.integers(1, 40)), max_size=3).map(tuple),
 )
