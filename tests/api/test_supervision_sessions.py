@@ -14,7 +14,7 @@ from models.access_log import AccessLog
 from models.pagination import encode_cursor
 from models.staff import Staff
 from models.supervision import SupervisionAction, SupervisionSession
-from tests.factories import bearer, now_of
+from tests.factories import bearer, make_staff, now_of
 from tests.supervision_factories import Team, make_team
 
 SESSIONS = "/api/v1/supervision/sessions"
@@ -472,3 +472,41 @@ async def test_nul_characters_are_refused_not_crashed_on(
         "/api/v1/supervision/cases/a%00b/decisions", headers=bearer(app, t.supervisor)
     )
     assert export.status_code == 422
+
+
+async def test_bank_holidays_in_the_policy_move_the_write_up_deadline(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    t = await make_team(db, now=now_of(app))
+    sid = (await _recorded(client, app, t))["id"]
+    before = await client.get(f"{SESSIONS}/{sid}", headers=bearer(app, t.supervisor))
+    assert before.json()["write_up_due_on"] == "2026-11-27"  # held Friday 20th
+    assert before.json()["sign_off_due_on"] == "2026-11-30"  # written Monday 23rd
+    policy = (await client.get("/api/v1/supervision/policy", headers=bearer(app, t.admin))).json()
+    policy["bank_holidays"] = ["2026-11-24", "2026-11-26"]
+    put = await client.put(
+        "/api/v1/supervision/policy",
+        json=policy,
+        headers={**bearer(app, t.admin), "If-Match": '"1"'},
+    )
+    assert put.status_code == 200
+    after = await client.get(f"{SESSIONS}/{sid}", headers=bearer(app, t.supervisor))
+    assert after.json()["write_up_due_on"] == "2026-12-01"
+    assert after.json()["sign_off_due_on"] == "2026-12-02"
+
+
+async def test_a_manager_scheduling_for_someone_without_a_supervisor_supervises(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    t = await make_team(db, now=now_of(app))
+    loner = await make_staff(db, t.org, unit=t.team, now=now_of(app))
+    made = await _schedule(client, app, t.manager, loner)
+    assert made.status_code == 201
+    assert made.json()["supervisor_id"] == str(t.manager.id)
+    put = await client.put(
+        f"{SESSIONS}/{made.json()['id']}/record",
+        json=_record(t, actions=[]),
+        headers={**bearer(app, t.manager), "If-Match": made.headers["ETag"]},
+    )
+    assert put.status_code == 200
+    assert put.json()["access"] == "full"
