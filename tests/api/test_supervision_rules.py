@@ -96,3 +96,25 @@ async def test_a_manager_scheduling_for_someone_without_a_supervisor_supervises(
     )
     assert put.status_code == 200
     assert put.json()["access"] == "full"
+
+
+async def test_a_manager_above_may_cancel_but_not_record(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    t = await make_team(db, now=now_of(app))
+    made = await _schedule(client, app, t.supervisor, t.supervisee)
+    sid = made.json()["id"]
+    denied = await client.put(
+        f"{SESSIONS}/{sid}/record",
+        json=_record(t),
+        headers={**bearer(app, t.head), "If-Match": made.headers["ETag"]},
+    )
+    assert denied.status_code == 403
+    cancelled = await client.post(
+        f"{SESSIONS}/{sid}/cancel",
+        json={"reason": "Supervisor off sick"},
+        headers={**bearer(app, t.head), "If-Match": made.headers["ETag"]},
+    )
+    assert cancelled.status_code == 200
+    assert cancelled.json()["cancelled_by"] == str(t.head.id)
+    assert cancelled.json()["access"] == "management"
