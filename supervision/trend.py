@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.absence import absence_spans
@@ -42,7 +42,14 @@ async def unit_trend(
     )
     spans = await absence_spans(session, org, ids)
     s = SupervisionSession
-    stmt = select(s).where(
+    stmt = sa.select(
+        col(s.supervisee_id),
+        col(s.status),
+        col(s.kind),
+        col(s.held_on),
+        col(s.held_minutes),
+        col(s.cancelled_at),
+    ).where(
         col(s.organisation_id) == org,
         col(s.supervisee_id).in_(ids),
         sa.or_(
@@ -57,9 +64,10 @@ async def unit_trend(
     monthly_held: dict[date, int] = defaultdict(int)
     monthly_counted: dict[date, int] = defaultdict(int)
     monthly_cancelled: dict[date, int] = defaultdict(int)
-    for row in (await session.exec(stmt)).all():
-        supervisee_id, status, kind, held_on = row.supervisee_id, row.status, row.kind, row.held_on
-        minutes, cancelled_at = row.held_minutes, row.cancelled_at
+    connection = await session.connection()  # plain rows: a year of sessions for thousands
+    for supervisee_id, status, kind, held_on, minutes, cancelled_at in (
+        await connection.execute(stmt)
+    ).all():
         if status == SessionStatus.cancelled:
             if cancelled_at is not None:
                 monthly_cancelled[cancelled_at.date().replace(day=1)] += 1
