@@ -70,3 +70,18 @@ def in_relationship(
     return actor.id in (sess.supervisee_id, sess.supervisor_id) or (
         current_supervisor is not None and current_supervisor == actor.id
     )
+
+
+def record_readable_sessions(actor: Actor) -> SelectOfScalar[SupervisionSession]:
+    """Sessions whose record text the caller may read: the relationship, or a manager above.
+    (Admins read metadata only, so they are not here.)"""
+    related: list[sa.ColumnElement[bool]] = [
+        col(SupervisionSession.supervisee_id) == actor.id,
+        col(SupervisionSession.supervisor_id) == actor.id,
+        col(SupervisionSession.supervisee_id).in_(supervisees(actor)),
+    ]
+    if actor.has(Role.manager):
+        related.append(col(SupervisionSession.supervisee_id).in_(managed_staff(actor)))
+    return select(SupervisionSession).where(
+        col(SupervisionSession.organisation_id) == actor.organisation_id, sa.or_(*related)
+    )

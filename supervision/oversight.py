@@ -1,4 +1,4 @@
-"""Oversight of supervision: who in a unit's subtree is overdue, by how much, and the trend.
+"""Oversight of supervision: who in a unit's subtree is overdue, and by how much.
 
 Every figure is computed from a fixed set of statements whatever the team size: the unit tree
 comes from a recursive CTE, each per-person figure from one grouped query over everyone in
@@ -26,9 +26,7 @@ from models.organisation import Unit
 from models.scope import managed_units, subtree_units, unit_subtree
 from models.staff import Cohort, Role, Staff
 from models.supervision import (
-    HELD_STATUSES,
     ActionStatus,
-    SessionKind,
     SessionStatus,
     SupervisionAction,
     SupervisionSession,
@@ -36,20 +34,16 @@ from models.supervision import (
 from supervision.policy import (
     CadencePolicy,
     cadence,
-    counts_toward_cadence,
-    next_due_on,
     sign_off_due_on,
     write_up_due_on,
 )
 from supervision.policy_store import load_policy
 from supervision.schemas_oversight import (
     StaffSupervisionRow,
-    SupervisionTrend,
-    TrendMonth,
     UnitRollup,
     UnitSupervisionOversight,
 )
-from supervision.status import counted, last_counted_on, local_today
+from supervision.status import last_counted_on, local_today
 
 CANCELLED_WINDOW = timedelta(days=90)
 
@@ -82,7 +76,7 @@ class _Tree:
 # --- scope ---------------------------------------------------------------------------------
 
 
-async def _unit_audience(session: AsyncSession, actor: Actor, unit_id: uuid.UUID) -> bool:
+async def unit_audience(session: AsyncSession, actor: Actor, unit_id: uuid.UUID) -> bool:
     """Whether the caller sees people (True) or counts only (False); 404 when out of scope."""
     if actor.has(Role.manager):
         stmt = select(col(Unit.id)).where(
@@ -117,7 +111,7 @@ async def _tree(session: AsyncSession, organisation_id: uuid.UUID, unit_id: uuid
     return tree
 
 
-def _staff_in_units(organisation_id: uuid.UUID, unit_id: uuid.UUID) -> SelectOfScalar[uuid.UUID]:
+def staff_in_units(organisation_id: uuid.UUID, unit_id: uuid.UUID) -> SelectOfScalar[uuid.UUID]:
     return select(col(Staff.id)).where(
         col(Staff.organisation_id) == organisation_id,
         col(Staff.active).is_(True),
@@ -133,17 +127,26 @@ def _supervisees_of(actor: Actor) -> SelectOfScalar[uuid.UUID]:
     )
 
 
-async def _people(
+async def people_in(
     session: AsyncSession, organisation_id: uuid.UUID, ids: SelectOfScalar[uuid.UUID]
 ) -> list[_Person]:
+    # Plain columns, not ORM rows: a directorate of thousands loads in milliseconds.
     stmt = (
-        select(Staff)
+        sa.select(
+            col(Staff.id),
+            col(Staff.display_name),
+            col(Staff.cohort),
+            col(Staff.started_on),
+            col(Staff.timezone),
+            col(Staff.unit_id),
+        )
         .where(col(Staff.organisation_id) == organisation_id, col(Staff.id).in_(ids))
         .order_by(col(Staff.display_name), col(Staff.id))
     )
+    connection = await session.connection()
     return [
-        _Person(s.id, s.display_name, Cohort(s.cohort), s.started_on, s.timezone, s.unit_id)
-        for s in (await session.exec(stmt)).all()
+        _Person(sid, name, Cohort(cohort), started, tz, unit)
+        for sid, name, cohort, started, tz, unit in (await connection.execute(stmt)).all()
     ]
 
 
@@ -233,7 +236,7 @@ async def staff_rows(
 ) -> list[StaffSupervisionRow]:
     """One row per person in `ids`, from five statements whatever their number."""
     policy = await load_policy(session, organisation_id)
-    people = await _people(session, organisation_id, ids)
+    people = await people_in(session, organisation_id, ids)
     by_id = {p.id: p for p in people}
     last = await last_counted_on(session, organisation_id, ids, policy)
     spans = await absence_spans(session, organisation_id, ids)
@@ -288,15 +291,23 @@ async def unit_oversight(
 ) -> UnitSupervisionOversight:
     """The roll-up for a unit's whole subtree, its child units, and (managers, admins) each
     person; HR gets the counts only."""
-    sees_people = await _unit_audience(session, actor, unit_id)
+    sees_people = await unit_audience(session, actor, unit_id)
     tree = await _tree(session, actor.organisation_id, unit_id)
     rows = await staff_rows(
-        session, actor.organisation_id, _staff_in_units(actor.organisation_id, unit_id), now
+        session, actor.organisation_id, staff_in_units(actor.organisation_id, unit_id), now
     )
-    children = []
-    for child in sorted(tree.children.get(unit_id, []), key=lambda u: (tree.names[u], u)):
-        inside = tree.below(child)
-        children.append(_rollup(child, tree.names[child], [r for r in rows if r.unit_id in inside]))
+    # Which child of the root each unit rolls up into (one pass over the tree, one over people).
+    top_child: dict[uuid.UUID, uuid.UUID] = {}
+    for child in tree.children.get(unit_id, []):
+        top_child.update(dict.fromkeys(tree.below(child), child))
+    grouped: dict[uuid.UUID, list[StaffSupervisionRow]] = defaultdict(list)
+    for row in rows:
+        if row.unit_id in top_child:
+            grouped[top_child[row.unit_id]].append(row)
+    children = [
+        _rollup(child, tree.names[child], grouped.get(child, []))
+        for child in sorted(tree.children.get(unit_id, []), key=lambda u: (tree.names[u], u))
+    ]
     top = _rollup(unit_id, tree.names[unit_id], rows)
     return UnitSupervisionOversight(
         **top.model_dump(), units=children, staff=rows if sees_people else []
@@ -308,86 +319,3 @@ async def supervisees_oversight(
 ) -> list[StaffSupervisionRow]:
     """A supervisor's view: a row for each of their active supervisees."""
     return await staff_rows(session, actor.organisation_id, _supervisees_of(actor), now)
-
-
-# --- trend ---------------------------------------------------------------------------------
-
-
-def _month_start(day: date, back: int) -> date:
-    index = day.year * 12 + day.month - 1 - back
-    return date(index // 12, index % 12 + 1, 1)
-
-
-async def unit_trend(
-    session: AsyncSession, actor: Actor, unit_id: uuid.UUID, months: int, now: datetime
-) -> SupervisionTrend:
-    """Month by month: the share of people within cadence at the month's end (or today),
-    sessions held and counted, and cancellations. People are those in the subtree now."""
-    await _unit_audience(session, actor, unit_id)
-    org = actor.organisation_id
-    policy = await load_policy(session, org)
-    ids = _staff_in_units(org, unit_id)
-    people = await _people(session, org, ids)
-    today = now.date()
-    first = _month_start(today, months - 1)
-    before = await last_counted_on(
-        session, org, ids, policy, on_or_before=first - timedelta(days=1)
-    )
-    spans = await absence_spans(session, org, ids)
-    s = SupervisionSession
-    stmt = select(s).where(
-        col(s.organisation_id) == org,
-        col(s.supervisee_id).in_(ids),
-        sa.or_(
-            sa.and_(col(s.status).in_([st.value for st in HELD_STATUSES]), col(s.held_on) >= first),
-            sa.and_(
-                col(s.status) == SessionStatus.cancelled,
-                col(s.cancelled_at) >= datetime.combine(first, datetime.min.time(), now.tzinfo),
-            ),
-        ),
-    )
-    held: dict[uuid.UUID, list[date]] = defaultdict(list)
-    monthly_held: dict[date, int] = defaultdict(int)
-    monthly_counted: dict[date, int] = defaultdict(int)
-    monthly_cancelled: dict[date, int] = defaultdict(int)
-    for row in (await session.exec(stmt)).all():
-        supervisee_id, status, kind, held_on = row.supervisee_id, row.status, row.kind, row.held_on
-        minutes, cancelled_at = row.held_minutes, row.cancelled_at
-        if status == SessionStatus.cancelled:
-            if cancelled_at is not None:
-                monthly_cancelled[cancelled_at.date().replace(day=1)] += 1
-            continue
-        if held_on is None:
-            continue
-        monthly_held[held_on.replace(day=1)] += 1
-        if counts_toward_cadence(policy, SessionKind(kind), minutes or 0):
-            monthly_counted[held_on.replace(day=1)] += 1
-            held[supervisee_id].append(held_on)
-    result = []
-    for back in range(months - 1, -1, -1):
-        start = _month_start(today, back)
-        end = min(_month_start(today, back - 1) - timedelta(days=1), today)
-        in_post = [p for p in people if p.started_on <= end]
-        compliant = 0
-        for p in in_post:
-            dates = [d for d in held.get(p.id, []) if d <= end]
-            last = max(dates) if dates else before.get(p.id)
-            due = next_due_on(policy, p.cohort, p.started_on, last, spans.get(p.id, []))
-            if end <= due:
-                compliant += 1
-        result.append(
-            TrendMonth(
-                month=start.strftime("%Y-%m"),
-                as_of=end,
-                staff_count=len(in_post),
-                compliant_count=compliant,
-                compliance_rate=round(compliant / len(in_post), 4) if in_post else None,
-                sessions_held=monthly_held.get(start, 0),
-                counted_sessions=monthly_counted.get(start, 0),
-                cancelled=monthly_cancelled.get(start, 0),
-            )
-        )
-    return SupervisionTrend(unit_id=unit_id, months=result)
-
-
-__all__ = ["counted", "staff_rows", "supervisees_oversight", "unit_oversight", "unit_trend"]

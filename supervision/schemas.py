@@ -7,7 +7,14 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from models.absence import AbsenceKind
 from models.schemas import Request
@@ -20,17 +27,45 @@ from models.supervision import (
     SessionStatus,
 )
 
-Section = Annotated[str, StringConstraints(max_length=SECTION_MAX)]
-ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=SHORT_TEXT_MAX)]
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL: refuse it here (422) rather than fail at the database.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+NoNul = AfterValidator(_no_nul)
+Section = Annotated[str, StringConstraints(max_length=SECTION_MAX), NoNul]
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=SHORT_TEXT_MAX), NoNul
+]
 Required = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SHORT_TEXT_MAX)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SHORT_TEXT_MAX), NoNul
 ]
 CaseReference = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul
 ]
 IntervalDays = Annotated[int, Field(ge=1, le=366)]
 WorkingDays = Annotated[int, Field(ge=0, le=60)]
 Minutes = Annotated[int, Field(ge=1, le=600)]
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2100, 12, 31)
+
+
+def _plausible_date(value: date) -> date:
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError("must be between 2000-01-01 and 2100-12-31")
+    return value
+
+
+def _plausible_datetime(value: datetime) -> datetime:
+    _plausible_date(value.date())
+    return value
+
+
+PlausibleDate = Annotated[date, AfterValidator(_plausible_date)]
+Instant = Annotated[AwareDatetime, AfterValidator(_plausible_datetime)]
 
 
 # --- policy --------------------------------------------------------------------------------
@@ -50,7 +85,7 @@ class PolicyBody(BaseModel):
     counted_kinds: Annotated[list[SessionKind], Field(min_length=1, max_length=4)]
     write_up_working_days: WorkingDays
     sign_off_working_days: WorkingDays
-    bank_holidays: Annotated[list[date], Field(max_length=400)]
+    bank_holidays: Annotated[list[PlausibleDate], Field(max_length=400)]
 
 
 class PolicyUpdate(PolicyBody, Request):
@@ -65,8 +100,8 @@ class PolicyPublic(PolicyBody):
 
 
 class AbsenceCreate(Request):
-    starts_on: date
-    ends_on: date
+    starts_on: PlausibleDate
+    ends_on: PlausibleDate
     kind: AbsenceKind
 
     @model_validator(mode="after")
@@ -113,7 +148,7 @@ class SessionCreate(Request):
         default=None, description="Client-generated id: repeating the same create is safe."
     )
     supervisee_id: uuid.UUID
-    scheduled_for: AwareDatetime
+    scheduled_for: Instant
     duration_minutes: Minutes = 90
     kind: SessionKind = SessionKind.one_to_one
 
@@ -138,12 +173,12 @@ class ActionIn(Request):
     )
     description: Required
     owner_id: uuid.UUID
-    due_on: date | None = None
+    due_on: PlausibleDate | None = None
     case_reference: CaseReference | None = None
 
 
 class RecordPut(Request):
-    held_at: AwareDatetime
+    held_at: Instant
     duration_minutes: Minutes
     management: Section = ""
     development: Section = ""
@@ -168,7 +203,7 @@ class SignOffRequest(Request):
 
 class AddendumCreate(Request):
     text: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SECTION_MAX)
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SECTION_MAX), NoNul
     ]
 
 

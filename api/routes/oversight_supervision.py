@@ -11,12 +11,13 @@ from api.deps import Now, SessionDep, require
 from api.problems import problems
 from models.actor import Actor
 from models.staff import Role
-from supervision.oversight import supervisees_oversight, unit_oversight, unit_trend
+from supervision.oversight import supervisees_oversight, unit_oversight
 from supervision.schemas_oversight import (
     SupervisionTrend,
     SupervisorOversight,
     UnitSupervisionOversight,
 )
+from supervision.trend import unit_trend
 
 router = APIRouter(prefix="/oversight", tags=["oversight"])
 

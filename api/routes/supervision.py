@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Path, Response
 
 from api.deps import AdminActor, CurrentActor, Cursor, IfMatch, Limit, Now, SessionDep, require
 from api.problems import problems
@@ -17,6 +17,7 @@ from models.staff import Cohort, Role
 from models.supervision import ActionStatus, SessionStatus
 from supervision.actions import get_action, list_actions, update_action_status
 from supervision.agenda import no_reflections, session_agenda
+from supervision.export import export_case, export_csv
 from supervision.policy_store import get_policy, policy_public, put_policy
 from supervision.records import action_public, session_public, summaries, write_record
 from supervision.schemas import (
@@ -36,6 +37,7 @@ from supervision.schemas import (
     SignOffRequest,
     StatusPublic,
 )
+from supervision.schemas_export import CaseExport
 from supervision.sessions import (
     add_addendum,
     cancel_session,
@@ -51,6 +53,7 @@ from supervision.status import get_status
 router = APIRouter(prefix="/supervision", tags=["supervision"])
 
 Scheduler = Annotated[Actor, Depends(require(Role.supervisor, Role.manager))]
+CaseReference = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[^\x00]+$")]
 
 
 # --- policy and status ---------------------------------------------------------------------
@@ -335,3 +338,38 @@ async def update_action_route(
     action = await update_action_status(session, actor, action_id, body.status, if_match, now)
     response.headers["ETag"] = etag_for(action.version)
     return action_public(action)
+
+
+# --- case decision export ------------------------------------------------------------------
+
+
+@router.get(
+    "/cases/{case_reference}/decisions",
+    name="export_case_decisions",
+    response_model=CaseExport,
+    responses=problems(),
+)
+async def export_case_route(
+    case_reference: CaseReference, actor: CurrentActor, session: SessionDep, now: Now
+) -> CaseExport:
+    """Decisions, rationale and actions about a case, for the child's record (no reflective
+    or support text), from records you may read."""
+    return await export_case(session, actor, case_reference, now)
+
+
+@router.get(
+    "/cases/{case_reference}/decisions.csv",
+    name="export_case_decisions_csv",
+    response_class=Response,
+    responses={**problems(), 200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+async def export_case_csv_route(
+    case_reference: CaseReference, actor: CurrentActor, session: SessionDep, now: Now
+) -> Response:
+    """The same export as CSV (one row per decision, then per action)."""
+    export = await export_case(session, actor, case_reference, now)
+    return Response(
+        export_csv(export),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="case-decisions.csv"'},
+    )

@@ -269,3 +269,16 @@ async def test_oversight_makes_the_same_number_of_statements_whatever_the_team_s
     for name, (small, large) in counts.items():
         assert small == large, (name, counts)
         assert 3 < small < 15, (name, counts)
+
+
+async def test_trend_is_counts_so_hr_and_admins_may_see_it(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    t = await make_team(db, now=now_of(app))
+    url = f"{_url(t.directorate.id)}/trend?months=2"
+    for person in (t.head, t.hr, t.admin):
+        response = await client.get(url, headers=bearer(app, person))
+        assert response.status_code == 200, person.display_name
+        assert [m["staff_count"] for m in response.json()["months"]] == [3, 3]
+    for person, status in ((t.supervisor, 403), (t.manager, 404), (t.outsider, 404)):
+        assert (await client.get(url, headers=bearer(app, person))).status_code == status
