@@ -82,6 +82,8 @@ async def my_access_log(
             after = uuid.UUID(str(position["id"]))
         except (KeyError, ValueError) as exc:
             raise Invalid("The cursor is not one this server issued.") from exc
+        if at.tzinfo is None:
+            raise Invalid("The cursor is not one this server issued.")
         stmt = stmt.where(
             sa.or_(
                 col(AccessLog.at) < at,

@@ -236,3 +236,25 @@ async def read_feed(
         items.append(FeedItem(type=row.entity_type, op=op, id=row.entity_id, data=data))
     last = rows[-1].seq if rows else after
     return FeedPage(changes=items, next_cursor=encode_cursor({"seq": last}), has_more=has_more)
+
+
+async def tombstone_unreadable(
+    session: AsyncSession,
+    actor: Actor,
+    entity_type: str,
+    readable_ids: sa.Select[Any],
+    now: datetime,
+) -> None:
+    """Send the caller a tombstone for every `entity_type` on their feed (as an upsert) whose
+    id is no longer in `readable_ids`: the reconciler for access lost without a write."""
+    stmt = select(col(Change.entity_id)).where(
+        col(Change.organisation_id) == actor.organisation_id,
+        col(Change.staff_id) == actor.id,
+        col(Change.entity_type) == entity_type,
+        col(Change.op) == ChangeOp.upsert.value,
+        col(Change.entity_id).not_in(readable_ids),
+    )
+    for entity_id in (await session.exec(stmt)).all():
+        await record_change(
+            session, actor.organisation_id, entity_type, entity_id, ChangeOp.delete, [actor.id], now
+        )

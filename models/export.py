@@ -1,7 +1,7 @@
-"""The personal export (`GET /me/export`): everything Harbour holds about one person.
+"""Shared parts of the personal export (`GET /me/export`).
 
-Each domain contributes a section: add a field here and fill it in `api/routes/privacy.py`
-from a domain function that reads only the caller's own rows.
+The export document itself is assembled in `api/routes/privacy.py` (the composition root),
+one section per domain, each from a domain function that reads only the caller's own rows.
 """
 
 from __future__ import annotations
@@ -10,9 +10,6 @@ import uuid
 from datetime import datetime
 
 from pydantic import BaseModel
-
-from models.reflection import ReflectionExport
-from models.schemas import AccessLogEntry, StaffPublic
 
 
 class ReadByMe(BaseModel):
@@ -23,11 +20,3 @@ class ReadByMe(BaseModel):
     resource_id: uuid.UUID
     reason: str
     at: datetime
-
-
-class PersonalExport(BaseModel):
-    generated_at: datetime
-    profile: StaffPublic
-    reflections: list[ReflectionExport]
-    reads_of_my_data: list[AccessLogEntry]
-    my_reads_of_others: list[ReadByMe]

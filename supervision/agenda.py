@@ -1,9 +1,9 @@
 """A session's agenda: open actions carried over, and reflections the supervisee brings.
 
-The reflections half is a seam. `supervision/reflections.py` (built separately) provides
-`reflections_for_agenda`, an `AgendaReflections` callable returning the reflections the
-supervisee shared with `bring_to_supervision` for this supervisor; the route passes it in.
-Until it exists the route passes `no_reflections`.
+The reflections half is passed in as an `AgendaReflections` callable: the route closes
+`supervision.reflections.agenda_reflections` over the key ring and the clock, which
+returns the notes the supervisee shared with `bring_to_supervision` for this supervisor
+(titles only) and logs the supervisor's read. Tests may pass `no_reflections`.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
+from models.reflection import AgendaReflection
 from models.supervision import SupervisionSession
 from supervision.actions import carried_actions
 from supervision.records import action_public
-from supervision.schemas import AgendaPublic, AgendaReflection, Audience
+from supervision.schemas import AgendaPublic, Audience
 from supervision.sessions import load_visible
 
 # (db session, the supervision session) -> reflections brought to it. Called only for the

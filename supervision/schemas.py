@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from models.absence import AbsenceKind
+from models.reflection import AgendaReflection
 from models.schemas import Request
 from models.staff import Cohort
 from models.supervision import (
@@ -300,14 +301,6 @@ class SessionPublic(SessionSummary):
     record: RecordPublic | None
     addenda: list[AddendumPublic]
     actions: list[ActionPublic]
-
-
-class AgendaReflection(BaseModel):
-    """A reflection the supervisee chose to bring to supervision (title only, no body)."""
-
-    id: uuid.UUID
-    title: str
-    shared_at: datetime
 
 
 class AgendaPublic(BaseModel):

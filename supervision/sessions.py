@@ -28,7 +28,7 @@ from models.supervision import (
     SupervisionSession,
 )
 from supervision.access import in_relationship, readable_sessions, schedulable_staff
-from supervision.changes import session_changed
+from supervision.changes import SESSION, session_changed
 from supervision.schemas import (
     AddendumCreate,
     Audience,
@@ -38,7 +38,7 @@ from supervision.schemas import (
     SignOffRequest,
 )
 
-RESOURCE = "supervision_session"
+RESOURCE = SESSION  # the access log and the sync feed name sessions alike
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,5 @@
-"""Reflective notes on the sync feed: how a note looks to each reader, and tombstones for
-notes a reader lost sight of without the note changing."""
+"""Supervision on the sync feed: how notes, sessions and actions look to each reader, and
+tombstones for what a reader lost sight of without the entity itself changing."""
 
 from __future__ import annotations
 
@@ -8,14 +8,20 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
-from models.changes import Change, ChangeOp, record_change
+from models.changes import tombstone_unreadable
 from models.crypto import KeyRing
 from models.reflection import RESOURCE_TYPE, Reflection
+from models.supervision import SupervisionAction, SupervisionSession
+from supervision.access import readable_sessions
+from supervision.actions import readable_actions
+from supervision.changes import ACTION, SESSION
+from supervision.records import action_public, session_public
 from supervision.reflections import log_if_not_mine, readable_reflections, to_public
+from supervision.sessions import open_session
 
 
 async def render_for_sync(
@@ -40,20 +46,39 @@ async def revoke_lost_shares(session: AsyncSession, actor: Actor, now: datetime)
     before each feed read and normally finds nothing.
     """
     readable = readable_reflections(actor).with_only_columns(col(Reflection.id))
-    stmt = select(col(Change.entity_id)).where(
-        col(Change.organisation_id) == actor.organisation_id,
-        col(Change.staff_id) == actor.id,
-        col(Change.entity_type) == RESOURCE_TYPE,
-        col(Change.op) == ChangeOp.upsert.value,
-        col(Change.entity_id).not_in(readable),
-    )
-    for entity_id in (await session.exec(stmt)).all():
-        await record_change(
-            session,
-            actor.organisation_id,
-            RESOURCE_TYPE,
-            entity_id,
-            ChangeOp.delete,
-            [actor.id],
-            now,
-        )
+    await tombstone_unreadable(session, actor, RESOURCE_TYPE, readable, now)
+
+
+async def render_sessions_for_sync(
+    session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID], now: datetime
+) -> Mapping[uuid.UUID, dict[str, Any]]:
+    """Sessions the caller may still see, each as `GET /supervision/sessions/{id}` shows it
+    to them (and logged as that read would be)."""
+    stmt = readable_sessions(actor).where(col(SupervisionSession.id).in_(ids))
+    rendered: dict[uuid.UUID, dict[str, Any]] = {}
+    for row in (await session.exec(stmt)).all():
+        visible = await open_session(session, actor, row.id, now)
+        public = await session_public(session, visible.row, visible.audience)
+        rendered[row.id] = public.model_dump(mode="json")
+    return rendered
+
+
+async def render_actions_for_sync(
+    session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID], now: datetime
+) -> Mapping[uuid.UUID, dict[str, Any]]:
+    """Actions the caller may still see."""
+    del now
+    stmt = readable_actions(actor).where(col(SupervisionAction.id).in_(ids))
+    return {
+        a.id: action_public(a).model_dump(mode="json") for a in (await session.exec(stmt)).all()
+    }
+
+
+async def revoke_lost_sessions(session: AsyncSession, actor: Actor, now: datetime) -> None:
+    """Tombstones for sessions and actions the caller synced but may no longer see (a
+    supervisee moved to another supervisor, say): the same rule as for notes."""
+    for entity_type, readable in (
+        (SESSION, readable_sessions(actor).with_only_columns(col(SupervisionSession.id))),
+        (ACTION, readable_actions(actor).with_only_columns(col(SupervisionAction.id))),
+    ):
+        await tombstone_unreadable(session, actor, entity_type, readable, now)

@@ -16,6 +16,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from models.access_log import AccessReason, record_access
 from models.actor import Actor
+from models.changes import ChangeOp, record_change
 from models.errors import Conflict, Invalid, NotFound
 from models.organisation import Unit
 from models.pagination import decode_cursor, encode_cursor
@@ -24,7 +25,13 @@ from models.staff import Staff
 from models.wellbeing import CheckIn, CheckInShare
 from wellbeing.aggregates import role_group, tenure_band
 from wellbeing.catalogue import instrument_for_checkin
-from wellbeing.schemas import CheckInCreate, ShareCreate
+from wellbeing.schemas import (
+    CheckInCreate,
+    CheckInPublic,
+    ShareCreate,
+    SharedCheckInPublic,
+    Signpost,
+)
 from wellbeing.scoring import ScoringError, score
 from wellbeing.settings import settings_for
 
@@ -160,8 +167,13 @@ async def create_checkin(
         if raced is None:
             raise
         return _same_or_conflict(raced, actor, digest), False
+    audience = [actor.id]
     if data.share_with_supervisor:
-        await _share(session, actor, checkin, None, now)
+        share = await _share(session, actor, checkin, None, now)
+        audience.append(share.supervisor_id)
+    await record_change(
+        session, actor.organisation_id, RESOURCE, checkin.id, ChangeOp.upsert, audience, now
+    )
     return checkin, True
 
 
@@ -253,7 +265,17 @@ async def share_checkin(
 ) -> CheckInShare:
     """Share one of the caller's check-ins with their current supervisor (or renew it)."""
     checkin = await get_my_checkin(session, actor, checkin_id)
-    return await _share(session, actor, checkin, data.days, now)
+    share = await _share(session, actor, checkin, data.days, now)
+    await record_change(
+        session,
+        actor.organisation_id,
+        RESOURCE,
+        checkin.id,
+        ChangeOp.upsert,
+        [actor.id, share.supervisor_id],
+        now,
+    )
+    return share
 
 
 async def revoke_share(
@@ -265,6 +287,11 @@ async def revoke_share(
     if share is not None and share.revoked_at is None:
         share.revoked_at = now
         await session.flush()
+        org = actor.organisation_id
+        await record_change(session, org, RESOURCE, checkin.id, ChangeOp.upsert, [actor.id], now)
+        await record_change(
+            session, org, RESOURCE, checkin.id, ChangeOp.delete, [share.supervisor_id], now
+        )
 
 
 def shared_with_clauses(actor: Actor, now: datetime) -> list[sa.ColumnElement[bool]]:
@@ -404,3 +431,55 @@ async def talk_requests(
             now,
         )
     return rows, next_cursor
+
+
+def checkin_public(
+    checkin: CheckIn, share: CheckInShare | None, now_ok: bool, signs: list[tuple[str, str]]
+) -> CheckInPublic:
+    """A check-in as its owner sees it (`now_ok`: the share is live)."""
+    return CheckInPublic(
+        id=checkin.id,
+        instrument=checkin.instrument,
+        instrument_version=checkin.instrument_version,
+        content_hash=checkin.content_hash,
+        answers=checkin.answers,
+        scores=checkin.scores,
+        bands=checkin.bands,
+        band=checkin.band,
+        wants_to_talk=checkin.wants_to_talk,
+        supervisor_told=checkin.talk_supervisor_id is not None,
+        shared_with_supervisor=now_ok,
+        share_expires_at=share.expires_at if now_ok and share is not None else None,
+        taken_at=checkin.taken_at,
+        signposting=[Signpost(name=n, contact=c) for n, c in signs],
+    )
+
+
+def shared_public(checkin: CheckIn, share: CheckInShare) -> SharedCheckInPublic:
+    """A check-in as the supervisor it is shared with sees it."""
+    return SharedCheckInPublic(
+        id=checkin.id,
+        owner_id=checkin.staff_id,
+        instrument=checkin.instrument,
+        instrument_version=checkin.instrument_version,
+        answers=checkin.answers,
+        scores=checkin.scores,
+        bands=checkin.bands,
+        band=checkin.band,
+        taken_at=checkin.taken_at,
+        shared_until=share.expires_at,
+    )
+
+
+async def export_my_checkins(
+    session: AsyncSession, actor: Actor, now: datetime
+) -> list[CheckInPublic]:
+    """Every check-in of the caller's, answers and scores included, oldest first."""
+    rows = (await session.exec(_mine(actor).order_by(col(CheckIn.taken_at), col(CheckIn.id)))).all()
+    signs = await signposting(session, actor)
+    exported = []
+    for checkin in rows:
+        share = await share_of(session, checkin)
+        live = share_active(share, now, actor.supervisor_id)
+        exported.append(checkin_public(checkin, share, live, signs))
+    return exported

@@ -2,18 +2,39 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Response
+from pydantic import BaseModel
 
 from api.deps import CurrentActor, Cursor, KeyRingDep, Limit, Now, SessionDep
 from api.problems import problems
 from models.access_log import access_log_about, access_log_by, my_access_log
 from models.directory import get_staff
-from models.export import PersonalExport, ReadByMe
+from models.export import ReadByMe
 from models.pagination import DEFAULT_LIMIT
+from models.reflection import ReflectionExport
 from models.schemas import AccessLogEntry, Page, StaffPublic
+from supervision.personal_export import export_my_absences, export_my_sessions
 from supervision.reflections import export_reflections
+from supervision.schemas import AbsencePublic, SessionPublic
+from wellbeing.checkins import export_my_checkins
+from wellbeing.schemas import CheckInPublic
 
 router = APIRouter(prefix="/me", tags=["privacy"])
+
+
+class PersonalExport(BaseModel):
+    """Everything Harbour holds about one person (`GET /me/export`)."""
+
+    generated_at: datetime
+    profile: StaffPublic
+    reflections: list[ReflectionExport]
+    supervision_sessions: list[SessionPublic]
+    absences: list[AbsencePublic]
+    checkins: list[CheckInPublic]
+    reads_of_my_data: list[AccessLogEntry]
+    my_reads_of_others: list[ReadByMe]
 
 
 @router.get(
@@ -46,6 +67,9 @@ async def export_my_data(
             await get_staff(session, actor, actor.id), from_attributes=True
         ),
         reflections=await export_reflections(session, ring, actor),
+        supervision_sessions=await export_my_sessions(session, actor),
+        absences=await export_my_absences(session, actor),
+        checkins=await export_my_checkins(session, actor, now),
         reads_of_my_data=[
             AccessLogEntry.model_validate(r, from_attributes=True)
             for r in await access_log_about(session, actor)

@@ -6,20 +6,33 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response
+from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.deps import AdminActor, CurrentActor, Cursor, IfMatch, Limit, Now, SessionDep, require
+from api.deps import (
+    AdminActor,
+    CurrentActor,
+    Cursor,
+    IfMatch,
+    KeyRingDep,
+    Limit,
+    Now,
+    SessionDep,
+    require,
+)
 from api.problems import problems
 from models.actor import Actor
 from models.etag import etag_for
 from models.pagination import DEFAULT_LIMIT
+from models.reflection import AgendaReflection
 from models.schemas import Page
 from models.staff import Cohort, Role
-from models.supervision import ActionStatus, SessionStatus
+from models.supervision import ActionStatus, SessionStatus, SupervisionSession
 from supervision.actions import get_action, list_actions, update_action_status
-from supervision.agenda import no_reflections, session_agenda
+from supervision.agenda import session_agenda
 from supervision.export import export_case, export_csv
 from supervision.policy_store import get_policy, policy_public, put_policy
 from supervision.records import action_public, session_public, summaries, write_record
+from supervision.reflections import agenda_reflections
 from supervision.schemas import (
     ActionPublic,
     ActionUpdate,
@@ -274,10 +287,16 @@ async def feedback_route(
     responses=problems(404),
 )
 async def agenda_route(
-    session_id: uuid.UUID, actor: CurrentActor, session: SessionDep
+    session_id: uuid.UUID, actor: CurrentActor, session: SessionDep, ring: KeyRingDep, now: Now
 ) -> AgendaPublic:
     """Open actions carried over from earlier sessions, and reflections brought to this one."""
-    return await session_agenda(session, actor, session_id, reflections=no_reflections)
+
+    async def brought(db: AsyncSession, sess: SupervisionSession) -> list[AgendaReflection]:
+        return await agenda_reflections(
+            db, ring, actor, sess.supervisee_id, sess.supervisor_id, now
+        )
+
+    return await session_agenda(session, actor, session_id, reflections=brought)
 
 
 # --- actions -------------------------------------------------------------------------------

@@ -18,7 +18,16 @@ from models.changes import ChangeOp, Reconciler, Renderer, read_feed
 from models.crypto import KeyRing
 from models.pagination import DEFAULT_LIMIT
 from models.reflection import RESOURCE_TYPE as REFLECTION
-from supervision.sync import render_for_sync, revoke_lost_shares
+from supervision.changes import ACTION, SESSION
+from supervision.sync import (
+    render_actions_for_sync,
+    render_for_sync,
+    render_sessions_for_sync,
+    revoke_lost_sessions,
+    revoke_lost_shares,
+)
+from wellbeing.checkins import RESOURCE as CHECKIN
+from wellbeing.sync import render_checkins_for_sync, revoke_lost_checkins
 
 router = APIRouter(tags=["sync"])
 
@@ -44,11 +53,20 @@ def renderers(ring: KeyRing) -> Mapping[str, Renderer]:
     ) -> Mapping[uuid.UUID, dict[str, Any]]:
         return await render_for_sync(session, ring, actor, ids, now)
 
-    return {REFLECTION: reflections}
+    return {
+        REFLECTION: reflections,
+        SESSION: render_sessions_for_sync,
+        ACTION: render_actions_for_sync,
+        CHECKIN: render_checkins_for_sync,
+    }
 
 
 # Run before each feed read: tombstones for what a reader lost sight of (add yours here).
-RECONCILERS: Sequence[Reconciler] = (revoke_lost_shares,)
+RECONCILERS: Sequence[Reconciler] = (
+    revoke_lost_shares,
+    revoke_lost_sessions,
+    revoke_lost_checkins,
+)
 
 
 @router.get("/sync", name="sync", response_model=SyncPage, responses=problems())

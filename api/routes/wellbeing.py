@@ -13,10 +13,11 @@ from models.actor import Actor
 from models.pagination import DEFAULT_LIMIT
 from models.schemas import Page
 from models.staff import Role
-from models.wellbeing import CheckIn, CheckInShare, InstrumentText, WellbeingSettings
+from models.wellbeing import InstrumentText, WellbeingSettings
 from wellbeing.aggregates import PeriodKind
 from wellbeing.catalogue import catalogue, is_available
 from wellbeing.checkins import (
+    checkin_public,
     create_checkin,
     get_checkin,
     list_my_checkins,
@@ -24,6 +25,7 @@ from wellbeing.checkins import (
     revoke_share,
     share_active,
     share_checkin,
+    shared_public,
     shares_for,
     signposting,
     talk_requests,
@@ -38,7 +40,6 @@ from wellbeing.schemas import (
     ScalePublic,
     ShareCreate,
     SharedCheckInPublic,
-    Signpost,
     SubscalePublic,
     TalkRequestPublic,
     TrendPoint,
@@ -95,42 +96,6 @@ def _instrument(instrument: Instrument, text: InstrumentText | None) -> Instrume
     )
 
 
-def _public(
-    checkin: CheckIn, share: CheckInShare | None, now_ok: bool, signs: list[tuple[str, str]]
-) -> CheckInPublic:
-    return CheckInPublic(
-        id=checkin.id,
-        instrument=checkin.instrument,
-        instrument_version=checkin.instrument_version,
-        content_hash=checkin.content_hash,
-        answers=checkin.answers,
-        scores=checkin.scores,
-        bands=checkin.bands,
-        band=checkin.band,
-        wants_to_talk=checkin.wants_to_talk,
-        supervisor_told=checkin.talk_supervisor_id is not None,
-        shared_with_supervisor=now_ok,
-        share_expires_at=share.expires_at if now_ok and share is not None else None,
-        taken_at=checkin.taken_at,
-        signposting=[Signpost(name=n, contact=c) for n, c in signs],
-    )
-
-
-def _shared(checkin: CheckIn, share: CheckInShare) -> SharedCheckInPublic:
-    return SharedCheckInPublic(
-        id=checkin.id,
-        owner_id=checkin.staff_id,
-        instrument=checkin.instrument,
-        instrument_version=checkin.instrument_version,
-        answers=checkin.answers,
-        scores=checkin.scores,
-        bands=checkin.bands,
-        band=checkin.band,
-        taken_at=checkin.taken_at,
-        shared_until=share.expires_at,
-    )
-
-
 def _settings(row: WellbeingSettings) -> WellbeingSettingsPublic:
     return WellbeingSettingsPublic(
         k=row.k_threshold, share_days=row.share_days, employee_assistance=row.employee_assistance
@@ -169,7 +134,7 @@ async def create_checkin_route(
     if not created:
         response.status_code = 200
     share = (await shares_for(session, [checkin])).get(checkin.id)
-    return _public(
+    return checkin_public(
         checkin,
         share,
         share_active(share, now, actor.supervisor_id),
@@ -192,7 +157,7 @@ async def list_my_checkins_route(
     shares = await shares_for(session, rows)
     signs = await signposting(session, actor)
     data = [
-        _public(
+        checkin_public(
             c, shares.get(c.id), share_active(shares.get(c.id), now, actor.supervisor_id), signs
         )
         for c in rows
@@ -215,7 +180,7 @@ async def shared_with_me_route(
 ) -> Page[SharedCheckInPublic]:
     """Check-ins your supervisees shared with you, while shared (each read is logged)."""
     rows, next_cursor = await list_shared_with_me(session, actor, now, limit=limit, cursor=cursor)
-    return Page(data=[_shared(c, s) for c, s in rows], next_cursor=next_cursor)
+    return Page(data=[shared_public(c, s) for c, s in rows], next_cursor=next_cursor)
 
 
 @router.get(
@@ -231,9 +196,9 @@ async def get_checkin_route(
     checkin, share = await get_checkin(session, actor, checkin_id, now)
     if checkin.staff_id == actor.id:
         signs = await signposting(session, actor)
-        return _public(checkin, share, share_active(share, now, actor.supervisor_id), signs)
+        return checkin_public(checkin, share, share_active(share, now, actor.supervisor_id), signs)
     assert share is not None  # get_checkin only lets a live share through
-    return _shared(checkin, share)
+    return shared_public(checkin, share)
 
 
 @router.post(
@@ -248,7 +213,7 @@ async def share_checkin_route(
     """Share one of your check-ins with your supervisor (default 14 days; renews a share)."""
     share = await share_checkin(session, actor, checkin_id, body, now)
     checkin, _ = await get_checkin(session, actor, checkin_id, now)
-    return _public(checkin, share, True, await signposting(session, actor))
+    return checkin_public(checkin, share, True, await signposting(session, actor))
 
 
 @router.delete(

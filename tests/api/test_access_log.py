@@ -64,3 +64,17 @@ async def test_bad_cursor_is_a_problem_not_a_crash(
     response = await client.get("/api/v1/me/access-log?cursor=%%%", headers=bearer(app, owner))
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_forged_cursor_without_a_time_zone_is_422(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    from models.pagination import encode_cursor
+
+    now = now_of(app)
+    owner = await make_staff(db, await make_org(db, now=now), now=now)
+    cursor = encode_cursor({"at": "2026-01-01T00:00:00", "id": str(uuid.uuid4())})
+    response = await client.get(
+        f"/api/v1/me/access-log?cursor={cursor}", headers=bearer(app, owner)
+    )
+    assert response.status_code == 422

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import httpx
 from fastapi import FastAPI
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.api.test_reflections import make_team
-from tests.factories import bearer
+from tests.api.test_supervision_sessions import _recorded
+from tests.api.test_wellbeing_checkins import URL as CHECKINS
+from tests.api.test_wellbeing_checkins import _body
+from tests.factories import bearer, now_of
 from tests.reflection_factories import note_body
+from tests.supervision_factories import make_absence
+from tests.supervision_factories import make_team as make_supervision_team
 
 URL = "/api/v1/reflections"
 
@@ -47,3 +54,29 @@ async def test_export_holds_my_profile_notes_tombstones_and_access_log(
     assert [r["subject_id"] for r in theirs["my_reads_of_others"]] == [str(team.author.id)]
     assert theirs["reads_of_my_data"] == []
     assert (await client.get("/api/v1/me/export")).status_code == 401
+
+
+async def test_export_carries_my_supervision_absences_and_checkins_and_nobody_elses(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    t = await make_supervision_team(db, now=now_of(app))
+    recorded = await _recorded(client, app, t)
+    checkin = _body()
+    assert (
+        await client.post(CHECKINS, json=checkin, headers=bearer(app, t.supervisee))
+    ).status_code == 201
+    await make_absence(db, t.supervisee, date(2026, 12, 1), date(2026, 12, 5), now=now_of(app))
+
+    mine = (await client.get("/api/v1/me/export", headers=bearer(app, t.supervisee))).json()
+    assert [s["id"] for s in mine["supervision_sessions"]] == [recorded["id"]]
+    record = mine["supervision_sessions"][0]["record"]
+    assert record["support"] == recorded["record"]["support"]  # my own private section too
+    assert [c["id"] for c in mine["checkins"]] == [checkin["id"]]
+    assert mine["checkins"][0]["answers"] == checkin["answers"]
+    assert len(mine["absences"]) == 1
+
+    # The supervisor's export is about the supervisor: not the supervisee's sessions or answers.
+    theirs = (await client.get("/api/v1/me/export", headers=bearer(app, t.supervisor))).json()
+    assert theirs["supervision_sessions"] == []
+    assert theirs["checkins"] == []
+    assert theirs["absences"] == []

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.directory import actor_for
+from models.reflection import AgendaReflection
 from models.supervision import SupervisionSession
 from supervision.agenda import session_agenda
-from supervision.schemas import AgendaReflection
 from tests.conftest import FrozenClock
 from tests.supervision_factories import make_session, make_team
 

@@ -1,0 +1,72 @@
+"""Check-ins on the phone's sync feed: the owner's own, and those shared with a supervisor
+while the share is live (an expired or revoked share becomes a tombstone)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.access_log import AccessReason, record_access
+from models.actor import Actor
+from models.changes import tombstone_unreadable
+from models.wellbeing import CheckIn, CheckInShare
+from wellbeing.checkins import (
+    RESOURCE,
+    checkin_public,
+    share_active,
+    share_of,
+    shared_public,
+    shared_with,
+    signposting,
+)
+
+
+def _readable_ids(actor: Actor, now: datetime) -> sa.Select[Any]:
+    """Ids of the caller's own check-ins and of those shared with them right now."""
+    shared = shared_with(actor, now).with_only_columns(col(CheckInShare.checkin_id))
+    return select(col(CheckIn.id)).where(
+        col(CheckIn.organisation_id) == actor.organisation_id,
+        sa.or_(col(CheckIn.staff_id) == actor.id, col(CheckIn.id).in_(shared)),
+    )
+
+
+async def render_checkins_for_sync(
+    session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID], now: datetime
+) -> Mapping[uuid.UUID, dict[str, Any]]:
+    """The owner's view of their own check-ins; the shared view (logged) for a supervisor."""
+    stmt = select(CheckIn).where(
+        col(CheckIn.id).in_(ids), col(CheckIn.id).in_(_readable_ids(actor, now))
+    )
+    rendered: dict[uuid.UUID, dict[str, Any]] = {}
+    signs: list[tuple[str, str]] | None = None
+    for checkin in (await session.exec(stmt)).all():
+        share = await share_of(session, checkin)
+        if checkin.staff_id == actor.id:
+            signs = signs if signs is not None else await signposting(session, actor)
+            live = share_active(share, now, actor.supervisor_id)
+            rendered[checkin.id] = checkin_public(checkin, share, live, signs).model_dump(
+                mode="json"
+            )
+        elif share is not None:
+            await record_access(
+                session,
+                actor,
+                checkin.staff_id,
+                RESOURCE,
+                checkin.id,
+                AccessReason.shared_with_me,
+                now,
+            )
+            rendered[checkin.id] = shared_public(checkin, share).model_dump(mode="json")
+    return rendered
+
+
+async def revoke_lost_checkins(session: AsyncSession, actor: Actor, now: datetime) -> None:
+    """Tombstones for check-ins a supervisor synced whose share has since expired or ended."""
+    await tombstone_unreadable(session, actor, RESOURCE, _readable_ids(actor, now), now)
