@@ -39,7 +39,7 @@ from supervision.oversight import unit_oversight
 from supervision.trend import unit_trend
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-PG_DB = "harbour_bench_oversight"
+PG_DB = "harbour_bench_sup"
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 TODAY = NOW.date()
 

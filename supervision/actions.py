@@ -113,7 +113,8 @@ async def update_action_status(
     supervisor = (
         await session.exec(
             select(col(SupervisionSession.supervisor_id)).where(
-                col(SupervisionSession.id) == action.session_id
+                col(SupervisionSession.organisation_id) == action.organisation_id,
+                col(SupervisionSession.id) == action.session_id,
             )
         )
     ).one()

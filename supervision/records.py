@@ -82,7 +82,14 @@ async def write_record(
                 "An action's owner is the supervisee or the supervisor.",
                 errors=[_field_error(["actions", i, "owner_id"], "not in this supervision")],
             )
-    supervisee = (await session.exec(select(Staff).where(col(Staff.id) == row.supervisee_id))).one()
+    supervisee = (
+        await session.exec(
+            select(Staff).where(
+                col(Staff.organisation_id) == row.organisation_id,
+                col(Staff.id) == row.supervisee_id,
+            )
+        )
+    ).one()
     record = (
         await session.exec(
             select(SupervisionRecord).where(

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.absence import absence_spans
 from models.actor import Actor
 from models.supervision import HELD_STATUSES, SessionKind, SessionStatus, SupervisionSession
-from supervision.oversight import people_in, staff_in_units, unit_audience
+from supervision.oversight import people_in, staff_in_units, subtree_unit_ids, unit_audience
 from supervision.policy import counts_toward_cadence, next_due_on
 from supervision.policy_store import load_policy
 from supervision.schemas_oversight import SupervisionTrend, TrendMonth
@@ -33,8 +33,9 @@ async def unit_trend(
     await unit_audience(session, actor, unit_id)
     org = actor.organisation_id
     policy = await load_policy(session, org)
-    ids = staff_in_units(org, unit_id)
-    people = await people_in(session, org, ids)
+    units = await subtree_unit_ids(session, org, unit_id)
+    people = await people_in(session, org, staff_in_units(units))
+    ids = [p.id for p in people]
     today = now.date()
     first = _month_start(today, months - 1)
     before = await last_counted_on(

@@ -19,6 +19,7 @@ from models.organisation import Unit
 from models.staff import Cohort, Role, Staff
 from models.supervision import SessionKind, SessionStatus
 from supervision.oversight import unit_oversight
+from supervision.trend import unit_trend
 from tests.factories import make_org, make_staff, make_unit
 from tests.supervision_factories import make_absence, make_session
 
@@ -87,7 +88,8 @@ def interval(cohort: Cohort, started: date, on: date) -> int:
     return 7 if cohort == Cohort.student else 28
 
 
-def brute_due(person: GenPerson) -> tuple[date | None, date]:
+def brute_due(person: GenPerson, as_of: date = TODAY) -> tuple[date | None, date]:
+    """(last counted session on or before `as_of`, next due date then), by the rules' words."""
     started = TODAY - timedelta(days=person.started_days_ago)
     held = [
         TODAY - timedelta(days=s.days_ago)
@@ -95,6 +97,7 @@ def brute_due(person: GenPerson) -> tuple[date | None, date]:
         if s.status in (SessionStatus.recorded, SessionStatus.signed_off)
         and s.kind == SessionKind.one_to_one
         and s.minutes >= 90
+        and TODAY - timedelta(days=s.days_ago) <= as_of
     ]
     last = max(held) if held else None
     anchor = last or started
@@ -200,3 +203,12 @@ async def test_unit_oversight_matches_brute_force(
             assert rollup.overdue_count == sum(
                 1 for _, p in made if p.unit in below and brute_due(p)[1] < TODAY
             )
+
+    # The trend: who was within cadence at each month's end (today for this month).
+    trend = await unit_trend(db, actor_for(admin), units[0].id, 3, NOW)
+    month_ends = [date(2026, 9, 30), date(2026, 10, 31), TODAY]
+    assert [m.as_of for m in trend.months] == month_ends
+    for month, as_of in zip(trend.months, month_ends, strict=True):
+        in_post = [p for _, p in made if TODAY - timedelta(days=p.started_days_ago) <= as_of]
+        assert month.staff_count == len(in_post)
+        assert month.compliant_count == sum(1 for p in in_post if as_of <= brute_due(p, as_of)[1])
