@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import os
 import statistics
 import tempfile
 import time
@@ -70,7 +72,11 @@ async def run(database: str, n: int) -> None:
         url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{PG_DB}"
     await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
     settings = Settings(
-        env="test", database_url=url, secret_key="bench-" + "x" * 40, scheduler="off"
+        env="test",
+        database_url=url,
+        secret_key="bench-" + "x" * 40,
+        encryption_keys="bench:" + base64.b64encode(os.urandom(32)).decode(),
+        scheduler="off",
     )
     engine = create_engine(url)
     now = datetime.now(UTC)
