@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from models.reflection import ReflectionExport
 from models.schemas import AccessLogEntry, StaffPublic
+from models.supervision import FeedbackPublic
 
 
 class ReadByMe(BaseModel):
@@ -29,5 +30,6 @@ class PersonalExport(BaseModel):
     generated_at: datetime
     profile: StaffPublic
     reflections: list[ReflectionExport]
+    session_feedback: list[FeedbackPublic]
     reads_of_my_data: list[AccessLogEntry]
     my_reads_of_others: list[ReadByMe]

@@ -11,6 +11,7 @@ from models.directory import get_staff
 from models.export import PersonalExport, ReadByMe
 from models.pagination import DEFAULT_LIMIT
 from models.schemas import AccessLogEntry, Page, StaffPublic
+from supervision.feedback import export_feedback
 from supervision.reflections import export_reflections
 
 router = APIRouter(prefix="/me", tags=["privacy"])
@@ -46,6 +47,7 @@ async def export_my_data(
             await get_staff(session, actor, actor.id), from_attributes=True
         ),
         reflections=await export_reflections(session, ring, actor),
+        session_feedback=await export_feedback(session, ring, actor),
         reads_of_my_data=[
             AccessLogEntry.model_validate(r, from_attributes=True)
             for r in await access_log_about(session, actor)
