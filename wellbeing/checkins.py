@@ -16,13 +16,13 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from models.access_log import AccessReason, record_access
 from models.actor import Actor
+from models.disclosure import role_group, tenure_band
 from models.errors import Conflict, Invalid, NotFound
 from models.organisation import Unit
 from models.pagination import decode_cursor, encode_cursor
 from models.scope import supervisees
 from models.staff import Staff
 from models.wellbeing import CheckIn, CheckInShare
-from wellbeing.aggregates import role_group, tenure_band
 from wellbeing.catalogue import instrument_for_checkin
 from wellbeing.schemas import CheckInCreate, ShareCreate
 from wellbeing.scoring import ScoringError, score
