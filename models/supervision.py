@@ -224,6 +224,10 @@ class SessionFeedback(TenantTable, table=True):
     helpful: int
     felt_safe: int
     comment: str | None = Field(default=None, sa_type=sa.String(FEEDBACK_SEALED_MAX))
+    # The supervisee's unit path when they rated (unit ids, top down): the report card groups
+    # by it, so a later move does not change a completed period's figures. Null: rated
+    # before this column existed (the current unit is used).
+    unit_path: list[str] | None = Field(default=None, sa_type=sa.JSON())
     created_at: datetime = utc_column()
 
 

@@ -19,6 +19,7 @@ from models.actor import Actor
 from models.base import new_id
 from models.crypto import KeyRing, open_json, seal_json
 from models.errors import Conflict, Forbidden, NotFound
+from models.scope import unit_path
 from models.supervision import (
     FEEDBACK_COMMENT_COLUMN,
     FEEDBACK_TABLE,
@@ -85,6 +86,7 @@ async def give_feedback(
         helpful=data.helpful,
         felt_safe=data.felt_safe,
         comment=_seal(ring, feedback_id, data.comment) if data.comment else None,
+        unit_path=await unit_path(session, actor.organisation_id, actor.unit_id),
         created_at=now,
     )
     session.add(feedback)

@@ -200,7 +200,8 @@ async def feedback_observations(
     session: AsyncSession, organisation_id: uuid.UUID
 ) -> tuple[list[Observation], list[Observation]]:
     """Every rating in the organisation as (helpful, felt safe) observations: the person is
-    the supervisee, the day the day the session was held, the unit path the supervisee's."""
+    the supervisee, the day the day the rating was given (never backdated, so a completed
+    period's data cannot change later), the unit path the snapshot taken then."""
     units = (
         await session.exec(
             select(col(Unit.id), col(Unit.parent_id)).where(
@@ -231,21 +232,20 @@ async def feedback_observations(
                 col(Staff.id) == col(s.supervisee_id), col(Staff.organisation_id) == organisation_id
             ),
         )
-        .where(col(f.organisation_id) == organisation_id, col(s.held_on).is_not(None))
+        .where(col(f.organisation_id) == organisation_id)
     )
     helpful: list[Observation] = []
     felt_safe: list[Observation] = []
     for rating, sess, unit_id in (await session.exec(stmt)).all():
         if unit_id not in paths:
             paths[unit_id] = path_of(unit_id)
-        if sess.held_on is None:
-            continue
+        path = tuple(rating.unit_path) if rating.unit_path is not None else paths[unit_id]
         for target, value in ((helpful, rating.helpful), (felt_safe, rating.felt_safe)):
             target.append(
                 Observation(
                     sess.supervisee_id,
-                    sess.held_on,
-                    paths[unit_id],
+                    rating.created_at.date(),
+                    path,
                     "other",
                     TENURE_BANDS[0],
                     float(value),

@@ -1,4 +1,4 @@
-"""session feedback comment sealed at rest
+"""session feedback: comment sealed at rest, unit path snapshot
 
 Revision ID: 0007
 Revises: 0005
@@ -32,11 +32,13 @@ def upgrade() -> None:
                existing_type=sqlmodel.sql.sqltypes.AutoString(length=2000),
                type_=sa.String(length=40000),
                existing_nullable=True)
+        batch_op.add_column(sa.Column('unit_path', sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
     op.execute("UPDATE supervision_feedback SET comment = NULL")
     with op.batch_alter_table('supervision_feedback', schema=None) as batch_op:
+        batch_op.drop_column('unit_path')
         batch_op.alter_column('comment',
                existing_type=sa.String(length=40000),
                type_=sqlmodel.sql.sqltypes.AutoString(length=2000),

@@ -158,7 +158,8 @@ async def _rated_team(
         db.add(
             SessionFeedback(
                 organisation_id=org.id, session_id=held.id, helpful=value,
-                felt_safe=6 - value, created_at=now,
+                felt_safe=6 - value, created_at=at(date(2026, 10, 5 + i)),
+                unit_path=[*([str(unit.parent_id)] if unit.parent_id else []), str(unit.id)],
             )
         )  # fmt: skip
         people.append(person)
@@ -276,3 +277,35 @@ async def test_wellbeing_direction_under_the_k_rule(
     )
     assert hidden.json()["wellbeing"]["current"] == {"n": None, "mean": None, "suppressed": True}
     assert hidden.json()["wellbeing"]["direction"] is None
+
+
+async def test_a_late_rating_or_a_move_never_changes_a_completed_period(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    """Ratings count in the period they were given, placed by the unit the supervisee was
+    in then: data of a completed period never changes, so two calls a day apart cannot be
+    differenced to recover the one rating that arrived (or moved) in between."""
+    now = now_of(app)
+    org, hr = await _org_with_k(db, now)
+    supervisor = await make_staff(db, org, Role.supervisor, now=now)
+    unit = await make_unit(db, org, now=now)
+    elsewhere = await make_unit(db, org, now=now)
+    raters = await _rated_team(db, org, unit, supervisor, [1, 2, 4, 5, 3], now)
+    before = await _better_off(client, app, unit, hr)
+    assert before["helpful"]["current"]["n"] == MIN_K
+    late = await make_staff(db, org, unit=unit, supervisor=supervisor, now=now)
+    october = await make_session(db, late, supervisor, now=now, held_on=date(2026, 10, 20))
+    rated = await client.post(
+        f"/api/v1/supervision/sessions/{october.id}/feedback",
+        json={"helpful": 1, "felt_safe": 1},
+        headers=bearer(app, late),
+    )
+    assert rated.status_code == 201
+    stored = (
+        await db.exec(select(SessionFeedback).where(col(SessionFeedback.session_id) == october.id))
+    ).one()
+    assert stored.unit_path == [str(unit.id)]
+    raters[0].unit_id = elsewhere.id
+    await db.flush()
+    after = await _better_off(client, app, unit, hr)
+    assert after == before
