@@ -17,7 +17,7 @@ import time
 from collections import defaultdict
 from datetime import date, timedelta
 
-from wellbeing.aggregates import Observation, PeriodKind, period_start, release
+from models.disclosure import Observation, PeriodKind, period_start, release
 
 ROLES = ("practitioner", "supervisor", "manager")
 TENURE = ("under_1", "1_to_2", "2_to_5", "5_plus")

@@ -10,6 +10,7 @@ import uuid
 
 import sqlalchemy as sa
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from models.actor import Actor
@@ -62,3 +63,21 @@ def managed_staff(actor: Actor) -> SelectOfScalar[uuid.UUID]:
         col(Staff.organisation_id) == actor.organisation_id,
         col(Staff.unit_id).in_(managed_units(actor)),
     )
+
+
+async def unit_path(
+    session: AsyncSession, organisation_id: uuid.UUID, unit_id: uuid.UUID | None
+) -> list[str]:
+    """Unit ids from the top of the tree down to `unit_id` (for snapshots on a row)."""
+    rows = await session.exec(
+        select(col(Unit.id), col(Unit.parent_id)).where(
+            col(Unit.organisation_id) == organisation_id
+        )
+    )
+    units = dict(rows.all())
+    path: list[str] = []
+    current = unit_id
+    while current is not None and current in units and str(current) not in path:
+        path.append(str(current))
+        current = units[current]
+    return list(reversed(path))

@@ -12,9 +12,11 @@ from datetime import date, datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlmodel import Field
 
 from models.base import TenantTable, utc_column
+from models.crypto import register_sealed_column
 
 SECTION_MAX = 20_000
 SHORT_TEXT_MAX = 2_000
@@ -197,8 +199,17 @@ class Addendum(TenantTable, table=True):
     created_at: datetime = utc_column()
 
 
+FEEDBACK_TABLE = "supervision_feedback"
+FEEDBACK_COMMENT_COLUMN = "comment"
+# A sealed comment: JSON of up to 2,000 characters (12 bytes each at worst), base64, framing.
+FEEDBACK_SEALED_MAX = 40_000
+
+
 class SessionFeedback(TenantTable, table=True):
-    """The supervisee's private rating of a session; only ever released in aggregate."""
+    """The supervisee's private rating of a session; only ever released in aggregate.
+
+    The comment is sealed at rest (models/crypto.py) like reflective notes; `harbour
+    rotate-keys` re-encrypts it."""
 
     __tablename__ = "supervision_feedback"
     __table_args__ = (
@@ -212,5 +223,22 @@ class SessionFeedback(TenantTable, table=True):
     session_id: uuid.UUID = Field(foreign_key="supervision_sessions.id", ondelete="CASCADE")
     helpful: int
     felt_safe: int
-    comment: str | None = Field(default=None, max_length=SHORT_TEXT_MAX)
+    comment: str | None = Field(default=None, sa_type=sa.String(FEEDBACK_SEALED_MAX))
+    # The supervisee's unit path when they rated (unit ids, top down): the report card groups
+    # by it, so a later move does not change a completed period's figures. Null: rated
+    # before this column existed (the current unit is used).
+    unit_path: list[str] | None = Field(default=None, sa_type=sa.JSON())
     created_at: datetime = utc_column()
+
+
+register_sealed_column(FEEDBACK_TABLE, FEEDBACK_COMMENT_COLUMN)
+
+
+class FeedbackPublic(BaseModel):
+    """My own rating of a session, as only I (the supervisee) ever see it."""
+
+    session_id: uuid.UUID
+    helpful: int
+    felt_safe: int
+    comment: str | None
+    created_at: datetime

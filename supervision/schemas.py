@@ -24,6 +24,7 @@ from models.supervision import (
     SECTION_MAX,
     SHORT_TEXT_MAX,
     ActionStatus,
+    FeedbackPublic,
     SessionKind,
     SessionStatus,
 )
@@ -214,12 +215,7 @@ class FeedbackCreate(Request):
     comment: ShortText | None = None
 
 
-class FeedbackReceipt(BaseModel):
-    session_id: uuid.UUID
-    helpful: int
-    felt_safe: int
-    comment: str | None
-    created_at: datetime
+FeedbackReceipt = FeedbackPublic
 
 
 class ActionUpdate(Request):

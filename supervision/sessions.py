@@ -1,4 +1,4 @@
-"""The session lifecycle: schedule, list, read, cancel, sign off, addenda and feedback."""
+"""The session lifecycle: schedule, list, read, cancel, sign off and addenda."""
 
 from __future__ import annotations
 
@@ -22,7 +22,6 @@ from models.staff import Role, Staff
 from models.supervision import (
     HELD_STATUSES,
     Addendum,
-    SessionFeedback,
     SessionStatus,
     SupervisionRecord,
     SupervisionSession,
@@ -33,7 +32,6 @@ from supervision.schemas import (
     AddendumCreate,
     Audience,
     CancelRequest,
-    FeedbackCreate,
     SessionCreate,
     SignOffRequest,
 )
@@ -295,43 +293,3 @@ async def add_addendum(
     await session.flush()
     await session_changed(session, row, now)
     return addendum
-
-
-async def give_feedback(
-    session: AsyncSession,
-    actor: Actor,
-    session_id: uuid.UUID,
-    data: FeedbackCreate,
-    now: datetime,
-) -> SessionFeedback:
-    """The supervisee's private rating of a held session (once per session)."""
-    visible = await load_visible(session, actor, session_id, lock=True)
-    row = visible.row
-    if actor.id != row.supervisee_id:
-        raise Forbidden("Only the supervisee rates their supervision.")
-    if row.status not in HELD_STATUSES:
-        raise Conflict("Only a session that was held can be rated.")
-    exists = (
-        await session.exec(
-            select(col(SessionFeedback.id)).where(
-                col(SessionFeedback.organisation_id) == actor.organisation_id,
-                col(SessionFeedback.session_id) == row.id,
-            )
-        )
-    ).first()
-    if exists is not None:
-        raise Conflict("You have already rated this session.")
-    feedback = SessionFeedback(
-        organisation_id=actor.organisation_id,
-        session_id=row.id,
-        helpful=data.helpful,
-        felt_safe=data.felt_safe,
-        comment=data.comment,
-        created_at=now,
-    )
-    session.add(feedback)
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise Conflict("You have already rated this session.") from exc
-    return feedback

@@ -17,13 +17,12 @@ from sqlmodel.sql.expression import SelectOfScalar
 from models.access_log import AccessReason, record_access
 from models.actor import Actor
 from models.changes import ChangeOp, record_change
+from models.disclosure import role_group, tenure_band
 from models.errors import Conflict, Invalid, NotFound
-from models.organisation import Unit
 from models.pagination import decode_cursor, encode_cursor
-from models.scope import supervisees
+from models.scope import supervisees, unit_path
 from models.staff import Staff
 from models.wellbeing import CheckIn, CheckInShare
-from wellbeing.aggregates import role_group, tenure_band
 from wellbeing.catalogue import instrument_for_checkin
 from wellbeing.schemas import (
     CheckInCreate,
@@ -55,20 +54,7 @@ async def signposting(session: AsyncSession, actor: Actor) -> list[tuple[str, st
 
 async def _unit_path(session: AsyncSession, actor: Actor) -> list[str]:
     """Unit ids from the top of the tree down to the caller's unit (a snapshot)."""
-    units = {
-        u.id: u.parent_id
-        for u in (
-            await session.exec(
-                select(Unit).where(col(Unit.organisation_id) == actor.organisation_id)
-            )
-        ).all()
-    }
-    path: list[str] = []
-    current = actor.unit_id
-    while current is not None and current in units and str(current) not in path:
-        path.append(str(current))
-        current = units[current]
-    return list(reversed(path))
+    return await unit_path(session, actor.organisation_id, actor.unit_id)
 
 
 async def _me(session: AsyncSession, actor: Actor) -> Staff:

@@ -17,12 +17,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
-from models.errors import Invalid, NotFound
-from models.organisation import Unit
-from models.scope import managed_units
-from models.staff import Role, Staff
-from models.wellbeing import AnalyticsAudit, CheckIn
-from wellbeing.aggregates import (
+from models.disclosure import (
     Breakdown,
     Cell,
     Facet,
@@ -39,6 +34,11 @@ from wellbeing.aggregates import (
     tenure_band,
     total,
 )
+from models.errors import Invalid, NotFound
+from models.organisation import Unit
+from models.scope import managed_units
+from models.staff import Role, Staff
+from models.wellbeing import AnalyticsAudit, CheckIn
 from wellbeing.instruments import latest
 from wellbeing.settings import settings_for
 

@@ -15,8 +15,8 @@ from fastapi.responses import Response
 from api.deps import Now, SessionDep, require
 from api.problems import problems
 from models.actor import Actor
+from models.disclosure import Breakdown, PeriodKind
 from models.staff import Role
-from wellbeing.aggregates import Breakdown, PeriodKind
 from wellbeing.release import Answer, participation, require_unit, wellbeing_aggregate
 from wellbeing.release import Query as AggregateQuery
 from wellbeing.schemas import AggregatePublic, CellPublic, ParticipationCell, ParticipationPublic

@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
 
 from api.deps import Now, SessionDep, require
 from api.problems import problems
 from models.actor import Actor
+from models.disclosure import PeriodKind
+from models.errors import Invalid
+from models.report_card import ReportCard
 from models.staff import Role
 from supervision.oversight import supervisees_oversight, unit_oversight
+from supervision.report_card import report_card, report_card_rows
 from supervision.schemas_oversight import (
     SupervisionTrend,
     SupervisorOversight,
     UnitSupervisionOversight,
 )
 from supervision.trend import unit_trend
+from wellbeing.direction import unit_direction
 
 router = APIRouter(prefix="/oversight", tags=["oversight"])
 
 Overseer = Annotated[Actor, Depends(require(Role.manager, Role.admin, Role.hr))]
+ReportReader = Annotated[Actor, Depends(require(Role.manager, Role.hr))]
 SupervisorActor = Annotated[Actor, Depends(require(Role.supervisor))]
 
 
@@ -66,3 +75,66 @@ async def supervisees_supervision_route(
 ) -> SupervisorOversight:
     """A supervisor's view: cadence, actions and pending write-ups for each supervisee."""
     return SupervisorOversight(staff=await supervisees_oversight(session, actor, now))
+
+
+Period = Annotated[PeriodKind, Query(description="month or quarter")]
+
+
+def _period(period: PeriodKind) -> PeriodKind:
+    if period is PeriodKind.week:
+        raise Invalid("The report card is by month or quarter.")
+    return period
+
+
+async def _card(
+    session: SessionDep, actor: Actor, unit_id: uuid.UUID, period: PeriodKind, now: Now
+) -> ReportCard:
+    """Supervision fills the card (and checks scope first); wellbeing adds its direction.
+    Two domain calls because supervision may not import wellbeing (docs/report-card.md)."""
+    card = await report_card(session, actor, unit_id, period, now)
+    wellbeing = await unit_direction(
+        session, actor, unit_id, period, card.current_period_start, card.previous_period_start, now
+    )
+    return card.model_copy(update={"wellbeing": wellbeing})
+
+
+@router.get(
+    "/units/{unit_id}/report-card",
+    name="get_unit_report_card",
+    response_model=ReportCard,
+    responses=problems(403, 404, 422),
+)
+async def report_card_route(
+    unit_id: uuid.UUID,
+    actor: ReportReader,
+    session: SessionDep,
+    now: Now,
+    period: Period = PeriodKind.quarter,
+) -> ReportCard:
+    """How much, how well, is anyone better off: the last completed period beside the one
+    before (managers for their subtrees, HR for any unit; feedback under the k-rule)."""
+    return await _card(session, actor, unit_id, _period(period), now)
+
+
+@router.get(
+    "/units/{unit_id}/report-card.csv",
+    name="get_unit_report_card_csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}}, **problems(403, 404, 422)},
+)
+async def report_card_csv_route(
+    unit_id: uuid.UUID,
+    actor: ReportReader,
+    session: SessionDep,
+    now: Now,
+    period: Period = PeriodKind.quarter,
+) -> Response:
+    """The report card as CSV, one row per figure."""
+    card = await _card(session, actor, unit_id, _period(period), now)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(report_card_rows(card))
+    return Response(
+        content=out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="report-card.csv"'},
+    )

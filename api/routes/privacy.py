@@ -15,6 +15,8 @@ from models.export import ReadByMe
 from models.pagination import DEFAULT_LIMIT
 from models.reflection import ReflectionExport
 from models.schemas import AccessLogEntry, Page, StaffPublic
+from models.supervision import FeedbackPublic
+from supervision.feedback import export_feedback
 from supervision.personal_export import export_my_absences, export_my_sessions
 from supervision.reflections import export_reflections
 from supervision.schemas import AbsencePublic, SessionPublic
@@ -33,6 +35,7 @@ class PersonalExport(BaseModel):
     supervision_sessions: list[SessionPublic]
     absences: list[AbsencePublic]
     checkins: list[CheckInPublic]
+    session_feedback: list[FeedbackPublic]
     reads_of_my_data: list[AccessLogEntry]
     my_reads_of_others: list[ReadByMe]
 
@@ -70,6 +73,7 @@ async def export_my_data(
         supervision_sessions=await export_my_sessions(session, actor),
         absences=await export_my_absences(session, actor),
         checkins=await export_my_checkins(session, actor, now),
+        session_feedback=await export_feedback(session, ring, actor),
         reads_of_my_data=[
             AccessLogEntry.model_validate(r, from_attributes=True)
             for r in await access_log_about(session, actor)

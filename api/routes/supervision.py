@@ -30,6 +30,7 @@ from models.supervision import ActionStatus, SessionStatus, SupervisionSession
 from supervision.actions import get_action, list_actions, update_action_status
 from supervision.agenda import session_agenda
 from supervision.export import export_case, export_csv
+from supervision.feedback import give_feedback, my_feedback
 from supervision.policy_store import get_policy, policy_public, put_policy
 from supervision.records import action_public, session_public, summaries, write_record
 from supervision.reflections import agenda_reflections
@@ -54,7 +55,6 @@ from supervision.schemas_export import CaseExport
 from supervision.sessions import (
     add_addendum,
     cancel_session,
-    give_feedback,
     list_sessions,
     load_visible,
     open_session,
@@ -273,11 +273,28 @@ async def add_addendum_route(
     responses=problems(403, 404, 409),
 )
 async def feedback_route(
-    session_id: uuid.UUID, body: FeedbackCreate, actor: CurrentActor, session: SessionDep, now: Now
+    session_id: uuid.UUID,
+    body: FeedbackCreate,
+    actor: CurrentActor,
+    session: SessionDep,
+    ring: KeyRingDep,
+    now: Now,
 ) -> FeedbackReceipt:
     """Rate a session you were supervised in (private; only ever shown in aggregate)."""
-    feedback = await give_feedback(session, actor, session_id, body, now)
-    return FeedbackReceipt.model_validate(feedback, from_attributes=True)
+    return await give_feedback(session, ring, actor, session_id, body, now)
+
+
+@router.get(
+    "/sessions/{session_id}/feedback",
+    name="get_my_supervision_feedback",
+    response_model=FeedbackReceipt,
+    responses=problems(404),
+)
+async def get_feedback_route(
+    session_id: uuid.UUID, actor: CurrentActor, session: SessionDep, ring: KeyRingDep
+) -> FeedbackReceipt:
+    """My own rating of a session (only the supervisee; anyone else 404)."""
+    return await my_feedback(session, ring, actor, session_id)
 
 
 @router.get(

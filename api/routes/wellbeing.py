@@ -10,11 +10,11 @@ from fastapi import APIRouter, Depends, Query, Response
 from api.deps import CurrentActor, Cursor, Limit, Now, SessionDep, require
 from api.problems import problems
 from models.actor import Actor
+from models.disclosure import PeriodKind
 from models.pagination import DEFAULT_LIMIT
 from models.schemas import Page
 from models.staff import Role
 from models.wellbeing import InstrumentText, WellbeingSettings
-from wellbeing.aggregates import PeriodKind
 from wellbeing.catalogue import catalogue, is_available
 from wellbeing.checkins import (
     checkin_public,

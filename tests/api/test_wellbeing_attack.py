@@ -12,18 +12,18 @@ import numpy as np
 from fastapi import FastAPI
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.staff import Role, Staff
-from models.wellbeing import WellbeingSettings
-from tests.conftest import FrozenClock
-from tests.factories import bearer, make_org, make_staff, make_unit, now_of
-from tests.wellbeing_factories import make_checkin
-from wellbeing.aggregates import (
+from models.disclosure import (
     PeriodKind,
     period_end,
     period_start,
     role_group,
     tenure_band,
 )
+from models.staff import Role, Staff
+from models.wellbeing import WellbeingSettings
+from tests.conftest import FrozenClock
+from tests.factories import bearer, make_org, make_staff, make_unit, now_of
+from tests.wellbeing_factories import make_checkin
 
 K = 5
 

@@ -54,8 +54,10 @@ async def test_rotation_reseals_every_row_and_the_old_key_can_then_go(
     lines = await _rotate_keys(settings, batch_size=2)
 
     assert await key_ids(committed, ids) == ["k1"] * 5
-    assert "still under older keys" in lines[0]
-    assert lines[0].startswith("reflections.content: re-encrypted ")
+    [notes] = [line for line in lines if line.startswith("reflections.content: ")]
+    assert notes.startswith("reflections.content: re-encrypted 5 ")
+    assert "still under older keys" in notes
+    assert any(line.startswith("supervision_feedback.comment: ") for line in lines)
     assert lines[-1].startswith("nothing is left under older keys")
     # A server holding only the new key reads every note.
     only_new = committed.settings.model_copy(update={"encryption_keys": SecretStr(NEW)})

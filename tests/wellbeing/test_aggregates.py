@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wellbeing.aggregates import (
+from models.disclosure import (
     Breakdown,
     Cell,
     Facet,

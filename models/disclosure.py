@@ -1,4 +1,7 @@
-"""Anonymised aggregates: the k-rule, complementary suppression and the differencing check.
+"""Statistical disclosure control: the k-rule, complementary suppression, the differencing check.
+
+Shared by wellbeing (check-in aggregates) and supervision (the report card's feedback figures),
+so it lives in `models` (STYLE: what both domains need lives in `models`).
 
 Pure functions over plain observations (no database, no clock), so the report card and any
 other aggregate can reuse them. The release is *canonical*: for one organisation and one
