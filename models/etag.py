@@ -1,6 +1,10 @@
-"""Optimistic concurrency: ETags from a row's version, checked against If-Match."""
+"""Optimistic concurrency: ETags from a row's version (or its content), checked against If-Match."""
 
 from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
 
 from models.errors import PreconditionFailed, PreconditionRequired
 
@@ -9,11 +13,22 @@ def etag_for(version: int) -> str:
     return f'"{version}"'
 
 
+def content_etag(*parts: Any) -> str:
+    """A strong ETag from the values that make up a resource's state (for rows that keep no
+    version counter)."""
+    digest = hashlib.sha256(json.dumps(parts, default=str, sort_keys=True).encode()).hexdigest()
+    return f'"{digest[:24]}"'
+
+
 def require_match(if_match: str | None, version: int) -> None:
     """Raise unless `if_match` names the current version (428 when absent, 412 when stale)."""
+    require_tag(if_match, etag_for(version))
+
+
+def require_tag(if_match: str | None, current: str) -> None:
+    """Raise unless `if_match` names the current ETag (428 when absent, 412 when stale)."""
     if if_match is None or not if_match.strip():
         raise PreconditionRequired("This update needs an If-Match header with the ETag you read.")
-    current = etag_for(version)
     candidates = [c.strip() for c in if_match.split(",")]
     if "*" in candidates:
         return

@@ -9,6 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
+from models.etag import content_etag, require_tag
 from models.wellbeing import DEFAULT_K, DEFAULT_SHARE_DAYS, MIN_K, WellbeingSettings
 from wellbeing.schemas import WellbeingSettingsUpdate
 
@@ -34,10 +35,20 @@ async def settings_for(session: AsyncSession, organisation_id: uuid.UUID) -> Wel
     )
 
 
+def settings_etag(row: WellbeingSettings) -> str:
+    return content_etag(row.k_threshold, row.share_days, row.employee_assistance, row.updated_at)
+
+
 async def update_settings(
-    session: AsyncSession, actor: Actor, data: WellbeingSettingsUpdate, now: datetime
+    session: AsyncSession,
+    actor: Actor,
+    data: WellbeingSettingsUpdate,
+    if_match: str | None,
+    now: datetime,
 ) -> WellbeingSettings:
+    """Change the organisation's wellbeing settings (If-Match with the ETag last read)."""
     current = await settings_for(session, actor.organisation_id)
+    require_tag(if_match, settings_etag(current))
     changes = data.model_dump(exclude_unset=True)
     if changes.get("k") is not None:
         current.k_threshold = max(int(changes["k"]), MIN_K)

@@ -7,10 +7,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from api.deps import CurrentActor, Cursor, Limit, Now, SessionDep, require
+from api.deps import CurrentActor, Cursor, IfMatch, Limit, Now, SessionDep, require
 from api.problems import problems
 from models.actor import Actor
 from models.disclosure import PeriodKind
+from models.etag import content_etag
 from models.pagination import DEFAULT_LIMIT
 from models.schemas import Page
 from models.staff import Role
@@ -47,7 +48,7 @@ from wellbeing.schemas import (
     WellbeingSettingsPublic,
     WellbeingSettingsUpdate,
 )
-from wellbeing.settings import settings_for, update_settings
+from wellbeing.settings import settings_etag, settings_for, update_settings
 from wellbeing.trends import my_trend
 
 router = APIRouter(prefix="/wellbeing", tags=["wellbeing"])
@@ -190,15 +191,20 @@ async def shared_with_me_route(
     responses=problems(404),
 )
 async def get_checkin_route(
-    checkin_id: uuid.UUID, actor: CurrentActor, session: SessionDep, now: Now
+    checkin_id: uuid.UUID, actor: CurrentActor, session: SessionDep, now: Now, response: Response
 ) -> CheckInPublic | SharedCheckInPublic:
     """One check-in: yours, or one shared with you while shared."""
     checkin, share = await get_checkin(session, actor, checkin_id, now)
+    view: CheckInPublic | SharedCheckInPublic
     if checkin.staff_id == actor.id:
         signs = await signposting(session, actor)
-        return checkin_public(checkin, share, share_active(share, now, actor.supervisor_id), signs)
-    assert share is not None  # get_checkin only lets a live share through
-    return shared_public(checkin, share)
+        view = checkin_public(checkin, share, share_active(share, now, actor.supervisor_id), signs)
+    else:
+        assert share is not None  # get_checkin only lets a live share through
+        view = shared_public(checkin, share)
+    # Answers never change; the share's state does, so the tag covers the whole view.
+    response.headers["ETag"] = content_etag(view.model_dump(mode="json"))
+    return view
 
 
 @router.post(
@@ -280,19 +286,31 @@ async def my_trend_route(
     response_model=WellbeingSettingsPublic,
     responses=problems(403),
 )
-async def get_settings_route(actor: AdminOnly, session: SessionDep) -> WellbeingSettingsPublic:
+async def get_settings_route(
+    actor: AdminOnly, session: SessionDep, response: Response
+) -> WellbeingSettingsPublic:
     """The organisation's k, share expiry and employee assistance contact."""
-    return _settings(await settings_for(session, actor.organisation_id))
+    row = await settings_for(session, actor.organisation_id)
+    response.headers["ETag"] = settings_etag(row)
+    return _settings(row)
 
 
 @router.put(
     "/settings",
     name="update_wellbeing_settings",
     response_model=WellbeingSettingsPublic,
-    responses=problems(403),
+    responses=problems(403, 412, 428),
 )
 async def put_settings_route(
-    body: WellbeingSettingsUpdate, actor: AdminOnly, session: SessionDep, now: Now
+    body: WellbeingSettingsUpdate,
+    actor: AdminOnly,
+    session: SessionDep,
+    now: Now,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> WellbeingSettingsPublic:
-    """Change k (never below 5), share expiry days or the employee assistance contact."""
-    return _settings(await update_settings(session, actor, body, now))
+    """Change k (never below 5), share expiry days or the employee assistance contact
+    (If-Match required)."""
+    row = await update_settings(session, actor, body, if_match, now)
+    response.headers["ETag"] = settings_etag(row)
+    return _settings(row)

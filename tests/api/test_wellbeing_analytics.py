@@ -250,12 +250,20 @@ async def test_k_is_an_admin_setting_never_below_five(
         refused = await client.put(url, json={"k": k}, headers=bearer(app, admin))
         assert refused.status_code == 422
     assert (await client.put(url, json={"k": 7}, headers=bearer(app, hr))).status_code == 403
+    missing = await client.put(url, json={"k": 5}, headers=bearer(app, admin))
+    assert missing.status_code == 428
+    etag = current.headers["etag"]
     changed = await client.put(
         url,
         json={"k": 5, "employee_assistance": "Care First 0800 000 000"},
-        headers=bearer(app, admin),
+        headers={**bearer(app, admin), "If-Match": etag},
     )
+    assert changed.status_code == 200
     assert changed.json()["k"] == 5
+    assert changed.headers["etag"] != etag
+    stale = await client.put(url, json={"k": 9}, headers={**bearer(app, admin), "If-Match": etag})
+    assert stale.status_code == 412
+    assert (await client.get(url, headers=bearer(app, admin))).json()["k"] == 5
     assert (await client.get(ANALYTICS, headers=bearer(app, hr))).json()["k"] == 5
     me = await make_staff(db, org, now=now)
     checkin = await client.post(

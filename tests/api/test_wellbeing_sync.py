@@ -53,3 +53,21 @@ async def test_checkins_reach_the_owner_and_a_supervisor_only_while_shared(
     clock.advance(days=15)
     expired, _ = await drain(client, app, t.supervisor, cursor)
     assert [(c["id"], c["op"]) for c in expired] == [(again["id"], "delete")]
+
+
+async def test_checkin_reads_carry_an_etag_that_follows_the_share(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    t = await make_team(db, now=now_of(app))
+    body = _body()
+    me = bearer(app, t.supervisee)
+    assert (await client.post(URL, json=body, headers=me)).status_code == 201
+    first = await client.get(f"{URL}/{body['id']}", headers=me)
+    again = await client.get(f"{URL}/{body['id']}", headers=me)
+    assert first.headers["etag"] == again.headers["etag"]
+    assert (await client.post(f"{URL}/{body['id']}/share", json={}, headers=me)).status_code in {
+        200,
+        201,
+    }
+    shared = await client.get(f"{URL}/{body['id']}", headers=me)
+    assert shared.headers["etag"] != first.headers["etag"]
