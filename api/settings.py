@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     encryption_keys: SecretStr = SecretStr("")
     scheduler: SchedulerMode = SchedulerMode.embedded
     scheduler_heartbeat_seconds: int = Field(default=30, ge=1)
+    reminder_sweep_seconds: int = Field(default=300, ge=10)
 
     jwt_issuer: str = "harbour"
     jwt_audience: str = "harbour-api"

@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import Clock, system_clock
 from api.settings import Settings
+from api.sweep import sweep
 from models.db import create_engine, create_session_factory, session_scope
 from models.ops import claim_lease
 
@@ -49,6 +50,25 @@ class Scheduler:
             max_instances=1,
             coalesce=True,
         )
+        self._scheduler.add_job(
+            self.reminders,
+            "interval",
+            seconds=settings.reminder_sweep_seconds,
+            id="reminders",
+            max_instances=1,
+            coalesce=True,
+        )
+
+    async def reminders(self) -> int:
+        """One reminder sweep, only while this scheduler holds the lease."""
+        if not self.is_leader:
+            return 0
+        try:
+            async with session_scope(self.session_factory) as session:
+                return await sweep(session, self.clock())
+        except SQLAlchemyError:
+            log.exception("reminder sweep failed")
+            return 0
 
     async def heartbeat(self) -> bool:
         """Renew (or take over) the lease; jobs run only while this scheduler holds it."""

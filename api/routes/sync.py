@@ -16,6 +16,9 @@ from api.problems import problems
 from models.actor import Actor
 from models.changes import ChangeOp, Reconciler, Renderer, read_feed
 from models.crypto import KeyRing
+from models.notification_schemas import NotificationPublic
+from models.notifications import RESOURCE_TYPE as NOTIFICATION
+from models.notifications import render_for_sync as notifications_for_sync
 from models.pagination import DEFAULT_LIMIT
 from models.reflection import RESOURCE_TYPE as REFLECTION
 from supervision.reflections import render_for_sync, revoke_lost_shares
@@ -44,7 +47,18 @@ def renderers(ring: KeyRing) -> Mapping[str, Renderer]:
     ) -> Mapping[uuid.UUID, dict[str, Any]]:
         return await render_for_sync(session, ring, actor, ids, now)
 
-    return {REFLECTION: reflections}
+    async def notifications(
+        session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID], _now: datetime
+    ) -> Mapping[uuid.UUID, dict[str, Any]]:
+        rows = await notifications_for_sync(session, actor, ids)
+        return {
+            row_id: NotificationPublic.model_validate(row, from_attributes=True).model_dump(
+                mode="json"
+            )
+            for row_id, row in rows.items()
+        }
+
+    return {REFLECTION: reflections, NOTIFICATION: notifications}
 
 
 # Run before each feed read: tombstones for what a reader lost sight of (add yours here).

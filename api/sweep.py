@@ -1,0 +1,30 @@
+"""One reminder sweep: what each domain finds due, through leave and quiet hours, into the
+outbox. `harbour sweep --at` and the scheduler call it; idempotent (the outbox's unique
+constraint), and safe to run twice at once."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.notifications import enqueue, organisation_ids, schedule
+from supervision.reminders import due_reminders
+from wellbeing.nudges import due_nudges
+
+
+async def sweep_organisation(
+    session: AsyncSession, organisation_id: uuid.UUID, now: datetime
+) -> list[uuid.UUID]:
+    found = await due_reminders(session, organisation_id, now)
+    found += await due_nudges(session, organisation_id, now)
+    return await enqueue(session, await schedule(session, found, now), now)
+
+
+async def sweep(session: AsyncSession, now: datetime) -> int:
+    """Run every organisation's reminders as of `now`; returns how many notifications are new."""
+    created = 0
+    for organisation_id in await organisation_ids(session):
+        created += len(await sweep_organisation(session, organisation_id, now))
+    return created
