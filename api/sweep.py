@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.notifications import enqueue, organisation_ids, schedule
 from supervision.reminders import due_reminders
 from wellbeing.nudges import due_nudges
+from wellbeing.retention import purge_raw_answers
 
 
 async def sweep_organisation(
@@ -28,3 +29,11 @@ async def sweep(session: AsyncSession, now: datetime) -> int:
     for organisation_id in await organisation_ids(session):
         created += len(await sweep_organisation(session, organisation_id, now))
     return created
+
+
+async def retention(session: AsyncSession, now: datetime) -> int:
+    """Clear raw check-in answers past each organisation's retention period."""
+    cleared = 0
+    for organisation_id in await organisation_ids(session):
+        cleared += await purge_raw_answers(session, organisation_id, now)
+    return cleared

@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import Clock, system_clock
 from api.settings import Settings
-from api.sweep import sweep
+from api.sweep import retention, sweep
 from models.db import create_engine, create_session_factory, session_scope
 from models.ops import claim_lease
 
@@ -58,6 +58,9 @@ class Scheduler:
             max_instances=1,
             coalesce=True,
         )
+        self._scheduler.add_job(
+            self.retention, "interval", hours=6, id="retention", max_instances=1, coalesce=True
+        )
 
     async def reminders(self) -> int:
         """One reminder sweep, only while this scheduler holds the lease."""
@@ -68,6 +71,17 @@ class Scheduler:
                 return await sweep(session, self.clock())
         except SQLAlchemyError:
             log.exception("reminder sweep failed")
+            return 0
+
+    async def retention(self) -> int:
+        """Clear raw check-in answers past retention, only while holding the lease."""
+        if not self.is_leader:
+            return 0
+        try:
+            async with session_scope(self.session_factory) as session:
+                return await retention(session, self.clock())
+        except SQLAlchemyError:
+            log.exception("retention sweep failed")
             return 0
 
     async def heartbeat(self) -> bool:

@@ -9,7 +9,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
-from models.wellbeing import DEFAULT_K, DEFAULT_SHARE_DAYS, MIN_K, WellbeingSettings
+from models.wellbeing import (
+    DEFAULT_ANSWERS_RETENTION_DAYS,
+    DEFAULT_K,
+    DEFAULT_SHARE_DAYS,
+    MIN_K,
+    WellbeingSettings,
+)
 from wellbeing.schemas import WellbeingSettingsUpdate
 
 
@@ -29,6 +35,7 @@ async def settings_for(session: AsyncSession, organisation_id: uuid.UUID) -> Wel
         organisation_id=organisation_id,
         k_threshold=DEFAULT_K,
         share_days=DEFAULT_SHARE_DAYS,
+        answers_retention_days=DEFAULT_ANSWERS_RETENTION_DAYS,
         employee_assistance=None,
         updated_at=datetime.min,
     )
@@ -43,6 +50,8 @@ async def update_settings(
         current.k_threshold = max(int(changes["k"]), MIN_K)
     if changes.get("share_days") is not None:
         current.share_days = int(changes["share_days"])
+    if changes.get("answers_retention_days") is not None:
+        current.answers_retention_days = int(changes["answers_retention_days"])
     if "employee_assistance" in changes:
         current.employee_assistance = changes["employee_assistance"]
     current.updated_at = now

@@ -133,7 +133,10 @@ def _shared(checkin: CheckIn, share: CheckInShare) -> SharedCheckInPublic:
 
 def _settings(row: WellbeingSettings) -> WellbeingSettingsPublic:
     return WellbeingSettingsPublic(
-        k=row.k_threshold, share_days=row.share_days, employee_assistance=row.employee_assistance
+        k=row.k_threshold,
+        share_days=row.share_days,
+        answers_retention_days=row.answers_retention_days,
+        employee_assistance=row.employee_assistance,
     )
 
 
