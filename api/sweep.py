@@ -9,25 +9,31 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.notifications import enqueue, organisation_ids, schedule
+from api.push import Pusher, PushResult
+from models.deliveries import PushOutcome, claim, plan_deliveries, settle
+from models.notifications import Platform, enqueue, organisation_ids, schedule
 from supervision.reminders import due_reminders
 from wellbeing.nudges import due_nudges
 from wellbeing.retention import purge_raw_answers
 
 
 async def sweep_organisation(
-    session: AsyncSession, organisation_id: uuid.UUID, now: datetime
+    session: AsyncSession, organisation_id: uuid.UUID, now: datetime, *, push: bool = False
 ) -> list[uuid.UUID]:
+    """One organisation's sweep; with `push`, a pending delivery per device of each new one."""
     found = await due_reminders(session, organisation_id, now)
     found += await due_nudges(session, organisation_id, now)
-    return await enqueue(session, await schedule(session, found, now), now)
+    created = await enqueue(session, await schedule(session, found, now), now)
+    if push:
+        await plan_deliveries(session, created, now)
+    return created
 
 
-async def sweep(session: AsyncSession, now: datetime) -> int:
+async def sweep(session: AsyncSession, now: datetime, *, push: bool = False) -> int:
     """Run every organisation's reminders as of `now`; returns how many notifications are new."""
     created = 0
     for organisation_id in await organisation_ids(session):
-        created += len(await sweep_organisation(session, organisation_id, now))
+        created += len(await sweep_organisation(session, organisation_id, now, push=push))
     return created
 
 
@@ -37,3 +43,38 @@ async def retention(session: AsyncSession, now: datetime) -> int:
     for organisation_id in await organisation_ids(session):
         cleared += await purge_raw_answers(session, organisation_id, now)
     return cleared
+
+
+async def deliver(
+    session: AsyncSession,
+    pusher: Pusher,
+    now: datetime,
+    *,
+    batch: int = 100,
+    max_attempts: int = 5,
+    backoff_seconds: int = 60,
+) -> int:
+    """Send one batch of due pushes per organisation; returns how many were attempted.
+
+    The claimed rows stay locked while they are sent and settled in this transaction.
+    """
+    attempted = 0
+    for organisation_id in await organisation_ids(session):
+        for delivery, device, notification in await claim(session, organisation_id, now, batch):
+            sender = pusher.sender_for(Platform(device.platform))
+            if sender is None:
+                result = PushResult(PushOutcome.retry, "push not configured for this platform")
+            else:
+                result = await sender.send(device.token, notification)
+            await settle(
+                session,
+                delivery,
+                device,
+                result.outcome,
+                now,
+                max_attempts=max_attempts,
+                base_seconds=backoff_seconds,
+                error=result.error,
+            )
+            attempted += 1
+    return attempted

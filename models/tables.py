@@ -6,6 +6,7 @@ from models.absence import Absence
 from models.access_log import AccessLog
 from models.auth import LoginThrottle, RefreshToken
 from models.changes import Change, ChangeCounter
+from models.deliveries import Delivery
 from models.notifications import Device, Notification, NotificationPreferences
 from models.ops import SchedulerHeartbeat
 from models.organisation import Organisation, Unit
@@ -40,6 +41,7 @@ __all__ = [
     "ChangeCounter",
     "CheckIn",
     "CheckInShare",
+    "Delivery",
     "Device",
     "InstrumentText",
     "LoginThrottle",

@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-11-23 12:20:59.582028+00:00
+Create Date: 2026-11-23 12:26:22.202838+00:00
 """
 
 from collections.abc import Sequence
@@ -70,6 +70,25 @@ def upgrade() -> None:
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.create_index('ix_notifications_org_recipient_after', ['organisation_id', 'recipient_id', 'deliver_after'], unique=False)
 
+    op.create_table('deliveries',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('organisation_id', sa.Uuid(), nullable=False),
+    sa.Column('notification_id', sa.Uuid(), nullable=False),
+    sa.Column('device_id', sa.Uuid(), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('updated_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['device_id'], ['devices.id'], name=op.f('fk_deliveries_device_id_devices'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['notification_id'], ['notifications.id'], name=op.f('fk_deliveries_notification_id_notifications'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_deliveries_organisation_id_organisations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_deliveries')),
+    sa.UniqueConstraint('notification_id', 'device_id', name=op.f('uq_deliveries_notification_id_device_id'))
+    )
+    with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.create_index('ix_deliveries_org_status_next', ['organisation_id', 'status', 'next_attempt_at'], unique=False)
+
     with op.batch_alter_table('wellbeing_settings', schema=None) as batch_op:
         batch_op.add_column(
             sa.Column('answers_retention_days', sa.Integer(), nullable=False, server_default='365')
@@ -83,6 +102,10 @@ def downgrade() -> None:
     with op.batch_alter_table('wellbeing_settings', schema=None) as batch_op:
         batch_op.drop_column('answers_retention_days')
 
+    with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.drop_index('ix_deliveries_org_status_next')
+
+    op.drop_table('deliveries')
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.drop_index('ix_notifications_org_recipient_after')
 
