@@ -137,12 +137,17 @@ async def _import_instrument(settings: Settings, org: str, path: str, attestatio
 
 
 async def _sweep(settings: Settings, at: datetime) -> str:
+    import httpx
+
+    from api.push import pusher_from_settings
     from api.sweep import sweep
 
     engine = create_engine(settings.database_url, pool_size=1)
     try:
+        async with httpx.AsyncClient() as client:
+            push = pusher_from_settings(settings, client).configured
         async with session_scope(create_session_factory(engine)) as session:
-            created = await sweep(session, at)
+            created = await sweep(session, at, push=push)
     finally:
         await engine.dispose()
     return f"sweep as of {at.isoformat()}: {created} new notification(s)"

@@ -7,9 +7,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.push import Pusher, PushResult
+from models.db import session_scope
 from models.deliveries import PushOutcome, claim, plan_deliveries, settle
 from models.notifications import Platform, enqueue, organisation_ids, schedule
 from supervision.reminders import due_reminders
@@ -46,7 +48,7 @@ async def retention(session: AsyncSession, now: datetime) -> int:
 
 
 async def deliver(
-    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
     pusher: Pusher,
     now: datetime,
     *,
@@ -54,27 +56,36 @@ async def deliver(
     max_attempts: int = 5,
     backoff_seconds: int = 60,
 ) -> int:
-    """Send one batch of due pushes per organisation; returns how many were attempted.
+    """Send up to `batch` due pushes per organisation; returns how many were attempted.
 
-    The claimed rows stay locked while they are sent and settled in this transaction.
+    One transaction per push: claim a row (SKIP LOCKED), send, settle, commit. A worker
+    killed mid-batch loses only its in-flight push's claim (rolled back, sent by the next
+    worker); everything it settled is committed, so nothing else is sent twice.
     """
+    async with sessions() as session:
+        organisations = await organisation_ids(session)
     attempted = 0
-    for organisation_id in await organisation_ids(session):
-        for delivery, device, notification in await claim(session, organisation_id, now, batch):
-            sender = pusher.sender_for(Platform(device.platform))
-            if sender is None:
-                result = PushResult(PushOutcome.retry, "push not configured for this platform")
-            else:
-                result = await sender.send(device.token, notification)
-            await settle(
-                session,
-                delivery,
-                device,
-                result.outcome,
-                now,
-                max_attempts=max_attempts,
-                base_seconds=backoff_seconds,
-                error=result.error,
-            )
+    for organisation_id in organisations:
+        for _ in range(batch):
+            async with session_scope(sessions) as session:
+                claimed = await claim(session, organisation_id, now, 1)
+                if not claimed:
+                    break
+                delivery, device, notification = claimed[0]
+                sender = pusher.sender_for(Platform(device.platform))
+                if sender is None:
+                    result = PushResult(PushOutcome.retry, "push not configured for this platform")
+                else:
+                    result = await sender.send(device.token, notification)
+                await settle(
+                    session,
+                    delivery,
+                    device,
+                    result.outcome,
+                    now,
+                    max_attempts=max_attempts,
+                    base_seconds=backoff_seconds,
+                    error=result.error,
+                )
             attempted += 1
     return attempted

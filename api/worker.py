@@ -90,14 +90,13 @@ class Scheduler:
         if not self.is_leader:
             return 0
         try:
-            async with session_scope(self.session_factory) as session:
-                return await deliver(
-                    session,
-                    self.pusher,
-                    self.clock(),
-                    max_attempts=self.settings.push_max_attempts,
-                    backoff_seconds=self.settings.push_backoff_seconds,
-                )
+            return await deliver(
+                self.session_factory,
+                self.pusher,
+                self.clock(),
+                max_attempts=self.settings.push_max_attempts,
+                backoff_seconds=self.settings.push_backoff_seconds,
+            )
         except SQLAlchemyError:
             log.exception("push delivery failed")
             return 0

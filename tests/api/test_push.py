@@ -10,8 +10,10 @@ from datetime import timedelta
 
 import httpx
 import jwt
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,12 +23,19 @@ from models.db import session_scope
 from models.deliveries import Delivery, DeliveryStatus, plan_deliveries
 from models.directory import actor_for
 from models.notifications import Device, Platform, register_device
-from tests.conftest import FrozenClock
+from tests.conftest import FrozenClock, joined_sessions
 from tests.factories import make_org, make_staff
 from tests.notification_factories import make_notification
 from tests.reflection_factories import Committed
 
 TOKEN_URI = "http://oauth.test/token"
+Sessions = async_sessionmaker[AsyncSession]
+
+
+@pytest.fixture
+def sessions(connection: AsyncConnection) -> Sessions:
+    """Sessions over the test's transaction (the deliverer opens one per push)."""
+    return joined_sessions(connection)
 
 
 def pem(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> str:
@@ -96,12 +105,12 @@ async def delivery_of(db: AsyncSession, device: Device) -> Delivery | None:
 
 
 async def test_fcm_success_carries_no_names_and_caches_the_oauth_token(
-    db: AsyncSession, clock: FrozenClock
+    db: AsyncSession, clock: FrozenClock, sessions: Sessions
 ) -> None:
     provider = Provider()
     pusher = senders(provider, lambda: 1000.0)
     device, name = await setup(db, clock, Platform.android)
-    assert await deliver(db, pusher, clock()) == 1
+    assert await deliver(sessions, pusher, clock()) == 1
     row = await delivery_of(db, device)
     assert row is not None
     assert row.status == DeliveryStatus.sent
@@ -118,10 +127,12 @@ async def test_fcm_success_carries_no_names_and_caches_the_oauth_token(
     assert pusher.fcm is not None
     assert await pusher.fcm.access_token() == "oauth-1"
     assert len([r for r in provider.requests if str(r.url) == TOKEN_URI]) == 1
-    assert await deliver(db, pusher, clock()) == 0  # nothing left
+    assert await deliver(sessions, pusher, clock()) == 0  # nothing left
 
 
-async def test_fcm_unregistered_removes_the_device(db: AsyncSession, clock: FrozenClock) -> None:
+async def test_fcm_unregistered_removes_the_device(
+    db: AsyncSession, clock: FrozenClock, sessions: Sessions
+) -> None:
     provider = Provider()
     provider.script.append(
         httpx.Response(
@@ -129,23 +140,25 @@ async def test_fcm_unregistered_removes_the_device(db: AsyncSession, clock: Froz
         )
     )
     device, _ = await setup(db, clock, Platform.android)
-    assert await deliver(db, senders(provider, lambda: 1000.0), clock()) == 1
+    assert await deliver(sessions, senders(provider, lambda: 1000.0), clock()) == 1
     assert await db.get(Device, device.id, populate_existing=True) is None
     assert await delivery_of(db, device) is None
 
 
-async def test_apns_5xx_then_success_with_backoff(db: AsyncSession, clock: FrozenClock) -> None:
+async def test_apns_5xx_then_success_with_backoff(
+    db: AsyncSession, clock: FrozenClock, sessions: Sessions
+) -> None:
     provider = Provider()
     provider.script.append(httpx.Response(503))
     pusher = senders(provider, lambda: 1000.0)
     device, _ = await setup(db, clock, Platform.ios)
-    assert await deliver(db, pusher, clock()) == 1
+    assert await deliver(sessions, pusher, clock()) == 1
     row = await delivery_of(db, device)
     assert row is not None
     assert (row.status, row.attempts) == (DeliveryStatus.pending, 1)
     assert row.next_attempt_at == clock() + timedelta(seconds=60)
-    assert await deliver(db, pusher, clock() + timedelta(seconds=59)) == 0  # not yet
-    assert await deliver(db, pusher, clock() + timedelta(seconds=60)) == 1
+    assert await deliver(sessions, pusher, clock() + timedelta(seconds=59)) == 0  # not yet
+    assert await deliver(sessions, pusher, clock() + timedelta(seconds=60)) == 1
     row = await delivery_of(db, device)
     assert row is not None
     assert (row.status, row.attempts) == (DeliveryStatus.sent, 2)
@@ -160,11 +173,13 @@ async def test_apns_5xx_then_success_with_backoff(db: AsyncSession, clock: Froze
     assert claims["iss"] == "TEAM123456"
 
 
-async def test_apns_unregistered_410_and_dead_letter(db: AsyncSession, clock: FrozenClock) -> None:
+async def test_apns_unregistered_410_and_dead_letter(
+    db: AsyncSession, clock: FrozenClock, sessions: Sessions
+) -> None:
     provider = Provider()
     provider.script.append(httpx.Response(410, json={"reason": "Unregistered"}))
     device, _ = await setup(db, clock, Platform.ios)
-    assert await deliver(db, senders(provider, lambda: 1000.0), clock()) == 1
+    assert await deliver(sessions, senders(provider, lambda: 1000.0), clock()) == 1
     assert await db.get(Device, device.id, populate_existing=True) is None
 
     failing = Provider()
@@ -173,12 +188,12 @@ async def test_apns_unregistered_410_and_dead_letter(db: AsyncSession, clock: Fr
     pusher = senders(failing, lambda: 1000.0)
     at = clock()
     for _ in range(3):
-        assert await deliver(db, pusher, at, max_attempts=3) == 1
+        assert await deliver(sessions, pusher, at, max_attempts=3) == 1
         at += timedelta(hours=1)
     row = await delivery_of(db, other)
     assert row is not None
     assert (row.status, row.attempts) == (DeliveryStatus.dead, 3)
-    assert await deliver(db, pusher, at + timedelta(days=1), max_attempts=3) == 0
+    assert await deliver(sessions, pusher, at + timedelta(days=1), max_attempts=3) == 0
 
 
 def test_apns_provider_token_renewed_after_fifty_minutes() -> None:
@@ -216,8 +231,7 @@ async def test_two_concurrent_deliverers_send_each_push_once(committed: Committe
     pusher = Pusher(fcm=FcmSender(client, ACCOUNT, base_url="http://fcm.test"))
 
     async def one() -> int:
-        async with session_scope(committed.sessions) as db:
-            return await deliver(db, pusher, now, batch=5)
+        return await deliver(committed.sessions, pusher, now, batch=5)
 
     counts = await asyncio.gather(one(), one())
     assert sum(counts) == 10
@@ -226,3 +240,42 @@ async def test_two_concurrent_deliverers_send_each_push_once(committed: Committe
         stmt = select(Delivery).where(col(Delivery.organisation_id) == org.id)
         rows = (await db.exec(stmt)).all()
     assert [r.status for r in rows] == [DeliveryStatus.sent] * 10
+
+
+async def test_a_deliverer_killed_mid_batch_leaves_the_rest_for_the_next_once(
+    db: AsyncSession, clock: FrozenClock, sessions: Sessions
+) -> None:
+    now = clock()
+    org = await make_org(db, now=now)
+    for n in range(6):
+        person = await make_staff(db, org, now=now)
+        await register_device(db, actor_for(person), Platform.android, f"token-{n}", now)
+        await plan_deliveries(db, [await make_notification(db, person, now=now)], now)
+    accepted: list[str] = []
+
+    def crashing(request: httpx.Request) -> httpx.Response:
+        if str(request.url) == TOKEN_URI:
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        if len(accepted) == 2:
+            raise RuntimeError("worker killed")
+        accepted.append(json.loads(request.content)["message"]["token"])
+        return httpx.Response(200, json={"name": "ok"})
+
+    def healthy(request: httpx.Request) -> httpx.Response:
+        if str(request.url) == TOKEN_URI:
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        accepted.append(json.loads(request.content)["message"]["token"])
+        return httpx.Response(200, json={"name": "ok"})
+
+    def pusher(handler: Callable[[httpx.Request], httpx.Response]) -> Pusher:
+        client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+        return Pusher(fcm=FcmSender(client, ACCOUNT, base_url="http://fcm.test"))
+
+    with pytest.raises(RuntimeError):
+        await deliver(sessions, pusher(crashing), now)
+    assert len(accepted) == 2
+    assert await deliver(sessions, pusher(healthy), now) == 4
+    assert sorted(accepted) == sorted(f"token-{n}" for n in range(6))
+    stmt = select(Delivery).where(col(Delivery.organisation_id) == org.id)
+    rows = (await db.exec(stmt.execution_options(populate_existing=True))).all()
+    assert [r.status for r in rows] == [DeliveryStatus.sent] * 6
