@@ -21,6 +21,7 @@ from api.routes import (
     analytics,
     auth,
     health,
+    notifications,
     org,
     oversight_supervision,
     oversight_wellbeing,
@@ -110,6 +111,7 @@ def create_app(
         wellbeing,
         analytics,
         oversight_wellbeing,
+        notifications,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)

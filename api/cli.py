@@ -136,6 +136,32 @@ async def _import_instrument(settings: Settings, org: str, path: str, attestatio
         await engine.dispose()
 
 
+async def _sweep(settings: Settings, at: datetime) -> str:
+    import httpx
+
+    from api.push import pusher_from_settings
+    from api.sweep import sweep
+
+    engine = create_engine(settings.database_url, pool_size=1)
+    try:
+        async with httpx.AsyncClient() as client:
+            push = pusher_from_settings(settings, client).configured
+        async with session_scope(create_session_factory(engine)) as session:
+            created = await sweep(session, at, push=push)
+    finally:
+        await engine.dispose()
+    return f"sweep as of {at.isoformat()}: {created} new notification(s)"
+
+
+def _instant(value: str) -> datetime:
+    """An ISO datetime; one without an offset is taken as UTC."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO datetime: {value!r}") from exc
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="harbour", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -145,6 +171,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=1)
     sub.add_parser("worker", help="run the scheduler process (reminders, delivery, retention)")
     sub.add_parser("migrate", help="alembic upgrade head")
+    sweep = sub.add_parser("sweep", help="run one reminder sweep as if it were --at")
+    sweep.add_argument("--at", type=_instant, default=None, help="ISO datetime (default: now)")
     admin = sub.add_parser("create-admin", help="bootstrap an organisation and its first admin")
     admin.add_argument("--org", required=True)
     admin.add_argument("--email", required=True)
@@ -209,6 +237,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             raise SystemExit("--batch-size must be at least 1")
         for line in asyncio.run(_rotate_keys(settings, args.batch_size)):
             print(line)
+    elif args.command == "sweep":
+        print(asyncio.run(_sweep(settings, args.at or datetime.now(UTC))))
     elif args.command == "instruments":
         print(asyncio.run(_import_instrument(settings, args.org, args.file, args.attest)))
 

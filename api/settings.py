@@ -40,6 +40,18 @@ class Settings(BaseSettings):
     encryption_keys: SecretStr = SecretStr("")
     scheduler: SchedulerMode = SchedulerMode.embedded
     scheduler_heartbeat_seconds: int = Field(default=30, ge=1)
+    reminder_sweep_seconds: int = Field(default=300, ge=10)
+    # Push: without credentials push is skipped (the inbox and sync still carry everything).
+    fcm_service_account_json: SecretStr = SecretStr("")
+    fcm_base_url: str = "https://fcm.googleapis.com"
+    apns_team_id: str = ""
+    apns_key_id: str = ""
+    apns_private_key: SecretStr = SecretStr("")
+    apns_topic: str = ""
+    apns_base_url: str = "https://api.push.apple.com"
+    push_interval_seconds: int = Field(default=30, ge=5)
+    push_max_attempts: int = Field(default=5, ge=1)
+    push_backoff_seconds: int = Field(default=60, ge=1)
 
     jwt_issuer: str = "harbour"
     jwt_audience: str = "harbour-api"

@@ -14,13 +14,16 @@ import socket
 import uuid
 from datetime import timedelta
 
+import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import Clock, system_clock
+from api.push import pusher_from_settings
 from api.settings import Settings
+from api.sweep import deliver, retention, sweep
 from models.db import create_engine, create_session_factory, session_scope
 from models.ops import claim_lease
 
@@ -49,6 +52,65 @@ class Scheduler:
             max_instances=1,
             coalesce=True,
         )
+        self._scheduler.add_job(
+            self.reminders,
+            "interval",
+            seconds=settings.reminder_sweep_seconds,
+            id="reminders",
+            max_instances=1,
+            coalesce=True,
+        )
+        self.pusher = pusher_from_settings(settings, httpx.AsyncClient(timeout=10.0))
+        if self.pusher.configured:
+            self._scheduler.add_job(
+                self.push,
+                "interval",
+                seconds=settings.push_interval_seconds,
+                id="push",
+                max_instances=1,
+                coalesce=True,
+            )
+        self._scheduler.add_job(
+            self.retention, "interval", hours=6, id="retention", max_instances=1, coalesce=True
+        )
+
+    async def reminders(self) -> int:
+        """One reminder sweep, only while this scheduler holds the lease."""
+        if not self.is_leader:
+            return 0
+        try:
+            async with session_scope(self.session_factory) as session:
+                return await sweep(session, self.clock(), push=self.pusher.configured)
+        except SQLAlchemyError:
+            log.exception("reminder sweep failed")
+            return 0
+
+    async def push(self) -> int:
+        """Send one batch of due pushes, only while holding the lease."""
+        if not self.is_leader:
+            return 0
+        try:
+            return await deliver(
+                self.session_factory,
+                self.pusher,
+                self.clock(),
+                max_attempts=self.settings.push_max_attempts,
+                backoff_seconds=self.settings.push_backoff_seconds,
+            )
+        except SQLAlchemyError:
+            log.exception("push delivery failed")
+            return 0
+
+    async def retention(self) -> int:
+        """Clear raw check-in answers past retention, only while holding the lease."""
+        if not self.is_leader:
+            return 0
+        try:
+            async with session_scope(self.session_factory) as session:
+                return await retention(session, self.clock())
+        except SQLAlchemyError:
+            log.exception("retention sweep failed")
+            return 0
 
     async def heartbeat(self) -> bool:
         """Renew (or take over) the lease; jobs run only while this scheduler holds it."""

@@ -6,6 +6,8 @@ from models.absence import Absence
 from models.access_log import AccessLog
 from models.auth import LoginThrottle, RefreshToken
 from models.changes import Change, ChangeCounter
+from models.deliveries import Delivery
+from models.notifications import Device, Notification, NotificationPreferences
 from models.ops import SchedulerHeartbeat
 from models.organisation import Organisation, Unit
 from models.reflection import Reflection
@@ -39,8 +41,12 @@ __all__ = [
     "ChangeCounter",
     "CheckIn",
     "CheckInShare",
+    "Delivery",
+    "Device",
     "InstrumentText",
     "LoginThrottle",
+    "Notification",
+    "NotificationPreferences",
     "Organisation",
     "RefreshToken",
     "Reflection",

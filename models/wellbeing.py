@@ -15,6 +15,8 @@ from models.base import TenantTable, utc_column
 DEFAULT_K = 10
 MIN_K = 5
 DEFAULT_SHARE_DAYS = 14
+# Raw answers are kept this long; scores (and so every aggregate) stay.
+DEFAULT_ANSWERS_RETENTION_DAYS = 365
 
 
 class WellbeingSettings(TenantTable, table=True):
@@ -28,6 +30,7 @@ class WellbeingSettings(TenantTable, table=True):
 
     k_threshold: int = Field(default=DEFAULT_K)
     share_days: int = Field(default=DEFAULT_SHARE_DAYS)
+    answers_retention_days: int = Field(default=DEFAULT_ANSWERS_RETENTION_DAYS)
     employee_assistance: str | None = Field(default=None, max_length=300)
     updated_at: datetime = utc_column()
 

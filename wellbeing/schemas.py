@@ -168,10 +168,12 @@ class ParticipationPublic(BaseModel):
 class WellbeingSettingsPublic(BaseModel):
     k: int
     share_days: int
+    answers_retention_days: int
     employee_assistance: str | None
 
 
 class WellbeingSettingsUpdate(Request):
     k: Annotated[int, Field(ge=5, le=1000)] | None = None
     share_days: Annotated[int, Field(ge=1, le=90)] | None = None
+    answers_retention_days: Annotated[int, Field(ge=30, le=3650)] | None = None
     employee_assistance: Annotated[str, StringConstraints(max_length=300)] | None = None

@@ -10,7 +10,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
 from models.etag import content_etag, require_tag
-from models.wellbeing import DEFAULT_K, DEFAULT_SHARE_DAYS, MIN_K, WellbeingSettings
+from models.wellbeing import (
+    DEFAULT_ANSWERS_RETENTION_DAYS,
+    DEFAULT_K,
+    DEFAULT_SHARE_DAYS,
+    MIN_K,
+    WellbeingSettings,
+)
 from wellbeing.schemas import WellbeingSettingsUpdate
 
 
@@ -30,13 +36,20 @@ async def settings_for(session: AsyncSession, organisation_id: uuid.UUID) -> Wel
         organisation_id=organisation_id,
         k_threshold=DEFAULT_K,
         share_days=DEFAULT_SHARE_DAYS,
+        answers_retention_days=DEFAULT_ANSWERS_RETENTION_DAYS,
         employee_assistance=None,
         updated_at=datetime.min,
     )
 
 
 def settings_etag(row: WellbeingSettings) -> str:
-    return content_etag(row.k_threshold, row.share_days, row.employee_assistance, row.updated_at)
+    return content_etag(
+        row.k_threshold,
+        row.share_days,
+        row.answers_retention_days,
+        row.employee_assistance,
+        row.updated_at,
+    )
 
 
 async def update_settings(
@@ -54,6 +67,8 @@ async def update_settings(
         current.k_threshold = max(int(changes["k"]), MIN_K)
     if changes.get("share_days") is not None:
         current.share_days = int(changes["share_days"])
+    if changes.get("answers_retention_days") is not None:
+        current.answers_retention_days = int(changes["answers_retention_days"])
     if "employee_assistance" in changes:
         current.employee_assistance = changes["employee_assistance"]
     current.updated_at = now

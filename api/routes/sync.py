@@ -16,6 +16,9 @@ from api.problems import problems
 from models.actor import Actor
 from models.changes import ChangeOp, Reconciler, Renderer, read_feed
 from models.crypto import KeyRing
+from models.notification_schemas import NotificationPublic
+from models.notifications import RESOURCE_TYPE as NOTIFICATION
+from models.notifications import render_for_sync as notifications_for_sync
 from models.pagination import DEFAULT_LIMIT
 from models.reflection import RESOURCE_TYPE as REFLECTION
 from supervision.changes import ACTION, SESSION
@@ -53,11 +56,23 @@ def renderers(ring: KeyRing) -> Mapping[str, Renderer]:
     ) -> Mapping[uuid.UUID, dict[str, Any]]:
         return await render_for_sync(session, ring, actor, ids, now)
 
+    async def notifications(
+        session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID], _now: datetime
+    ) -> Mapping[uuid.UUID, dict[str, Any]]:
+        rows = await notifications_for_sync(session, actor, ids)
+        return {
+            row_id: NotificationPublic.model_validate(row, from_attributes=True).model_dump(
+                mode="json"
+            )
+            for row_id, row in rows.items()
+        }
+
     return {
         REFLECTION: reflections,
         SESSION: render_sessions_for_sync,
         ACTION: render_actions_for_sync,
         CHECKIN: render_checkins_for_sync,
+        NOTIFICATION: notifications,
     }
 
 

@@ -99,7 +99,10 @@ def _instrument(instrument: Instrument, text: InstrumentText | None) -> Instrume
 
 def _settings(row: WellbeingSettings) -> WellbeingSettingsPublic:
     return WellbeingSettingsPublic(
-        k=row.k_threshold, share_days=row.share_days, employee_assistance=row.employee_assistance
+        k=row.k_threshold,
+        share_days=row.share_days,
+        answers_retention_days=row.answers_retention_days,
+        employee_assistance=row.employee_assistance,
     )
 
 

@@ -100,3 +100,13 @@ def test_placeholder_secret_is_refused_outside_development(tmp_path: Path) -> No
     assert result.returncode == 2
     assert "HARBOUR_SECRET_KEY" in result.stderr
     assert not (tmp_path / "x.db").exists()
+
+
+def test_sweep_at_a_time_is_idempotent(database_url: str) -> None:
+    harbour(database_url, "demo")
+    first = harbour(database_url, "sweep", "--at", "2026-11-23T09:30:00Z")
+    second = harbour(database_url, "sweep", "--at", "2026-11-23T09:30:00Z")
+    created = int(first.split(": ")[1].split()[0])
+    assert created > 0
+    assert second.strip().endswith(": 0 new notification(s)")
+    assert scalar(database_url, "select count(*) from notifications") == created

@@ -245,7 +245,12 @@ async def test_k_is_an_admin_setting_never_below_five(
     hr = await make_staff(db, org, Role.hr, now=now)
     url = "/api/v1/wellbeing/settings"
     current = await client.get(url, headers=bearer(app, admin))
-    assert current.json() == {"k": 10, "share_days": 14, "employee_assistance": None}
+    assert current.json() == {
+        "k": 10,
+        "share_days": 14,
+        "answers_retention_days": 365,
+        "employee_assistance": None,
+    }
     for k in (4, 0, -1):
         refused = await client.put(url, json={"k": k}, headers=bearer(app, admin))
         assert refused.status_code == 422

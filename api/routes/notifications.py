@@ -1,0 +1,123 @@
+"""The in-app inbox, push devices and my notification preferences."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+
+from fastapi import APIRouter, Response
+
+from api.deps import CurrentActor, Cursor, Limit, Now, SessionDep
+from api.problems import problems
+from models.notification_schemas import (
+    DeviceCreate,
+    DevicePublic,
+    NotificationPublic,
+    PreferencesBody,
+    PreferencesPublic,
+)
+from models.notifications import (
+    Notification,
+    Preferences,
+    delete_device,
+    get_preferences,
+    list_notifications,
+    mark_read,
+    register_device,
+    update_preferences,
+)
+from models.pagination import DEFAULT_LIMIT
+from models.schemas import Page
+
+router = APIRouter(tags=["notifications"])
+
+
+def _public(row: Notification) -> NotificationPublic:
+    return NotificationPublic.model_validate(row, from_attributes=True)
+
+
+@router.get(
+    "/notifications",
+    name="list_notifications",
+    response_model=Page[NotificationPublic],
+    responses=problems(),
+)
+async def list_notifications_route(
+    actor: CurrentActor,
+    session: SessionDep,
+    now: Now,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[NotificationPublic]:
+    """My inbox, newest first (reminders deferred by quiet hours appear when due)."""
+    rows, next_cursor = await list_notifications(session, actor, now, limit=limit, cursor=cursor)
+    return Page(data=[_public(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.post(
+    "/notifications/{notification_id}/read",
+    name="mark_notification_read",
+    response_model=NotificationPublic,
+    responses=problems(404),
+)
+async def mark_notification_read_route(
+    notification_id: uuid.UUID, actor: CurrentActor, session: SessionDep, now: Now
+) -> NotificationPublic:
+    """Mark one of my notifications read."""
+    return _public(await mark_read(session, actor, notification_id, now))
+
+
+@router.post(
+    "/devices",
+    name="register_device",
+    status_code=201,
+    response_model=DevicePublic,
+    responses=problems(),
+)
+async def register_device_route(
+    body: DeviceCreate, actor: CurrentActor, session: SessionDep, now: Now, response: Response
+) -> DevicePublic:
+    """Register a phone for push; the same token again answers the same device (200)."""
+    device, created = await register_device(session, actor, body.platform, body.token, now)
+    if not created:
+        response.status_code = 200
+    return DevicePublic.model_validate(device, from_attributes=True)
+
+
+@router.delete(
+    "/devices/{device_id}",
+    name="delete_device",
+    status_code=204,
+    responses=problems(404),
+)
+async def delete_device_route(
+    device_id: uuid.UUID, actor: CurrentActor, session: SessionDep
+) -> Response:
+    """Unregister one of my phones."""
+    await delete_device(session, actor, device_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/me/preferences",
+    name="get_my_preferences",
+    response_model=PreferencesPublic,
+    responses=problems(),
+)
+async def get_my_preferences_route(actor: CurrentActor, session: SessionDep) -> PreferencesPublic:
+    """My time zone, quiet hours, weekly check-in nudge and push switch."""
+    return PreferencesPublic(**asdict(await get_preferences(session, actor)))
+
+
+@router.put(
+    "/me/preferences",
+    name="put_my_preferences",
+    response_model=PreferencesPublic,
+    responses=problems(422),
+)
+async def put_my_preferences_route(
+    body: PreferencesBody, actor: CurrentActor, session: SessionDep, now: Now
+) -> PreferencesPublic:
+    """Replace my notification preferences (the time zone is my staff record's)."""
+    saved = await update_preferences(session, actor, Preferences(**body.model_dump()), now)
+    return PreferencesPublic(**asdict(saved))

@@ -1,0 +1,479 @@
+"""The notification outbox and inbox, devices and notification preferences.
+
+A notification is one occurrence of one reminder for one recipient. The unique constraint on
+(recipient, kind, subject, occurrence) is what makes a sweep idempotent: inserting with
+ON CONFLICT DO NOTHING means two sweeps, sequential or concurrent, create each row once.
+`deliver_after` defers it to the end of the recipient's quiet hours: the inbox shows it and
+push sends it only from then on.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Field, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from models.absence import absence_spans
+from models.actor import Actor
+from models.base import TenantTable, new_id, utc_column
+from models.changes import ChangeOp, record_change
+from models.errors import Invalid, NotFound
+from models.organisation import Organisation
+from models.pagination import decode_cursor, encode_cursor
+from models.reminder_time import deliver_after, local_date, on_leave
+from models.staff import Staff
+
+RESOURCE_TYPE = "notification"
+
+
+class NotificationKind(StrEnum):
+    session_upcoming_24h = "session_upcoming_24h"
+    session_upcoming_1h = "session_upcoming_1h"
+    supervision_due_soon = "supervision_due_soon"
+    supervision_overdue = "supervision_overdue"
+    supervisee_overdue = "supervisee_overdue"
+    overdue_escalation = "overdue_escalation"
+    record_not_written = "record_not_written"
+    record_not_signed = "record_not_signed"
+    action_due = "action_due"
+    checkin_nudge = "checkin_nudge"
+
+
+class Platform(StrEnum):
+    ios = "ios"
+    android = "android"
+
+
+class Notification(TenantTable, table=True):
+    """One occurrence of one reminder for one recipient (the outbox and the inbox)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "recipient_id", "kind", "subject_id", "occurrence", name="uq_notifications_occurrence"
+        ),
+        sa.Index(
+            "ix_notifications_org_recipient_after",
+            "organisation_id",
+            "recipient_id",
+            "deliver_after",
+        ),
+    )
+
+    recipient_id: uuid.UUID = Field(foreign_key="staff.id", ondelete="CASCADE")
+    kind: NotificationKind = Field(sa_type=sa.String(40))
+    # What the reminder is about: a session, an action, a staff member; never its text.
+    subject_id: uuid.UUID
+    # Deterministic key of the occurrence (a date, a session start, a week): see
+    # docs/reminders.md.
+    occurrence: str = Field(max_length=64)
+    created_at: datetime = utc_column()
+    deliver_after: datetime = utc_column()
+    read_at: datetime | None = utc_column(nullable=True)
+
+
+class Device(TenantTable, table=True):
+    """A phone registered for push: one row per provider token."""
+
+    __tablename__ = "devices"
+    __table_args__ = (
+        sa.UniqueConstraint("organisation_id", "platform", "token"),
+        sa.Index("ix_devices_org_staff", "organisation_id", "staff_id"),
+    )
+
+    staff_id: uuid.UUID = Field(foreign_key="staff.id", ondelete="CASCADE")
+    platform: Platform = Field(sa_type=sa.String(10))
+    token: str = Field(max_length=4096)
+    created_at: datetime = utc_column()
+
+
+class NotificationPreferences(TenantTable, table=True):
+    """A staff member's quiet hours, check-in nudge and push switch (time zone is on staff)."""
+
+    __tablename__ = "notification_preferences"
+    __table_args__ = (sa.UniqueConstraint("organisation_id", "staff_id"),)
+
+    staff_id: uuid.UUID = Field(foreign_key="staff.id", ondelete="CASCADE")
+    quiet_hours_start: time | None = Field(default=None)
+    quiet_hours_end: time | None = Field(default=None)
+    # ISO weekday, 1 = Monday ... 7 = Sunday; None: no nudge.
+    checkin_nudge_weekday: int | None = Field(default=None)
+    checkin_nudge_time: time | None = Field(default=None)
+    push_enabled: bool = Field(default=True)
+    updated_at: datetime = utc_column()
+
+
+# Defaults for someone who never saved preferences: quiet 21:00-08:00, Monday 09:00 nudge.
+DEFAULT_QUIET_START = time(21, 0)
+DEFAULT_QUIET_END = time(8, 0)
+DEFAULT_NUDGE_WEEKDAY = 1
+DEFAULT_NUDGE_TIME = time(9, 0)
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """Preferences as reminders use them: defaults filled in, the staff time zone attached."""
+
+    timezone: str
+    quiet_hours_start: time | None
+    quiet_hours_end: time | None
+    checkin_nudge_weekday: int | None
+    checkin_nudge_time: time | None
+    push_enabled: bool
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+# --- the outbox ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Due:
+    """A reminder occurrence a sweep found due (domain code builds these; `enqueue` stores)."""
+
+    organisation_id: uuid.UUID
+    recipient_id: uuid.UUID
+    kind: NotificationKind
+    subject_id: uuid.UUID
+    occurrence: str
+    deliver_after: datetime
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A reminder a domain found due, before leave and quiet hours are applied."""
+
+    organisation_id: uuid.UUID
+    recipient_id: uuid.UUID
+    kind: NotificationKind
+    subject_id: uuid.UUID
+    occurrence: str
+
+
+async def schedule(
+    session: AsyncSession, reminders: Sequence[Reminder], now: datetime
+) -> list[Due]:
+    """Drop reminders for recipients on leave today (their date); defer the rest past quiet
+    hours in their time zone."""
+    recipients = {r.recipient_id for r in reminders}
+    prefs = await preferences_for(session, recipients)
+    spans: dict[uuid.UUID, list[tuple[date, date]]] = {}
+    for organisation_id in {r.organisation_id for r in reminders}:
+        ids = [r.recipient_id for r in reminders if r.organisation_id == organisation_id]
+        spans.update(
+            await absence_spans(
+                session, organisation_id, ids, ending_on_or_after=now.date() - timedelta(days=1)
+            )
+        )
+    due: list[Due] = []
+    for r in reminders:
+        pref = prefs.get(r.recipient_id)
+        if pref is None:
+            continue
+        if on_leave(spans.get(r.recipient_id, []), local_date(now, pref.timezone)):
+            continue
+        after = deliver_after(now, pref.timezone, pref.quiet_hours_start, pref.quiet_hours_end)
+        due.append(
+            Due(r.organisation_id, r.recipient_id, r.kind, r.subject_id, r.occurrence, after)
+        )
+    return due
+
+
+async def enqueue(session: AsyncSession, due: Iterable[Due], now: datetime) -> list[uuid.UUID]:
+    """Store each occurrence not stored yet; returns the ids of the new notifications.
+
+    ON CONFLICT DO NOTHING on the occurrence constraint: a repeated or concurrent sweep
+    inserts nothing twice (on PostgreSQL a concurrent insert of the same key waits for the
+    other transaction and then does nothing). Each new row goes on its recipient's sync feed.
+    """
+    created: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID]] = []
+    # One key order for every sweep: two concurrent sweeps then wait on each other's keys in
+    # the same order and cannot deadlock.
+    ordered = sorted(
+        {(d.recipient_id, d.kind.value, d.subject_id, d.occurrence): d for d in due}.values(),
+        key=lambda d: (str(d.recipient_id), d.kind.value, str(d.subject_id), d.occurrence),
+    )
+    for item in ordered:
+        stmt = (
+            _insert(session, Notification)
+            .values(
+                id=new_id(),
+                organisation_id=item.organisation_id,
+                recipient_id=item.recipient_id,
+                kind=item.kind.value,
+                subject_id=item.subject_id,
+                occurrence=item.occurrence,
+                created_at=now,
+                deliver_after=item.deliver_after,
+            )
+            .on_conflict_do_nothing(
+                index_elements=["recipient_id", "kind", "subject_id", "occurrence"]
+            )
+            .returning(col(Notification.id))
+        )
+        new = (await session.exec(stmt)).scalar_one_or_none()
+        if new is not None:
+            created.append((new, item.organisation_id, item.recipient_id))
+    # Sequence numbers last: record_change holds the organisation's counter lock until commit.
+    for notification_id, organisation_id, recipient_id in created:
+        await record_change(
+            session,
+            organisation_id,
+            RESOURCE_TYPE,
+            notification_id,
+            ChangeOp.upsert,
+            [recipient_id],
+            now,
+        )
+    return [row[0] for row in created]
+
+
+# --- the inbox -------------------------------------------------------------------------------
+
+
+def readable_notifications(actor: Actor, now: datetime) -> SelectOfScalar[Notification]:
+    """My notifications that are already deliverable (deferred ones appear when due)."""
+    return select(Notification).where(
+        col(Notification.organisation_id) == actor.organisation_id,
+        col(Notification.recipient_id) == actor.id,
+        col(Notification.deliver_after) <= now,
+    )
+
+
+async def list_notifications(
+    session: AsyncSession, actor: Actor, now: datetime, *, limit: int, cursor: str | None
+) -> tuple[Sequence[Notification], str | None]:
+    """My inbox, newest first."""
+    stmt = readable_notifications(actor, now)
+    position = decode_cursor(cursor)
+    if position is not None:
+        try:
+            at = datetime.fromisoformat(str(position["at"]))
+            after = uuid.UUID(str(position["id"]))
+        except (KeyError, ValueError) as exc:
+            raise Invalid("The cursor is not one this server issued.") from exc
+        if at.tzinfo is None:
+            raise Invalid("The cursor is not one this server issued.")
+        stmt = stmt.where(
+            sa.or_(
+                col(Notification.deliver_after) < at,
+                sa.and_(col(Notification.deliver_after) == at, col(Notification.id) < after),
+            )
+        )
+    stmt = stmt.order_by(col(Notification.deliver_after).desc(), col(Notification.id).desc())
+    rows = list((await session.exec(stmt.limit(limit + 1))).all())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor({"at": last.deliver_after.isoformat(), "id": str(last.id)})
+    return rows, next_cursor
+
+
+async def mark_read(
+    session: AsyncSession, actor: Actor, notification_id: uuid.UUID, now: datetime
+) -> Notification:
+    """Mark one of my notifications read (idempotent: the first read time stays)."""
+    stmt = readable_notifications(actor, now).where(col(Notification.id) == notification_id)
+    row = (await session.exec(stmt.with_for_update())).first()
+    if row is None:
+        raise NotFound("No such notification.")
+    if row.read_at is None:
+        row.read_at = now
+        session.add(row)
+        await session.flush()
+        await record_change(
+            session, row.organisation_id, RESOURCE_TYPE, row.id, ChangeOp.upsert, [actor.id], now
+        )
+    return row
+
+
+async def render_for_sync(
+    session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Notification]:
+    """The caller's own notifications among `ids` (for the sync feed renderer)."""
+    stmt = select(Notification).where(
+        col(Notification.organisation_id) == actor.organisation_id,
+        col(Notification.recipient_id) == actor.id,
+        col(Notification.id).in_(list(ids)),
+    )
+    return {row.id: row for row in (await session.exec(stmt)).all()}
+
+
+# --- devices ---------------------------------------------------------------------------------
+
+
+async def register_device(
+    session: AsyncSession, actor: Actor, platform: Platform, token: str, now: datetime
+) -> tuple[Device, bool]:
+    """Register a push token; the same token again is the same device (returns created?).
+
+    A token registered by someone else in the organisation (a shared phone changing hands)
+    moves to the caller: a token reaches one phone, and the phone has one user.
+    """
+    stmt = (
+        _insert(session, Device)
+        .values(
+            id=new_id(),
+            organisation_id=actor.organisation_id,
+            staff_id=actor.id,
+            platform=platform.value,
+            token=token,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["organisation_id", "platform", "token"])
+        .returning(col(Device.id))
+    )
+    created = (await session.exec(stmt)).scalar_one_or_none()
+    row = (
+        await session.exec(
+            select(Device)
+            .where(
+                col(Device.organisation_id) == actor.organisation_id,
+                col(Device.platform) == platform.value,
+                col(Device.token) == token,
+            )
+            .with_for_update()
+        )
+    ).one()
+    if row.staff_id != actor.id:
+        row.staff_id = actor.id
+        session.add(row)
+        await session.flush()
+    return row, created is not None
+
+
+async def delete_device(session: AsyncSession, actor: Actor, device_id: uuid.UUID) -> None:
+    """Unregister one of my devices (someone else's answers 404)."""
+    stmt = sa.delete(Device).where(
+        col(Device.organisation_id) == actor.organisation_id,
+        col(Device.staff_id) == actor.id,
+        col(Device.id) == device_id,
+    )
+    result = await session.exec(stmt)
+    if result.rowcount == 0:
+        raise NotFound("No such device.")
+
+
+# --- preferences -----------------------------------------------------------------------------
+
+
+async def _stored(session: AsyncSession, actor: Actor) -> NotificationPreferences | None:
+    stmt = select(NotificationPreferences).where(
+        col(NotificationPreferences.organisation_id) == actor.organisation_id,
+        col(NotificationPreferences.staff_id) == actor.id,
+    )
+    return (await session.exec(stmt)).first()
+
+
+async def _staff(session: AsyncSession, actor: Actor) -> Staff:
+    stmt = select(Staff).where(
+        col(Staff.organisation_id) == actor.organisation_id, col(Staff.id) == actor.id
+    )
+    staff = (await session.exec(stmt)).first()
+    if staff is None:
+        raise NotFound("No such staff member.")
+    return staff
+
+
+def effective(staff_timezone: str, stored: NotificationPreferences | None) -> Preferences:
+    if stored is None:
+        return Preferences(
+            timezone=staff_timezone,
+            quiet_hours_start=DEFAULT_QUIET_START,
+            quiet_hours_end=DEFAULT_QUIET_END,
+            checkin_nudge_weekday=DEFAULT_NUDGE_WEEKDAY,
+            checkin_nudge_time=DEFAULT_NUDGE_TIME,
+            push_enabled=True,
+        )
+    return Preferences(
+        timezone=staff_timezone,
+        quiet_hours_start=stored.quiet_hours_start,
+        quiet_hours_end=stored.quiet_hours_end,
+        checkin_nudge_weekday=stored.checkin_nudge_weekday,
+        checkin_nudge_time=stored.checkin_nudge_time,
+        push_enabled=stored.push_enabled,
+    )
+
+
+async def get_preferences(session: AsyncSession, actor: Actor) -> Preferences:
+    """My preferences (defaults until I save any); the time zone is my staff record's."""
+    staff = await _staff(session, actor)
+    return effective(staff.timezone, await _stored(session, actor))
+
+
+async def preferences_for(
+    session: AsyncSession, staff_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Preferences]:
+    """Effective preferences of several staff (for sweeps): one query for each table."""
+    wanted = list(set(staff_ids))
+    if not wanted:
+        return {}
+    zones = dict(
+        (
+            await session.exec(
+                select(col(Staff.id), col(Staff.timezone)).where(col(Staff.id).in_(wanted))
+            )
+        ).all()
+    )
+    stored = {
+        row.staff_id: row
+        for row in (
+            await session.exec(
+                select(NotificationPreferences).where(
+                    col(NotificationPreferences.staff_id).in_(wanted)
+                )
+            )
+        ).all()
+    }
+    return {sid: effective(zones[sid], stored.get(sid)) for sid in wanted if sid in zones}
+
+
+async def organisation_ids(session: AsyncSession) -> list[uuid.UUID]:
+    """Every organisation (a sweep visits each)."""
+    return list(
+        (await session.exec(select(col(Organisation.id)).order_by(col(Organisation.id)))).all()
+    )
+
+
+async def update_preferences(
+    session: AsyncSession, actor: Actor, values: Preferences, now: datetime
+) -> Preferences:
+    """Replace my preferences; the time zone is written to my staff record (one source)."""
+    if (values.quiet_hours_start is None) != (values.quiet_hours_end is None):
+        raise Invalid("Quiet hours need both a start and an end, or neither.")
+    if (values.checkin_nudge_weekday is None) != (values.checkin_nudge_time is None):
+        raise Invalid("The check-in nudge needs both a weekday and a time, or neither.")
+    staff = await _staff(session, actor)
+    if staff.timezone != values.timezone:
+        staff.timezone = values.timezone
+        staff.version += 1
+        staff.updated_at = now
+        session.add(staff)
+    stored = await _stored(session, actor)
+    if stored is None:
+        stored = NotificationPreferences(
+            organisation_id=actor.organisation_id, staff_id=actor.id, updated_at=now
+        )
+    stored.quiet_hours_start = values.quiet_hours_start
+    stored.quiet_hours_end = values.quiet_hours_end
+    stored.checkin_nudge_weekday = values.checkin_nudge_weekday
+    stored.checkin_nudge_time = values.checkin_nudge_time
+    stored.push_enabled = values.push_enabled
+    stored.updated_at = now
+    session.add(stored)
+    await session.flush()
+    return effective(staff.timezone, stored)

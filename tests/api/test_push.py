@@ -1,0 +1,281 @@
+"""Push delivery against httpx.MockTransport acting as FCM (and Google's token endpoint) and
+APNs: success, unregistered device, 5xx then success; backoff and the dead letter."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from datetime import timedelta
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.push import ApnsSender, FcmSender, Pusher
+from api.sweep import deliver
+from models.db import session_scope
+from models.deliveries import Delivery, DeliveryStatus, plan_deliveries
+from models.directory import actor_for
+from models.notifications import Device, Platform, register_device
+from tests.conftest import FrozenClock, joined_sessions
+from tests.factories import make_org, make_staff
+from tests.notification_factories import make_notification
+from tests.reflection_factories import Committed
+
+TOKEN_URI = "http://oauth.test/token"
+Sessions = async_sessionmaker[AsyncSession]
+
+
+@pytest.fixture
+def sessions(connection: AsyncConnection) -> Sessions:
+    """Sessions over the test's transaction (the deliverer opens one per push)."""
+    return joined_sessions(connection)
+
+
+def pem(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> str:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+EC_KEY = ec.generate_private_key(ec.SECP256R1())
+ACCOUNT = {
+    "client_email": "harbour@project.iam.example",
+    "private_key": pem(RSA_KEY),
+    "token_uri": TOKEN_URI,
+    "project_id": "harbour-test",
+}
+
+
+class Provider:
+    """A scripted FCM + token endpoint + APNs: answers queued per path, requests recorded."""
+
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+        self.script: list[httpx.Response] = []
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if str(request.url) == TOKEN_URI:
+            return httpx.Response(200, json={"access_token": "oauth-1", "expires_in": 3600})
+        return self.script.pop(0) if self.script else httpx.Response(200, json={"name": "ok"})
+
+    def sends(self) -> list[httpx.Request]:
+        return [r for r in self.requests if str(r.url) != TOKEN_URI]
+
+
+def senders(provider: Provider, clock: Callable[[], float]) -> Pusher:
+    client = httpx.AsyncClient(transport=httpx.MockTransport(provider.handler))
+    return Pusher(
+        fcm=FcmSender(client, ACCOUNT, base_url="http://fcm.test", clock=clock),
+        apns=ApnsSender(
+            client,
+            team_id="TEAM123456",
+            key_id="KEY1234567",
+            private_key=pem(EC_KEY),
+            topic="org.harbour.app",
+            base_url="http://apns.test",
+            clock=clock,
+        ),
+    )
+
+
+async def setup(db: AsyncSession, clock: FrozenClock, platform: Platform) -> tuple[Device, str]:
+    now = clock()
+    org = await make_org(db, now=now)
+    me = await make_staff(db, org, now=now)
+    device, _ = await register_device(db, actor_for(me), platform, "device-token-1", now)
+    note = await make_notification(db, me, now=now)
+    await plan_deliveries(db, [note], now)
+    return device, me.display_name
+
+
+async def delivery_of(db: AsyncSession, device: Device) -> Delivery | None:
+    stmt = select(Delivery).where(col(Delivery.device_id) == device.id)
+    return (await db.exec(stmt.execution_options(populate_existing=True))).first()
+
+
+async def test_fcm_success_carries_no_names_and_caches_the_oauth_token(
+    db: AsyncSession, clock: FrozenClock, sessions: Sessions
+) -> None:
+    provider = Provider()
+    pusher = senders(provider, lambda: 1000.0)
+    device, name = await setup(db, clock, Platform.android)
+    assert await deliver(sessions, pusher, clock()) == 1
+    row = await delivery_of(db, device)
+    assert row is not None
+    assert row.status == DeliveryStatus.sent
+    (sent,) = provider.sends()
+    assert sent.url.path == "/v1/projects/harbour-test/messages:send"
+    assert sent.headers["authorization"] == "Bearer oauth-1"
+    body = json.loads(sent.content)
+    assert body["message"]["token"] == "device-token-1"
+    assert set(body["message"]["data"]) == {"kind", "notification_id"}
+    assert name not in sent.content.decode()
+    # The token request was a signed service-account assertion; a second send reuses it.
+    token_requests = [r for r in provider.requests if str(r.url) == TOKEN_URI]
+    assert len(token_requests) == 1
+    assert pusher.fcm is not None
+    assert await pusher.fcm.access_token() == "oauth-1"
+    assert len([r for r in provider.requests if str(r.url) == TOKEN_URI]) == 1
+    assert await deliver(sessions, pusher, clock()) == 0  # nothing left
+
+
+async def test_fcm_unregistered_removes_the_device(
+    db: AsyncSession, clock: FrozenClock, sessions: Sessions
+) -> None:
+    provider = Provider()
+    provider.script.append(
+        httpx.Response(
+            404, json={"error": {"status": "NOT_FOUND", "details": [{"errorCode": "UNREGISTERED"}]}}
+        )
+    )
+    device, _ = await setup(db, clock, Platform.android)
+    assert await deliver(sessions, senders(provider, lambda: 1000.0), clock()) == 1
+    assert await db.get(Device, device.id, populate_existing=True) is None
+    assert await delivery_of(db, device) is None
+
+
+async def test_apns_5xx_then_success_with_backoff(
+    db: AsyncSession, clock: FrozenClock, sessions: Sessions
+) -> None:
+    provider = Provider()
+    provider.script.append(httpx.Response(503))
+    pusher = senders(provider, lambda: 1000.0)
+    device, _ = await setup(db, clock, Platform.ios)
+    assert await deliver(sessions, pusher, clock()) == 1
+    row = await delivery_of(db, device)
+    assert row is not None
+    assert (row.status, row.attempts) == (DeliveryStatus.pending, 1)
+    assert row.next_attempt_at == clock() + timedelta(seconds=60)
+    assert await deliver(sessions, pusher, clock() + timedelta(seconds=59)) == 0  # not yet
+    assert await deliver(sessions, pusher, clock() + timedelta(seconds=60)) == 1
+    row = await delivery_of(db, device)
+    assert row is not None
+    assert (row.status, row.attempts) == (DeliveryStatus.sent, 2)
+    first, second = provider.sends()
+    assert first.url.path == "/3/device/device-token-1"
+    assert first.headers["apns-topic"] == "org.harbour.app"
+    # One provider token, reused: ES256, signed by our key, with the key id.
+    assert first.headers["authorization"] == second.headers["authorization"]
+    token = first.headers["authorization"].removeprefix("bearer ")
+    assert jwt.get_unverified_header(token)["kid"] == "KEY1234567"
+    claims = jwt.decode(token, EC_KEY.public_key(), algorithms=["ES256"])
+    assert claims["iss"] == "TEAM123456"
+
+
+async def test_apns_unregistered_410_and_dead_letter(
+    db: AsyncSession, clock: FrozenClock, sessions: Sessions
+) -> None:
+    provider = Provider()
+    provider.script.append(httpx.Response(410, json={"reason": "Unregistered"}))
+    device, _ = await setup(db, clock, Platform.ios)
+    assert await deliver(sessions, senders(provider, lambda: 1000.0), clock()) == 1
+    assert await db.get(Device, device.id, populate_existing=True) is None
+
+    failing = Provider()
+    failing.script.extend(httpx.Response(500) for _ in range(3))
+    other, _ = await setup(db, clock, Platform.ios)
+    pusher = senders(failing, lambda: 1000.0)
+    at = clock()
+    for _ in range(3):
+        assert await deliver(sessions, pusher, at, max_attempts=3) == 1
+        at += timedelta(hours=1)
+    row = await delivery_of(db, other)
+    assert row is not None
+    assert (row.status, row.attempts) == (DeliveryStatus.dead, 3)
+    assert await deliver(sessions, pusher, at + timedelta(days=1), max_attempts=3) == 0
+
+
+def test_apns_provider_token_renewed_after_fifty_minutes() -> None:
+    now = [1000.0]
+    sender = senders(Provider(), lambda: now[0]).apns
+    assert sender is not None
+    first = sender.provider_token()
+    now[0] += 49 * 60
+    assert sender.provider_token() == first
+    now[0] += 60
+    assert sender.provider_token() != first
+
+
+async def test_two_concurrent_deliverers_send_each_push_once(committed: Committed) -> None:
+    now = committed.clock()
+    async with session_scope(committed.sessions) as db:
+        org = await make_org(db, now=now)
+        committed.track(org)
+        people = [await make_staff(db, org, now=now) for _ in range(10)]
+        for n, person in enumerate(people):
+            await register_device(db, actor_for(person), Platform.android, f"token-{n}", now)
+            note = await make_notification(db, person, now=now)
+            await plan_deliveries(db, [note], now)
+
+    seen: list[str] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if str(request.url) == TOKEN_URI:
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        await asyncio.sleep(0.01)  # let the other deliverer run while this batch is held
+        seen.append(json.loads(request.content)["message"]["token"])
+        return httpx.Response(200, json={"name": "ok"})
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    pusher = Pusher(fcm=FcmSender(client, ACCOUNT, base_url="http://fcm.test"))
+
+    async def one() -> int:
+        return await deliver(committed.sessions, pusher, now, batch=5)
+
+    counts = await asyncio.gather(one(), one())
+    assert sum(counts) == 10
+    assert sorted(seen) == sorted(f"token-{n}" for n in range(10))
+    async with committed.sessions() as db:
+        stmt = select(Delivery).where(col(Delivery.organisation_id) == org.id)
+        rows = (await db.exec(stmt)).all()
+    assert [r.status for r in rows] == [DeliveryStatus.sent] * 10
+
+
+async def test_a_deliverer_killed_mid_batch_leaves_the_rest_for_the_next_once(
+    db: AsyncSession, clock: FrozenClock, sessions: Sessions
+) -> None:
+    now = clock()
+    org = await make_org(db, now=now)
+    for n in range(6):
+        person = await make_staff(db, org, now=now)
+        await register_device(db, actor_for(person), Platform.android, f"token-{n}", now)
+        await plan_deliveries(db, [await make_notification(db, person, now=now)], now)
+    accepted: list[str] = []
+
+    def crashing(request: httpx.Request) -> httpx.Response:
+        if str(request.url) == TOKEN_URI:
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        if len(accepted) == 2:
+            raise RuntimeError("worker killed")
+        accepted.append(json.loads(request.content)["message"]["token"])
+        return httpx.Response(200, json={"name": "ok"})
+
+    def healthy(request: httpx.Request) -> httpx.Response:
+        if str(request.url) == TOKEN_URI:
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        accepted.append(json.loads(request.content)["message"]["token"])
+        return httpx.Response(200, json={"name": "ok"})
+
+    def pusher(handler: Callable[[httpx.Request], httpx.Response]) -> Pusher:
+        client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+        return Pusher(fcm=FcmSender(client, ACCOUNT, base_url="http://fcm.test"))
+
+    with pytest.raises(RuntimeError):
+        await deliver(sessions, pusher(crashing), now)
+    assert len(accepted) == 2
+    assert await deliver(sessions, pusher(healthy), now) == 4
+    assert sorted(accepted) == sorted(f"token-{n}" for n in range(6))
+    stmt = select(Delivery).where(col(Delivery.organisation_id) == org.id)
+    rows = (await db.exec(stmt.execution_options(populate_existing=True))).all()
+    assert [r.status for r in rows] == [DeliveryStatus.sent] * 6

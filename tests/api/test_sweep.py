@@ -1,0 +1,214 @@
+"""The reminder sweep on the database: who gets what, once, never on leave, never at night."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import httpx
+import sqlalchemy as sa
+from fastapi import FastAPI
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.sweep import sweep_organisation
+from models.db import session_scope
+from models.notifications import Notification
+from models.organisation import Organisation, Unit
+from models.supervision import SessionStatus, SupervisionSession
+from tests.conftest import FrozenClock
+from tests.factories import bearer, make_staff
+from tests.reflection_factories import Committed
+from tests.supervision_factories import make_absence, make_action, make_session, make_team
+
+Got = set[tuple[uuid.UUID, str, uuid.UUID]]
+
+
+async def notes(db: AsyncSession, organisation_id: uuid.UUID) -> Got:
+    stmt = select(Notification).where(col(Notification.organisation_id) == organisation_id)
+    return {(n.recipient_id, n.kind, n.subject_id) for n in (await db.exec(stmt)).all()}
+
+
+async def test_overdue_escalation_and_nudge_go_to_the_right_people_once(
+    db: AsyncSession, clock: FrozenClock
+) -> None:
+    now = clock()  # Monday 23 November 2026, 09:30 in London
+    team = await make_team(db, now=now)  # the supervisee has never had supervision
+    created = await sweep_organisation(db, team.org.id, now)
+    sub = team.supervisee.id
+    assert await notes(db, team.org.id) == {
+        (sub, "supervision_overdue", sub),
+        (team.supervisor.id, "supervisee_overdue", sub),
+        (team.manager.id, "overdue_escalation", sub),
+        # Every practitioner with the default Monday 09:00 nudge:
+        (sub, "checkin_nudge", sub),
+    }
+    assert len(created) == 4
+    # A second sweep, and one later the same week, add nothing.
+    assert await sweep_organisation(db, team.org.id, now) == []
+    assert await sweep_organisation(db, team.org.id, now + timedelta(days=2)) == []
+
+
+async def test_nothing_while_on_leave(db: AsyncSession, clock: FrozenClock) -> None:
+    now = clock()
+    team = await make_team(db, now=now)
+    await make_absence(db, team.supervisee, date(2026, 11, 16), date(2026, 11, 27), now=now)
+    await make_session(
+        db, team.supervisee, team.supervisor, now=now, scheduled_for=now + timedelta(hours=3)
+    )
+    await sweep_organisation(db, team.org.id, now)
+    got = await notes(db, team.org.id)
+    assert {r for r, _, _ in got} == {team.supervisor.id}  # the session reminder only
+    assert {k for _, k, _ in got} == {"session_upcoming_24h"}
+
+
+async def test_session_record_and_action_reminders(db: AsyncSession, clock: FrozenClock) -> None:
+    now = clock()
+    team = await make_team(db, now=now)
+    sub, sup = team.supervisee.id, team.supervisor.id
+    # Held on 2 November and recorded: counts for cadence (next due 30 November), unsigned.
+    held = await make_session(
+        db, team.supervisee, team.supervisor, now=now, held_on=date(2026, 11, 2)
+    )
+    # Scheduled 10 days ago and never written up.
+    unwritten = await make_session(
+        db, team.supervisee, team.supervisor, now=now, scheduled_for=now - timedelta(days=10)
+    )
+    soon = await make_session(
+        db, team.supervisee, team.supervisor, now=now, scheduled_for=now + timedelta(hours=5)
+    )
+    action = await make_action(db, held, now=now, due_on=date(2026, 11, 23))
+    tomorrow = await make_action(db, held, now=now, due_on=date(2026, 11, 24))  # not yet
+
+    await sweep_organisation(db, team.org.id, now)
+    got = {g for g in await notes(db, team.org.id) if g[1] != "checkin_nudge"}
+    assert got == {
+        (sub, "record_not_signed", held.id),
+        (sup, "record_not_written", unwritten.id),
+        (sub, "session_upcoming_24h", soon.id),
+        (sup, "session_upcoming_24h", soon.id),
+        (sub, "action_due", action.id),
+    }
+    # Four hours later the 1 h reminder goes out as well; nothing is repeated.
+    later = now + timedelta(hours=4, minutes=30)
+    assert len(await sweep_organisation(db, team.org.id, later)) == 2
+    kinds = [k for r, k, s in await notes(db, team.org.id) if s == soon.id and r == sub]
+    assert sorted(kinds) == ["session_upcoming_1h", "session_upcoming_24h"]
+    # Signed and cancelled sessions remind nobody; tomorrow's action is due tomorrow.
+    held.status = SessionStatus.signed_off
+    unwritten.status = SessionStatus.cancelled
+    db.add_all([held, unwritten])
+    await db.flush()
+    (new,) = await sweep_organisation(db, team.org.id, later + timedelta(days=1))
+    row = await db.get(Notification, new)
+    assert row is not None
+    assert (row.recipient_id, row.kind, row.subject_id) == (sub, "action_due", tomorrow.id)
+
+
+async def test_quiet_hours_defer_the_inbox_until_morning(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession, clock: FrozenClock
+) -> None:
+    clock.now = datetime(2026, 11, 23, 22, 30, tzinfo=UTC)  # 22:30 in London: quiet
+    team = await make_team(db, now=clock())
+    await sweep_organisation(db, team.org.id, clock())
+    rows = (
+        await db.exec(
+            select(Notification).where(col(Notification.recipient_id) == team.supervisee.id)
+        )
+    ).all()
+    assert rows
+    assert {n.deliver_after for n in rows} == {datetime(2026, 11, 24, 8, 0, tzinfo=UTC)}
+    inbox = await client.get("/api/v1/notifications", headers=bearer(app, team.supervisee))
+    assert inbox.json()["data"] == []
+    clock.now = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+    inbox = await client.get("/api/v1/notifications", headers=bearer(app, team.supervisee))
+    assert len(inbox.json()["data"]) == len(rows)
+
+
+async def test_nudge_waits_for_chosen_time_and_skips_after_a_checkin(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession, clock: FrozenClock
+) -> None:
+    now = clock()
+    team = await make_team(db, now=now)
+    me = await make_staff(db, team.org, unit=team.team, now=now)
+    prefs = {
+        "timezone": "Europe/London",
+        "quiet_hours_start": None,
+        "quiet_hours_end": None,
+        "checkin_nudge_weekday": 3,
+        "checkin_nudge_time": "17:00:00",
+        "push_enabled": True,
+    }
+    assert (
+        await client.put("/api/v1/me/preferences", json=prefs, headers=bearer(app, me))
+    ).status_code == 200
+
+    def mine(got: Got) -> Got:
+        return {g for g in got if g[0] == me.id and g[1] == "checkin_nudge"}
+
+    await sweep_organisation(db, team.org.id, datetime(2026, 11, 25, 16, 59, tzinfo=UTC))
+    assert mine(await notes(db, team.org.id)) == set()
+    await sweep_organisation(db, team.org.id, datetime(2026, 11, 25, 17, 0, tzinfo=UTC))
+    assert mine(await notes(db, team.org.id)) == {(me.id, "checkin_nudge", me.id)}
+
+
+async def test_two_concurrent_sweeps_create_each_notification_once(committed: Committed) -> None:
+    now = committed.clock()
+    async with session_scope(committed.sessions) as db:
+        team = await make_team(db, now=now)
+        committed.track(team.org)
+        elsewhere = await db.get(Organisation, team.outsider.organisation_id)
+        assert elsewhere is not None
+        committed.track(elsewhere)
+        for _ in range(6):
+            extra = await make_staff(
+                db, team.org, unit=team.team, supervisor=team.supervisor, now=now
+            )
+            await make_session(
+                db, extra, team.supervisor, now=now, scheduled_for=now + timedelta(hours=2)
+            )
+
+    async def one() -> list[uuid.UUID]:
+        async with session_scope(committed.sessions) as db:
+            return await sweep_organisation(db, team.org.id, now)
+
+    first, second = await asyncio.gather(one(), one())
+    async with committed.sessions() as db:
+        total = (
+            await db.exec(
+                select(func.count())
+                .select_from(Notification)
+                .where(col(Notification.organisation_id) == team.org.id)
+            )
+        ).one()
+        distinct = (
+            await db.exec(
+                select(func.count()).select_from(
+                    select(
+                        col(Notification.recipient_id),
+                        col(Notification.kind),
+                        col(Notification.subject_id),
+                        col(Notification.occurrence),
+                    )
+                    .where(col(Notification.organisation_id) == team.org.id)
+                    .distinct()
+                    .subquery()
+                )
+            )
+        ).one()
+    # 7 supervisees overdue (x3 recipients), 7 nudges, 6 sessions x 2 people.
+    assert total == distinct == 7 * 3 + 7 + 6 * 2
+    assert len(first) + len(second) == total
+    assert not set(first) & set(second)
+    # Sessions restrict deleting their supervisor, and units their parent: undo both before
+    # the harness deletes the organisations.
+    async with session_scope(committed.sessions) as db:
+        await db.exec(
+            sa.delete(SupervisionSession).where(
+                col(SupervisionSession.organisation_id) == team.org.id
+            )
+        )
+        await db.exec(
+            sa.update(Unit).where(col(Unit.organisation_id) == team.org.id).values(parent_id=None)
+        )
