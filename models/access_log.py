@@ -13,8 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
 from models.base import TenantTable, utc_column
-from models.errors import Invalid
-from models.pagination import decode_cursor, encode_cursor
+from models.pagination import decode_time_cursor, encode_time_cursor
 
 
 class AccessReason(StrEnum):
@@ -75,15 +74,9 @@ async def my_access_log(
         col(AccessLog.organisation_id) == actor.organisation_id,
         col(AccessLog.subject_id) == actor.id,
     )
-    position = decode_cursor(cursor)
+    position = decode_time_cursor(cursor)
     if position is not None:
-        try:
-            at = datetime.fromisoformat(str(position["at"]))
-            after = uuid.UUID(str(position["id"]))
-        except (KeyError, ValueError) as exc:
-            raise Invalid("The cursor is not one this server issued.") from exc
-        if at.tzinfo is None:
-            raise Invalid("The cursor is not one this server issued.")
+        at, after = position
         stmt = stmt.where(
             sa.or_(
                 col(AccessLog.at) < at,
@@ -100,7 +93,7 @@ async def my_access_log(
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]
-    return rows, encode_cursor({"at": rows[-1].at.isoformat(), "id": rows[-1].id})
+    return rows, encode_time_cursor(rows[-1].at, rows[-1].id)
 
 
 async def access_log_about(session: AsyncSession, actor: Actor) -> Sequence[AccessLog]:

@@ -28,7 +28,7 @@ from models.base import TenantTable, new_id, utc_column
 from models.changes import ChangeOp, record_change
 from models.errors import Invalid, NotFound
 from models.organisation import Organisation
-from models.pagination import decode_cursor, encode_cursor
+from models.pagination import decode_time_cursor, encode_time_cursor
 from models.reminder_time import deliver_after, local_date, on_leave
 from models.staff import Staff
 
@@ -258,15 +258,9 @@ async def list_notifications(
 ) -> tuple[Sequence[Notification], str | None]:
     """My inbox, newest first."""
     stmt = readable_notifications(actor, now)
-    position = decode_cursor(cursor)
+    position = decode_time_cursor(cursor)
     if position is not None:
-        try:
-            at = datetime.fromisoformat(str(position["at"]))
-            after = uuid.UUID(str(position["id"]))
-        except (KeyError, ValueError) as exc:
-            raise Invalid("The cursor is not one this server issued.") from exc
-        if at.tzinfo is None:
-            raise Invalid("The cursor is not one this server issued.")
+        at, after = position
         stmt = stmt.where(
             sa.or_(
                 col(Notification.deliver_after) < at,
@@ -279,7 +273,7 @@ async def list_notifications(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode_cursor({"at": last.deliver_after.isoformat(), "id": str(last.id)})
+        next_cursor = encode_time_cursor(last.deliver_after, last.id)
     return rows, next_cursor
 
 

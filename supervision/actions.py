@@ -12,9 +12,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from models.actor import Actor
-from models.errors import Forbidden, Invalid, NotFound
+from models.errors import Forbidden, NotFound
 from models.etag import require_match
-from models.pagination import decode_cursor, encode_cursor
+from models.pagination import decode_time_cursor, encode_time_cursor
 from models.scope import managed_staff, supervisees
 from models.staff import Role
 from models.supervision import ActionStatus, SupervisionAction, SupervisionSession
@@ -62,15 +62,9 @@ async def list_actions(
         stmt = stmt.where(col(SupervisionAction.status) == status)
     if supervisee_id is not None:
         stmt = stmt.where(col(SupervisionAction.supervisee_id) == supervisee_id)
-    position = decode_cursor(cursor)
+    position = decode_time_cursor(cursor)
     if position is not None:
-        try:
-            at = datetime.fromisoformat(str(position["at"]))
-            after = uuid.UUID(str(position["id"]))
-        except (KeyError, ValueError) as exc:
-            raise Invalid("The cursor is not one this server issued.") from exc
-        if at.tzinfo is None:
-            raise Invalid("The cursor is not one this server issued.")
+        at, after = position
         stmt = stmt.where(
             sa.or_(
                 col(SupervisionAction.created_at) > at,
@@ -84,7 +78,7 @@ async def list_actions(
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]
-    return rows, encode_cursor({"at": rows[-1].created_at.isoformat(), "id": rows[-1].id})
+    return rows, encode_time_cursor(rows[-1].created_at, rows[-1].id)
 
 
 async def get_action(

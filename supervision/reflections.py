@@ -25,7 +25,7 @@ from models.changes import ChangeOp, record_change
 from models.crypto import KeyRing, open_json, seal_json
 from models.errors import Conflict, Invalid, NotFound
 from models.etag import require_match
-from models.pagination import decode_cursor, encode_cursor
+from models.pagination import decode_time_cursor, encode_time_cursor
 from models.reflection import (
     CONTENT_COLUMN,
     REFLECTIONS_TABLE,
@@ -196,15 +196,9 @@ async def _page(
     session: AsyncSession, stmt: SelectOfScalar[Reflection], limit: int, cursor: str | None
 ) -> tuple[list[Reflection], str | None]:
     """Newest first by (created_at, id)."""
-    position = decode_cursor(cursor)
+    position = decode_time_cursor(cursor)
     if position is not None:
-        try:
-            at = datetime.fromisoformat(str(position["at"]))
-            after = uuid.UUID(str(position["id"]))
-        except (KeyError, ValueError) as exc:
-            raise Invalid("The cursor is not one this server issued.") from exc
-        if at.tzinfo is None:
-            raise Invalid("The cursor is not one this server issued.")
+        at, after = position
         stmt = stmt.where(
             sa.or_(
                 col(Reflection.created_at) < at,
@@ -216,7 +210,7 @@ async def _page(
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]
-    return rows, encode_cursor({"at": rows[-1].created_at.isoformat(), "id": rows[-1].id})
+    return rows, encode_time_cursor(rows[-1].created_at, rows[-1].id)
 
 
 async def list_my_reflections(

@@ -14,9 +14,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.access_log import AccessReason, record_access
 from models.actor import Actor
-from models.errors import Conflict, Forbidden, Invalid, NotFound
+from models.errors import Conflict, Forbidden, NotFound
 from models.etag import require_match
-from models.pagination import decode_cursor, encode_cursor
+from models.pagination import decode_time_cursor, encode_time_cursor
 from models.scope import managed_staff
 from models.staff import Role, Staff
 from models.supervision import (
@@ -170,15 +170,9 @@ async def list_sessions(
         stmt = stmt.where(col(SupervisionSession.supervisee_id) == supervisee_id)
     if status is not None:
         stmt = stmt.where(col(SupervisionSession.status) == status)
-    position = decode_cursor(cursor)
+    position = decode_time_cursor(cursor)
     if position is not None:
-        try:
-            at = datetime.fromisoformat(str(position["at"]))
-            after = uuid.UUID(str(position["id"]))
-        except (KeyError, ValueError) as exc:
-            raise Invalid("The cursor is not one this server issued.") from exc
-        if at.tzinfo is None:
-            raise Invalid("The cursor is not one this server issued.")
+        at, after = position
         stmt = stmt.where(
             sa.or_(
                 col(SupervisionSession.scheduled_for) < at,
@@ -195,7 +189,7 @@ async def list_sessions(
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]
-    return rows, encode_cursor({"at": rows[-1].scheduled_for.isoformat(), "id": rows[-1].id})
+    return rows, encode_time_cursor(rows[-1].scheduled_for, rows[-1].id)
 
 
 def _may_manage_lifecycle(visible: Visible) -> bool:

@@ -19,7 +19,7 @@ from models.actor import Actor
 from models.changes import ChangeOp, record_change
 from models.disclosure import role_group, tenure_band
 from models.errors import Conflict, Invalid, NotFound
-from models.pagination import decode_cursor, encode_cursor
+from models.pagination import decode_time_cursor, encode_time_cursor
 from models.scope import supervisees, unit_path
 from models.staff import Staff
 from models.wellbeing import CheckIn, CheckInShare
@@ -178,13 +178,9 @@ async def list_my_checkins(
 ) -> tuple[Sequence[CheckIn], str | None]:
     """The caller's check-ins, newest first."""
     stmt = _mine(actor)
-    position = decode_cursor(cursor)
+    position = decode_time_cursor(cursor)
     if position is not None:
-        try:
-            at = datetime.fromisoformat(str(position["at"]))
-            after = uuid.UUID(str(position["id"]))
-        except (KeyError, ValueError) as exc:
-            raise Invalid("The cursor is not one this server issued.") from exc
+        at, after = position
         stmt = stmt.where(
             sa.or_(
                 col(CheckIn.taken_at) < at,
@@ -196,7 +192,7 @@ async def list_my_checkins(
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]
-    return rows, encode_cursor({"at": rows[-1].taken_at.isoformat(), "id": rows[-1].id})
+    return rows, encode_time_cursor(rows[-1].taken_at, rows[-1].id)
 
 
 async def shares_for(
@@ -296,20 +292,6 @@ def shared_with(actor: Actor, now: datetime) -> SelectOfScalar[CheckInShare]:
     return select(CheckInShare).where(*shared_with_clauses(actor, now))
 
 
-def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    position = decode_cursor(cursor)
-    if position is None:
-        return None
-    try:
-        return datetime.fromisoformat(str(position["at"])), uuid.UUID(str(position["id"]))
-    except (KeyError, ValueError) as exc:
-        raise Invalid("The cursor is not one this server issued.") from exc
-
-
-def _next(at: datetime, row_id: uuid.UUID) -> str:
-    return encode_cursor({"at": at.isoformat(), "id": row_id})
-
-
 async def list_shared_with_me(
     session: AsyncSession, actor: Actor, now: datetime, *, limit: int, cursor: str | None
 ) -> tuple[list[tuple[CheckIn, CheckInShare]], str | None]:
@@ -325,7 +307,7 @@ async def list_shared_with_me(
             ),
         )
     )
-    after = _after(cursor)
+    after = decode_time_cursor(cursor)
     if after is not None:
         stmt = stmt.where(
             sa.or_(
@@ -338,7 +320,7 @@ async def list_shared_with_me(
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_cursor = _next(rows[-1][1].shared_at, rows[-1][1].id)
+        next_cursor = encode_time_cursor(rows[-1][1].shared_at, rows[-1][1].id)
     for checkin, _ in rows:
         await record_access(
             session, actor, checkin.staff_id, RESOURCE, checkin.id, AccessReason.shared_with_me, now
@@ -392,7 +374,7 @@ async def talk_requests(
             col(CheckIn.taken_at) >= now - timedelta(days=days),
         )
     )
-    after = _after(cursor)
+    after = decode_time_cursor(cursor)
     if after is not None:
         stmt = stmt.where(
             sa.or_(
@@ -405,7 +387,7 @@ async def talk_requests(
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_cursor = _next(rows[-1][0].taken_at, rows[-1][0].id)
+        next_cursor = encode_time_cursor(rows[-1][0].taken_at, rows[-1][0].id)
     for checkin, _ in rows:
         await record_access(
             session,

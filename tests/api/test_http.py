@@ -202,3 +202,30 @@ async def test_an_unexpected_error_is_a_500_problem_without_details(
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"
     assert "hunter2" not in response.text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/me/access-log",
+        "/api/v1/reflections",
+        "/api/v1/wellbeing/checkins",
+        "/api/v1/notifications",
+        "/api/v1/supervision/sessions",
+        "/api/v1/supervision/actions",
+    ],
+)
+async def test_forged_time_cursors_are_422_on_every_time_ordered_list(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession, path: str
+) -> None:
+    from models.pagination import encode_cursor
+
+    me = await make_staff(db, await make_org(db, now=now_of(app)), now=now_of(app))
+    for forged in (
+        encode_cursor({"at": "2026-01-01T00:00:00", "id": "6a1f2b1e-0000-4000-8000-000000000000"}),
+        encode_cursor({"at": "yesterday", "id": "x"}),
+        encode_cursor({"seq": 3}),
+    ):
+        response = await client.get(path, params={"cursor": forged}, headers=bearer(app, me))
+        assert response.status_code == 422, (path, forged)
+        assert response.headers["content-type"] == "application/problem+json"
