@@ -471,3 +471,31 @@ async def update_preferences(
     session.add(stored)
     await session.flush()
     return effective(staff.timezone, stored)
+
+
+async def export_my_notifications(
+    session: AsyncSession, actor: Actor
+) -> tuple[list[Notification], list[Device]]:
+    """Every notification addressed to the caller (deferred ones too) and their devices, for
+    the personal export, oldest first."""
+    notifications = (
+        await session.exec(
+            select(Notification)
+            .where(
+                col(Notification.organisation_id) == actor.organisation_id,
+                col(Notification.recipient_id) == actor.id,
+            )
+            .order_by(col(Notification.created_at), col(Notification.id))
+        )
+    ).all()
+    devices = (
+        await session.exec(
+            select(Device)
+            .where(
+                col(Device.organisation_id) == actor.organisation_id,
+                col(Device.staff_id) == actor.id,
+            )
+            .order_by(col(Device.created_at), col(Device.id))
+        )
+    ).all()
+    return list(notifications), list(devices)

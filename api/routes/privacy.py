@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 
 from fastapi import APIRouter, Response
@@ -12,6 +13,8 @@ from api.problems import problems
 from models.access_log import access_log_about, access_log_by, my_access_log
 from models.directory import get_staff
 from models.export import ReadByMe
+from models.notification_schemas import DevicePublic, NotificationPublic, PreferencesPublic
+from models.notifications import export_my_notifications, get_preferences
 from models.pagination import DEFAULT_LIMIT
 from models.reflection import ReflectionExport
 from models.schemas import AccessLogEntry, Page, StaffPublic
@@ -36,6 +39,9 @@ class PersonalExport(BaseModel):
     absences: list[AbsencePublic]
     checkins: list[CheckInPublic]
     session_feedback: list[FeedbackPublic]
+    notifications: list[NotificationPublic]
+    devices: list[DevicePublic]
+    preferences: PreferencesPublic
     reads_of_my_data: list[AccessLogEntry]
     my_reads_of_others: list[ReadByMe]
 
@@ -62,6 +68,7 @@ async def export_my_data(
     actor: CurrentActor, session: SessionDep, ring: KeyRingDep, now: Now, response: Response
 ) -> PersonalExport:
     """Everything Harbour holds about me, as one JSON document."""
+    notifications, devices = await export_my_notifications(session, actor)
     response.headers["Content-Disposition"] = 'attachment; filename="harbour-export.json"'
     response.headers["Cache-Control"] = "no-store"
     return PersonalExport(
@@ -74,6 +81,11 @@ async def export_my_data(
         absences=await export_my_absences(session, actor),
         checkins=await export_my_checkins(session, actor, now),
         session_feedback=await export_feedback(session, ring, actor),
+        notifications=[
+            NotificationPublic.model_validate(n, from_attributes=True) for n in notifications
+        ],
+        devices=[DevicePublic.model_validate(d, from_attributes=True) for d in devices],
+        preferences=PreferencesPublic(**asdict(await get_preferences(session, actor))),
         reads_of_my_data=[
             AccessLogEntry.model_validate(r, from_attributes=True)
             for r in await access_log_about(session, actor)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import httpx
 from fastapi import FastAPI
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.notifications import Due, NotificationKind, enqueue
 from tests.api.test_reflections import make_team
 from tests.api.test_supervision_sessions import _recorded
 from tests.api.test_wellbeing_checkins import URL as CHECKINS
@@ -67,7 +68,30 @@ async def test_export_carries_my_supervision_absences_and_checkins_and_nobody_el
     ).status_code == 201
     await make_absence(db, t.supervisee, date(2026, 12, 1), date(2026, 12, 5), now=now_of(app))
 
+    device = await client.post(
+        "/api/v1/devices",
+        json={"platform": "android", "token": "fcm-token-abc"},
+        headers=bearer(app, t.supervisee),
+    )
+    assert device.status_code == 201
+
+    nudge = Due(
+        organisation_id=t.org.id,
+        recipient_id=t.supervisee.id,
+        kind=NotificationKind.checkin_nudge,
+        subject_id=t.supervisee.id,
+        occurrence="2026-W48",
+        deliver_after=now_of(app) + timedelta(hours=12),  # deferred past quiet hours
+    )
+    await enqueue(db, [nudge], now_of(app))
+
     mine = (await client.get("/api/v1/me/export", headers=bearer(app, t.supervisee))).json()
+    assert [(n["kind"], n["occurrence"]) for n in mine["notifications"]] == [
+        ("checkin_nudge", "2026-W48")
+    ]
+    assert [d["platform"] for d in mine["devices"]] == ["android"]
+    assert "fcm-token-abc" not in str(mine)  # the push token is a credential, not exported
+    assert mine["preferences"]["timezone"] == "Europe/London"
     assert [s["id"] for s in mine["supervision_sessions"]] == [recorded["id"]]
     record = mine["supervision_sessions"][0]["record"]
     assert record["support"] == recorded["record"]["support"]  # my own private section too
@@ -80,3 +104,5 @@ async def test_export_carries_my_supervision_absences_and_checkins_and_nobody_el
     assert theirs["supervision_sessions"] == []
     assert theirs["checkins"] == []
     assert theirs["absences"] == []
+    assert theirs["devices"] == []
+    assert theirs["notifications"] == []
