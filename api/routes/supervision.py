@@ -179,6 +179,15 @@ async def get_session_route(
     return await session_public(session, visible.row, visible.audience)
 
 
+async def _changed(
+    session: AsyncSession, actor: Actor, row: SupervisionSession, response: Response
+) -> SessionPublic:
+    """A session just changed, as the caller may see it, with its new ETag."""
+    visible = await load_visible(session, actor, row.id)
+    response.headers["ETag"] = etag_for(row.version)
+    return await session_public(session, row, visible.audience)
+
+
 @router.post(
     "/sessions/{session_id}/cancel",
     name="cancel_supervision_session",
@@ -196,9 +205,7 @@ async def cancel_session_route(
 ) -> SessionPublic:
     """Cancel a scheduled session, with the reason (If-Match optional)."""
     row = await cancel_session(session, actor, session_id, body, if_match, now)
-    visible = await load_visible(session, actor, row.id)
-    response.headers["ETag"] = etag_for(row.version)
-    return await session_public(session, row, visible.audience)
+    return await _changed(session, actor, row, response)
 
 
 @router.put(
@@ -218,8 +225,7 @@ async def record_session_route(
 ) -> SessionPublic:
     """Write the record (the session's supervisor; If-Match required; until sign-off)."""
     row = await write_record(session, actor, session_id, body, if_match, now)
-    response.headers["ETag"] = etag_for(row.version)
-    return await session_public(session, row, (await load_visible(session, actor, row.id)).audience)
+    return await _changed(session, actor, row, response)
 
 
 @router.post(
@@ -239,8 +245,7 @@ async def sign_off_route(
 ) -> SessionPublic:
     """Sign your supervision record, agreeing or disagreeing with a comment; it then locks."""
     row = await sign_off_session(session, actor, session_id, body, if_match, now)
-    response.headers["ETag"] = etag_for(row.version)
-    return await session_public(session, row, (await load_visible(session, actor, row.id)).audience)
+    return await _changed(session, actor, row, response)
 
 
 @router.post(
