@@ -75,7 +75,7 @@ def create_app(
             yield
         finally:
             if embedded is not None:
-                embedded.shutdown()
+                await embedded.shutdown()
             if owns_engine and engine is not None:
                 await engine.dispose()
 

@@ -2,7 +2,8 @@
 
 Payloads carry the notification's kind and id only: no names, no note text. The phone
 fetches the rest through the authenticated API. Without credentials in the settings push is
-skipped; the inbox and the sync feed still carry every notification.
+skipped; the inbox and the sync feed still carry every notification. APNs speaks HTTP/2
+only: the worker's client is built with `http2=True` (the `h2` package).
 """
 
 from __future__ import annotations
@@ -104,6 +105,12 @@ class FcmSender:
                         "token": token,
                         "notification": ALERT,
                         "data": payload_data(notification),
+                        # A resend of the same notification (after a worker died mid-send)
+                        # replaces the one on screen instead of showing twice.
+                        "android": {
+                            "collapse_key": str(notification.id),
+                            "notification": {"tag": str(notification.id)},
+                        },
                     }
                 },
             )
@@ -163,6 +170,8 @@ class ApnsSender:
                     "apns-topic": self.topic,
                     "apns-push-type": "alert",
                     "apns-id": str(uuid.uuid4()),
+                    # A resend of the same notification replaces the one on screen.
+                    "apns-collapse-id": str(notification.id),
                 },
                 content=json.dumps({"aps": {"alert": ALERT}, **payload_data(notification)}),
             )

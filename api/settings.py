@@ -49,9 +49,15 @@ class Settings(BaseSettings):
     apns_private_key: SecretStr = SecretStr("")
     apns_topic: str = ""
     apns_base_url: str = "https://api.push.apple.com"
-    push_interval_seconds: int = Field(default=30, ge=5)
-    push_max_attempts: int = Field(default=5, ge=1)
-    push_backoff_seconds: int = Field(default=60, ge=1)
+    # Delivery (push and webhook): how often the worker sends, retries, and the claim lease
+    # (longer than any provider call can take; the HTTP timeout is 10 s).
+    delivery_interval_seconds: int = Field(default=30, ge=1)
+    delivery_max_attempts: int = Field(default=5, ge=1)
+    delivery_backoff_seconds: int = Field(default=60, ge=1)
+    delivery_lease_seconds: int = Field(default=120, ge=15)
+    # Webhook URLs must be https to a public address; allow http and private addresses only
+    # for development and tests (a webhook is a request the server makes for an admin).
+    webhook_allow_insecure: bool = False
 
     jwt_issuer: str = "harbour"
     jwt_audience: str = "harbour-api"

@@ -2,6 +2,7 @@
 
 Several schedulers may run (one per web worker with the embedded mode, or a worker
 deployed twice); a lease in the database lets only one of them run the jobs at a time.
+A scheduler that stops cleanly hands the lease back, so another takes over at its next beat.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 import signal
 import socket
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -20,14 +21,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.delivery import DeliveryPolicy, channels_from_settings, deliver
 from api.deps import Clock, system_clock
-from api.push import pusher_from_settings
 from api.settings import Settings
-from api.sweep import deliver, retention, sweep
+from api.sweep import retention, sweep
 from models.db import create_engine, create_session_factory, session_scope
-from models.ops import claim_lease
+from models.ops import claim_lease, release_lease
 
 log = logging.getLogger("harbour.worker")
+
+# Provider calls never take longer than this; the delivery lease must stay well above it.
+HTTP_TIMEOUT_SECONDS = 10.0
 
 
 class Scheduler:
@@ -42,37 +46,44 @@ class Scheduler:
         self.clock = clock
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.is_leader = False
+        # HTTP/2 for APNs (it speaks nothing else); FCM and webhooks negotiate either.
+        self.client = httpx.AsyncClient(timeout=HTTP_TIMEOUT_SECONDS, http2=True)
+        self.channels = channels_from_settings(settings, self.client)
+        self.policy = DeliveryPolicy.from_settings(settings)
         self._scheduler = AsyncIOScheduler(timezone="UTC")
-        interval = settings.scheduler_heartbeat_seconds
+        # A run that comes late (a busy loop, a slow start) still runs, once.
+        every = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+        # APScheduler runs on the wall clock (the injected clock is the jobs' `now`).
+        at_start = datetime.now(UTC)
         self._scheduler.add_job(
             self.heartbeat,
             "interval",
-            seconds=interval,
+            seconds=settings.scheduler_heartbeat_seconds,
             id="heartbeat",
-            max_instances=1,
-            coalesce=True,
+            **every,
         )
+        # Sweeps and delivery run once at start too: a new leader catches up at once.
         self._scheduler.add_job(
             self.reminders,
             "interval",
             seconds=settings.reminder_sweep_seconds,
             id="reminders",
-            max_instances=1,
-            coalesce=True,
+            next_run_time=at_start,
+            **every,
         )
-        self.pusher = pusher_from_settings(settings, httpx.AsyncClient(timeout=10.0))
-        if self.pusher.configured:
-            self._scheduler.add_job(
-                self.push,
-                "interval",
-                seconds=settings.push_interval_seconds,
-                id="push",
-                max_instances=1,
-                coalesce=True,
-            )
         self._scheduler.add_job(
-            self.retention, "interval", hours=6, id="retention", max_instances=1, coalesce=True
+            self.deliver,
+            "interval",
+            seconds=settings.delivery_interval_seconds,
+            id="deliver",
+            next_run_time=at_start,
+            **every,
         )
+        self._scheduler.add_job(self.retention, "interval", hours=6, id="retention", **every)
+
+    @property
+    def push_configured(self) -> bool:
+        return self.channels.pusher.configured
 
     async def reminders(self) -> int:
         """One reminder sweep, only while this scheduler holds the lease."""
@@ -80,25 +91,19 @@ class Scheduler:
             return 0
         try:
             async with session_scope(self.session_factory) as session:
-                return await sweep(session, self.clock(), push=self.pusher.configured)
+                return await sweep(session, self.clock(), push=self.push_configured)
         except SQLAlchemyError:
             log.exception("reminder sweep failed")
             return 0
 
-    async def push(self) -> int:
-        """Send one batch of due pushes, only while holding the lease."""
+    async def deliver(self) -> int:
+        """Send what is due (push, webhook), only while holding the lease."""
         if not self.is_leader:
             return 0
         try:
-            return await deliver(
-                self.session_factory,
-                self.pusher,
-                self.clock(),
-                max_attempts=self.settings.push_max_attempts,
-                backoff_seconds=self.settings.push_backoff_seconds,
-            )
+            return await deliver(self.session_factory, self.channels, self.clock, self.policy)
         except SQLAlchemyError:
-            log.exception("push delivery failed")
+            log.exception("delivery failed")
             return 0
 
     async def retention(self) -> int:
@@ -127,9 +132,18 @@ class Scheduler:
         await self.heartbeat()
         self._scheduler.start()
 
-    def shutdown(self) -> None:
+    async def shutdown(self) -> None:
+        """Stop the jobs, hand the lease back, close the HTTP client."""
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+        if self.is_leader:
+            self.is_leader = False
+            try:
+                async with session_scope(self.session_factory) as session:
+                    await release_lease(session, self.holder)
+            except SQLAlchemyError:
+                log.exception("could not hand the lease back; it expires on its own")
+        await self.client.aclose()
 
 
 async def run_worker(settings: Settings) -> None:
@@ -145,5 +159,5 @@ async def run_worker(settings: Settings) -> None:
     try:
         await stop.wait()
     finally:
-        scheduler.shutdown()
+        await scheduler.shutdown()
         await engine.dispose()

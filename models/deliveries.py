@@ -1,17 +1,21 @@
-"""Push deliveries: one row per (notification, device), claimed by workers.
+"""Deliveries: one row per (notification, device) for push, per (notification, webhook) for
+the organisation's webhook; claimed by workers, retried with backoff, dead after N attempts.
 
-Claims use `FOR UPDATE SKIP LOCKED` on PostgreSQL, so two workers take disjoint rows and
-neither waits for the other. SQLite has no row locks (SQLAlchemy leaves FOR UPDATE out):
-there `BEGIN IMMEDIATE` (models/db.py) takes the database write lock at the start of the
-claiming transaction, so claimers run one after another, which is just as safe.
-A claim lives as long as its transaction: a worker killed mid-batch rolls back and its rows
-are pending again for the next worker.
+A claim is a short committed lease, not a lock held across the provider call: the claiming
+transaction picks the next due row with `FOR UPDATE SKIP LOCKED` (PostgreSQL; on SQLite
+`BEGIN IMMEDIATE` in models/db.py serialises claimers instead), counts the attempt, moves
+`next_attempt_at` past the lease and commits. The worker then sends with no transaction
+open and settles in a second short transaction, fenced on the attempt count, so a worker
+that lost its lease cannot overwrite a newer claim. A worker killed mid-send leaves exactly
+one row in doubt; it becomes due again when the lease runs out (at-least-once for that one
+push, which carries the notification id as its collapse key, so the phone shows it once).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -20,7 +24,13 @@ from sqlmodel import Field, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.base import TenantTable, utc_column
-from models.notifications import Device, Notification, preferences_for
+from models.notifications import PERSONAL_KINDS, Device, Notification, preferences_for
+from models.webhooks import Webhook, enabled_webhooks
+
+
+class DeliveryChannel(StrEnum):
+    push = "push"
+    webhook = "webhook"
 
 
 class DeliveryStatus(StrEnum):
@@ -35,97 +45,155 @@ class PushOutcome(StrEnum):
     retry = "retry"
 
 
+# What a dead letter says when workers kept taking a row and never recorded an outcome.
+ABANDONED = "no outcome recorded (worker stopped mid-send)"
+
+
 class Delivery(TenantTable, table=True):
-    """One push of one notification to one device."""
+    """One send of one notification over one channel (a device, or the webhook)."""
 
     __tablename__ = "deliveries"
     __table_args__ = (
         sa.UniqueConstraint("notification_id", "device_id"),
+        sa.UniqueConstraint("notification_id", "webhook_id"),
+        sa.CheckConstraint(
+            "(channel = 'push' AND device_id IS NOT NULL AND webhook_id IS NULL) OR "
+            "(channel = 'webhook' AND webhook_id IS NOT NULL AND device_id IS NULL)",
+            name="one_target",
+        ),
         sa.Index("ix_deliveries_org_status_next", "organisation_id", "status", "next_attempt_at"),
+        sa.Index("ix_deliveries_org_created", "organisation_id", "created_at"),
     )
 
     notification_id: uuid.UUID = Field(foreign_key="notifications.id", ondelete="CASCADE")
-    device_id: uuid.UUID = Field(foreign_key="devices.id", ondelete="CASCADE")
+    channel: DeliveryChannel = Field(sa_type=sa.String(10))
+    device_id: uuid.UUID | None = Field(
+        default=None, foreign_key="devices.id", ondelete="CASCADE", nullable=True
+    )
+    webhook_id: uuid.UUID | None = Field(
+        default=None, foreign_key="webhooks.id", ondelete="CASCADE", nullable=True
+    )
     status: DeliveryStatus = Field(default=DeliveryStatus.pending, sa_type=sa.String(10))
+    # Claims so far (each claim counts, so a row that kills its workers ends dead too).
     attempts: int = Field(default=0)
     next_attempt_at: datetime = utc_column()
+    # An HTTP status or exception name, never provider text (it may echo a token).
     last_error: str | None = Field(default=None, max_length=200)
+    created_at: datetime = utc_column()
     updated_at: datetime = utc_column()
 
 
 async def plan_deliveries(
-    session: AsyncSession, notification_ids: Sequence[uuid.UUID], now: datetime
+    session: AsyncSession, notification_ids: Sequence[uuid.UUID], now: datetime, *, push: bool
 ) -> int:
-    """A pending delivery to each device of each recipient who has push enabled."""
+    """Pending deliveries for new notifications, due when each may be delivered (quiet hours):
+    with `push`, one per device of each recipient who has push enabled; and one to the
+    organisation's webhook, if it has an enabled one, except for personal kinds."""
     if not notification_ids:
         return 0
     rows = (
         await session.exec(select(Notification).where(col(Notification.id).in_(notification_ids)))
     ).all()
-    prefs = await preferences_for(session, {n.recipient_id for n in rows})
-    wanted = [n for n in rows if n.recipient_id in prefs and prefs[n.recipient_id].push_enabled]
-    if not wanted:
-        return 0
-    devices = (
-        await session.exec(
-            select(Device).where(col(Device.staff_id).in_({n.recipient_id for n in wanted}))
+    planned: list[Delivery] = []
+
+    def add(
+        n: Notification,
+        channel: DeliveryChannel,
+        device_id: uuid.UUID | None = None,
+        webhook_id: uuid.UUID | None = None,
+    ) -> None:
+        planned.append(
+            Delivery(
+                organisation_id=n.organisation_id,
+                notification_id=n.id,
+                channel=channel,
+                device_id=device_id,
+                webhook_id=webhook_id,
+                next_attempt_at=n.deliver_after,
+                created_at=now,
+                updated_at=now,
+            )
         )
-    ).all()
-    planned = 0
-    for n in wanted:
-        for device in devices:
-            if device.staff_id == n.recipient_id and device.organisation_id == n.organisation_id:
-                session.add(
-                    Delivery(
-                        organisation_id=n.organisation_id,
-                        notification_id=n.id,
-                        device_id=device.id,
-                        next_attempt_at=n.deliver_after,
-                        updated_at=now,
-                    )
+
+    if push:
+        prefs = await preferences_for(session, {n.recipient_id for n in rows})
+        wanted = [n for n in rows if n.recipient_id in prefs and prefs[n.recipient_id].push_enabled]
+        devices = (
+            (
+                await session.exec(
+                    select(Device).where(col(Device.staff_id).in_({n.recipient_id for n in wanted}))
                 )
-                planned += 1
+            ).all()
+            if wanted
+            else []
+        )
+        for n in wanted:
+            for device in devices:
+                if (
+                    device.staff_id == n.recipient_id
+                    and device.organisation_id == n.organisation_id
+                ):
+                    add(n, DeliveryChannel.push, device_id=device.id)
+    hooks = await enabled_webhooks(session, {n.organisation_id for n in rows})
+    for n in rows:
+        if n.organisation_id in hooks and n.kind not in PERSONAL_KINDS:
+            add(n, DeliveryChannel.webhook, webhook_id=hooks[n.organisation_id].id)
+    session.add_all(planned)
     await session.flush()
-    return planned
+    return len(planned)
 
 
-async def claim(
-    session: AsyncSession, organisation_id: uuid.UUID, now: datetime, limit: int
-) -> list[tuple[Delivery, Device, Notification]]:
-    """Take up to `limit` due deliveries (locked until this transaction ends)."""
-    stmt = (
-        select(Delivery)
-        .where(
-            col(Delivery.organisation_id) == organisation_id,
-            col(Delivery.status) == DeliveryStatus.pending.value,
-            col(Delivery.next_attempt_at) <= now,
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery taken by one worker, with what it needs to send it."""
+
+    delivery_id: uuid.UUID
+    attempt: int  # the fencing token: settle only if the row is still at this attempt
+    notification: Notification
+    device: Device | None
+    webhook: Webhook | None
+
+
+async def claim_next(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    now: datetime,
+    *,
+    lease: timedelta,
+    max_attempts: int,
+) -> Claimed | None:
+    """Take the next due delivery: count the attempt and hold it for `lease` (the caller
+    commits before sending). Rows whose attempts ran out without an outcome go dead."""
+    while True:
+        stmt = (
+            select(Delivery)
+            .where(
+                col(Delivery.organisation_id) == organisation_id,
+                col(Delivery.status) == DeliveryStatus.pending.value,
+                col(Delivery.next_attempt_at) <= now,
+            )
+            .order_by(col(Delivery.next_attempt_at), col(Delivery.id))
+            .limit(1)
+            .with_for_update(skip_locked=True)
         )
-        .order_by(col(Delivery.next_attempt_at), col(Delivery.id))
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    claimed = list((await session.exec(stmt)).all())
-    if not claimed:
-        return []
-    devices = {
-        d.id: d
-        for d in (
-            await session.exec(
-                select(Device).where(col(Device.id).in_([c.device_id for c in claimed]))
-            )
-        ).all()
-    }
-    notes = {
-        n.id: n
-        for n in (
-            await session.exec(
-                select(Notification).where(
-                    col(Notification.id).in_([c.notification_id for c in claimed])
-                )
-            )
-        ).all()
-    }
-    return [(c, devices[c.device_id], notes[c.notification_id]) for c in claimed]
+        row = (await session.exec(stmt)).first()
+        if row is None:
+            return None
+        row.updated_at = now
+        if row.attempts >= max_attempts:
+            row.status = DeliveryStatus.dead
+            row.last_error = ABANDONED
+            session.add(row)
+            await session.flush()
+            continue
+        row.attempts += 1
+        row.next_attempt_at = now + lease
+        session.add(row)
+        await session.flush()
+        notification = await session.get_one(Notification, row.notification_id)
+        device = await session.get(Device, row.device_id) if row.device_id else None
+        webhook = await session.get(Webhook, row.webhook_id) if row.webhook_id else None
+        return Claimed(row.id, row.attempts, notification, device, webhook)
 
 
 def backoff(attempts: int, base_seconds: int) -> timedelta:
@@ -135,30 +203,36 @@ def backoff(attempts: int, base_seconds: int) -> timedelta:
 
 async def settle(
     session: AsyncSession,
-    delivery: Delivery,
-    device: Device,
+    claimed: Claimed,
     outcome: PushOutcome,
     now: datetime,
     *,
     max_attempts: int,
     base_seconds: int,
     error: str | None = None,
-) -> None:
+) -> bool:
     """Record what the provider said: sent; unregistered (the device goes, and with it its
-    deliveries); or retry later with backoff, dead after `max_attempts`."""
-    if outcome is PushOutcome.unregistered:
-        await session.exec(sa.delete(Device).where(col(Device.id) == device.id))
-        return
-    delivery.attempts += 1
-    delivery.updated_at = now
+    deliveries); or retry after a backoff, dead after `max_attempts`. Returns False when the
+    claim was lost meanwhile (another worker holds a newer attempt: its outcome stands)."""
+    if outcome is PushOutcome.unregistered and claimed.device is not None:
+        await session.exec(sa.delete(Device).where(col(Device.id) == claimed.device.id))
+        return True
+    values: dict[str, object] = {"updated_at": now}
     if outcome is PushOutcome.sent:
-        delivery.status = DeliveryStatus.sent
-        delivery.last_error = None
+        values.update(status=DeliveryStatus.sent.value, last_error=None)
     else:
-        delivery.last_error = (error or "")[:200] or None
-        if delivery.attempts >= max_attempts:
-            delivery.status = DeliveryStatus.dead
+        values["last_error"] = (error or "")[:200] or None
+        if claimed.attempt >= max_attempts:
+            values["status"] = DeliveryStatus.dead.value
         else:
-            delivery.next_attempt_at = now + backoff(delivery.attempts, base_seconds)
-    session.add(delivery)
-    await session.flush()
+            values["next_attempt_at"] = now + backoff(claimed.attempt, base_seconds)
+    result = await session.exec(
+        sa.update(Delivery)
+        .where(
+            col(Delivery.id) == claimed.delivery_id,
+            col(Delivery.attempts) == claimed.attempt,
+            col(Delivery.status) == DeliveryStatus.pending.value,
+        )
+        .values(values)
+    )
+    return bool(result.rowcount)

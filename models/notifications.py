@@ -48,6 +48,12 @@ class NotificationKind(StrEnum):
     checkin_nudge = "checkin_nudge"
 
 
+# Reminders that say something about a person's wellbeing participation (a check-in nudge goes
+# only to someone who has not checked in this week): they reach the person alone, by inbox and
+# push, never the organisation's webhook nor, with a name attached, an admin's delivery view.
+PERSONAL_KINDS = frozenset({NotificationKind.checkin_nudge})
+
+
 class Platform(StrEnum):
     ios = "ios"
     android = "android"

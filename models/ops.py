@@ -22,6 +22,10 @@ class SchedulerHeartbeat(SQLModel, table=True):
     beat_at: datetime = utc_column()
 
 
+# The holder a scheduler leaves when it stops cleanly: the next beat of any other takes over.
+RELEASED = ""
+
+
 async def database_ready(session: AsyncSession) -> None:
     await session.exec(select(sa.literal(1)))
 
@@ -51,9 +55,24 @@ async def claim_lease(
         .on_conflict_do_update(
             index_elements=[table.c.name],
             set_={"holder": holder, "beat_at": now},
-            where=sa.or_(table.c.holder == holder, table.c.beat_at < now - ttl),
+            where=sa.or_(
+                table.c.holder == holder,
+                table.c.holder == RELEASED,
+                table.c.beat_at < now - ttl,
+            ),
         )
         .returning(table.c.holder)
     )
     won = (await session.exec(stmt)).first()
     return won is not None and won[0] == holder
+
+
+async def release_lease(session: AsyncSession, holder: str, name: str = "scheduler") -> None:
+    """Hand the lease back (a clean stop); the heartbeat time stays, so `/readyz` stays ready
+    until another scheduler beats or the beat goes stale."""
+    table = SchedulerHeartbeat.__table__  # type: ignore[attr-defined]
+    await session.exec(
+        sa.update(table)
+        .where(table.c.name == name, table.c.holder == holder)
+        .values(holder=RELEASED)
+    )

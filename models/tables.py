@@ -21,6 +21,7 @@ from models.supervision import (
     SupervisionRecord,
     SupervisionSession,
 )
+from models.webhooks import Webhook
 from models.wellbeing import (
     AnalyticsAudit,
     CheckIn,
@@ -58,6 +59,7 @@ __all__ = [
     "SupervisionRecord",
     "SupervisionSession",
     "Unit",
+    "Webhook",
     "WellbeingSettings",
     "metadata",
 ]

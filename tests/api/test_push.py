@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import jwt
@@ -17,13 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.delivery import Channels, DeliveryPolicy, deliver
 from api.push import ApnsSender, FcmSender, Pusher
-from api.sweep import deliver
+from api.webhook import WebhookSender
+from models.crypto import parse_key_ring
 from models.db import session_scope
 from models.deliveries import Delivery, DeliveryStatus, plan_deliveries
 from models.directory import actor_for
 from models.notifications import Device, Platform, register_device
-from tests.conftest import FrozenClock, joined_sessions
+from tests.conftest import TEST_ENCRYPTION_KEYS, FrozenClock, joined_sessions
 from tests.factories import make_org, make_staff
 from tests.notification_factories import make_notification
 from tests.reflection_factories import Committed
@@ -73,6 +75,18 @@ class Provider:
         return [r for r in self.requests if str(r.url) != TOKEN_URI]
 
 
+def over(pusher: Pusher) -> Channels:
+    """Channels with these push senders (the webhook sender unused here)."""
+    return Channels(
+        webhooks=WebhookSender(httpx.AsyncClient(), parse_key_ring(TEST_ENCRYPTION_KEYS)),
+        pusher=pusher,
+    )
+
+
+def fixed(moment: datetime) -> Callable[[], datetime]:
+    return lambda: moment
+
+
 def senders(provider: Provider, clock: Callable[[], float]) -> Pusher:
     client = httpx.AsyncClient(transport=httpx.MockTransport(provider.handler))
     return Pusher(
@@ -95,7 +109,7 @@ async def setup(db: AsyncSession, clock: FrozenClock, platform: Platform) -> tup
     me = await make_staff(db, org, now=now)
     device, _ = await register_device(db, actor_for(me), platform, "device-token-1", now)
     note = await make_notification(db, me, now=now)
-    await plan_deliveries(db, [note], now)
+    await plan_deliveries(db, [note], now, push=True)
     return device, me.display_name
 
 
@@ -110,7 +124,7 @@ async def test_fcm_success_carries_no_names_and_caches_the_oauth_token(
     provider = Provider()
     pusher = senders(provider, lambda: 1000.0)
     device, name = await setup(db, clock, Platform.android)
-    assert await deliver(sessions, pusher, clock()) == 1
+    assert await deliver(sessions, over(pusher), clock) == 1
     row = await delivery_of(db, device)
     assert row is not None
     assert row.status == DeliveryStatus.sent
@@ -127,7 +141,7 @@ async def test_fcm_success_carries_no_names_and_caches_the_oauth_token(
     assert pusher.fcm is not None
     assert await pusher.fcm.access_token() == "oauth-1"
     assert len([r for r in provider.requests if str(r.url) == TOKEN_URI]) == 1
-    assert await deliver(sessions, pusher, clock()) == 0  # nothing left
+    assert await deliver(sessions, over(pusher), clock) == 0  # nothing left
 
 
 async def test_fcm_unregistered_removes_the_device(
@@ -140,7 +154,7 @@ async def test_fcm_unregistered_removes_the_device(
         )
     )
     device, _ = await setup(db, clock, Platform.android)
-    assert await deliver(sessions, senders(provider, lambda: 1000.0), clock()) == 1
+    assert await deliver(sessions, over(senders(provider, lambda: 1000.0)), clock) == 1
     assert await db.get(Device, device.id, populate_existing=True) is None
     assert await delivery_of(db, device) is None
 
@@ -152,13 +166,15 @@ async def test_apns_5xx_then_success_with_backoff(
     provider.script.append(httpx.Response(503))
     pusher = senders(provider, lambda: 1000.0)
     device, _ = await setup(db, clock, Platform.ios)
-    assert await deliver(sessions, pusher, clock()) == 1
+    assert await deliver(sessions, over(pusher), clock) == 1
     row = await delivery_of(db, device)
     assert row is not None
     assert (row.status, row.attempts) == (DeliveryStatus.pending, 1)
     assert row.next_attempt_at == clock() + timedelta(seconds=60)
-    assert await deliver(sessions, pusher, clock() + timedelta(seconds=59)) == 0  # not yet
-    assert await deliver(sessions, pusher, clock() + timedelta(seconds=60)) == 1
+    assert (
+        await deliver(sessions, over(pusher), fixed(clock() + timedelta(seconds=59))) == 0
+    )  # not yet
+    assert await deliver(sessions, over(pusher), fixed(clock() + timedelta(seconds=60))) == 1
     row = await delivery_of(db, device)
     assert row is not None
     assert (row.status, row.attempts) == (DeliveryStatus.sent, 2)
@@ -179,7 +195,7 @@ async def test_apns_unregistered_410_and_dead_letter(
     provider = Provider()
     provider.script.append(httpx.Response(410, json={"reason": "Unregistered"}))
     device, _ = await setup(db, clock, Platform.ios)
-    assert await deliver(sessions, senders(provider, lambda: 1000.0), clock()) == 1
+    assert await deliver(sessions, over(senders(provider, lambda: 1000.0)), clock) == 1
     assert await db.get(Device, device.id, populate_existing=True) is None
 
     failing = Provider()
@@ -188,12 +204,17 @@ async def test_apns_unregistered_410_and_dead_letter(
     pusher = senders(failing, lambda: 1000.0)
     at = clock()
     for _ in range(3):
-        assert await deliver(sessions, pusher, at, max_attempts=3) == 1
+        assert await deliver(sessions, over(pusher), fixed(at), DeliveryPolicy(max_attempts=3)) == 1
         at += timedelta(hours=1)
     row = await delivery_of(db, other)
     assert row is not None
     assert (row.status, row.attempts) == (DeliveryStatus.dead, 3)
-    assert await deliver(sessions, pusher, at + timedelta(days=1), max_attempts=3) == 0
+    assert (
+        await deliver(
+            sessions, over(pusher), fixed(at + timedelta(days=1)), DeliveryPolicy(max_attempts=3)
+        )
+        == 0
+    )
 
 
 def test_apns_provider_token_renewed_after_fifty_minutes() -> None:
@@ -216,7 +237,7 @@ async def test_two_concurrent_deliverers_send_each_push_once(committed: Committe
         for n, person in enumerate(people):
             await register_device(db, actor_for(person), Platform.android, f"token-{n}", now)
             note = await make_notification(db, person, now=now)
-            await plan_deliveries(db, [note], now)
+            await plan_deliveries(db, [note], now, push=True)
 
     seen: list[str] = []
 
@@ -231,7 +252,9 @@ async def test_two_concurrent_deliverers_send_each_push_once(committed: Committe
     pusher = Pusher(fcm=FcmSender(client, ACCOUNT, base_url="http://fcm.test"))
 
     async def one() -> int:
-        return await deliver(committed.sessions, pusher, now, batch=5)
+        return await deliver(
+            committed.sessions, over(pusher), fixed(now), DeliveryPolicy(per_organisation=5)
+        )
 
     counts = await asyncio.gather(one(), one())
     assert sum(counts) == 10
@@ -250,7 +273,7 @@ async def test_a_deliverer_killed_mid_batch_leaves_the_rest_for_the_next_once(
     for n in range(6):
         person = await make_staff(db, org, now=now)
         await register_device(db, actor_for(person), Platform.android, f"token-{n}", now)
-        await plan_deliveries(db, [await make_notification(db, person, now=now)], now)
+        await plan_deliveries(db, [await make_notification(db, person, now=now)], now, push=True)
     accepted: list[str] = []
 
     def crashing(request: httpx.Request) -> httpx.Response:
@@ -272,9 +295,14 @@ async def test_a_deliverer_killed_mid_batch_leaves_the_rest_for_the_next_once(
         return Pusher(fcm=FcmSender(client, ACCOUNT, base_url="http://fcm.test"))
 
     with pytest.raises(RuntimeError):
-        await deliver(sessions, pusher(crashing), now)
+        await deliver(sessions, over(pusher(crashing)), fixed(now))
     assert len(accepted) == 2
-    assert await deliver(sessions, pusher(healthy), now) == 4
+    # The next deliverer sends the three nobody had claimed at once; the one in flight when
+    # the first died is in doubt until its lease runs out, then it is sent once too.
+    assert await deliver(sessions, over(pusher(healthy)), fixed(now)) == 3
+    assert len(accepted) == 5
+    lease = timedelta(seconds=DeliveryPolicy().lease_seconds)
+    assert await deliver(sessions, over(pusher(healthy)), fixed(now + lease)) == 1
     assert sorted(accepted) == sorted(f"token-{n}" for n in range(6))
     stmt = select(Delivery).where(col(Delivery.organisation_id) == org.id)
     rows = (await db.exec(stmt.execution_options(populate_existing=True))).all()

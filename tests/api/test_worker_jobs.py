@@ -34,4 +34,4 @@ async def test_reminder_job_runs_only_for_the_leader(
     scheduler.is_leader = True
     assert await scheduler.reminders() > 0
     assert await count() > 0
-    assert not scheduler.pusher.configured  # no credentials: inbox only
+    assert not scheduler.push_configured  # no credentials: inbox only
