@@ -24,7 +24,8 @@ from sqlmodel import Field, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.base import TenantTable, utc_column
-from models.notifications import PERSONAL_KINDS, Device, Notification, preferences_for
+from models.notifications import PERSONAL_KINDS, Device, Notification
+from models.preferences import Preferences, preferences_for
 from models.webhooks import Webhook, enabled_webhooks
 
 
@@ -116,7 +117,10 @@ async def plan_deliveries(
         )
 
     if push:
-        prefs = await preferences_for(session, {n.recipient_id for n in rows})
+        prefs: dict[uuid.UUID, Preferences] = {}
+        for organisation_id in {n.organisation_id for n in rows}:
+            ids = [n.recipient_id for n in rows if n.organisation_id == organisation_id]
+            prefs.update(await preferences_for(session, organisation_id, ids))
         wanted = [n for n in rows if n.recipient_id in prefs and prefs[n.recipient_id].push_enabled]
         devices = (
             (

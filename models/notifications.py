@@ -1,4 +1,4 @@
-"""The notification outbox and inbox, devices and notification preferences.
+"""The notification outbox and inbox, and push devices (preferences: models/preferences.py).
 
 A notification is one occurrence of one reminder for one recipient. The unique constraint on
 (recipient, kind, subject, occurrence) is what makes a sweep idempotent: inserting with
@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -26,11 +26,11 @@ from models.absence import absence_spans
 from models.actor import Actor
 from models.base import TenantTable, new_id, utc_column
 from models.changes import ChangeOp, record_change
-from models.errors import Invalid, NotFound
+from models.errors import NotFound
 from models.organisation import Organisation
 from models.pagination import decode_time_cursor, encode_time_cursor
+from models.preferences import Preferences, preferences_for
 from models.reminder_time import deliver_after, local_date, on_leave
-from models.staff import Staff
 
 RESOURCE_TYPE = "notification"
 
@@ -102,41 +102,6 @@ class Device(TenantTable, table=True):
     created_at: datetime = utc_column()
 
 
-class NotificationPreferences(TenantTable, table=True):
-    """A staff member's quiet hours, check-in nudge and push switch (time zone is on staff)."""
-
-    __tablename__ = "notification_preferences"
-    __table_args__ = (sa.UniqueConstraint("organisation_id", "staff_id"),)
-
-    staff_id: uuid.UUID = Field(foreign_key="staff.id", ondelete="CASCADE")
-    quiet_hours_start: time | None = Field(default=None)
-    quiet_hours_end: time | None = Field(default=None)
-    # ISO weekday, 1 = Monday ... 7 = Sunday; None: no nudge.
-    checkin_nudge_weekday: int | None = Field(default=None)
-    checkin_nudge_time: time | None = Field(default=None)
-    push_enabled: bool = Field(default=True)
-    updated_at: datetime = utc_column()
-
-
-# Defaults for someone who never saved preferences: quiet 21:00-08:00, Monday 09:00 nudge.
-DEFAULT_QUIET_START = time(21, 0)
-DEFAULT_QUIET_END = time(8, 0)
-DEFAULT_NUDGE_WEEKDAY = 1
-DEFAULT_NUDGE_TIME = time(9, 0)
-
-
-@dataclass(frozen=True)
-class Preferences:
-    """Preferences as reminders use them: defaults filled in, the staff time zone attached."""
-
-    timezone: str
-    quiet_hours_start: time | None
-    quiet_hours_end: time | None
-    checkin_nudge_weekday: int | None
-    checkin_nudge_time: time | None
-    push_enabled: bool
-
-
 def _insert(session: AsyncSession, table: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)
@@ -174,11 +139,11 @@ async def schedule(
 ) -> list[Due]:
     """Drop reminders for recipients on leave today (their date); defer the rest past quiet
     hours in their time zone."""
-    recipients = {r.recipient_id for r in reminders}
-    prefs = await preferences_for(session, recipients)
+    prefs: dict[uuid.UUID, Preferences] = {}
     spans: dict[uuid.UUID, list[tuple[date, date]]] = {}
     for organisation_id in {r.organisation_id for r in reminders}:
         ids = [r.recipient_id for r in reminders if r.organisation_id == organisation_id]
+        prefs.update(await preferences_for(session, organisation_id, ids))
         spans.update(
             await absence_spans(
                 session, organisation_id, ids, ending_on_or_after=now.date() - timedelta(days=1)
@@ -368,115 +333,11 @@ async def delete_device(session: AsyncSession, actor: Actor, device_id: uuid.UUI
         raise NotFound("No such device.")
 
 
-# --- preferences -----------------------------------------------------------------------------
-
-
-async def _stored(session: AsyncSession, actor: Actor) -> NotificationPreferences | None:
-    stmt = select(NotificationPreferences).where(
-        col(NotificationPreferences.organisation_id) == actor.organisation_id,
-        col(NotificationPreferences.staff_id) == actor.id,
-    )
-    return (await session.exec(stmt)).first()
-
-
-async def _staff(session: AsyncSession, actor: Actor) -> Staff:
-    stmt = select(Staff).where(
-        col(Staff.organisation_id) == actor.organisation_id, col(Staff.id) == actor.id
-    )
-    staff = (await session.exec(stmt)).first()
-    if staff is None:
-        raise NotFound("No such staff member.")
-    return staff
-
-
-def effective(staff_timezone: str, stored: NotificationPreferences | None) -> Preferences:
-    if stored is None:
-        return Preferences(
-            timezone=staff_timezone,
-            quiet_hours_start=DEFAULT_QUIET_START,
-            quiet_hours_end=DEFAULT_QUIET_END,
-            checkin_nudge_weekday=DEFAULT_NUDGE_WEEKDAY,
-            checkin_nudge_time=DEFAULT_NUDGE_TIME,
-            push_enabled=True,
-        )
-    return Preferences(
-        timezone=staff_timezone,
-        quiet_hours_start=stored.quiet_hours_start,
-        quiet_hours_end=stored.quiet_hours_end,
-        checkin_nudge_weekday=stored.checkin_nudge_weekday,
-        checkin_nudge_time=stored.checkin_nudge_time,
-        push_enabled=stored.push_enabled,
-    )
-
-
-async def get_preferences(session: AsyncSession, actor: Actor) -> Preferences:
-    """My preferences (defaults until I save any); the time zone is my staff record's."""
-    staff = await _staff(session, actor)
-    return effective(staff.timezone, await _stored(session, actor))
-
-
-async def preferences_for(
-    session: AsyncSession, staff_ids: Iterable[uuid.UUID]
-) -> dict[uuid.UUID, Preferences]:
-    """Effective preferences of several staff (for sweeps): one query for each table."""
-    wanted = list(set(staff_ids))
-    if not wanted:
-        return {}
-    zones = dict(
-        (
-            await session.exec(
-                select(col(Staff.id), col(Staff.timezone)).where(col(Staff.id).in_(wanted))
-            )
-        ).all()
-    )
-    stored = {
-        row.staff_id: row
-        for row in (
-            await session.exec(
-                select(NotificationPreferences).where(
-                    col(NotificationPreferences.staff_id).in_(wanted)
-                )
-            )
-        ).all()
-    }
-    return {sid: effective(zones[sid], stored.get(sid)) for sid in wanted if sid in zones}
-
-
 async def organisation_ids(session: AsyncSession) -> list[uuid.UUID]:
     """Every organisation (a sweep visits each)."""
     return list(
         (await session.exec(select(col(Organisation.id)).order_by(col(Organisation.id)))).all()
     )
-
-
-async def update_preferences(
-    session: AsyncSession, actor: Actor, values: Preferences, now: datetime
-) -> Preferences:
-    """Replace my preferences; the time zone is written to my staff record (one source)."""
-    if (values.quiet_hours_start is None) != (values.quiet_hours_end is None):
-        raise Invalid("Quiet hours need both a start and an end, or neither.")
-    if (values.checkin_nudge_weekday is None) != (values.checkin_nudge_time is None):
-        raise Invalid("The check-in nudge needs both a weekday and a time, or neither.")
-    staff = await _staff(session, actor)
-    if staff.timezone != values.timezone:
-        staff.timezone = values.timezone
-        staff.version += 1
-        staff.updated_at = now
-        session.add(staff)
-    stored = await _stored(session, actor)
-    if stored is None:
-        stored = NotificationPreferences(
-            organisation_id=actor.organisation_id, staff_id=actor.id, updated_at=now
-        )
-    stored.quiet_hours_start = values.quiet_hours_start
-    stored.quiet_hours_end = values.quiet_hours_end
-    stored.checkin_nudge_weekday = values.checkin_nudge_weekday
-    stored.checkin_nudge_time = values.checkin_nudge_time
-    stored.push_enabled = values.push_enabled
-    stored.updated_at = now
-    session.add(stored)
-    await session.flush()
-    return effective(staff.timezone, stored)
 
 
 async def export_my_notifications(

@@ -7,9 +7,10 @@ from models.access_log import AccessLog
 from models.auth import LoginThrottle, RefreshToken
 from models.changes import Change, ChangeCounter
 from models.deliveries import Delivery
-from models.notifications import Device, Notification, NotificationPreferences
+from models.notifications import Device, Notification
 from models.ops import SchedulerHeartbeat
 from models.organisation import Organisation, Unit
+from models.preferences import NotificationPreferences
 from models.reflection import Reflection
 from models.staff import Staff
 from models.supervision import (

@@ -9,10 +9,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, time, timedelta
 
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.notifications import NotificationKind, Reminder, preferences_for
+from models.notifications import NotificationKind, Reminder
+from models.preferences import preferences_for
 from models.reminder_time import at_local, zone
 from models.staff import Role, Staff
 from models.wellbeing import CheckIn
@@ -37,29 +38,31 @@ def nudge_week(
 async def due_nudges(
     session: AsyncSession, organisation_id: uuid.UUID, now: datetime
 ) -> list[Reminder]:
-    """Check-in nudges due in one organisation at `now` (practitioners only)."""
+    """Check-in nudges due in one organisation at `now` (practitioners only): two queries for
+    the people and their preferences, one for when each of them last checked in."""
     stmt = select(Staff).where(col(Staff.organisation_id) == organisation_id, col(Staff.active))
     people = [s for s in (await session.exec(stmt)).all() if Role.practitioner.value in s.roles]
-    prefs = await preferences_for(session, [p.id for p in people])
-    out: list[Reminder] = []
+    prefs = await preferences_for(session, organisation_id, [p.id for p in people])
+    weeks: dict[uuid.UUID, tuple[str, datetime]] = {}
     for person in people:
         pref = prefs.get(person.id)
         if pref is None:
             continue
         week = nudge_week(now, pref.timezone, pref.checkin_nudge_weekday, pref.checkin_nudge_time)
-        if week is None:
-            continue
-        occurrence, week_start = week
-        done = select(col(CheckIn.id)).where(
-            col(CheckIn.organisation_id) == organisation_id,
-            col(CheckIn.staff_id) == person.id,
-            col(CheckIn.taken_at) >= week_start,
-        )
-        if (await session.exec(done.limit(1))).first() is not None:
-            continue
-        out.append(
-            Reminder(
-                organisation_id, person.id, NotificationKind.checkin_nudge, person.id, occurrence
-            )
-        )
-    return out
+        if week is not None:
+            weeks[person.id] = week
+    if not weeks:
+        return []
+    latest = select(col(CheckIn.staff_id), func.max(col(CheckIn.taken_at))).where(
+        col(CheckIn.organisation_id) == organisation_id,
+        col(CheckIn.staff_id).in_(list(weeks)),
+        col(CheckIn.taken_at) >= min(start for _, start in weeks.values()),
+    )
+    last: dict[uuid.UUID, datetime] = dict(
+        (await session.exec(latest.group_by(col(CheckIn.staff_id)))).all()
+    )
+    return [
+        Reminder(organisation_id, staff_id, NotificationKind.checkin_nudge, staff_id, occurrence)
+        for staff_id, (occurrence, week_start) in sorted(weeks.items())
+        if staff_id not in last or last[staff_id] < week_start
+    ]

@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 from fastapi import APIRouter, Response
 
-from api.deps import CurrentActor, Cursor, Limit, Now, SessionDep
+from api.deps import CurrentActor, Cursor, IfMatch, Limit, Now, SessionDep
 from api.problems import problems
 from models.notification_schemas import (
     DeviceCreate,
@@ -18,15 +18,13 @@ from models.notification_schemas import (
 )
 from models.notifications import (
     Notification,
-    Preferences,
     delete_device,
-    get_preferences,
     list_notifications,
     mark_read,
     register_device,
-    update_preferences,
 )
 from models.pagination import DEFAULT_LIMIT
+from models.preferences import Preferences, get_preferences, update_preferences
 from models.schemas import Page
 
 router = APIRouter(tags=["notifications"])
@@ -104,20 +102,34 @@ async def delete_device_route(
     response_model=PreferencesPublic,
     responses=problems(),
 )
-async def get_my_preferences_route(actor: CurrentActor, session: SessionDep) -> PreferencesPublic:
+async def get_my_preferences_route(
+    actor: CurrentActor, session: SessionDep, response: Response
+) -> PreferencesPublic:
     """My time zone, quiet hours, weekly check-in nudge and push switch."""
-    return PreferencesPublic(**asdict(await get_preferences(session, actor)))
+    return _preferences(await get_preferences(session, actor), response)
 
 
 @router.put(
     "/me/preferences",
     name="put_my_preferences",
     response_model=PreferencesPublic,
-    responses=problems(422),
+    responses=problems(412, 422, 428),
 )
 async def put_my_preferences_route(
-    body: PreferencesBody, actor: CurrentActor, session: SessionDep, now: Now
+    body: PreferencesBody,
+    actor: CurrentActor,
+    session: SessionDep,
+    now: Now,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> PreferencesPublic:
-    """Replace my notification preferences (the time zone is my staff record's)."""
-    saved = await update_preferences(session, actor, Preferences(**body.model_dump()), now)
-    return PreferencesPublic(**asdict(saved))
+    """Replace my notification preferences (If-Match: the ETag of my last read)."""
+    saved = await update_preferences(
+        session, actor, Preferences(**body.model_dump()), if_match, now
+    )
+    return _preferences(saved, response)
+
+
+def _preferences(prefs: Preferences, response: Response) -> PreferencesPublic:
+    response.headers["ETag"] = prefs.etag
+    return PreferencesPublic(**asdict(prefs))

@@ -14,8 +14,9 @@ from models.access_log import access_log_about, access_log_by, my_access_log
 from models.directory import get_staff
 from models.export import ReadByMe
 from models.notification_schemas import DevicePublic, NotificationPublic, PreferencesPublic
-from models.notifications import export_my_notifications, get_preferences
+from models.notifications import export_my_notifications
 from models.pagination import DEFAULT_LIMIT
+from models.preferences import get_preferences
 from models.reflection import ReflectionExport
 from models.schemas import AccessLogEntry, Page, StaffPublic
 from models.supervision import FeedbackPublic

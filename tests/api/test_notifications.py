@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 
@@ -10,11 +11,14 @@ from fastapi import FastAPI
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.db import session_scope
 from models.notifications import Device, Due, Notification, NotificationKind, enqueue
+from models.preferences import NotificationPreferences
 from models.staff import Staff
 from tests.api.test_sync import drain
 from tests.factories import bearer, make_org, make_staff, now_of
 from tests.notification_factories import make_notification
+from tests.reflection_factories import Committed
 
 INBOX = "/api/v1/notifications"
 DEVICES = "/api/v1/devices"
@@ -164,10 +168,26 @@ async def test_preferences_default_then_replace_and_timezone_lives_on_staff(
         "checkin_nudge_time": "14:00:00",
         "push_enabled": False,
     }
-    put = await client.put(PREFS, json=wanted, headers=bearer(app, me))
+    # An update needs the ETag of what was read: none is 428, another is 412, nothing changes.
+    missing = await client.put(PREFS, json=wanted, headers=bearer(app, me))
+    assert missing.status_code == 428
+    stale = await client.put(PREFS, json=wanted, headers={**bearer(app, me), "If-Match": '"x"'})
+    assert stale.status_code == 412
+    assert (await client.get(PREFS, headers=bearer(app, me))).json() == got.json()
+    put = await client.put(
+        PREFS, json=wanted, headers={**bearer(app, me), "If-Match": got.headers["ETag"]}
+    )
     assert put.status_code == 200
     assert put.json() == wanted
-    assert (await client.get(PREFS, headers=bearer(app, me))).json() == wanted
+    assert put.headers["ETag"] != got.headers["ETag"]
+    again = await client.get(PREFS, headers=bearer(app, me))
+    assert again.json() == wanted
+    assert again.headers["ETag"] == put.headers["ETag"]
+    # The read before the change is stale now.
+    replay = await client.put(
+        PREFS, json=wanted, headers={**bearer(app, me), "If-Match": got.headers["ETag"]}
+    )
+    assert replay.status_code == 412
     staff = (await db.exec(select(Staff).where(col(Staff.id) == me.id))).one()
     await db.refresh(staff)
     assert staff.timezone == "America/New_York"
@@ -180,7 +200,37 @@ async def test_preferences_default_then_replace_and_timezone_lives_on_staff(
         {**wanted, "quiet_hours_end": None},
         {**wanted, "colour": "blue"},
     ):
-        refused = await client.put(PREFS, json=bad, headers=bearer(app, me))
+        refused = await client.put(
+            PREFS, json=bad, headers={**bearer(app, me), "If-Match": put.headers["ETag"]}
+        )
         assert refused.status_code == 422, bad
         assert refused.headers["content-type"].startswith("application/problem+json")
     assert (await client.get(PREFS, headers=bearer(app, me))).json() == wanted
+
+
+async def test_two_phones_saving_preferences_at_once_one_wins_the_other_is_told(
+    committed: Committed,
+) -> None:
+    now = committed.clock()
+    async with session_scope(committed.sessions) as db:
+        org = await make_org(db, now=now)
+        committed.track(org)
+        me = await make_staff(db, org, now=now)
+    app = committed.app()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        read = await client.get(PREFS, headers=bearer(app, me))
+        headers = {**bearer(app, me), "If-Match": read.headers["ETag"]}
+        bodies = [
+            {**read.json(), "push_enabled": False},
+            {**read.json(), "quiet_hours_start": None, "quiet_hours_end": None},
+        ]
+        answers = await asyncio.gather(
+            *(client.put(PREFS, json=body, headers=headers) for body in bodies)
+        )
+        assert sorted(a.status_code for a in answers) == [200, 412]
+        (winner,) = [a for a in answers if a.status_code == 200]
+        assert (await client.get(PREFS, headers=bearer(app, me))).json() == winner.json()
+    async with committed.sessions() as db:
+        stmt = select(NotificationPreferences).where(col(NotificationPreferences.staff_id) == me.id)
+        assert len((await db.exec(stmt)).all()) == 1

@@ -21,6 +21,7 @@ from tests.conftest import FrozenClock
 from tests.factories import bearer, make_staff
 from tests.reflection_factories import Committed
 from tests.supervision_factories import make_absence, make_action, make_session, make_team
+from tests.wellbeing_factories import make_checkin
 
 Got = set[tuple[uuid.UUID, str, uuid.UUID]]
 
@@ -140,17 +141,30 @@ async def test_nudge_waits_for_chosen_time_and_skips_after_a_checkin(
         "checkin_nudge_time": "17:00:00",
         "push_enabled": True,
     }
+    read = await client.get("/api/v1/me/preferences", headers=bearer(app, me))
+    headers = {**bearer(app, me), "If-Match": read.headers["ETag"]}
     assert (
-        await client.put("/api/v1/me/preferences", json=prefs, headers=bearer(app, me))
+        await client.put("/api/v1/me/preferences", json=prefs, headers=headers)
     ).status_code == 200
 
+    # Two more with the default Monday 09:00 nudge: one checked in this week (Monday 08:00
+    # London, after the week began), one only last Sunday.
+    this_week = await make_staff(db, team.org, unit=team.team, now=now)
+    last_week = await make_staff(db, team.org, unit=team.team, now=now)
+    await make_checkin(db, this_week, at=datetime(2026, 11, 23, 8, 0, tzinfo=UTC))
+    await make_checkin(db, last_week, at=datetime(2026, 11, 22, 23, 59, tzinfo=UTC))
+    watched = {me.id, this_week.id, last_week.id}
+
     def mine(got: Got) -> Got:
-        return {g for g in got if g[0] == me.id and g[1] == "checkin_nudge"}
+        return {g for g in got if g[0] in watched and g[1] == "checkin_nudge"}
 
     await sweep_organisation(db, team.org.id, datetime(2026, 11, 25, 16, 59, tzinfo=UTC))
-    assert mine(await notes(db, team.org.id)) == set()
+    assert mine(await notes(db, team.org.id)) == {(last_week.id, "checkin_nudge", last_week.id)}
     await sweep_organisation(db, team.org.id, datetime(2026, 11, 25, 17, 0, tzinfo=UTC))
-    assert mine(await notes(db, team.org.id)) == {(me.id, "checkin_nudge", me.id)}
+    assert mine(await notes(db, team.org.id)) == {
+        (me.id, "checkin_nudge", me.id),
+        (last_week.id, "checkin_nudge", last_week.id),
+    }
 
 
 async def test_two_concurrent_sweeps_create_each_notification_once(committed: Committed) -> None:
