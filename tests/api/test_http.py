@@ -8,11 +8,14 @@ from datetime import timedelta
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.ops import claim_lease
+from api.settings import Settings
+from api.worker import Scheduler
+from models.ops import claim_lease, last_heartbeat
 from models.staff import Role
-from tests.conftest import AppFactory, FrozenClock
+from tests.conftest import AppFactory, FrozenClock, joined_sessions
 from tests.factories import bearer, make_org, make_staff, now_of
 
 
@@ -170,6 +173,30 @@ async def test_only_one_scheduler_holds_the_lease(db: AsyncSession, clock: Froze
     clock.advance(seconds=91)  # the first went quiet
     assert await claim_lease(db, "second", clock.now, ttl)
     assert not await claim_lease(db, "first", clock.now, ttl)
+
+
+async def test_a_scheduler_that_stops_cleanly_hands_the_lease_over_at_once(
+    connection: AsyncConnection, db: AsyncSession, clock: FrozenClock, test_settings: Settings
+) -> None:
+    sessions = joined_sessions(connection)
+    first, second = (
+        Scheduler(test_settings, sessions, clock),
+        Scheduler(test_settings, sessions, clock),
+    )
+    assert await claim_lease(db, "someone-else", clock.now, timedelta(seconds=0))
+    await db.commit()
+    clock.advance(minutes=10)  # that holder is long gone
+    assert await first.heartbeat()
+    assert not await second.heartbeat()
+    await second.shutdown()  # a standby stopping gives nothing away
+    assert not await Scheduler(test_settings, sessions, clock).heartbeat()
+    await first.shutdown()
+    # No waiting for three silent beats: the next heartbeat of another scheduler wins, and the
+    # beat time stayed fresh meanwhile (readiness did not flap).
+    assert await last_heartbeat(db) == clock.now
+    third = Scheduler(test_settings, sessions, clock)
+    assert await third.heartbeat()
+    await third.shutdown()
 
 
 async def test_metrics_count_requests_by_route_template(

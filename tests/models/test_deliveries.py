@@ -1,0 +1,82 @@
+"""Delivery claims are committed leases: fenced settles, abandoned rows end dead."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.deliveries import (
+    ABANDONED,
+    Delivery,
+    DeliveryStatus,
+    PushOutcome,
+    claim_next,
+    plan_deliveries,
+    settle,
+)
+from models.directory import actor_for
+from models.notifications import Platform, register_device
+from tests.conftest import FrozenClock
+from tests.factories import make_org, make_staff
+from tests.notification_factories import make_notification
+
+LEASE = timedelta(seconds=120)
+
+
+async def one_pending(db: AsyncSession, clock: FrozenClock) -> Delivery:
+    now = clock()
+    org = await make_org(db, now=now)
+    me = await make_staff(db, org, now=now)
+    await register_device(db, actor_for(me), Platform.android, "token-1", now)
+    assert await plan_deliveries(db, [await make_notification(db, me, now=now)], now, push=True)
+    stmt = select(Delivery).where(col(Delivery.organisation_id) == org.id)
+    return (await db.exec(stmt)).one()
+
+
+async def reread(db: AsyncSession, row: Delivery) -> Delivery:
+    stmt = select(Delivery).where(col(Delivery.id) == row.id)
+    return (await db.exec(stmt.execution_options(populate_existing=True))).one()
+
+
+async def test_a_claim_holds_the_row_for_the_lease_then_it_is_due_again(
+    db: AsyncSession, clock: FrozenClock
+) -> None:
+    row = await one_pending(db, clock)
+    now = clock()
+    first = await claim_next(db, row.organisation_id, now, lease=LEASE, max_attempts=5)
+    assert first is not None
+    assert first.attempt == 1
+    assert first.device is not None
+    assert first.device.token == "token-1"
+    # Held: nobody else can take it until the lease runs out.
+    assert await claim_next(db, row.organisation_id, now, lease=LEASE, max_attempts=5) is None
+    later = now + LEASE - timedelta(seconds=1)
+    assert await claim_next(db, row.organisation_id, later, lease=LEASE, max_attempts=5) is None
+    second = await claim_next(db, row.organisation_id, now + LEASE, lease=LEASE, max_attempts=5)
+    assert second is not None
+    assert second.attempt == 2
+
+    # The first claimer comes back late: its outcome is refused, the newer claim's stands.
+    assert not await settle(
+        db, first, PushOutcome.sent, now + LEASE, max_attempts=5, base_seconds=60
+    )
+    assert (await reread(db, row)).status == DeliveryStatus.pending
+    assert await settle(db, second, PushOutcome.sent, now + LEASE, max_attempts=5, base_seconds=60)
+    assert (await reread(db, row)).status == DeliveryStatus.sent
+
+
+async def test_a_row_whose_workers_keep_dying_ends_dead_not_sent_forever(
+    db: AsyncSession, clock: FrozenClock
+) -> None:
+    row = await one_pending(db, clock)
+    at = clock()
+    for attempt in (1, 2, 3):
+        claimed = await claim_next(db, row.organisation_id, at, lease=LEASE, max_attempts=3)
+        assert claimed is not None
+        assert claimed.attempt == attempt
+        at += LEASE  # each claimer dies without settling
+    assert await claim_next(db, row.organisation_id, at, lease=LEASE, max_attempts=3) is None
+    dead = await reread(db, row)
+    assert (dead.status, dead.attempts, dead.last_error) == (DeliveryStatus.dead, 3, ABANDONED)
