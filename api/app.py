@@ -30,6 +30,7 @@ from api.routes import (
     staff,
     supervision,
     sync,
+    webhook,
     wellbeing,
 )
 from api.security import AccessTokens, Passwords
@@ -112,6 +113,7 @@ def create_app(
         analytics,
         oversight_wellbeing,
         notifications,
+        webhook,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)
