@@ -20,6 +20,7 @@ from api.routes import (
     absences,
     analytics,
     auth,
+    deliveries,
     health,
     notifications,
     org,
@@ -114,6 +115,7 @@ def create_app(
         oversight_wellbeing,
         notifications,
         webhook,
+        deliveries,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)
