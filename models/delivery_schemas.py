@@ -1,5 +1,5 @@
 """Response bodies for the admin's view of deliveries: no device token, no webhook URL or
-secret, no names; and no recipient on a personal reminder (`PERSONAL_KINDS`)."""
+secret, no names; and no recipient or platform on a personal reminder (`PERSONAL_KINDS`)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ class DeliveryPublic(BaseModel):
     # Null for personal kinds: a check-in nudge says its recipient has not checked in.
     recipient_id: uuid.UUID | None
     channel: DeliveryChannel
-    # The device's platform for push; null for the webhook.
+    # The device's platform for push; null for the webhook, and for personal kinds (a
+    # platform few in the organisation use would name the recipient as surely as an id).
     platform: Platform | None
     status: DeliveryStatus
     attempts: int

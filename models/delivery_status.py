@@ -3,7 +3,8 @@ statements filtered by it; and the one thing an admin may do, retry a dead lette
 
 A delivery is shown by ids and states only: no device token, no webhook URL, no names. A
 personal reminder (`PERSONAL_KINDS`: a check-in nudge goes only to someone who has not checked
-in this week) is shown without its recipient, so the view cannot tell an admin who that is.
+in this week) is shown without its recipient or their phone's platform, so the view cannot
+tell an admin who that is.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class DeliveryView:
     kind: NotificationKind
     recipient_id: uuid.UUID | None  # None for personal kinds
     channel: DeliveryChannel
-    platform: Platform | None  # the device's, for push
+    platform: Platform | None  # the device's, for push; None for webhook and personal kinds
     status: DeliveryStatus
     attempts: int
     next_attempt_at: datetime
@@ -80,13 +81,16 @@ def readable_deliveries(actor: Actor) -> Readable:
 
 def _view(row: Delivery, kind: str, recipient_id: uuid.UUID, platform: str | None) -> DeliveryView:
     what = NotificationKind(kind)
+    # A phone's platform singles people out too (the one iPhone in a team of Android users),
+    # so a personal reminder shows neither its recipient nor their platform.
+    personal = what in PERSONAL_KINDS
     return DeliveryView(
         id=row.id,
         notification_id=row.notification_id,
         kind=what,
-        recipient_id=None if what in PERSONAL_KINDS else recipient_id,
+        recipient_id=None if personal else recipient_id,
         channel=DeliveryChannel(row.channel),
-        platform=Platform(platform) if platform is not None else None,
+        platform=Platform(platform) if platform is not None and not personal else None,
         status=DeliveryStatus(row.status),
         attempts=row.attempts,
         next_attempt_at=row.next_attempt_at,
