@@ -20,6 +20,7 @@ from api.routes import (
     absences,
     analytics,
     auth,
+    deliveries,
     health,
     notifications,
     org,
@@ -30,6 +31,7 @@ from api.routes import (
     staff,
     supervision,
     sync,
+    webhook,
     wellbeing,
 )
 from api.security import AccessTokens, Passwords
@@ -112,6 +114,8 @@ def create_app(
         analytics,
         oversight_wellbeing,
         notifications,
+        webhook,
+        deliveries,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)

@@ -1,4 +1,4 @@
-"""Factories for notification tables."""
+"""Factories for notification tables and the organisation's webhook."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.crypto import KeyRing
 from models.notifications import Due, NotificationKind, enqueue
 from models.staff import Staff
+from models.webhooks import Webhook, new_secret, seal_secret
 
 
 async def make_notification(
@@ -31,3 +33,29 @@ async def make_notification(
     )
     (created,) = await enqueue(db, [due], now)
     return created
+
+
+async def make_webhook(
+    db: AsyncSession,
+    ring: KeyRing,
+    organisation_id: uuid.UUID,
+    *,
+    now: datetime,
+    url: str = "https://hooks.example.com/harbour",
+    enabled: bool = True,
+) -> tuple[Webhook, str]:
+    """An organisation's webhook and its plaintext secret (sealed in the row)."""
+    webhook_id = uuid.uuid4()
+    secret = new_secret()
+    row = Webhook(
+        id=webhook_id,
+        organisation_id=organisation_id,
+        url=url,
+        secret=seal_secret(ring, webhook_id, secret),
+        enabled=enabled,
+        created_at=now,
+        updated_at=now,
+    )
+    db.add(row)
+    await db.flush()
+    return row, secret
