@@ -358,6 +358,8 @@ async def phase_two(
     assert got[in_doubt] <= 2
     copies = [s for s in sent if (s.token, s.notification_id) == in_doubt]
     assert {s.collapse_id for s in copies} == {stuck.notification_id}
+    (claimed,) = [d for d, token in snap.deliveries if (token, str(d.notification_id)) == in_doubt]
+    assert claimed.attempts == len(copies)  # each claim counted once
     if len(copies) == 2:  # resent by the process that took over, on its own connection
         assert copies[0].peer != copies[1].peer
     assert len([s for s in sent if s.arrived > killed_at]) > 1  # killed mid-batch
