@@ -19,7 +19,6 @@ import base64
 import contextlib
 import hashlib
 import hmac
-import ipaddress
 import itertools
 import json
 import logging
@@ -29,17 +28,12 @@ import ssl
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
 import jwt
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 from hypercorn.typing import Framework
@@ -47,6 +41,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.provider_tls import TlsFiles, pem_private
 
 FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -58,14 +54,6 @@ WEBHOOK_TOLERANCE_SECONDS = 300
 ROUTES = ("oauth", "fcm", "apns", "webhook")
 
 log = logging.getLogger("harbour.tests.provider")
-
-
-def pem_private(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
 
 
 @dataclass(frozen=True)
@@ -137,76 +125,6 @@ class Credentials:
     client_email: str = f"harbour-push@{PROJECT}.iam.gserviceaccount.example"
 
 
-class _Tls:
-    """A throwaway CA and a server certificate for 127.0.0.1 and localhost, as PEM files."""
-
-    def __init__(self, directory: Path) -> None:
-        now = datetime.now(UTC)
-        ca_key = ec.generate_private_key(ec.SECP256R1())
-        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Harbour test CA")])
-        ca_cert = (
-            x509.CertificateBuilder()
-            .subject_name(ca_name)
-            .issuer_name(ca_name)
-            .public_key(ca_key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=5))
-            .not_valid_after(now + timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                critical=True,
-            )
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
-            )
-            .sign(ca_key, hashes.SHA256())
-        )
-        key = ec.generate_private_key(ec.SECP256R1())
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-            .issuer_name(ca_name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=5))
-            .not_valid_after(now + timedelta(days=1))
-            .add_extension(
-                x509.SubjectAlternativeName(
-                    [
-                        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                        x509.DNSName("localhost"),
-                    ]
-                ),
-                critical=False,
-            )
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-                critical=False,
-            )
-            .sign(ca_key, hashes.SHA256())
-        )
-        directory.mkdir(parents=True, exist_ok=True)
-        self.ca_file = directory / "provider-ca.pem"
-        self.cert_file = directory / "provider-cert.pem"
-        self.key_file = directory / "provider-key.pem"
-        self.ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
-        self.cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        self.key_file.write_text(pem_private(key))
-
-
 def _free_socket() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -219,7 +137,7 @@ class FakeProvider:
 
     def __init__(self, directory: Path, credentials: Credentials | None = None) -> None:
         self.credentials = credentials or Credentials()
-        self.tls = _Tls(directory)
+        self.tls = TlsFiles(directory)
         self._lock = threading.Lock()
         self._seen: list[Seen] = []
         self._script: dict[str, deque[Answer]] = {route: deque() for route in ROUTES}
@@ -522,11 +440,3 @@ def verify_webhook(secret: str, headers: dict[str, str], body: bytes) -> bool:
         version == "v1" and hmac.compare_digest(sig, expected)
         for version, _, sig in (o.partition(",") for o in offered)
     )
-
-
-@contextlib.contextmanager
-def running(directory: Path) -> Iterator[FakeProvider]:
-    """A started provider, stopped on the way out."""
-    provider = FakeProvider(directory)
-    with provider:
-        yield provider
