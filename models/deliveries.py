@@ -48,6 +48,7 @@ class PushOutcome(StrEnum):
 
 # What a dead letter says when workers kept taking a row and never recorded an outcome.
 ABANDONED = "no outcome recorded (worker stopped mid-send)"
+WEBHOOK_DISABLED = "webhook disabled"
 
 
 class Delivery(TenantTable, table=True):
@@ -184,9 +185,11 @@ async def claim_next(
         if row is None:
             return None
         row.updated_at = now
-        if row.attempts >= max_attempts:
+        webhook = await session.get(Webhook, row.webhook_id) if row.webhook_id else None
+        refused = _refusal(row, webhook, max_attempts)
+        if refused is not None:
             row.status = DeliveryStatus.dead
-            row.last_error = ABANDONED
+            row.last_error = refused
             session.add(row)
             await session.flush()
             continue
@@ -196,8 +199,17 @@ async def claim_next(
         await session.flush()
         notification = await session.get_one(Notification, row.notification_id)
         device = await session.get(Device, row.device_id) if row.device_id else None
-        webhook = await session.get(Webhook, row.webhook_id) if row.webhook_id else None
         return Claimed(row.id, row.attempts, notification, device, webhook)
+
+
+def _refusal(row: Delivery, webhook: Webhook | None, max_attempts: int) -> str | None:
+    """Why a due row goes dead instead of out: its attempts ran out without an outcome, or
+    the admin switched its webhook off after it was planned (an admin may retry it later)."""
+    if row.attempts >= max_attempts:
+        return ABANDONED
+    if webhook is not None and not webhook.enabled:
+        return WEBHOOK_DISABLED
+    return None
 
 
 def backoff(attempts: int, base_seconds: int) -> timedelta:

@@ -1,4 +1,5 @@
-"""Delivery claims are committed leases: fenced settles, abandoned rows end dead."""
+"""Delivery claims are committed leases: fenced settles; abandoned rows, and rows for a
+webhook switched off, end dead."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from datetime import timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.crypto import parse_key_ring
 from models.deliveries import (
     ABANDONED,
+    WEBHOOK_DISABLED,
     Delivery,
     DeliveryStatus,
     PushOutcome,
@@ -18,9 +21,9 @@ from models.deliveries import (
 )
 from models.directory import actor_for
 from models.notifications import Platform, register_device
-from tests.conftest import FrozenClock
+from tests.conftest import TEST_ENCRYPTION_KEYS, FrozenClock
 from tests.factories import make_org, make_staff
-from tests.notification_factories import make_notification
+from tests.notification_factories import make_notification, make_webhook
 
 LEASE = timedelta(seconds=120)
 
@@ -80,3 +83,24 @@ async def test_a_row_whose_workers_keep_dying_ends_dead_not_sent_forever(
     assert await claim_next(db, row.organisation_id, at, lease=LEASE, max_attempts=3) is None
     dead = await reread(db, row)
     assert (dead.status, dead.attempts, dead.last_error) == (DeliveryStatus.dead, 3, ABANDONED)
+
+
+async def test_messages_for_a_webhook_switched_off_after_planning_go_dead_not_out(
+    db: AsyncSession, clock: FrozenClock
+) -> None:
+    now = clock()
+    org = await make_org(db, now=now)
+    me = await make_staff(db, org, now=now)
+    hook, _ = await make_webhook(db, parse_key_ring(TEST_ENCRYPTION_KEYS), org.id, now=now)
+    assert await plan_deliveries(db, [await make_notification(db, me, now=now)], now, push=False)
+    hook.enabled = False
+    db.add(hook)
+    await db.flush()
+    assert await claim_next(db, org.id, now, lease=LEASE, max_attempts=5) is None
+    row = (await db.exec(select(Delivery).where(col(Delivery.webhook_id) == hook.id))).one()
+    await db.refresh(row)
+    assert (row.status, row.attempts, row.last_error) == (
+        DeliveryStatus.dead,
+        0,
+        WEBHOOK_DISABLED,
+    )
