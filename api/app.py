@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api import problems
 from api.deps import Clock, system_clock
+from api.logs import configure_logging
 from api.metrics import Metrics
 from api.middleware import BodyLimit, RequestMetrics
 from api.routes import (
@@ -135,6 +136,5 @@ def create_app(
 
 def create_app_from_env() -> FastAPI:
     """Entry point for `uvicorn --factory` (and `harbour serve`)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per heartbeat
+    configure_logging()
     return create_app()

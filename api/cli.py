@@ -218,12 +218,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             proxy_headers=True,
         )
     elif args.command == "worker":
-        import logging
-
+        from api.logs import configure_logging
         from api.worker import run_worker
 
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        configure_logging()
         asyncio.run(run_worker(settings))
     elif args.command == "create-admin":
         if len(args.password) < 12:

@@ -179,7 +179,11 @@ async def enrol(client: httpx.AsyncClient, council: Council, apis: Sequence[str]
             "checkin_nudge_time": "00:00:00" if practitioner else None,
             "push_enabled": member.plan.push,
         }
-        saved = await client.put(f"{member.api}/api/v1/me/preferences", json=prefs, headers=auth)
+        url = f"{member.api}/api/v1/me/preferences"
+        read = await client.get(url, headers=auth)
+        saved = await client.put(
+            url, json=prefs, headers={**auth, "If-Match": read.headers["ETag"]}
+        )
         assert saved.status_code == 200, saved.text
         for k, platform in enumerate(member.plan.platforms):
             push_token = f"{platform}-{member.plan.label}-{k}-{uuid.uuid4().hex}"

@@ -194,6 +194,17 @@ def assert_nothing_personal(provider: FakeProvider, council: Council) -> None:
             assert member.email not in text, seen.route
 
 
+def assert_no_token_logged(processes: Processes, council: Council) -> None:
+    """Device tokens are secrets a provider accepts pushes for: no process logs them (httpx
+    logs each request's URL at INFO, and an APNs URL ends in the token)."""
+    logs = {p.name: p.output() for p in processes.started}
+    assert any("worker" in name and text for name, text in logs.items())
+    for member in council.members.values():
+        for token in member.devices:
+            for name, text in logs.items():
+                assert token not in text, name
+
+
 async def test_two_apis_two_workers_deliver_every_due_reminder_exactly_once(
     backend: str, tmp_path: Path, test_settings: Settings
 ) -> None:
@@ -206,6 +217,7 @@ async def test_two_apis_two_workers_deliver_every_due_reminder_exactly_once(
             async with httpx.AsyncClient(timeout=10.0) as client:
                 council = await phase_one(client, sessions, provider, processes, test_settings)
                 await phase_two(client, sessions, provider, processes, council)
+            assert_no_token_logged(processes, council)
         except BaseException:
             processes.stop_all()
             processes.dump_logs()
