@@ -32,6 +32,8 @@ log = logging.getLogger("harbour.worker")
 
 # Provider calls never take longer than this; the delivery lease must stay well above it.
 HTTP_TIMEOUT_SECONDS = 10.0
+# Jobs a scheduler runs at once when it starts, or takes the lease over from another.
+CATCH_UP = ("reminders", "deliver")
 
 
 class Scheduler:
@@ -62,7 +64,7 @@ class Scheduler:
             id="heartbeat",
             **every,
         )
-        # Sweeps and delivery run once at start too: a new leader catches up at once.
+        # Sweeps and delivery run once at start too (CATCH_UP), and again on a takeover.
         self._scheduler.add_job(
             self.reminders,
             "interval",
@@ -120,12 +122,18 @@ class Scheduler:
     async def heartbeat(self) -> bool:
         """Renew (or take over) the lease; jobs run only while this scheduler holds it."""
         ttl = timedelta(seconds=self.settings.scheduler_heartbeat_seconds * 3)
+        was_leader = self.is_leader
         try:
             async with session_scope(self.session_factory) as session:
                 self.is_leader = await claim_lease(session, self.holder, self.clock(), ttl)
         except SQLAlchemyError:
             log.exception("heartbeat failed")
             self.is_leader = False
+        if self.is_leader and not was_leader and self._scheduler.running:
+            # Taking over from a leader that died: catch up now, not an interval from now.
+            log.info("scheduler %s took the lease", self.holder)
+            for job in CATCH_UP:
+                self._scheduler.modify_job(job, next_run_time=datetime.now(UTC))
         return self.is_leader
 
     async def start(self) -> None:

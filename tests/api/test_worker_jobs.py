@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -9,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.settings import Settings
 from api.worker import Scheduler
 from models.notifications import Notification
+from models.ops import claim_lease
 from tests.conftest import FrozenClock, joined_sessions
 from tests.supervision_factories import make_team
 
@@ -35,3 +38,30 @@ async def test_reminder_job_runs_only_for_the_leader(
     assert await scheduler.reminders() > 0
     assert await count() > 0
     assert not scheduler.push_configured  # no credentials: inbox only
+
+
+async def test_a_standby_that_takes_the_lease_over_catches_up_at_once(
+    connection: AsyncConnection, db: AsyncSession, test_settings: Settings, clock: FrozenClock
+) -> None:
+    sessions = joined_sessions(connection)
+    assert await claim_lease(db, "the-leader", clock(), timedelta(seconds=0))
+    standby = Scheduler(test_settings, sessions, clock)
+    jobs = standby._scheduler
+    jobs.start(paused=True)  # the jobs' timing is what is under test, not their running
+    try:
+        assert not await standby.heartbeat()
+        later = datetime.now(UTC) + timedelta(hours=1)
+        for job in ("reminders", "deliver", "retention"):
+            jobs.modify_job(job, next_run_time=later)  # as after their runs at start
+        clock.advance(minutes=5)  # the leader has gone quiet
+        assert await standby.heartbeat()
+        soon = datetime.now(UTC) + timedelta(seconds=5)
+        assert jobs.get_job("reminders").next_run_time <= soon
+        assert jobs.get_job("deliver").next_run_time <= soon
+        assert jobs.get_job("retention").next_run_time >= later  # not urgent
+        # Renewing a lease it already holds changes nothing.
+        jobs.modify_job("reminders", next_run_time=later)
+        assert await standby.heartbeat()
+        assert jobs.get_job("reminders").next_run_time >= later
+    finally:
+        await standby.shutdown()
