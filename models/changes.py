@@ -35,12 +35,12 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
 from models.base import TenantTable, new_id, utc_column
+from models.db import insert_for
 from models.errors import Invalid
 from models.pagination import decode_cursor, encode_cursor
 
@@ -78,13 +78,6 @@ class Change(TenantTable, table=True):
     at: datetime = utc_column()
 
 
-def _insert(session: AsyncSession, table: Any) -> Any:
-    """INSERT with ON CONFLICT support on the session's database."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
-
 async def next_seq(session: AsyncSession, organisation_id: uuid.UUID) -> int:
     """Take the organisation's next sequence number; its lock is held until commit."""
     bump = (
@@ -96,7 +89,7 @@ async def next_seq(session: AsyncSession, organisation_id: uuid.UUID) -> int:
     seq = (await session.exec(bump)).scalar_one_or_none()
     if seq is None:
         create = (
-            _insert(session, ChangeCounter)
+            insert_for(session, ChangeCounter)
             .values(organisation_id=organisation_id, last_seq=0)
             .on_conflict_do_nothing(index_elements=["organisation_id"])
         )
@@ -121,7 +114,7 @@ async def record_change(
     audience = list(dict.fromkeys(audience_staff_ids))
     seq = await next_seq(session, organisation_id)
     for staff_id in audience:
-        stmt = _insert(session, Change).values(
+        stmt = insert_for(session, Change).values(
             id=new_id(),
             organisation_id=organisation_id,
             staff_id=staff_id,

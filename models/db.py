@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -66,3 +67,11 @@ async def session_scope(
         except BaseException:
             await session.rollback()
             raise
+
+
+def insert_for(session: AsyncSession, table: Any) -> Any:
+    """INSERT with ON CONFLICT support (`on_conflict_do_nothing/update`) on the session's
+    database."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)

@@ -14,10 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -26,6 +24,7 @@ from models.absence import absence_spans
 from models.actor import Actor
 from models.base import TenantTable, new_id, utc_column
 from models.changes import ChangeOp, record_change
+from models.db import insert_for
 from models.errors import NotFound
 from models.organisation import Organisation
 from models.pagination import decode_time_cursor, encode_time_cursor
@@ -102,12 +101,6 @@ class Device(TenantTable, table=True):
     created_at: datetime = utc_column()
 
 
-def _insert(session: AsyncSession, table: Any) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
-
 # --- the outbox ------------------------------------------------------------------------------
 
 
@@ -179,7 +172,7 @@ async def enqueue(session: AsyncSession, due: Iterable[Due], now: datetime) -> l
     )
     for item in ordered:
         stmt = (
-            _insert(session, Notification)
+            insert_for(session, Notification)
             .values(
                 id=new_id(),
                 organisation_id=item.organisation_id,
@@ -290,7 +283,7 @@ async def register_device(
     moves to the caller: a token reaches one phone, and the phone has one user.
     """
     stmt = (
-        _insert(session, Device)
+        insert_for(session, Device)
         .values(
             id=new_id(),
             organisation_id=actor.organisation_id,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.base import utc_column
+from models.db import insert_for
 
 
 class SchedulerHeartbeat(SQLModel, table=True):
@@ -48,8 +48,7 @@ async def claim_lease(
     or two `harbour worker` processes) exactly one holds the lease at a time.
     """
     table = SchedulerHeartbeat.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    insert = insert_for(session, table)
     stmt = (
         insert.values(name=name, holder=holder, beat_at=now)
         .on_conflict_do_update(

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.auth import LoginThrottle
+from models.db import insert_for
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,7 @@ async def record_failure(
 ) -> None:
     """Count one failure atomically (an upsert); lock the key once the window's limit is hit."""
     table = LoginThrottle.__table__  # type: ignore[attr-defined]
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    insert = insert_for(session, table)
     window_start = now - policy.window
     expired = table.c.window_started_at < window_start
     failures = sa.case((expired, 1), else_=table.c.failures + 1)

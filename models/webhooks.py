@@ -19,11 +19,9 @@ import re
 import secrets
 import uuid
 from datetime import datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -31,6 +29,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from models.actor import Actor
 from models.base import TenantTable, new_id, utc_column
 from models.crypto import KeyRing, associated_data, register_sealed_column
+from models.db import insert_for
 from models.errors import Forbidden, Invalid, NotFound, PreconditionFailed
 from models.etag import content_etag, require_tag
 from models.staff import Role
@@ -210,12 +209,6 @@ def _mine(actor: Actor) -> SelectOfScalar[Webhook]:
     return select(Webhook).where(col(Webhook.organisation_id) == actor.organisation_id)
 
 
-def _insert(session: AsyncSession, table: Any) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
-
 async def get_webhook(session: AsyncSession, actor: Actor) -> Webhook:
     """The caller's organisation's webhook (404 when it has none)."""
     _require_admin(actor)
@@ -232,7 +225,7 @@ async def _create(
     webhook_id = new_id()
     secret = new_secret()
     stmt = (
-        _insert(session, Webhook)
+        insert_for(session, Webhook)
         .values(
             id=webhook_id,
             organisation_id=actor.organisation_id,
