@@ -49,7 +49,9 @@ class Channels:
 def channels_from_settings(settings: Settings, client: httpx.AsyncClient) -> Channels:
     """The channels a worker delivers through, sharing one HTTP client."""
     return Channels(
-        webhooks=WebhookSender(client, settings.key_ring()),
+        webhooks=WebhookSender(
+            client, settings.key_ring(), allow_insecure=settings.webhook_allow_insecure
+        ),
         pusher=pusher_from_settings(settings, client),
     )
 

@@ -121,9 +121,10 @@ def _embedded_ipv4(address: Address) -> ipaddress.IPv4Address | None:
     return None
 
 
-def _is_public(address: Address) -> bool:
+def is_public(address: Address) -> bool:
+    """True for an address on the public internet (nothing the server alone can reach)."""
     inner = _embedded_ipv4(address)
-    if inner is not None and not _is_public(inner):
+    if inner is not None and not is_public(inner):
         return False
     return address.is_global and not (
         address.is_loopback
@@ -186,7 +187,7 @@ def check_url(url: str, *, allow_insecure: bool = False) -> str:
         return url
     if host == "localhost" or host.endswith(".localhost"):
         raise _url_error("may not point at localhost")
-    if address is not None and not _is_public(address):
+    if address is not None and not is_public(address):
         raise _url_error("may not point at a loopback, private, link-local or reserved address")
     return url
 

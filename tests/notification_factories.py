@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.webhook import Resolver
 from models.crypto import KeyRing
 from models.notifications import Due, NotificationKind, enqueue
 from models.staff import Staff
@@ -59,3 +60,15 @@ async def make_webhook(
     db.add(row)
     await db.flush()
     return row, secret
+
+
+def resolving_to(*addresses: str) -> Resolver:
+    """A webhook resolver for tests (no DNS here): every name resolves to `addresses`."""
+
+    async def resolve(_host: str, _port: int) -> list[str]:
+        return list(addresses)
+
+    return resolve
+
+
+resolves_publicly = resolving_to("93.184.216.34")

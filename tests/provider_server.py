@@ -171,8 +171,10 @@ class FakeProvider:
         }
 
     def settings(self) -> dict[str, Any]:
-        """`Settings` fields that point FCM and APNs here (for `Settings.model_copy`)."""
+        """`Settings` fields that point FCM and APNs here, and let webhooks reach this
+        loopback address (for `Settings.model_copy`)."""
         return {
+            "webhook_allow_insecure": True,
             "fcm_service_account_json": json.dumps(self.service_account()),
             "fcm_base_url": self.url,
             "apns_team_id": APNS_TEAM_ID,

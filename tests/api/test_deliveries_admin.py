@@ -25,7 +25,7 @@ from models.pagination import encode_cursor
 from models.webhooks import Webhook
 from tests.conftest import FrozenClock, joined_sessions
 from tests.factories import bearer
-from tests.notification_factories import make_notification, make_webhook
+from tests.notification_factories import make_notification, make_webhook, resolves_publicly
 from tests.supervision_factories import Team, make_team
 
 LIST = "/api/v1/deliveries"
@@ -274,7 +274,9 @@ async def test_retry_sends_a_dead_letter_again(
 
     channels = Channels(
         webhooks=WebhookSender(
-            httpx.AsyncClient(transport=httpx.MockTransport(receiver)), ring_of(app)
+            httpx.AsyncClient(transport=httpx.MockTransport(receiver)),
+            ring_of(app),
+            resolver=resolves_publicly,
         )
     )
     await deliver(joined_sessions(connection), channels, clock)

@@ -23,7 +23,7 @@ from models.staff import Role
 from models.webhooks import Webhook, open_secret, signature
 from tests.conftest import AppFactory
 from tests.factories import bearer, make_org, make_staff, now_of
-from tests.notification_factories import make_notification, make_webhook
+from tests.notification_factories import make_notification, make_webhook, resolves_publicly
 from tests.reflection_factories import Committed
 from tests.supervision_factories import make_team
 
@@ -182,6 +182,7 @@ async def test_rotate_shows_a_new_secret_once_and_the_old_one_stops_signing(
     sender = WebhookSender(
         httpx.AsyncClient(transport=httpx.MockTransport(receiver)),
         ring_of(app),
+        resolver=resolves_publicly,
         clock=lambda: 1_800_000_000.0,
     )
     await sender.send(row, "msg-1", notification)
