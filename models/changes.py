@@ -78,12 +78,13 @@ class Change(TenantTable, table=True):
     at: datetime = utc_column()
 
 
-async def next_seq(session: AsyncSession, organisation_id: uuid.UUID) -> int:
-    """Take the organisation's next sequence number; its lock is held until commit."""
+async def next_seq(session: AsyncSession, organisation_id: uuid.UUID, count: int = 1) -> int:
+    """Take the organisation's next `count` sequence numbers (returns the last of them); the
+    counter's lock is held until commit."""
     bump = (
         sa.update(ChangeCounter)
         .where(col(ChangeCounter.organisation_id) == organisation_id)
-        .values(last_seq=col(ChangeCounter.last_seq) + 1)
+        .values(last_seq=col(ChangeCounter.last_seq) + count)
         .returning(col(ChangeCounter.last_seq))
     )
     seq = (await session.exec(bump)).scalar_one_or_none()
@@ -130,6 +131,45 @@ async def record_change(
         )
         await session.exec(stmt)
     return seq
+
+
+async def record_changes(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    entity_type: str,
+    entities: Sequence[tuple[uuid.UUID, uuid.UUID]],
+    op: ChangeOp,
+    now: datetime,
+) -> None:
+    """`record_change` for many new entities, each with one reader: (entity id, staff id).
+
+    One counter bump takes a sequence number for each (in the order given) and the log rows
+    go in as one executemany, so a sweep that creates a thousand notifications makes a handful of
+    statements rather than two thousand. Each (reader, entity) pair must appear once.
+    """
+    if not entities:
+        return
+    first = await next_seq(session, organisation_id, len(entities)) - len(entities) + 1
+    rows = [
+        {
+            "id": new_id(),
+            "organisation_id": organisation_id,
+            "staff_id": staff_id,
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            "op": op.value,
+            "seq": first + n,
+            "at": now,
+        }
+        for n, (entity_id, staff_id) in enumerate(entities)
+    ]
+    stmt = insert_for(session, Change)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["organisation_id", "staff_id", "entity_type", "entity_id"],
+        set_={"op": stmt.excluded.op, "seq": stmt.excluded.seq, "at": stmt.excluded.at},
+    )
+    # executemany: compiled once, sent in batches by the driver layer.
+    await session.exec(stmt, params=rows)
 
 
 # A renderer answers the current JSON of those ids the actor may still see.

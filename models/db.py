@@ -13,6 +13,9 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+# Rows per multi-row statement, ids per IN list: well under every driver's parameter limit
+# (asyncpg and SQLite allow 32,767 parameters in one statement).
+CHUNK = 500
 
 
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:

@@ -23,9 +23,10 @@ import sqlalchemy as sa
 from sqlmodel import Field, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.base import TenantTable, utc_column
+from models.base import TenantTable, new_id, utc_column
+from models.db import CHUNK
 from models.notifications import PERSONAL_KINDS, Device, Notification
-from models.preferences import Preferences, preferences_for
+from models.preferences import preferences_for
 from models.webhooks import Webhook, enabled_webhooks
 
 
@@ -91,12 +92,17 @@ async def plan_deliveries(
     """Pending deliveries for new notifications, due when each may be delivered (quiet hours):
     with `push`, one per device of each recipient who has push enabled; and one to the
     organisation's webhook, if it has an enabled one, except for personal kinds."""
+    if len(notification_ids) > CHUNK:
+        planned = 0
+        for start in range(0, len(notification_ids), CHUNK):
+            part = notification_ids[start : start + CHUNK]
+            planned += await plan_deliveries(session, part, now, push=push)
+        return planned
     if not notification_ids:
         return 0
-    rows = (
-        await session.exec(select(Notification).where(col(Notification.id).in_(notification_ids)))
-    ).all()
-    planned: list[Delivery] = []
+    stmt = select(Notification).where(col(Notification.id).in_(notification_ids))
+    notes = (await session.exec(stmt)).all()
+    rows: list[dict[str, object]] = []
 
     def add(
         n: Notification,
@@ -104,48 +110,43 @@ async def plan_deliveries(
         device_id: uuid.UUID | None = None,
         webhook_id: uuid.UUID | None = None,
     ) -> None:
-        planned.append(
-            Delivery(
-                organisation_id=n.organisation_id,
-                notification_id=n.id,
-                channel=channel,
-                device_id=device_id,
-                webhook_id=webhook_id,
-                next_attempt_at=n.deliver_after,
-                created_at=now,
-                updated_at=now,
-            )
+        rows.append(
+            {
+                "id": new_id(),
+                "organisation_id": n.organisation_id,
+                "notification_id": n.id,
+                "channel": channel.value,
+                "device_id": device_id,
+                "webhook_id": webhook_id,
+                "status": DeliveryStatus.pending.value,
+                "attempts": 0,
+                "next_attempt_at": n.deliver_after,
+                "created_at": now,
+                "updated_at": now,
+            }
         )
 
-    if push:
-        prefs: dict[uuid.UUID, Preferences] = {}
-        for organisation_id in {n.organisation_id for n in rows}:
-            ids = [n.recipient_id for n in rows if n.organisation_id == organisation_id]
-            prefs.update(await preferences_for(session, organisation_id, ids))
-        wanted = [n for n in rows if n.recipient_id in prefs and prefs[n.recipient_id].push_enabled]
-        devices = (
-            (
-                await session.exec(
-                    select(Device).where(col(Device.staff_id).in_({n.recipient_id for n in wanted}))
-                )
-            ).all()
-            if wanted
-            else []
-        )
-        for n in wanted:
-            for device in devices:
-                if (
-                    device.staff_id == n.recipient_id
-                    and device.organisation_id == n.organisation_id
-                ):
-                    add(n, DeliveryChannel.push, device_id=device.id)
-    hooks = await enabled_webhooks(session, {n.organisation_id for n in rows})
-    for n in rows:
-        if n.organisation_id in hooks and n.kind not in PERSONAL_KINDS:
-            add(n, DeliveryChannel.webhook, webhook_id=hooks[n.organisation_id].id)
-    session.add_all(planned)
-    await session.flush()
-    return len(planned)
+    for organisation_id in sorted({n.organisation_id for n in notes}, key=str):
+        mine = [n for n in notes if n.organisation_id == organisation_id]
+        if push:
+            prefs = await preferences_for(session, organisation_id, {n.recipient_id for n in mine})
+            wanted = {sid for sid, pref in prefs.items() if pref.push_enabled}
+            phones: dict[uuid.UUID, list[uuid.UUID]] = {}
+            devices = select(col(Device.staff_id), col(Device.id)).where(
+                col(Device.organisation_id) == organisation_id, col(Device.staff_id).in_(wanted)
+            )
+            for staff_id, device_id in (await session.exec(devices)).all() if wanted else []:
+                phones.setdefault(staff_id, []).append(device_id)
+            for n in mine:
+                for device_id in phones.get(n.recipient_id, []):
+                    add(n, DeliveryChannel.push, device_id=device_id)
+        hook = (await enabled_webhooks(session, {organisation_id})).get(organisation_id)
+        for n in mine:
+            if hook is not None and n.kind not in PERSONAL_KINDS:
+                add(n, DeliveryChannel.webhook, webhook_id=hook.id)
+    if rows:  # one executemany, not an ORM object per row
+        await session.exec(sa.insert(Delivery.__table__), params=rows)  # type: ignore[attr-defined]
+    return len(rows)
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ from sqlmodel.sql.expression import SelectOfScalar
 from models.absence import absence_spans
 from models.actor import Actor
 from models.base import TenantTable, new_id, utc_column
-from models.changes import ChangeOp, record_change
-from models.db import insert_for
+from models.changes import ChangeOp, record_change, record_changes
+from models.db import CHUNK, insert_for
 from models.errors import NotFound
 from models.organisation import Organisation
 from models.pagination import decode_time_cursor, encode_time_cursor
@@ -156,53 +156,81 @@ async def schedule(
     return due
 
 
+Key = tuple[uuid.UUID, str, uuid.UUID, str]  # recipient, kind, subject, occurrence
+
+
+def _key(d: Due) -> Key:
+    return (d.recipient_id, d.kind.value, d.subject_id, d.occurrence)
+
+
+async def _stored_keys(session: AsyncSession, due: Sequence[Due]) -> set[Key]:
+    """Which of these occurrences are stored already (a repeat sweep's common case)."""
+    found: set[Key] = set()
+    columns = (
+        col(Notification.recipient_id),
+        col(Notification.kind),
+        col(Notification.subject_id),
+        col(Notification.occurrence),
+    )
+    for start in range(0, len(due), CHUNK):
+        part = due[start : start + CHUNK]
+        stmt = select(*columns).where(
+            col(Notification.organisation_id).in_({d.organisation_id for d in part}),
+            sa.tuple_(*columns).in_([_key(d) for d in part]),
+        )
+        found.update((r, str(k), s, o) for r, k, s, o in (await session.exec(stmt)).all())
+    return found
+
+
 async def enqueue(session: AsyncSession, due: Iterable[Due], now: datetime) -> list[uuid.UUID]:
     """Store each occurrence not stored yet; returns the ids of the new notifications.
 
-    ON CONFLICT DO NOTHING on the occurrence constraint: a repeated or concurrent sweep
-    inserts nothing twice (on PostgreSQL a concurrent insert of the same key waits for the
-    other transaction and then does nothing). Each new row goes on its recipient's sync feed.
+    One SELECT finds what earlier sweeps stored, so a repeat sweep writes nothing. The rest go
+    in with multi-row INSERT ... ON CONFLICT DO NOTHING on the occurrence constraint, so a
+    concurrent sweep that stored the same key meanwhile makes this one insert nothing for it
+    (on PostgreSQL the second inserter of a key waits for the first transaction, then does
+    nothing). Each new row goes on its recipient's sync feed.
     """
-    created: list[tuple[uuid.UUID, uuid.UUID, uuid.UUID]] = []
+    wanted = {_key(d): d for d in due}
+    stored = await _stored_keys(session, list(wanted.values()))
     # One key order for every sweep: two concurrent sweeps then wait on each other's keys in
     # the same order and cannot deadlock.
-    ordered = sorted(
-        {(d.recipient_id, d.kind.value, d.subject_id, d.occurrence): d for d in due}.values(),
-        key=lambda d: (str(d.recipient_id), d.kind.value, str(d.subject_id), d.occurrence),
-    )
-    for item in ordered:
-        stmt = (
-            insert_for(session, Notification)
-            .values(
-                id=new_id(),
-                organisation_id=item.organisation_id,
-                recipient_id=item.recipient_id,
-                kind=item.kind.value,
-                subject_id=item.subject_id,
-                occurrence=item.occurrence,
-                created_at=now,
-                deliver_after=item.deliver_after,
-            )
-            .on_conflict_do_nothing(
-                index_elements=["recipient_id", "kind", "subject_id", "occurrence"]
-            )
-            .returning(col(Notification.id))
+    fresh = [wanted[k] for k in sorted(set(wanted) - stored, key=lambda k: tuple(map(str, k)))]
+    rows = [
+        {
+            "id": new_id(),
+            "organisation_id": d.organisation_id,
+            "recipient_id": d.recipient_id,
+            "kind": d.kind.value,
+            "subject_id": d.subject_id,
+            "occurrence": d.occurrence,
+            "created_at": now,
+            "deliver_after": d.deliver_after,
+        }
+        for d in fresh
+    ]
+    stmt = (
+        insert_for(session, Notification)
+        .on_conflict_do_nothing(index_elements=["recipient_id", "kind", "subject_id", "occurrence"])
+        .returning(
+            col(Notification.id), col(Notification.organisation_id), col(Notification.recipient_id)
         )
-        new = (await session.exec(stmt)).scalar_one_or_none()
-        if new is not None:
-            created.append((new, item.organisation_id, item.recipient_id))
-    # Sequence numbers last: record_change holds the organisation's counter lock until commit.
-    for notification_id, organisation_id, recipient_id in created:
-        await record_change(
+    )
+    # executemany with RETURNING (SQLAlchemy's "insertmanyvalues"): compiled once, sent in
+    # batches, answering the rows this sweep inserted and none a concurrent one did.
+    result = (await session.exec(stmt, params=rows)).all() if rows else []
+    created = [(nid, org, recipient) for nid, org, recipient in result]
+    # Sequence numbers last: record_changes holds the organisation's counter lock until commit.
+    for organisation_id in sorted({org for _, org, _ in created}, key=str):
+        await record_changes(
             session,
             organisation_id,
             RESOURCE_TYPE,
-            notification_id,
+            [(nid, recipient) for nid, org, recipient in created if org == organisation_id],
             ChangeOp.upsert,
-            [recipient_id],
             now,
         )
-    return [row[0] for row in created]
+    return [nid for nid, _, _ in created]
 
 
 # --- the inbox -------------------------------------------------------------------------------

@@ -9,14 +9,18 @@ from datetime import UTC, date, datetime, timedelta
 import httpx
 import sqlalchemy as sa
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.sweep import sweep_organisation
 from models.db import session_scope
-from models.notifications import Notification
+from models.deliveries import Delivery
+from models.directory import actor_for
+from models.notifications import Notification, Platform, register_device
 from models.organisation import Organisation, Unit
 from models.supervision import SessionStatus, SupervisionSession
+from tests.api.test_oversight_supervision import counting
 from tests.conftest import FrozenClock
 from tests.factories import bearer, make_staff
 from tests.reflection_factories import Committed
@@ -226,3 +230,37 @@ async def test_two_concurrent_sweeps_create_each_notification_once(committed: Co
         await db.exec(
             sa.update(Unit).where(col(Unit.organisation_id) == team.org.id).values(parent_id=None)
         )
+
+
+async def test_a_sweep_makes_as_many_statements_for_thirty_people_as_for_three(
+    db: AsyncSession, connection: AsyncConnection, clock: FrozenClock
+) -> None:
+    """Set-based: the outbox, the sync feed and the deliveries are written in bulk, and a
+    repeat sweep (every five minutes of a quiet day) finds everything stored in one read."""
+    now = clock()
+    counts: dict[str, list[int]] = {"first": [], "repeat": []}
+    for size in (3, 30):
+        team = await make_team(db, now=now)
+        for n in range(size):
+            person = await make_staff(
+                db, team.org, unit=team.team, supervisor=team.supervisor, now=now
+            )
+            await register_device(db, actor_for(person), Platform.android, f"t-{size}-{n}", now)
+        for name in ("first", "repeat"):
+            with counting(connection) as statements:
+                created = await sweep_organisation(db, team.org.id, now, push=True)
+            counts[name].append(len(statements))
+            if name == "first":
+                # Each: overdue, their supervisor told, the manager's escalation, a nudge.
+                assert len(created) >= 4 * size
+                planned = (
+                    select(func.count())
+                    .select_from(Delivery)
+                    .where(col(Delivery.organisation_id) == team.org.id)
+                )
+                assert (await db.exec(planned)).one() >= 2 * size
+            else:
+                assert created == []
+    for name, (small, large) in counts.items():
+        assert small == large, (name, counts)
+    assert counts["repeat"][0] < counts["first"][0] < 40, counts
