@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(default=5, ge=1)
     delivery_backoff_seconds: int = Field(default=60, ge=1)
     delivery_lease_seconds: int = Field(default=120, ge=15)
+    # Sent and dead deliveries (the record of each send) are deleted this long after their
+    # outcome; the notifications themselves stay (they are the inbox, and the once-only key).
+    delivery_retention_days: int = Field(default=90, ge=7)
     # Webhook URLs must be https to a public address; allow http and private addresses only
     # for development and tests (a webhook is a request the server makes for an admin).
     webhook_allow_insecure: bool = False

@@ -5,11 +5,12 @@ constraint), and safe to run twice at once."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.deliveries import plan_deliveries
+from models.deliveries import plan_deliveries, purge_settled
 from models.notifications import enqueue, organisation_ids, schedule
 from supervision.reminders import due_reminders
 from wellbeing.nudges import due_nudges
@@ -36,9 +37,19 @@ async def sweep(session: AsyncSession, now: datetime, *, push: bool = False) -> 
     return created
 
 
-async def retention(session: AsyncSession, now: datetime) -> int:
-    """Clear raw check-in answers past each organisation's retention period."""
-    cleared = 0
+@dataclass(frozen=True)
+class Purged:
+    """What one retention sweep removed."""
+
+    answers: int  # check-ins whose raw answers were cleared
+    deliveries: int  # settled delivery records deleted
+
+
+async def retention(session: AsyncSession, now: datetime, *, deliveries_kept: timedelta) -> Purged:
+    """Clear raw check-in answers past each organisation's retention period, and delete
+    settled delivery records older than `deliveries_kept`."""
+    answers = deliveries = 0
     for organisation_id in await organisation_ids(session):
-        cleared += await purge_raw_answers(session, organisation_id, now)
-    return cleared
+        answers += await purge_raw_answers(session, organisation_id, now)
+        deliveries += await purge_settled(session, organisation_id, now - deliveries_kept)
+    return Purged(answers, deliveries)

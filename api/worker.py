@@ -24,7 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.delivery import DeliveryPolicy, channels_from_settings, deliver
 from api.deps import Clock, system_clock
 from api.settings import Settings
-from api.sweep import retention, sweep
+from api.sweep import Purged, retention, sweep
 from models.db import create_engine, create_session_factory, session_scope
 from models.ops import claim_lease, release_lease
 
@@ -108,16 +108,24 @@ class Scheduler:
             log.exception("delivery failed")
             return 0
 
-    async def retention(self) -> int:
-        """Clear raw check-in answers past retention, only while holding the lease."""
+    async def retention(self) -> Purged:
+        """Clear raw check-in answers past retention and old delivery records, only while
+        holding the lease."""
         if not self.is_leader:
-            return 0
+            return Purged(0, 0)
+        kept = timedelta(days=self.settings.delivery_retention_days)
         try:
             async with session_scope(self.session_factory) as session:
-                return await retention(session, self.clock())
+                purged = await retention(session, self.clock(), deliveries_kept=kept)
         except SQLAlchemyError:
             log.exception("retention sweep failed")
-            return 0
+            return Purged(0, 0)
+        log.info(
+            "retention: %d check-ins' answers cleared, %d delivery records deleted",
+            purged.answers,
+            purged.deliveries,
+        )
+        return purged
 
     async def heartbeat(self) -> bool:
         """Renew (or take over) the lease; jobs run only while this scheduler holds it."""

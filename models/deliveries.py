@@ -253,3 +253,21 @@ async def settle(
         .values(values)
     )
     return bool(result.rowcount)
+
+
+# What retention may delete: a delivery whose outcome is final (pending rows always stay).
+SETTLED = (DeliveryStatus.sent.value, DeliveryStatus.dead.value)
+
+
+async def purge_settled(session: AsyncSession, organisation_id: uuid.UUID, before: datetime) -> int:
+    """Delete the organisation's sent and dead deliveries last touched before `before`;
+    returns how many. The notification (the inbox entry, and the key that keeps a reminder
+    from being sent twice) stays: only the record of each send goes."""
+    result = await session.exec(
+        sa.delete(Delivery).where(
+            col(Delivery.organisation_id) == organisation_id,
+            col(Delivery.status).in_(SETTLED),
+            col(Delivery.updated_at) < before,
+        )
+    )
+    return int(result.rowcount)

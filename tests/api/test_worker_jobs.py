@@ -9,6 +9,7 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.settings import Settings
+from api.sweep import Purged
 from api.worker import Scheduler
 from models.notifications import Notification
 from models.ops import claim_lease
@@ -32,7 +33,7 @@ async def test_reminder_job_runs_only_for_the_leader(
 
     scheduler.is_leader = False
     assert await scheduler.reminders() == 0
-    assert await scheduler.retention() == 0
+    assert await scheduler.retention() == Purged(0, 0)
     assert await count() == 0
     scheduler.is_leader = True
     assert await scheduler.reminders() > 0

@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.sweep import retention, sweep_organisation
 from models.crypto import parse_key_ring
 from models.deliveries import (
     ABANDONED,
@@ -20,10 +21,11 @@ from models.deliveries import (
     settle,
 )
 from models.directory import actor_for
-from models.notifications import Platform, register_device
+from models.notifications import Notification, Platform, register_device
 from tests.conftest import TEST_ENCRYPTION_KEYS, FrozenClock
 from tests.factories import make_org, make_staff
 from tests.notification_factories import make_notification, make_webhook
+from tests.supervision_factories import make_team
 
 LEASE = timedelta(seconds=120)
 
@@ -104,3 +106,56 @@ async def test_messages_for_a_webhook_switched_off_after_planning_go_dead_not_ou
         0,
         WEBHOOK_DISABLED,
     )
+
+
+async def test_retention_deletes_old_settled_records_and_nothing_is_sent_again(
+    db: AsyncSession, clock: FrozenClock
+) -> None:
+    now = clock()
+    kept = timedelta(days=90)
+    team = await make_team(db, now=now)
+    for person in (team.supervisee, team.supervisor, team.manager):
+        await register_device(db, actor_for(person), Platform.ios, f"phone-{person.id}", now)
+    created = await sweep_organisation(db, team.org.id, now, push=True)
+    rows = (
+        await db.exec(select(Delivery).where(col(Delivery.organisation_id) == team.org.id))
+    ).all()
+    assert len(rows) == len(created) == 4
+    sent, dead, waiting, recent = rows
+    # Three settled long ago (sent, dead, and one sent only yesterday), one still pending.
+    long_ago = now - kept - timedelta(days=1)
+    for row, status, touched in (
+        (sent, DeliveryStatus.sent, long_ago),
+        (dead, DeliveryStatus.dead, long_ago),
+        (waiting, DeliveryStatus.pending, long_ago),
+        (recent, DeliveryStatus.sent, now - timedelta(days=1)),
+    ):
+        row.status = status
+        row.updated_at = touched
+        db.add(row)
+    other = await make_team(db, now=now)
+    await register_device(db, actor_for(other.supervisee), Platform.ios, "their-phone", now)
+    await sweep_organisation(db, other.org.id, now, push=True)
+    await db.flush()
+
+    purged = await retention(db, now, deliveries_kept=kept)
+
+    assert purged.deliveries == 2
+    left = await db.exec(select(Delivery.id).where(col(Delivery.organisation_id) == team.org.id))
+    assert set(left.all()) == {waiting.id, recent.id}
+    # The inbox keeps every notification, and its key still stops the same reminders coming
+    # again: a sweep after the purge plans nothing new.
+    inbox = select(Notification).where(col(Notification.organisation_id) == team.org.id)
+    assert len((await db.exec(inbox)).all()) == 4
+    assert await sweep_organisation(db, team.org.id, now, push=True) == []
+    assert (
+        len(
+            (
+                await db.exec(select(Delivery).where(col(Delivery.organisation_id) == team.org.id))
+            ).all()
+        )
+        == 2
+    )
+    # Another organisation's pending deliveries are untouched.
+    theirs = select(Delivery).where(col(Delivery.organisation_id) == other.org.id)
+    assert len((await db.exec(theirs)).all()) == 2  # their overdue reminder and nudge

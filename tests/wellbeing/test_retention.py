@@ -13,6 +13,8 @@ from tests.conftest import FrozenClock
 from tests.factories import make_org, make_staff
 from tests.wellbeing_factories import make_checkin
 
+KEPT = timedelta(days=90)
+
 
 async def test_answers_older_than_retention_are_cleared_scores_stay(
     db: AsyncSession, clock: FrozenClock
@@ -28,8 +30,8 @@ async def test_answers_older_than_retention_are_cleared_scores_stay(
     theirs = await make_checkin(db, them, at=now - timedelta(days=31), wellbeing=12)
     scores = {c.id: dict(c.scores) for c in (old, kept, theirs)}
 
-    assert await retention(db, now) == 2
-    assert await retention(db, now) == 0  # nothing left to clear
+    assert (await retention(db, now, deliveries_kept=KEPT)).answers == 2
+    assert (await retention(db, now, deliveries_kept=KEPT)).answers == 0  # nothing left
     rows = {
         c.id: c
         for c in (
