@@ -1,10 +1,15 @@
-"""A small Prometheus text-format registry: request counts and latencies per route."""
+"""A small Prometheus text-format registry: request counts and latencies per route (this
+process's), and gauges read from the database at each scrape (the whole deployment's:
+delivery backlog, scheduler heartbeat), so they agree whichever API process answers."""
 
 from __future__ import annotations
 
 import bisect
 import threading
 from collections import defaultdict
+from datetime import datetime
+
+from models.delivery_status import Backlog
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -61,3 +66,48 @@ class Metrics:
                 )
                 lines.append(f"harbour_http_request_duration_seconds_count{{{labels}}} {count}")
         return "\n".join(lines) + "\n"
+
+
+def _gauge(name: str, help_text: str, samples: list[tuple[str, float]]) -> list[str]:
+    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
+    return lines + [f"{name}{labels} {value:g}" for labels, value in samples]
+
+
+def render_state(backlog: Backlog | None, heartbeat: datetime | None, now: datetime) -> str:
+    """The database-backed gauges; `backlog` None when the database could not be read."""
+    lines = _gauge(
+        "harbour_database_up",
+        "Whether this scrape could read the database.",
+        [("", 0 if backlog is None else 1)],
+    )
+    if backlog is None:
+        return "\n".join(lines) + "\n"
+    if heartbeat is not None:
+        lines += _gauge(
+            "harbour_scheduler_heartbeat_age_seconds",
+            "Seconds since the scheduler holding the lease last beat.",
+            [("", max(0.0, (now - heartbeat).total_seconds()))],
+        )
+    lines += _gauge(
+        "harbour_deliveries",
+        "Push and webhook deliveries waiting (pending, due or not) or given up on (dead).",
+        [
+            (f'{{channel="{channel}",status="{status}"}}', float(counts[channel]))
+            for status, counts in (("pending", backlog.pending), ("dead", backlog.dead))
+            for channel in sorted(counts)
+        ],
+    )
+    lines += _gauge(
+        "harbour_deliveries_due",
+        "Pending deliveries whose time has come: what the worker should be sending now.",
+        [(f'{{channel="{channel}"}}', float(n)) for channel, n in sorted(backlog.due.items())],
+    )
+    waited = 0.0
+    if backlog.oldest_due is not None:
+        waited = max(0.0, (now - backlog.oldest_due).total_seconds())
+    lines += _gauge(
+        "harbour_delivery_oldest_due_seconds",
+        "How long the longest-waiting due delivery has been due (0 when none is).",
+        [("", waited)],
+    )
+    return "\n".join(lines) + "\n"

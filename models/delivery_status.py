@@ -178,6 +178,54 @@ async def delivery_summary(
     return channels, oldest
 
 
+@dataclass(frozen=True)
+class Backlog:
+    """The platform's delivery backlog, for `/metrics`: counts only, over every organisation,
+    with no organisation, person or device in them."""
+
+    pending: dict[DeliveryChannel, int]  # waiting, due now or later (quiet hours, backoff)
+    due: dict[DeliveryChannel, int]  # pending and due now: what the worker should be sending
+    dead: dict[DeliveryChannel, int]
+    oldest_due: datetime | None  # the earliest next attempt among the due ones
+
+
+async def delivery_backlog(session: AsyncSession, now: datetime) -> Backlog:
+    """One grouped read over pending and dead deliveries (sent ones are not counted: retention
+    bounds them, and a worker's progress shows in `due` falling)."""
+    is_due = sa.and_(
+        col(Delivery.status) == DeliveryStatus.pending.value, col(Delivery.next_attempt_at) <= now
+    )
+    stmt = (
+        sa.select(
+            col(Delivery.channel),
+            col(Delivery.status),
+            func.count(),
+            func.sum(sa.case((is_due, 1), else_=0)),
+            sa.type_coerce(
+                func.min(sa.case((is_due, col(Delivery.next_attempt_at)))),
+                Delivery.__table__.c.next_attempt_at.type,  # type: ignore[attr-defined]
+            ),
+        )
+        .where(col(Delivery.status).in_([DeliveryStatus.pending.value, DeliveryStatus.dead.value]))
+        .group_by(col(Delivery.channel), col(Delivery.status))
+    )
+    pending = dict.fromkeys(DeliveryChannel, 0)
+    due = dict.fromkeys(DeliveryChannel, 0)
+    dead = dict.fromkeys(DeliveryChannel, 0)
+    oldest: datetime | None = None
+    connection = await session.connection()
+    for channel, status, count, due_count, earliest in (await connection.execute(stmt)).all():
+        which = DeliveryChannel(channel)
+        if status == DeliveryStatus.dead.value:
+            dead[which] = int(count)
+            continue
+        pending[which] = int(count)
+        due[which] = int(due_count or 0)
+        if earliest is not None and (oldest is None or earliest < oldest):
+            oldest = earliest
+    return Backlog(pending=pending, due=due, dead=dead, oldest_due=oldest)
+
+
 async def retry_delivery(
     session: AsyncSession, actor: Actor, delivery_id: uuid.UUID, now: datetime
 ) -> DeliveryView:

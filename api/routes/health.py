@@ -9,8 +9,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.deps import Now, SettingsDep
-from api.metrics import Metrics
+from api.metrics import Metrics, render_state
 from api.settings import SchedulerMode
+from models.delivery_status import Backlog, delivery_backlog
 from models.ops import database_ready, last_heartbeat
 
 router = APIRouter(tags=["operations"])
@@ -51,7 +52,17 @@ async def readyz(request: Request, settings: SettingsDep, now: Now) -> JSONRespo
 
 
 @router.get("/metrics", name="metrics", response_class=PlainTextResponse)
-async def metrics(request: Request) -> PlainTextResponse:
-    """Prometheus text exposition."""
+async def metrics(request: Request, now: Now) -> PlainTextResponse:
+    """Prometheus text exposition: this process's requests, and the deployment's delivery
+    backlog and scheduler heartbeat (counts only: no organisation, person or device)."""
     registry: Metrics = request.app.state.metrics
-    return PlainTextResponse(registry.render(), media_type="text/plain; version=0.0.4")
+    backlog: Backlog | None = None
+    beat = None
+    try:
+        async with request.app.state.session_factory() as session:
+            backlog = await delivery_backlog(session, now)
+            beat = await last_heartbeat(session)
+    except (SQLAlchemyError, OSError):
+        backlog = None  # the request metrics still answer; harbour_database_up says 0
+    text = registry.render() + render_state(backlog, beat, now)
+    return PlainTextResponse(text, media_type="text/plain; version=0.0.4")

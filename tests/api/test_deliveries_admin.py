@@ -15,12 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.app import create_app
 from api.delivery import Channels, deliver
+from api.settings import Settings
 from api.webhook import WebhookSender
 from models.crypto import KeyRing
+from models.db import create_engine, create_session_factory
 from models.deliveries import Delivery, DeliveryChannel, DeliveryStatus, plan_deliveries
 from models.directory import actor_for
 from models.notifications import NotificationKind, Platform, register_device
+from models.ops import claim_lease
 from models.pagination import encode_cursor
 from models.webhooks import Webhook
 from tests.conftest import FrozenClock, joined_sessions
@@ -349,3 +353,63 @@ async def test_another_organisations_admin_sees_nothing_of_ours(
     assert summary.json()["oldest_due_at"] is None
     # Our own admin, meanwhile, sees all three.
     assert len((await client.get(LIST, headers=admin_of(app, s.team))).json()["data"]) == 3
+
+
+def gauges(text: str) -> dict[str, float]:
+    """The samples of /metrics that are not request counts, by name and labels."""
+    samples = {}
+    for line in text.splitlines():
+        if line.startswith("#") or line.startswith("harbour_http_"):
+            continue
+        name, value = line.rsplit(" ", 1)
+        samples[name] = float(value)
+    return samples
+
+
+async def test_metrics_show_the_backlog_and_dead_letters_without_naming_anyone(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession, clock: FrozenClock
+) -> None:
+    s = await scene(db, app, clock)
+    await kill(db, await delivery(db, s.action, DeliveryChannel.webhook))
+    later = await delivery(db, s.nudge, DeliveryChannel.push)
+    later.next_attempt_at = clock() + timedelta(hours=8)  # deferred past quiet hours
+    db.add(later)
+    await db.flush()
+    assert await claim_lease(db, "a-worker", clock(), timedelta(seconds=0))
+    clock.advance(seconds=90)  # the action's push has waited a minute and a half, and the
+    # worker has not beaten since
+
+    response = await client.get("/metrics")
+
+    assert response.status_code == 200
+    assert gauges(response.text) == {
+        "harbour_database_up": 1,
+        "harbour_scheduler_heartbeat_age_seconds": 90,
+        'harbour_deliveries{channel="push",status="pending"}': 2,
+        'harbour_deliveries{channel="webhook",status="pending"}': 0,
+        'harbour_deliveries{channel="push",status="dead"}': 0,
+        'harbour_deliveries{channel="webhook",status="dead"}': 1,
+        'harbour_deliveries_due{channel="push"}': 1,
+        'harbour_deliveries_due{channel="webhook"}': 0,
+        "harbour_delivery_oldest_due_seconds": 90,
+    }
+    # Counts for the platform's operators: no organisation, person, device or URL in them.
+    for hidden in (str(s.team.org.id), str(s.team.supervisee.id), TOKEN, s.webhook.url):
+        assert hidden not in response.text
+
+
+async def test_metrics_still_answer_when_the_database_does_not(
+    test_settings: Settings, clock: FrozenClock
+) -> None:
+    engine = create_engine("postgresql+asyncpg://postgres@127.0.0.1:9/nowhere", pool_size=1)
+    app = create_app(
+        test_settings, session_factory=create_session_factory(engine), clock=clock, scheduler=False
+    )
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            response = await c.get("/metrics")
+    finally:
+        await engine.dispose()
+    assert response.status_code == 200
+    assert gauges(response.text) == {"harbour_database_up": 0}
