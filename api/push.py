@@ -8,6 +8,7 @@ only: the worker's client is built with `http2=True` (the `h2` package).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -61,11 +62,25 @@ class FcmSender:
         self.clock = clock
         self._token: str | None = None
         self._expires = 0.0
+        self._fetching = asyncio.Lock()
 
     async def access_token(self) -> str:
-        now = self.clock()
-        if self._token is not None and now < self._expires - 60:
+        """The cached token, or a new one: one fetch at a time, so the lanes that find the
+        cache empty together wait for a single request to Google instead of each making one."""
+        if (cached := self._cached()) is not None:
+            return cached
+        async with self._fetching:
+            if (cached := self._cached()) is not None:
+                return cached  # fetched by another lane while this one waited
+            return await self._fetch()
+
+    def _cached(self) -> str | None:
+        if self._token is not None and self.clock() < self._expires - 60:
             return self._token
+        return None
+
+    async def _fetch(self) -> str:
+        now = self.clock()
         assertion = jwt.encode(
             {
                 "iss": self.account["client_email"],

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     delivery_max_attempts: int = Field(default=5, ge=1)
     delivery_backoff_seconds: int = Field(default=60, ge=1)
     delivery_lease_seconds: int = Field(default=120, ge=15)
+    # Sends in flight at once per worker (providers answer in 50-200 ms).
+    delivery_concurrency: int = Field(default=8, ge=1, le=64)
     # Sent and dead deliveries (the record of each send) are deleted this long after their
     # outcome; the notifications themselves stay (they are the inbox, and the once-only key).
     delivery_retention_days: int = Field(default=90, ge=7)

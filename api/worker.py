@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.delivery import DeliveryPolicy, channels_from_settings, deliver
+from api.delivery import DeliveryPolicy, channels_from_settings, deliver, pool_size_for
 from api.deps import Clock, system_clock
 from api.settings import Settings
 from api.sweep import Purged, retention, sweep
@@ -164,7 +164,8 @@ class Scheduler:
 
 async def run_worker(settings: Settings) -> None:
     """`harbour worker`: run the scheduler until SIGINT or SIGTERM."""
-    engine = create_engine(settings.database_url, pool_size=2)
+    pool_size = pool_size_for(DeliveryPolicy.from_settings(settings))
+    engine = create_engine(settings.database_url, pool_size=pool_size)
     scheduler = Scheduler(settings, create_session_factory(engine))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

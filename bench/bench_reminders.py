@@ -11,7 +11,9 @@ their weekly check-in nudge, each with one Android phone. Then:
 - a repeat sweep (nothing new: the idempotent path every five minutes of a quiet day);
 - delivering every planned push through `api.delivery.deliver` (a provider that answers at
   once) against a yardstick of one bare UPDATE transaction per push, the least any design
-  that records each push durably can do.
+  that records each push durably can do;
+- 400 pushes again to a provider that takes 50 ms a call, with one lane and with the
+  default lanes, against the yardstick of the latency alone (400 x 50 ms / lanes).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from alembic import command
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.delivery import Channels, DeliveryPolicy, deliver
+from api.delivery import Channels, DeliveryPolicy, deliver, pool_size_for
 from api.push import FcmSender, Pusher
 from api.sweep import sweep_organisation
 from api.webhook import WebhookSender
@@ -45,6 +47,8 @@ from models.notifications import Device, Notification, NotificationKind, Platfor
 from models.organisation import Organisation, Unit
 from models.staff import Role, Staff
 
+# What Google and Apple take to answer a push, roughly (the slow-provider run).
+LATENCY = 0.05
 # Monday 09:30 in London: the default nudge (Monday 09:00) is due, and nobody is in quiet hours.
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 ACCOUNT = {
@@ -118,10 +122,12 @@ def _seed(org: Organisation, size: int) -> list[list[Any]]:
     return [managers, units, others, devices]
 
 
-def _channels() -> Channels:
-    def provider(request: httpx.Request) -> httpx.Response:
+def _channels(latency: float = 0.0) -> Channels:
+    async def provider(request: httpx.Request) -> httpx.Response:
         if request.url.host == "oauth.bench":
             return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        if latency:
+            await asyncio.sleep(latency)
         return httpx.Response(200, json={"name": "ok"})
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(provider))
@@ -205,7 +211,7 @@ async def main(sizes: list[int], database: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = await _url(database, Path(tmp))
         await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
-        engine = create_engine(url, pool_size=2)
+        engine = create_engine(url, pool_size=pool_size_for(DeliveryPolicy()))
         factory = create_session_factory(engine)
         statements: list[str] = []
         event.listen(
@@ -251,7 +257,38 @@ async def main(sizes: list[int], database: str) -> None:
                 f"yardstick: {rows} one-UPDATE transactions {rows / floor:>8.0f}/s   "
                 f"ratio {pushing / sent / (floor / rows):5.1f}x"
             )
+            await _slow_provider(engine, factory, org.id)
         await engine.dispose()
+
+
+async def _slow_provider(
+    engine: AsyncEngine, factory: Any, org_id: uuid.UUID, rows: int = 400
+) -> None:
+    """Re-send `rows` pushes to a provider that takes LATENCY a call, one lane against the
+    default lanes; the yardstick is the latency alone (rows x latency / lanes)."""
+    table = Delivery.__table__  # type: ignore[attr-defined]
+    for lanes in (1, DeliveryPolicy().concurrency):
+        async with engine.begin() as conn:
+            ids = sa.select(table.c.id).where(table.c.organisation_id == org_id).limit(rows)
+            await conn.execute(
+                sa.update(table)
+                .where(table.c.id.in_(ids.scalar_subquery()))
+                .values(status="pending", attempts=0, next_attempt_at=NOW)
+            )
+        start = time.perf_counter()
+        sent = await deliver(
+            factory,
+            _channels(LATENCY),
+            lambda: NOW,
+            DeliveryPolicy(per_organisation=10**9, concurrency=lanes),
+        )
+        took = time.perf_counter() - start
+        floor = sent * LATENCY / lanes
+        print(
+            f"         provider {LATENCY * 1000:.0f} ms, {lanes} lane(s): {sent} pushes "
+            f"{sent / took:>7.0f} pushes/s   yardstick (latency alone) {sent / floor:>5.0f}/s   "
+            f"ratio {took / floor:5.2f}x"
+        )
 
 
 if __name__ == "__main__":

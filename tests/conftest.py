@@ -137,6 +137,36 @@ def joined_sessions(conn: AsyncConnection) -> async_sessionmaker[AsyncSession]:
     )
 
 
+class _TurnTakingSession(AsyncSession):
+    """A joined session that waits for the others of its factory to close before it opens."""
+
+    turn: asyncio.Lock
+
+    async def __aenter__(self) -> _TurnTakingSession:
+        await self.turn.acquire()
+        await super().__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            await super().__aexit__(*exc)
+        finally:
+            self.turn.release()
+
+
+def turn_taking_sessions(conn: AsyncConnection) -> async_sessionmaker[AsyncSession]:
+    """`joined_sessions` for code that opens sessions side by side (delivery's lanes): the
+    test's one connection cannot carry two transactions at once, so each session waits its
+    turn, while the lanes' provider calls still overlap."""
+    turns = type("TurnTakingSession", (_TurnTakingSession,), {"turn": asyncio.Lock()})
+    return async_sessionmaker(
+        bind=conn,
+        class_=turns,
+        expire_on_commit=False,
+        join_transaction_mode="create_savepoint",
+    )
+
+
 @pytest.fixture
 async def db(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
     async with joined_sessions(connection)() as session:

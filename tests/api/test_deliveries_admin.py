@@ -27,7 +27,7 @@ from models.notifications import NotificationKind, Platform, register_device
 from models.ops import claim_lease
 from models.pagination import encode_cursor
 from models.webhooks import Webhook
-from tests.conftest import FrozenClock, joined_sessions
+from tests.conftest import FrozenClock, turn_taking_sessions
 from tests.factories import bearer
 from tests.notification_factories import make_notification, make_webhook, resolves_publicly
 from tests.supervision_factories import Team, make_team
@@ -283,7 +283,7 @@ async def test_retry_sends_a_dead_letter_again(
             resolver=resolves_publicly,
         )
     )
-    await deliver(joined_sessions(connection), channels, clock)
+    await deliver(turn_taking_sessions(connection), channels, clock)
     assert [r.headers["webhook-id"] for r in received] == [str(dead.id)]
     assert (await delivery(db, s.action, DeliveryChannel.webhook)).status == "sent"
     again = await client.post(f"{LIST}/{dead.id}/retry", headers=admin_of(app, s.team))

@@ -25,7 +25,8 @@ from models.db import session_scope
 from models.deliveries import Delivery, DeliveryStatus, plan_deliveries
 from models.directory import actor_for
 from models.notifications import Device, Platform, register_device
-from tests.conftest import TEST_ENCRYPTION_KEYS, FrozenClock, joined_sessions
+from models.organisation import Organisation
+from tests.conftest import TEST_ENCRYPTION_KEYS, FrozenClock, turn_taking_sessions
 from tests.factories import make_org, make_staff
 from tests.notification_factories import make_notification
 from tests.reflection_factories import Committed
@@ -37,7 +38,7 @@ Sessions = async_sessionmaker[AsyncSession]
 @pytest.fixture
 def sessions(connection: AsyncConnection) -> Sessions:
     """Sessions over the test's transaction (the deliverer opens one per push)."""
-    return joined_sessions(connection)
+    return turn_taking_sessions(connection)
 
 
 def pem(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> str:
@@ -265,45 +266,147 @@ async def test_two_concurrent_deliverers_send_each_push_once(committed: Committe
     assert [r.status for r in rows] == [DeliveryStatus.sent] * 10
 
 
-async def test_a_deliverer_killed_mid_batch_leaves_the_rest_for_the_next_once(
+async def phones(
+    db: AsyncSession, now: datetime, count: int, org: Organisation | None = None
+) -> Organisation:
+    """`count` people of one organisation, each with an Android phone and one reminder due."""
+    org = org or await make_org(db, now=now)
+    for n in range(count):
+        person = await make_staff(db, org, now=now)
+        await register_device(db, actor_for(person), Platform.android, f"{org.id}-{n}", now)
+        await plan_deliveries(db, [await make_notification(db, person, now=now)], now, push=True)
+    return org
+
+
+class Lanes:
+    """An FCM whose sends can be held open: records what it accepted and what is in flight."""
+
+    def __init__(self) -> None:
+        self.accepted: list[str] = []
+        self.in_flight: set[str] = set()
+        self.most_at_once = 0
+        self.hold = asyncio.Event()  # sends wait on this while `holding`
+        self.holding = False
+        self.failing = False  # the first send to arrive raises; the rest take a moment
+        self.fail_token: str | None = None
+        self.gather_at = 0  # the first sends wait (up to a second) until this many are in flight
+
+    async def _gather(self) -> None:
+        for _ in range(200):
+            if len(self.in_flight) >= self.gather_at:
+                self.gather_at = 0
+                return
+            await asyncio.sleep(0.005)
+
+    async def handler(self, request: httpx.Request) -> httpx.Response:
+        if str(request.url) == TOKEN_URI:
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        token = json.loads(request.content)["message"]["token"]
+        self.in_flight.add(token)
+        self.most_at_once = max(self.most_at_once, len(self.in_flight))
+        try:
+            await self._gather()
+            if self.failing and self.fail_token is None:
+                self.fail_token = token
+                raise RuntimeError("a bug in a sender")
+            if self.failing:
+                await asyncio.sleep(0.05)  # finish after the other lane's error
+            if self.holding:
+                await self.hold.wait()
+        finally:
+            self.in_flight.discard(token)
+        self.accepted.append(token)
+        return httpx.Response(200, json={"name": "ok"})
+
+    def channels(self) -> Channels:
+        client = httpx.AsyncClient(transport=httpx.MockTransport(self.handler))
+        return over(Pusher(fcm=FcmSender(client, ACCOUNT, base_url="http://fcm.test")))
+
+
+async def statuses(db: AsyncSession, org: Organisation) -> list[tuple[DeliveryStatus, int]]:
+    stmt = select(Delivery).where(col(Delivery.organisation_id) == org.id)
+    rows = (await db.exec(stmt.execution_options(populate_existing=True))).all()
+    return sorted((DeliveryStatus(r.status), r.attempts) for r in rows)
+
+
+async def test_lanes_send_side_by_side_and_each_push_once(
+    db: AsyncSession, clock: FrozenClock, sessions: Sessions
+) -> None:
+    org = await phones(db, clock(), 10)
+    provider = Lanes()
+    provider.gather_at = 4
+    assert await deliver(sessions, provider.channels(), clock, DeliveryPolicy(concurrency=4)) == 10
+    assert provider.most_at_once == 4
+    assert sorted(provider.accepted) == sorted(f"{org.id}-{n}" for n in range(10))
+    assert await statuses(db, org) == [(DeliveryStatus.sent, 1)] * 10
+
+
+async def test_organisations_take_turns_and_one_run_sends_everything_due(
+    db: AsyncSession, clock: FrozenClock, sessions: Sessions
+) -> None:
+    big = await phones(db, clock(), 6)
+    small = await phones(db, clock(), 2)
+    provider = Lanes()
+    policy = DeliveryPolicy(per_organisation=2, concurrency=1)
+    assert await deliver(sessions, provider.channels(), clock, policy) == 8
+    owners = [token.rsplit("-", 1)[0] for token in provider.accepted]
+    first, second = sorted([str(big.id), str(small.id)], key=owners.index)
+    # Two of one, two of the other, then the rest of the bigger one: nobody waits for a
+    # tenant's whole backlog, and nothing waits for the next run.
+    assert owners[:4] == [first, first, second, second]
+    assert owners[4:] == [str(big.id)] * 4
+
+
+async def test_a_worker_killed_with_sends_in_flight_leaves_those_in_doubt_and_the_rest_once(
     db: AsyncSession, clock: FrozenClock, sessions: Sessions
 ) -> None:
     now = clock()
-    org = await make_org(db, now=now)
-    for n in range(6):
-        person = await make_staff(db, org, now=now)
-        await register_device(db, actor_for(person), Platform.android, f"token-{n}", now)
-        await plan_deliveries(db, [await make_notification(db, person, now=now)], now, push=True)
-    accepted: list[str] = []
+    org = await phones(db, now, 8)
+    policy = DeliveryPolicy(concurrency=3)
+    provider = Lanes()
+    provider.holding = True  # every send hangs: the worker dies with three in flight
+    run = asyncio.create_task(deliver(sessions, provider.channels(), fixed(now), policy))
+    for _ in range(500):
+        if len(provider.in_flight) == 3:
+            break
+        await asyncio.sleep(0.01)
+    in_doubt = set(provider.in_flight)
+    assert len(in_doubt) == 3
+    run.cancel()  # killed
+    with pytest.raises(asyncio.CancelledError):
+        await run
+    assert provider.accepted == []
 
-    def crashing(request: httpx.Request) -> httpx.Response:
-        if str(request.url) == TOKEN_URI:
-            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
-        if len(accepted) == 2:
-            raise RuntimeError("worker killed")
-        accepted.append(json.loads(request.content)["message"]["token"])
-        return httpx.Response(200, json={"name": "ok"})
+    # The next worker sends the five nobody had claimed at once; the three in doubt wait for
+    # their lease, then go once more each (the phone shows each once: same collapse id).
+    provider.holding = False
+    assert await deliver(sessions, provider.channels(), fixed(now), policy) == 5
+    assert in_doubt.isdisjoint(provider.accepted)
+    lease = timedelta(seconds=policy.lease_seconds)
+    assert await deliver(sessions, provider.channels(), fixed(now + lease), policy) == 3
+    assert sorted(provider.accepted) == sorted(f"{org.id}-{n}" for n in range(8))
+    assert (
+        await statuses(db, org) == [(DeliveryStatus.sent, 1)] * 5 + [(DeliveryStatus.sent, 2)] * 3
+    )
 
-    def healthy(request: httpx.Request) -> httpx.Response:
-        if str(request.url) == TOKEN_URI:
-            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
-        accepted.append(json.loads(request.content)["message"]["token"])
-        return httpx.Response(200, json={"name": "ok"})
 
-    def pusher(handler: Callable[[httpx.Request], httpx.Response]) -> Pusher:
-        client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-        return Pusher(fcm=FcmSender(client, ACCOUNT, base_url="http://fcm.test"))
-
-    with pytest.raises(RuntimeError):
-        await deliver(sessions, over(pusher(crashing)), fixed(now))
-    assert len(accepted) == 2
-    # The next deliverer sends the three nobody had claimed at once; the one in flight when
-    # the first died is in doubt until its lease runs out, then it is sent once too.
-    assert await deliver(sessions, over(pusher(healthy)), fixed(now)) == 3
-    assert len(accepted) == 5
-    lease = timedelta(seconds=DeliveryPolicy().lease_seconds)
-    assert await deliver(sessions, over(pusher(healthy)), fixed(now + lease)) == 1
-    assert sorted(accepted) == sorted(f"token-{n}" for n in range(6))
-    stmt = select(Delivery).where(col(Delivery.organisation_id) == org.id)
-    rows = (await db.exec(stmt.execution_options(populate_existing=True))).all()
-    assert [r.status for r in rows] == [DeliveryStatus.sent] * 6
+async def test_a_failing_lane_stops_new_claims_and_the_sends_in_flight_are_recorded(
+    db: AsyncSession, clock: FrozenClock, sessions: Sessions
+) -> None:
+    now = clock()
+    org = await phones(db, now, 6)
+    provider = Lanes()
+    provider.gather_at = 2  # both lanes are sending when the first one fails
+    provider.failing = True
+    with pytest.raises(RuntimeError, match="a bug in a sender"):
+        await deliver(sessions, provider.channels(), fixed(now), DeliveryPolicy(concurrency=2))
+    # The other lane's send finished and was recorded; nothing new was claimed after the error.
+    assert len(provider.accepted) == 1
+    assert await statuses(db, org) == [
+        (DeliveryStatus.pending, 0),
+        (DeliveryStatus.pending, 0),
+        (DeliveryStatus.pending, 0),
+        (DeliveryStatus.pending, 0),
+        (DeliveryStatus.pending, 1),  # the failing one, in doubt until its lease runs out
+        (DeliveryStatus.sent, 1),
+    ]

@@ -55,6 +55,9 @@ WORKER = {
     "HARBOUR_REMINDER_SWEEP_SECONDS": "10",
     "HARBOUR_DELIVERY_INTERVAL_SECONDS": "1",
     "HARBOUR_DELIVERY_LEASE_SECONDS": "15",  # a claim in doubt is retried after this
+    # One send at a time, so the kill in phase two finds exactly one push in flight and the
+    # rest of the batch unsent; kills with several lanes in flight are tests/api/test_push.py's.
+    "HARBOUR_DELIVERY_CONCURRENCY": "1",
 }
 
 
