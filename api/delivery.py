@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.push import Pusher, PushResult, pusher_from_settings
 from api.settings import Settings
-from api.webhook import WebhookSender
+from api.webhook import NewClient, WebhookSender
 from models.db import session_scope
 from models.deliveries import Claimed, PushOutcome, claim_next, settle
 from models.notifications import Platform, organisation_ids
@@ -48,11 +48,14 @@ class Channels:
         return await sender.send(claimed.device.token, claimed.notification)
 
 
-def channels_from_settings(settings: Settings, client: httpx.AsyncClient) -> Channels:
-    """The channels a worker delivers through, sharing one HTTP client."""
+def channels_from_settings(
+    settings: Settings, client: httpx.AsyncClient, webhook_clients: NewClient
+) -> Channels:
+    """The channels a worker delivers through: push over one shared HTTP client, the webhook
+    over a fresh one per message (its connection is pinned to an address checked for it)."""
     return Channels(
         webhooks=WebhookSender(
-            client, settings.key_ring(), allow_insecure=settings.webhook_allow_insecure
+            webhook_clients, settings.key_ring(), allow_insecure=settings.webhook_allow_insecure
         ),
         pusher=pusher_from_settings(settings, client),
     )

@@ -50,7 +50,12 @@ class Scheduler:
         self.is_leader = False
         # HTTP/2 for APNs (it speaks nothing else); FCM and webhooks negotiate either.
         self.client = httpx.AsyncClient(timeout=HTTP_TIMEOUT_SECONDS, http2=True)
-        self.channels = channels_from_settings(settings, self.client)
+        tls = httpx.create_ssl_context()  # the trust store, loaded once for every webhook client
+        self.channels = channels_from_settings(
+            settings,
+            self.client,
+            lambda: httpx.AsyncClient(verify=tls, timeout=HTTP_TIMEOUT_SECONDS, http2=True),
+        )
         self.policy = DeliveryPolicy.from_settings(settings)
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         # A run that comes late (a busy loop, a slow start) still runs, once.

@@ -134,7 +134,10 @@ def _channels(latency: float = 0.0) -> Channels:
     fcm = FcmSender(client, ACCOUNT, base_url="http://fcm.bench")
     fcm._token, fcm._expires = "t", float("inf")  # no RSA signing in the timed loop
     return Channels(
-        webhooks=WebhookSender(client, parse_key_ring(generate_key_spec("b"))),
+        webhooks=WebhookSender(
+            lambda: httpx.AsyncClient(transport=httpx.MockTransport(provider)),
+            parse_key_ring(generate_key_spec("b")),
+        ),
         pusher=Pusher(fcm=fcm),
     )
 

@@ -28,6 +28,7 @@ import ssl
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -42,7 +43,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.provider_tls import TlsFiles, pem_private
+from tests.provider_tls import DEFAULT_NAMES, TlsFiles, pem_private
 
 FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -135,9 +136,18 @@ def _free_socket() -> socket.socket:
 class FakeProvider:
     """The server, its script and its record. Use as a context manager (or start/stop)."""
 
-    def __init__(self, directory: Path, credentials: Credentials | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        credentials: Credentials | None = None,
+        *,
+        names: Sequence[str] = DEFAULT_NAMES,
+    ) -> None:
+        """`names`: what the server's certificate is for (it listens on 127.0.0.1 whatever
+        they are; a client that connects there under another name pins the address)."""
         self.credentials = credentials or Credentials()
-        self.tls = TlsFiles(directory)
+        self.names = tuple(names)
+        self.tls = TlsFiles(directory, self.names)
         self._lock = threading.Lock()
         self._seen: list[Seen] = []
         self._script: dict[str, deque[Answer]] = {route: deque() for route in ROUTES}
@@ -403,7 +413,7 @@ class FakeProvider:
             try:
                 with (
                     socket.create_connection(("127.0.0.1", self.port), timeout=1) as raw,
-                    self.ssl_context().wrap_socket(raw, server_hostname="127.0.0.1"),
+                    self.ssl_context().wrap_socket(raw, server_hostname=self.names[0]),
                 ):
                     return self
             except OSError:

@@ -1,12 +1,14 @@
 """A throwaway certificate authority and a server certificate for the local provider.
 
-The server certificate names 127.0.0.1 and localhost and is signed by the CA, so a client
-that trusts `ca_file` (and nothing else of ours) verifies it like any public certificate.
+The server certificate names 127.0.0.1 and localhost (or the names a test asks for) and is
+signed by the CA, so a client that trusts `ca_file` (and nothing else of ours) verifies it
+like any public certificate.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,6 +16,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+DEFAULT_NAMES = ("127.0.0.1", "localhost")
 
 
 def pem_private(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> str:
@@ -24,10 +28,19 @@ def pem_private(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> str:
     ).decode()
 
 
-class TlsFiles:
-    """A throwaway CA and a server certificate for 127.0.0.1 and localhost, as PEM files."""
+def subject_alternative_name(name: str) -> x509.GeneralName:
+    """An IP address entry for an address, a DNS name entry for anything else."""
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        return x509.DNSName(name)
 
-    def __init__(self, directory: Path) -> None:
+
+class TlsFiles:
+    """A throwaway CA and a server certificate for `names` (addresses or host names), as PEM
+    files."""
+
+    def __init__(self, directory: Path, names: Sequence[str] = DEFAULT_NAMES) -> None:
         now = datetime.now(UTC)
         ca_key = ec.generate_private_key(ec.SECP256R1())
         ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Harbour test CA")])
@@ -62,19 +75,14 @@ class TlsFiles:
         key = ec.generate_private_key(ec.SECP256R1())
         cert = (
             x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
             .issuer_name(ca_name)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - timedelta(minutes=5))
             .not_valid_after(now + timedelta(days=1))
             .add_extension(
-                x509.SubjectAlternativeName(
-                    [
-                        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                        x509.DNSName("localhost"),
-                    ]
-                ),
+                x509.SubjectAlternativeName([subject_alternative_name(n) for n in names]),
                 critical=False,
             )
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)

@@ -278,7 +278,7 @@ async def test_retry_sends_a_dead_letter_again(
 
     channels = Channels(
         webhooks=WebhookSender(
-            httpx.AsyncClient(transport=httpx.MockTransport(receiver)),
+            lambda: httpx.AsyncClient(transport=httpx.MockTransport(receiver)),
             ring_of(app),
             resolver=resolves_publicly,
         )

@@ -79,7 +79,7 @@ class Provider:
 def over(pusher: Pusher) -> Channels:
     """Channels with these push senders (the webhook sender unused here)."""
     return Channels(
-        webhooks=WebhookSender(httpx.AsyncClient(), parse_key_ring(TEST_ENCRYPTION_KEYS)),
+        webhooks=WebhookSender(httpx.AsyncClient, parse_key_ring(TEST_ENCRYPTION_KEYS)),
         pusher=pusher,
     )
 

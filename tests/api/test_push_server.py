@@ -60,8 +60,11 @@ async def channels(provider: FakeProvider, test_settings: Settings) -> AsyncIter
     """The worker's channels, built from settings that point at the local provider, over an
     HTTP/2 client like the worker's (trusting the test certificate)."""
     settings = Settings(**(test_settings.model_dump() | provider.settings()))
-    async with httpx.AsyncClient(verify=provider.ssl_context(), http2=True, timeout=10.0) as client:
-        yield channels_from_settings(settings, client)
+    tls = provider.ssl_context()
+    async with httpx.AsyncClient(verify=tls, http2=True, timeout=10.0) as client:
+        yield channels_from_settings(
+            settings, client, lambda: httpx.AsyncClient(verify=tls, http2=True, timeout=10.0)
+        )
 
 
 async def person(db: AsyncSession, clock: FrozenClock, *platforms: Platform) -> Staff:

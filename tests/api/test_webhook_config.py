@@ -180,7 +180,7 @@ async def test_rotate_shows_a_new_secret_once_and_the_old_one_stops_signing(
         Notification, await make_notification(db, team.supervisee, now=now)
     )
     sender = WebhookSender(
-        httpx.AsyncClient(transport=httpx.MockTransport(receiver)),
+        lambda: httpx.AsyncClient(transport=httpx.MockTransport(receiver)),
         ring_of(app),
         resolver=resolves_publicly,
         clock=lambda: 1_800_000_000.0,
