@@ -97,8 +97,10 @@ async def current_staff(
 CurrentStaff = Annotated[Staff, Depends(current_staff)]
 
 
-async def current_actor(staff: CurrentStaff) -> Actor:
-    return actor_for(staff)
+async def current_actor(request: Request, staff: CurrentStaff) -> Actor:
+    actor = actor_for(staff)
+    request.state.actor = actor  # for dependencies that outlive a refusal (api/refusals.py)
+    return actor
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]

@@ -9,7 +9,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.actor import Actor
 from models.base import TenantTable, utc_column
 
 DEFAULT_K = 10
@@ -118,7 +120,8 @@ class CheckInShare(TenantTable, table=True):
 
 
 class AnalyticsAudit(TenantTable, table=True):
-    """Every anonymised-analytics call: who asked what, and how much was released."""
+    """Every anonymised-analytics call: who asked what, and how much was released; a call
+    refused for its scope (403, 404) too, with nothing released."""
 
     __tablename__ = "wellbeing_analytics_audit"
     __table_args__ = (sa.Index("ix_wellbeing_analytics_audit_org_at", "organisation_id", "at"),)
@@ -128,4 +131,39 @@ class AnalyticsAudit(TenantTable, table=True):
     params: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON())
     released: int = Field(default=0)
     suppressed: int = Field(default=0)
+    # What the caller was answered: 200, or 403/404 for a refused call.
+    status: int = Field(default=200, sa_column_kwargs={"server_default": "200"})
     at: datetime = utc_column()
+
+
+# A param value longer than this is cut in the audit (a refused call's query is the caller's).
+PARAM_CHARS = 200
+
+
+async def audit_analytics(
+    session: AsyncSession,
+    actor: Actor,
+    endpoint: str,
+    params: dict[str, Any],
+    now: datetime,
+    *,
+    released: int = 0,
+    suppressed: int = 0,
+    status: int = 200,
+) -> None:
+    """Record one analytics call: who asked, what, and how much was released."""
+    session.add(
+        AnalyticsAudit(
+            organisation_id=actor.organisation_id,
+            actor_id=actor.id,
+            endpoint=endpoint,
+            params={
+                k: (str(v)[:PARAM_CHARS] if v is not None else None) for k, v in params.items()
+            },
+            released=released,
+            suppressed=suppressed,
+            status=status,
+            at=now,
+        )
+    )
+    await session.flush()

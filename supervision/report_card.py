@@ -54,7 +54,7 @@ from models.supervision import (
     SessionStatus,
     SupervisionSession,
 )
-from models.wellbeing import DEFAULT_K, AnalyticsAudit, WellbeingSettings
+from models.wellbeing import DEFAULT_K, WellbeingSettings, audit_analytics
 from supervision.oversight import people_in, staff_in_units, subtree_unit_ids
 from supervision.policy import (
     CadencePolicy,
@@ -369,18 +369,15 @@ async def report_card(
     )
     figures = [better.helpful.current, better.helpful.previous]
     figures += [better.felt_safe.current, better.felt_safe.previous]
-    session.add(
-        AnalyticsAudit(
-            organisation_id=org,
-            actor_id=actor.id,
-            endpoint="report_card",
-            params={"unit_id": str(unit_id), "period": kind.value},
-            released=sum(1 for f in figures if not f.suppressed),
-            suppressed=sum(1 for f in figures if f.suppressed),
-            at=now,
-        )
+    await audit_analytics(
+        session,
+        actor,
+        "report_card",
+        {"unit_id": unit_id, "period": kind.value},
+        now,
+        released=sum(1 for f in figures if not f.suppressed),
+        suppressed=sum(1 for f in figures if f.suppressed),
     )
-    await session.flush()
     return card
 
 

@@ -16,8 +16,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.actor import Actor
 from models.disclosure import Figure, PeriodKind, total
 from models.report_card import ReleasedFigure, WellbeingDirection
+from models.wellbeing import audit_analytics
 from wellbeing.instruments import latest
-from wellbeing.release import audit, cached_release, observations
+from wellbeing.release import cached_release, observations
 from wellbeing.settings import settings_for
 
 INSTRUMENT = "pulse"
@@ -57,7 +58,9 @@ async def unit_direction(
         direction = "up" if diff > 0 else "down" if diff < 0 else "flat"
     shown = sum(1 for f in (now_f, before_f) if not f.suppressed)
     params = {"unit_id": unit_id, "period": kind.value, "instrument": instrument.key}
-    await audit(session, actor, "report_card_wellbeing", params, shown, 2 - shown, now)
+    await audit_analytics(
+        session, actor, "report_card_wellbeing", params, now, released=shown, suppressed=2 - shown
+    )
     return WellbeingDirection(
         instrument=instrument.key,
         measure=measure,

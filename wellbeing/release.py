@@ -11,7 +11,6 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -38,7 +37,7 @@ from models.errors import Invalid, NotFound
 from models.organisation import Unit
 from models.scope import managed_units
 from models.staff import Role, Staff
-from models.wellbeing import AnalyticsAudit, CheckIn
+from models.wellbeing import CheckIn, audit_analytics
 from wellbeing.instruments import latest
 from wellbeing.settings import settings_for
 
@@ -92,29 +91,6 @@ class Answer:
     k: int
     measure: str
     rows: list[Row]
-
-
-async def audit(
-    session: AsyncSession,
-    actor: Actor,
-    endpoint: str,
-    params: dict[str, Any],
-    released: int,
-    suppressed: int,
-    now: datetime,
-) -> None:
-    session.add(
-        AnalyticsAudit(
-            organisation_id=actor.organisation_id,
-            actor_id=actor.id,
-            endpoint=endpoint,
-            params={k: (str(v) if v is not None else None) for k, v in params.items()},
-            released=released,
-            suppressed=suppressed,
-            at=now,
-        )
-    )
-    await session.flush()
 
 
 async def _unit_names(session: AsyncSession, actor: Actor) -> dict[str, str]:
@@ -240,7 +216,10 @@ async def wellbeing_aggregate(
         "from": query.start,
         "to": query.end,
     }
-    await audit(session, actor, endpoint, params, released, len(rows) - released, now)
+    suppressed = len(rows) - released
+    await audit_analytics(
+        session, actor, endpoint, params, now, released=released, suppressed=suppressed
+    )
     return Answer(k=k, measure=measure, rows=rows)
 
 
@@ -356,7 +335,14 @@ async def participation(
             )
     released = sum(1 for r in rows if not r.suppressed)
     params = {"period": kind.value, "by": by.value, "unit_id": unit_id, "from": start, "to": end}
-    await audit(
-        session, actor, "analytics_participation", params, released, len(rows) - released, now
+    suppressed = len(rows) - released
+    await audit_analytics(
+        session,
+        actor,
+        "analytics_participation",
+        params,
+        now,
+        released=released,
+        suppressed=suppressed,
     )
     return k, rows

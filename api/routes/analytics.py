@@ -14,6 +14,7 @@ from fastapi.responses import Response
 
 from api.deps import Now, SessionDep, require
 from api.problems import problems
+from api.refusals import audit_refusals
 from models.actor import Actor
 from models.disclosure import Breakdown, PeriodKind
 from models.staff import Role
@@ -87,6 +88,7 @@ async def _hr_aggregate(
 @router.get(
     "/wellbeing",
     name="analytics_wellbeing",
+    dependencies=[Depends(audit_refusals("analytics_wellbeing"))],
     response_model=AggregatePublic,
     responses=problems(403, 404),
 )
@@ -101,6 +103,7 @@ async def analytics_wellbeing_route(
 @router.get(
     "/wellbeing.csv",
     name="analytics_wellbeing_csv",
+    dependencies=[Depends(audit_refusals("analytics_wellbeing_csv"))],
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}}, **problems(403, 404)},
 )
@@ -137,6 +140,7 @@ async def analytics_wellbeing_csv_route(
 @router.get(
     "/participation",
     name="analytics_participation",
+    dependencies=[Depends(audit_refusals("analytics_participation"))],
     response_model=ParticipationPublic,
     responses=problems(403, 404),
 )

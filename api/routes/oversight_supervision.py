@@ -12,6 +12,7 @@ from fastapi.responses import Response
 
 from api.deps import Now, SessionDep, require
 from api.problems import problems
+from api.refusals import audit_refusals
 from models.actor import Actor
 from models.disclosure import PeriodKind
 from models.errors import Invalid
@@ -101,6 +102,7 @@ async def _card(
 @router.get(
     "/units/{unit_id}/report-card",
     name="get_unit_report_card",
+    dependencies=[Depends(audit_refusals("report_card"))],
     response_model=ReportCard,
     responses=problems(403, 404, 422),
 )
@@ -119,6 +121,7 @@ async def report_card_route(
 @router.get(
     "/units/{unit_id}/report-card.csv",
     name="get_unit_report_card_csv",
+    dependencies=[Depends(audit_refusals("report_card"))],
     response_class=Response,
     responses={200: {"content": {"text/csv": {}}}, **problems(403, 404, 422)},
 )

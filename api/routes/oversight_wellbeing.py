@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends
 
 from api.deps import Now, SessionDep, require
 from api.problems import problems
+from api.refusals import audit_refusals
 from api.routes.analytics import ScopedParams, aggregate_public
 from models.actor import Actor
 from models.staff import Role
@@ -23,6 +24,7 @@ ManagerActor = Annotated[Actor, Depends(require(Role.manager))]
 @router.get(
     "/{unit_id}/wellbeing",
     name="oversight_unit_wellbeing",
+    dependencies=[Depends(audit_refusals("oversight_wellbeing"))],
     response_model=AggregatePublic,
     responses=problems(403, 404),
 )

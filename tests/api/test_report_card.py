@@ -143,8 +143,13 @@ async def test_who_may_read_the_report_card(
     audits = (
         await db.exec(select(AnalyticsAudit).where(col(AnalyticsAudit.endpoint) == "report_card"))
     ).all()
-    assert len(audits) == 3
-    assert {a.actor_id for a in audits} == {t.manager.id, t.head.id, t.hr.id}
+    # Every call is audited, refused ones too, with what each was answered; a malformed
+    # request (422) read nothing and asked for nothing it may not have.
+    assert sorted((a.actor_id, a.status) for a in audits) == sorted(
+        [(p.id, 200) for p in (t.manager, t.head, t.hr)]
+        + [(p.id, 403) for p in (t.supervisor, t.supervisee, t.colleague, t.admin)]
+        + [(p.id, 404) for p in (t.other_manager, t.outsider)]
+    )
 
 
 async def _rated_team(

@@ -233,7 +233,10 @@ async def test_bad_queries_are_problems(
         assert response.headers["content-type"] == "application/problem+json"
     response = await client.get(f"{ANALYTICS}?unit_id={elsewhere.id}", headers=bearer(app, hr))
     assert response.status_code == 404
-    assert (await db.exec(select(AnalyticsAudit))).all() == []
+    # Malformed queries released nothing and are not audited; the probe of another
+    # organisation's unit is, as refused.
+    audit = (await db.exec(select(AnalyticsAudit))).all()
+    assert [(a.actor_id, a.status, a.released) for a in audit] == [(hr.id, 404, 0)]
 
 
 async def test_k_is_an_admin_setting_never_below_five(
@@ -283,3 +286,52 @@ async def test_k_is_an_admin_setting_never_below_five(
     assert {"name": "Employee assistance", "contact": "Care First 0800 000 000"} in checkin.json()[
         "signposting"
     ]
+
+
+async def test_refused_analytics_calls_are_audited_with_what_was_asked(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession, clock: FrozenClock
+) -> None:
+    now = now_of(app)
+    org = await make_org(db, now=now)
+    elsewhere = await make_org(db, now=now)
+    manager = await make_staff(db, org, Role.manager, now=now)
+    hr = await make_staff(db, org, Role.hr, now=now)
+    practitioner = await make_staff(db, org, Role.practitioner, now=now)
+    mine = await make_unit(db, org, "Mine", manager=manager, now=now)
+    not_mine = await make_unit(db, org, "Not mine", now=now)
+    theirs = await make_unit(db, elsewhere, "Theirs", now=now)
+    clock.advance(days=40)
+
+    calls = [
+        # (who, url, status, endpoint)
+        (manager, f"{ANALYTICS}?period=week&by=role", 403, "analytics_wellbeing"),
+        (practitioner, "/api/v1/analytics/participation", 403, "analytics_participation"),
+        (hr, f"{ANALYTICS}.csv?unit_id={theirs.id}", 404, "analytics_wellbeing_csv"),
+        (manager, f"/api/v1/oversight/units/{not_mine.id}/wellbeing", 404, "oversight_wellbeing"),
+        (manager, f"/api/v1/oversight/units/{theirs.id}/report-card", 404, "report_card"),
+        (practitioner, f"/api/v1/oversight/units/{mine.id}/report-card.csv", 403, "report_card"),
+    ]
+    for who, url, status, _ in calls:
+        response = await client.get(url, headers=bearer(app, who))
+        assert response.status_code == status, url
+        assert response.headers["content-type"] == "application/problem+json"
+    # Not signed in: refused before anyone is known, so nothing to record.
+    assert (await client.get(ANALYTICS)).status_code == 401
+    # Answered calls are recorded as before, with their status.
+    assert (
+        await client.get(
+            f"/api/v1/oversight/units/{mine.id}/wellbeing", headers=bearer(app, manager)
+        )
+    ).status_code == 200
+
+    rows = (await db.exec(select(AnalyticsAudit))).all()
+    assert sorted((r.actor_id, r.endpoint, r.status) for r in rows) == sorted(
+        [(who.id, endpoint, status) for who, _, status, endpoint in calls]
+        + [(manager.id, "oversight_wellbeing", 200)]
+    )
+    assert all((r.released, r.suppressed) == (0, 0) for r in rows if r.status != 200)
+    assert all(r.organisation_id == org.id for r in rows)
+    by_endpoint = {(r.endpoint, r.status): r.params for r in rows}
+    assert by_endpoint[("analytics_wellbeing", 403)] == {"period": "week", "by": "role"}
+    assert by_endpoint[("analytics_wellbeing_csv", 404)] == {"unit_id": str(theirs.id)}
+    assert by_endpoint[("oversight_wellbeing", 404)] == {"unit_id": str(not_mine.id)}
