@@ -36,8 +36,7 @@ async def make_notification(
     return created
 
 
-async def make_webhook(
-    db: AsyncSession,
+def webhook_row(
     ring: KeyRing,
     organisation_id: uuid.UUID,
     *,
@@ -45,7 +44,7 @@ async def make_webhook(
     url: str = "https://hooks.example.com/harbour",
     enabled: bool = True,
 ) -> tuple[Webhook, str]:
-    """An organisation's webhook and its plaintext secret (sealed in the row)."""
+    """An organisation's webhook, in memory, and its plaintext secret (sealed in the row)."""
     webhook_id = uuid.uuid4()
     secret = new_secret()
     row = Webhook(
@@ -57,6 +56,19 @@ async def make_webhook(
         created_at=now,
         updated_at=now,
     )
+    return row, secret
+
+
+async def make_webhook(
+    db: AsyncSession,
+    ring: KeyRing,
+    organisation_id: uuid.UUID,
+    *,
+    now: datetime,
+    enabled: bool = True,
+) -> tuple[Webhook, str]:
+    """`webhook_row`, stored."""
+    row, secret = webhook_row(ring, organisation_id, now=now, enabled=enabled)
     db.add(row)
     await db.flush()
     return row, secret

@@ -22,7 +22,7 @@ from api.webhook import Resolver, WebhookSender
 from models.crypto import KeyRing, parse_key_ring
 from models.deliveries import Delivery, DeliveryChannel, PushOutcome
 from models.notifications import Notification, NotificationKind
-from models.webhooks import Address, Webhook, is_public, new_secret, seal_secret
+from models.webhooks import Address, Webhook, is_public
 from tests.conftest import TEST_ENCRYPTION_KEYS
 from tests.factories import now_of
 from tests.notification_factories import (
@@ -30,6 +30,7 @@ from tests.notification_factories import (
     make_webhook,
     resolves_publicly,
     resolving_to,
+    webhook_row,
 )
 from tests.provider_server import FakeProvider
 from tests.supervision_factories import make_team
@@ -175,17 +176,9 @@ async def test_a_name_that_resolves_into_a_private_network_is_not_sent_to(
 
 def message(url: str) -> tuple[Webhook, str, Notification]:
     """A webhook row for `url`, its secret, and a reminder, in memory."""
-    organisation_id, hook_id = uuid.uuid4(), uuid.uuid4()
-    secret = new_secret()
+    organisation_id = uuid.uuid4()
     moment = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
-    hook = Webhook(
-        id=hook_id,
-        organisation_id=organisation_id,
-        url=url,
-        secret=seal_secret(RING, hook_id, secret),
-        created_at=moment,
-        updated_at=moment,
-    )
+    hook, secret = webhook_row(RING, organisation_id, now=moment, url=url)
     note = Notification(
         organisation_id=organisation_id,
         recipient_id=uuid.uuid4(),
