@@ -18,9 +18,10 @@ from api.settings import Settings
 from models.crypto import KeyRing
 from models.db import create_session_factory, session_scope
 from models.directory import actor_for
-from models.organisation import Organisation
+from models.organisation import Organisation, Unit
 from models.reflection import Reflection, ReflectionCreate
 from models.staff import Staff
+from models.supervision import SupervisionSession
 from supervision.reflections import create_reflection
 
 if TYPE_CHECKING:
@@ -76,10 +77,20 @@ class Committed:
         self.organisations.append(organisation.id)
 
     async def cleanup(self) -> None:
+        """Delete the tracked organisations and everything under them. Two foreign keys
+        restrict what the cascade would otherwise reach in its own order (a session's
+        supervisor, a unit's parent), so those rows are cleared first."""
+        tracked = self.organisations
         async with session_scope(self.sessions) as session:
             await session.exec(
-                sa.delete(Organisation).where(col(Organisation.id).in_(self.organisations))
+                sa.delete(SupervisionSession).where(
+                    col(SupervisionSession.organisation_id).in_(tracked)
+                )
             )
+            await session.exec(
+                sa.update(Unit).where(col(Unit.organisation_id).in_(tracked)).values(parent_id=None)
+            )
+            await session.exec(sa.delete(Organisation).where(col(Organisation.id).in_(tracked)))
 
 
 async def committed_harness(

@@ -7,7 +7,6 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import httpx
-import sqlalchemy as sa
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, func, select
@@ -18,8 +17,8 @@ from models.db import session_scope
 from models.deliveries import Delivery
 from models.directory import actor_for
 from models.notifications import Notification, Platform, register_device
-from models.organisation import Organisation, Unit
-from models.supervision import SessionStatus, SupervisionSession
+from models.organisation import Organisation
+from models.supervision import SessionStatus
 from tests.api.test_oversight_supervision import counting
 from tests.conftest import FrozenClock
 from tests.factories import bearer, make_staff
@@ -219,17 +218,6 @@ async def test_two_concurrent_sweeps_create_each_notification_once(committed: Co
     assert total == distinct == 7 * 3 + 7 + 6 * 2
     assert len(first) + len(second) == total
     assert not set(first) & set(second)
-    # Sessions restrict deleting their supervisor, and units their parent: undo both before
-    # the harness deletes the organisations.
-    async with session_scope(committed.sessions) as db:
-        await db.exec(
-            sa.delete(SupervisionSession).where(
-                col(SupervisionSession.organisation_id) == team.org.id
-            )
-        )
-        await db.exec(
-            sa.update(Unit).where(col(Unit.organisation_id) == team.org.id).values(parent_id=None)
-        )
 
 
 async def test_a_sweep_makes_as_many_statements_for_thirty_people_as_for_three(
