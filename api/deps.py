@@ -1,4 +1,8 @@
-"""Dependencies: the request's session and clock, the caller, and role guards."""
+"""Dependencies: the request's session and clock, the caller, and role guards.
+
+Every dependency is `async def`, even those that do no I/O: FastAPI runs a plain `def`
+dependency in a worker thread, a hop per dependency per request (about 8% of `GET /me` in a
+profile; docs/PERFORMANCE.md)."""
 
 from __future__ import annotations
 
@@ -33,27 +37,27 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_now(request: Request) -> datetime:
+async def get_now(request: Request) -> datetime:
     clock: Clock = request.app.state.clock
     return clock()
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_passwords(request: Request) -> Passwords:
+async def get_passwords(request: Request) -> Passwords:
     passwords: Passwords = request.app.state.passwords
     return passwords
 
 
-def get_tokens(request: Request) -> AccessTokens:
+async def get_tokens(request: Request) -> AccessTokens:
     tokens: AccessTokens = request.app.state.tokens
     return tokens
 
 
-def get_key_ring(request: Request) -> KeyRing:
+async def get_key_ring(request: Request) -> KeyRing:
     ring: KeyRing = request.app.state.key_ring
     return ring
 

@@ -55,7 +55,7 @@ def aggregate_public(answer: Answer, query: AggregateQuery) -> AggregatePublic:
     )
 
 
-def scoped_query(
+async def scoped_query(
     instrument: Annotated[str, Query(max_length=40)] = "pulse",
     measure: Annotated[str | None, Query(max_length=60)] = None,
     period: PeriodKind = PeriodKind.month,
@@ -67,7 +67,7 @@ def scoped_query(
     return AggregateQuery(instrument, measure, period, by, None, from_, to)
 
 
-def aggregate_query(
+async def aggregate_query(
     query: Annotated[AggregateQuery, Depends(scoped_query)], unit_id: uuid.UUID | None = None
 ) -> AggregateQuery:
     return replace(query, unit_id=unit_id)
