@@ -1,4 +1,11 @@
-"""`harbour demo`: a realistic small council to try Harbour with."""
+"""`harbour demo`: a realistic small council to try Harbour with.
+
+The council (units and staff) is created here; its supervision history by
+`api.demo_supervision`, through the same domain functions the API routes call, each given a
+past `now`, so the seeded data obeys every rule the API does (encryption, the sync feed,
+versions, validation). Everything is dated relative to `now` and drawn from seeded
+`random.Random`s: the same `now` gives the same story.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +16,12 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.demo_council import Council, Team
+from api.demo_supervision import seed_supervision
 from models.actor import Actor
+from models.crypto import KeyRing
 from models.directory import actor_for, create_unit, get_or_create_organisation
+from models.organisation import Organisation
 from models.schemas import UnitCreate
 from models.staff import Cohort, Role, Staff
 
@@ -43,11 +54,25 @@ _STRUCTURE = (
 class Login:
     role: str
     email: str
+    hint: str = ""
 
 
-async def seed_demo(session: AsyncSession, password_hash: str, now: datetime) -> list[Login]:
-    """Create the demo council once; later calls change nothing and return the same logins."""
+async def seed_demo(
+    session: AsyncSession, password_hash: str, now: datetime, ring: KeyRing
+) -> list[Login]:
+    """Create the demo council and its history once; later calls change nothing and return
+    the same logins."""
     organisation = await get_or_create_organisation(session, DEMO_ORG, now)
+    if await session.get(Staff, _demo_marker(organisation.id)) is not None:
+        return demo_logins()
+    council = await _seed_council(session, organisation, password_hash, now)
+    await seed_supervision(session, ring, council, now)
+    return demo_logins()
+
+
+async def _seed_council(
+    session: AsyncSession, organisation: Organisation, password_hash: str, now: datetime
+) -> Council:
     today = now.date()
     counter = itertools.count()
 
@@ -68,9 +93,6 @@ async def seed_demo(session: AsyncSession, password_hash: str, now: datetime) ->
         session.add(staff)
         return staff
 
-    if await session.get(Staff, _demo_marker(organisation.id)) is not None:
-        return demo_logins()
-
     admin = person([Role.admin], None, Cohort.other, today - timedelta(days=900))
     admin.id = _demo_marker(organisation.id)
     await session.flush()
@@ -78,11 +100,13 @@ async def seed_demo(session: AsyncSession, password_hash: str, now: datetime) ->
 
     directorate = await create_unit(session, actor, UnitCreate(name="Children's Services"), now)
     director = person([Role.manager], directorate.id, Cohort.manager, today - timedelta(days=3000))
-    person([Role.hr], None, Cohort.other, today - timedelta(days=1500))
+    hr = person([Role.hr], None, Cohort.other, today - timedelta(days=1500))
     await session.flush()
     directorate.manager_id = director.id
 
-    for service_name, teams in _STRUCTURE:
+    heads: list[Staff] = []
+    teams: list[Team] = []
+    for service_name, team_names in _STRUCTURE:
         service = await create_unit(
             session, actor, UnitCreate(name=service_name, parent_id=directorate.id), now
         )
@@ -95,7 +119,8 @@ async def seed_demo(session: AsyncSession, password_hash: str, now: datetime) ->
         head.supervisor_id = director.id
         await session.flush()
         service.manager_id = head.id
-        for t_index, team_name in enumerate(teams):
+        heads.append(head)
+        for t_index, team_name in enumerate(team_names):
             team = await create_unit(
                 session, actor, UnitCreate(name=team_name, parent_id=service.id), now
             )
@@ -108,11 +133,14 @@ async def seed_demo(session: AsyncSession, password_hash: str, now: datetime) ->
             manager.supervisor_id = head.id
             await session.flush()
             team.manager_id = manager.id
+            members = []
             for cohort, started in _team_members(today, t_index):
                 member = person([Role.practitioner], team.id, cohort, started)
                 member.supervisor_id = manager.id
+                members.append(member)
+            teams.append(Team(len(teams), team, manager, members))
     await session.flush()
-    return demo_logins()
+    return Council(organisation.id, admin, director, hr, heads, teams)
 
 
 def _team_members(today: date, team_index: int) -> list[tuple[Cohort, date]]:
@@ -140,15 +168,27 @@ def _email(index: int) -> str:
 # Seeding order is fixed: admin, director, hr, the first head of service, the first team's
 # manager, then that team's members (an ASYE first, a qualified practitioner second).
 _LOGINS = (
-    ("admin", 0),
-    ("hr", 2),
-    ("director", 1),
-    ("head of service", 3),
-    ("team manager (supervisor)", 4),
-    ("ASYE practitioner", 5),
-    ("practitioner", 6),
+    ("admin", 0, "staff, units and the supervision policy; supervision dates without text"),
+    ("hr", 2, "anonymised wellbeing analytics: services released, small teams suppressed"),
+    ("director", 1, "oversight of Children's Services: compliance across both services"),
+    ("head of service", 3, "oversight and report card for Children's Social Care"),
+    (
+        "team manager (supervisor)",
+        4,
+        "Assessment Team: overdue, due soon and off sick; shared notes; a talk request",
+    ),
+    (
+        "ASYE practitioner",
+        5,
+        "weekly supervision, a record to sign off, a note brought to the next session",
+    ),
+    (
+        "practitioner",
+        6,
+        "signed-off records, actions, notes (one shared), six months of check-ins and trend",
+    ),
 )
 
 
 def demo_logins() -> list[Login]:
-    return [Login(role, _email(index)) for role, index in _LOGINS]
+    return [Login(role, _email(index), hint) for role, index, hint in _LOGINS]
