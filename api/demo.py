@@ -1,7 +1,8 @@
 """`harbour demo`: a realistic small council to try Harbour with.
 
-The council (units and staff) is created here; its supervision history by
-`api.demo_supervision`, through the same domain functions the API routes call, each given a
+The council (units and staff) is created here; its history (supervision, reflections,
+wellbeing check-ins) by `api.demo_supervision`, `api.demo_reflections` and
+`api.demo_checkins`, through the same domain functions the API routes call, each given a
 past `now`, so the seeded data obeys every rule the API does (encryption, the sync feed,
 versions, validation). Everything is dated relative to `now` and drawn from seeded
 `random.Random`s: the same `now` gives the same story.
@@ -16,7 +17,9 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.demo_checkins import seed_checkins
 from api.demo_council import Council, Team
+from api.demo_reflections import seed_reflections
 from api.demo_supervision import seed_supervision
 from models.actor import Actor
 from models.crypto import KeyRing
@@ -67,6 +70,8 @@ async def seed_demo(
         return demo_logins()
     council = await _seed_council(session, organisation, password_hash, now)
     await seed_supervision(session, ring, council, now)
+    await seed_reflections(session, ring, council, now)
+    await seed_checkins(session, council, now)
     return demo_logins()
 
 

@@ -144,3 +144,85 @@ FEEDBACK = (
     None,
     "Rushed this time.",
 )
+
+# (template, title, body, tags, mood)
+Note = tuple[str, str, dict[str, str], list[str], int | None]
+REFLECTIONS: tuple[Note, ...] = (
+    (
+        "gibbs",
+        "A visit that didn't go to plan",
+        {
+            "description": "Dad wouldn't let me in at first. We talked on the doorstep.",
+            "feelings": "Anxious and a bit unwelcome; also worried about the children inside.",
+            "evaluation": "I stayed calm and kept the focus on the children.",
+            "analysis": "He felt judged by the last social worker; trust needs rebuilding.",
+            "conclusion": "I could have phoned ahead to say exactly why I was coming.",
+            "action_plan": "Phone ahead next time, and explain the plan in plain words.",
+        },
+        ["compassion", "relationships_networks_communities", "family_focused"],
+        2,
+    ),
+    (
+        "what_so_what_now_what",
+        "Hearing what the child said",
+        {
+            "what": "She drew her house and left her stepdad out of the picture.",
+            "so_what": "I'd been focusing on mum's account; her voice was missing.",
+            "now_what": "Plan direct work with her before the review.",
+        },
+        ["voice_of_the_child", "child_centred", "curiosity"],
+        3,
+    ),
+    (
+        "restorative",
+        "After the conference",
+        {
+            "what_happened": "Mum left the conference upset when the plan was read out.",
+            "thinking": "That we'd done this TO her rather than WITH her.",
+            "affected": "Mum, the children, and the relationship we'd started to build.",
+            "needs_to_happen": "Visit this week to go through the plan together.",
+        },
+        ["collaboration", "planning_and_review", "trauma_informed"],
+        2,
+    ),
+    (
+        "signs_of_safety",
+        "Mapping the worries on a CIN case",
+        {
+            "worries": "Missed appointments, school attendance dropping.",
+            "working_well": "Nan is involved every day; mum asked for help herself.",
+            "needs_to_happen": "Family network meeting; attendance plan with school.",
+            "scaling": "6",
+        },
+        ["signs_of_safety", "assessment_of_need"],
+        4,
+    ),
+    (
+        "free",
+        "A good week",
+        {"text": "The family group conference went really well. The family made the plan."},
+        ["commitment", "family_focused"],
+        5,
+    ),
+    (
+        "free",
+        "Carrying a lot this week",
+        {
+            "text": "Two hard visits back to back and a disclosure on Thursday. I want to talk "
+            "about how I keep carrying it home."
+        },
+        ["trauma_informed"],
+        2,
+    ),
+    (
+        "what_so_what_now_what",
+        "Using the scaling question",
+        {
+            "what": "I asked dad to scale how safe the children are; he said 7, I'd say 4.",
+            "so_what": "The gap is the conversation we need to have.",
+            "now_what": "Ask what would make it a 5 for me and an 8 for him.",
+        },
+        ["signs_of_safety", "curiosity", "creativity"],
+        4,
+    ),
+)
