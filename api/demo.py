@@ -36,7 +36,7 @@ _FIRST = (
     "Amara Ben Chloe Dev Ella Femi Grace Hassan Isla Jack Kezia Liam Maya Noah Olu Priya "
     "Quinn Rosa Sam Tara Uma Vik Wren Yusuf Zara Aled Bea Cal Dina Ezra Fay Gus Hana Ivo "
     "Jess Kai Lena Milo Nia Owen Pia Reece Sofia Theo Una Vera Will Xena Yara Zac Alfie "
-    "Bryony Ciaran Delyth Eamon Farah Gethin Hollie Imran Joel Kirsty"
+    "Bryony Ciaran Delyth Eamon Farah Gethin Hollie Imran Joel Kirsty Lowri"
 ).split()
 _LAST = (
     "Adeyemi Baker Chen Davies Evans Fraser Gill Hughes Iqbal Jones Khan Lewis Morgan "
@@ -144,8 +144,13 @@ async def _seed_council(
                 member.supervisor_id = manager.id
                 members.append(member)
             teams.append(Team(len(teams), team, manager, members))
+    # The director's own supervisor, outside Children's Services (and created last, so that
+    # everyone else keeps the address they have always had).
+    chief = person([Role.supervisor], None, Cohort.manager, today - timedelta(days=4000))
     await session.flush()
-    return Council(organisation.id, admin, director, hr, heads, teams)
+    director.supervisor_id = chief.id
+    await session.flush()
+    return Council(organisation.id, admin, director, hr, chief, heads, teams)
 
 
 def _team_members(today: date, team_index: int) -> list[tuple[Cohort, date]]:
@@ -176,7 +181,7 @@ _LOGINS = (
     ("admin", 0, "staff, units and the supervision policy; supervision dates without text"),
     ("hr", 2, "anonymised wellbeing analytics: services released, small teams suppressed"),
     ("director", 1, "oversight of Children's Services: compliance across both services"),
-    ("head of service", 3, "oversight and report card for Children's Social Care"),
+    ("head of service", 3, "Children's Social Care: oversight, trend, monthly report card"),
     (
         "team manager (supervisor)",
         4,

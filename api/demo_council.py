@@ -29,6 +29,7 @@ class Council:
     admin: Staff
     director: Staff
     hr: Staff
+    chief_executive: Staff  # supervises the director; in no unit
     heads: list[Staff]
     teams: list[Team]
 

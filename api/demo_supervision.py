@@ -1,13 +1,14 @@
 """The demo council's supervision history, written through the supervision domain functions.
 
-Every supervisee (team members, team managers, heads of service) gets about three months of
-one-to-one sessions at their policy's cadence, each scheduled, held, written up and signed
-off at plausible past times (a few written or signed late), with case discussions and
-actions (most done by the next session, some carried over), the supervisee's private rating
-of some sessions, and usually the next session booked. A handful of stories are fixed so
-the team manager's dashboard shows the whole range: on track, due soon, overdue (one after
-a cancellation, one whose last session is not yet written up), and one person off sick;
-one more person in the Child Protection Team is overdue.
+Every supervisee (team members, team managers, heads of service, the director) gets about
+three months of one-to-one sessions at their policy's cadence, each scheduled, held,
+written up and signed off at plausible past times (a few written or signed late), with case
+discussions and actions (most done by the next session, some carried over), the
+supervisee's private rating of some sessions, and usually the next session booked. A
+handful of stories are fixed so the team manager's dashboard shows the whole range: on
+track, due soon, overdue (one after a cancellation, one whose last session is not yet
+written up), and one person off sick; one more person in the Child Protection Team is
+overdue.
 """
 
 from __future__ import annotations
@@ -143,6 +144,9 @@ async def seed_supervision(
         rng = random.Random(f"harbour-demo/supervision/head/{h_index}")
         story = _default_story(ctx, head, rng)
         await _supervise(ctx, _Line(head, council.director, [], h_index == 0), story, rng)
+    rng = random.Random("harbour-demo/supervision/director")
+    story = _default_story(ctx, council.director, rng)
+    await _supervise(ctx, _Line(council.director, council.chief_executive, [], False), story, rng)
 
 
 def _default_story(ctx: _Context, staff: Staff, rng: random.Random) -> Story:

@@ -92,8 +92,10 @@ async def test_every_demo_login_has_something_to_see(
     practitioner = await _headers(client, logins["practitioner"])
     asye = await _headers(client, logins["ASYE practitioner"])
     hr = await _headers(client, logins["hr"])
+    director = await _headers(client, logins["director"])
 
     await _manager_dashboard_shows_a_mix(client, manager, today)
+    await _directorate_is_mostly_on_track(client, director)
     await _reflections_are_private_but_the_shared_one(client, practitioner, asye, manager)
     await _practitioner_has_history(client, practitioner)
     await _analytics_release_services_and_suppress_teams(client, hr)
@@ -140,6 +142,21 @@ async def _manager_dashboard_shows_a_mix(
     # Someone asked to talk and agreed their supervisor be told.
     talks = await _get(client, "/api/v1/wellbeing/talk-requests", manager)
     assert len(talks["data"]) == 1
+
+
+async def _directorate_is_mostly_on_track(
+    client: httpx.AsyncClient, director: dict[str, str]
+) -> None:
+    me = await _get(client, "/api/v1/me", director)
+    whole = await _get(client, f"/api/v1/oversight/units/{me['unit_id']}/supervision", director)
+    assert whole["staff_count"] > 50
+    assert 1 <= whole["overdue_count"] <= 5
+    assert whole["compliance_rate"] > 0.9
+    # Everyone has a supervision history, the director included (their supervisor is the
+    # chief executive, outside the directorate): nobody is overdue by years.
+    assert all(r["last_held_on"] is not None for r in whole["staff"])
+    assert max(r["days_overdue"] for r in whole["staff"]) < 30
+    assert {u["name"] for u in whole["units"]} == {"Children's Social Care", "Early Help"}
 
 
 async def _reflections_are_private_but_the_shared_one(
