@@ -64,13 +64,14 @@ async def _demo(settings: Settings) -> None:
     try:
         async with session_scope(create_session_factory(engine)) as session:
             password_hash = Passwords(settings).hash(DEMO_PASSWORD)
-            logins = await seed_demo(session, password_hash, datetime.now(UTC))
+            logins = await seed_demo(session, password_hash, datetime.now(UTC), settings.key_ring())
     finally:
         await engine.dispose()
     print(f"Demo organisation: {DEMO_ORG}")
     print(f"Every demo login has the password: {DEMO_PASSWORD}")
     for login in logins:
         print(f"  {login.role:<28} {login.email}")
+        print(f"      {login.hint}")
 
 
 async def _rotate_keys(settings: Settings, batch_size: int) -> list[str]:

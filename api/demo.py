@@ -1,4 +1,12 @@
-"""`harbour demo`: a realistic small council to try Harbour with."""
+"""`harbour demo`: a realistic small council to try Harbour with.
+
+The council (units and staff) is created here; its history (supervision, reflections,
+wellbeing check-ins) by `api.demo_supervision`, `api.demo_reflections` and
+`api.demo_checkins`, through the same domain functions the API routes call, each given a
+past `now`, so the seeded data obeys every rule the API does (encryption, the sync feed,
+versions, validation). Everything is dated relative to `now` and drawn from seeded
+`random.Random`s: the same `now` gives the same story.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +17,14 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.demo_checkins import seed_checkins
+from api.demo_council import Council, Team
+from api.demo_reflections import seed_reflections
+from api.demo_supervision import seed_supervision
 from models.actor import Actor
+from models.crypto import KeyRing
 from models.directory import actor_for, create_unit, get_or_create_organisation
+from models.organisation import Organisation
 from models.schemas import UnitCreate
 from models.staff import Cohort, Role, Staff
 
@@ -22,7 +36,7 @@ _FIRST = (
     "Amara Ben Chloe Dev Ella Femi Grace Hassan Isla Jack Kezia Liam Maya Noah Olu Priya "
     "Quinn Rosa Sam Tara Uma Vik Wren Yusuf Zara Aled Bea Cal Dina Ezra Fay Gus Hana Ivo "
     "Jess Kai Lena Milo Nia Owen Pia Reece Sofia Theo Una Vera Will Xena Yara Zac Alfie "
-    "Bryony Ciaran Delyth Eamon Farah Gethin Hollie Imran Joel Kirsty"
+    "Bryony Ciaran Delyth Eamon Farah Gethin Hollie Imran Joel Kirsty Lowri"
 ).split()
 _LAST = (
     "Adeyemi Baker Chen Davies Evans Fraser Gill Hughes Iqbal Jones Khan Lewis Morgan "
@@ -43,11 +57,27 @@ _STRUCTURE = (
 class Login:
     role: str
     email: str
+    hint: str = ""
 
 
-async def seed_demo(session: AsyncSession, password_hash: str, now: datetime) -> list[Login]:
-    """Create the demo council once; later calls change nothing and return the same logins."""
+async def seed_demo(
+    session: AsyncSession, password_hash: str, now: datetime, ring: KeyRing
+) -> list[Login]:
+    """Create the demo council and its history once; later calls change nothing and return
+    the same logins."""
     organisation = await get_or_create_organisation(session, DEMO_ORG, now)
+    if await session.get(Staff, _demo_marker(organisation.id)) is not None:
+        return demo_logins()
+    council = await _seed_council(session, organisation, password_hash, now)
+    await seed_supervision(session, ring, council, now)
+    await seed_reflections(session, ring, council, now)
+    await seed_checkins(session, council, now)
+    return demo_logins()
+
+
+async def _seed_council(
+    session: AsyncSession, organisation: Organisation, password_hash: str, now: datetime
+) -> Council:
     today = now.date()
     counter = itertools.count()
 
@@ -68,9 +98,6 @@ async def seed_demo(session: AsyncSession, password_hash: str, now: datetime) ->
         session.add(staff)
         return staff
 
-    if await session.get(Staff, _demo_marker(organisation.id)) is not None:
-        return demo_logins()
-
     admin = person([Role.admin], None, Cohort.other, today - timedelta(days=900))
     admin.id = _demo_marker(organisation.id)
     await session.flush()
@@ -78,11 +105,13 @@ async def seed_demo(session: AsyncSession, password_hash: str, now: datetime) ->
 
     directorate = await create_unit(session, actor, UnitCreate(name="Children's Services"), now)
     director = person([Role.manager], directorate.id, Cohort.manager, today - timedelta(days=3000))
-    person([Role.hr], None, Cohort.other, today - timedelta(days=1500))
+    hr = person([Role.hr], None, Cohort.other, today - timedelta(days=1500))
     await session.flush()
     directorate.manager_id = director.id
 
-    for service_name, teams in _STRUCTURE:
+    heads: list[Staff] = []
+    teams: list[Team] = []
+    for service_name, team_names in _STRUCTURE:
         service = await create_unit(
             session, actor, UnitCreate(name=service_name, parent_id=directorate.id), now
         )
@@ -95,7 +124,8 @@ async def seed_demo(session: AsyncSession, password_hash: str, now: datetime) ->
         head.supervisor_id = director.id
         await session.flush()
         service.manager_id = head.id
-        for t_index, team_name in enumerate(teams):
+        heads.append(head)
+        for t_index, team_name in enumerate(team_names):
             team = await create_unit(
                 session, actor, UnitCreate(name=team_name, parent_id=service.id), now
             )
@@ -108,11 +138,19 @@ async def seed_demo(session: AsyncSession, password_hash: str, now: datetime) ->
             manager.supervisor_id = head.id
             await session.flush()
             team.manager_id = manager.id
+            members = []
             for cohort, started in _team_members(today, t_index):
                 member = person([Role.practitioner], team.id, cohort, started)
                 member.supervisor_id = manager.id
+                members.append(member)
+            teams.append(Team(len(teams), team, manager, members))
+    # The director's own supervisor, outside Children's Services (and created last, so that
+    # everyone else keeps the address they have always had).
+    chief = person([Role.supervisor], None, Cohort.manager, today - timedelta(days=4000))
     await session.flush()
-    return demo_logins()
+    director.supervisor_id = chief.id
+    await session.flush()
+    return Council(organisation.id, admin, director, hr, chief, heads, teams)
 
 
 def _team_members(today: date, team_index: int) -> list[tuple[Cohort, date]]:
@@ -140,15 +178,27 @@ def _email(index: int) -> str:
 # Seeding order is fixed: admin, director, hr, the first head of service, the first team's
 # manager, then that team's members (an ASYE first, a qualified practitioner second).
 _LOGINS = (
-    ("admin", 0),
-    ("hr", 2),
-    ("director", 1),
-    ("head of service", 3),
-    ("team manager (supervisor)", 4),
-    ("ASYE practitioner", 5),
-    ("practitioner", 6),
+    ("admin", 0, "staff, units and the supervision policy; supervision dates without text"),
+    ("hr", 2, "anonymised wellbeing analytics: services released, small teams suppressed"),
+    ("director", 1, "oversight of Children's Services: compliance across both services"),
+    ("head of service", 3, "Children's Social Care: oversight, trend, monthly report card"),
+    (
+        "team manager (supervisor)",
+        4,
+        "Assessment Team: overdue, due soon and off sick; shared notes; a talk request",
+    ),
+    (
+        "ASYE practitioner",
+        5,
+        "weekly supervision, a record to sign off, a note brought to the next session",
+    ),
+    (
+        "practitioner",
+        6,
+        "signed-off records, actions, notes (one shared), six months of check-ins and trend",
+    ),
 )
 
 
 def demo_logins() -> list[Login]:
-    return [Login(role, _email(index)) for role, index in _LOGINS]
+    return [Login(role, _email(index), hint) for role, index, hint in _LOGINS]

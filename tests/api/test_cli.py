@@ -69,9 +69,18 @@ def test_create_admin_is_idempotent(database_url: str) -> None:
 
 def test_demo_seeds_a_council_once_and_prints_working_logins(database_url: str) -> None:
     out = harbour(database_url, "demo")
+    history = {
+        table: scalar(database_url, f"select count(*) from {table}")
+        for table in ("supervision_sessions", "reflections", "wellbeing_checkins", "changes")
+    }
     again = harbour(database_url, "demo")
     assert out == again
+    assert all(isinstance(n, int) and n > 0 for n in history.values()), history
+    assert history == {
+        table: scalar(database_url, f"select count(*) from {table}") for table in history
+    }
     assert "harbour-demo-2026" in out
+    assert "a record to sign off" in out  # each login comes with a hint of what to look at
     staff = scalar(database_url, "select count(*) from staff")
     assert isinstance(staff, int)
     assert 55 <= staff <= 70
