@@ -421,7 +421,9 @@ def _release_period(
                 rejected = True
         if not rejected:
             break
-    span.basis, span.diag = trial.basis, trial.diag
+    # The protected residuals move with the basis: left behind, they would still hold the
+    # parts this period's figures explain, and a later period could complete a small cell.
+    span.basis, span.diag, span.protected = trial.basis, trial.diag, trial.protected
     for cell in order:
         if cell in suppressed:
             result.figures[cell] = Figure(None, None, True)
