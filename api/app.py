@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api import problems
+from api.delivery.scheduler import Scheduler
 from api.deps import Clock, system_clock
 from api.logs import configure_logging
 from api.metrics import Metrics
@@ -37,7 +38,6 @@ from api.routes import (
 )
 from api.security import AccessTokens, Passwords
 from api.settings import PLACEHOLDER_SECRET, SchedulerMode, Settings, get_settings
-from api.worker import Scheduler
 from models.db import create_engine, create_session_factory
 
 log = logging.getLogger("harbour")

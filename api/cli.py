@@ -15,8 +15,8 @@ from api.security import Passwords
 from api.settings import Settings, get_settings
 from migrations import alembic_config
 from models.db import create_engine, create_session_factory, session_scope
-from models.directory import find_login, get_or_create_organisation
-from models.staff import Cohort, Role, Staff
+from models.directory.service import find_login, get_or_create_organisation
+from models.directory.staff import Cohort, Role, Staff
 
 
 def migrate(settings: Settings) -> None:
@@ -58,7 +58,7 @@ async def _create_admin(settings: Settings, org: str, email: str, password: str)
 
 
 async def _demo(settings: Settings) -> None:
-    from api.demo import DEMO_ORG, DEMO_PASSWORD, seed_demo
+    from api.demo.seed import DEMO_ORG, DEMO_PASSWORD, seed_demo
 
     engine = create_engine(settings.database_url, pool_size=1)
     try:
@@ -103,8 +103,8 @@ async def _import_instrument(settings: Settings, org: str, path: str, attestatio
 
     from sqlmodel import select
 
+    from models.directory.organisation import Organisation
     from models.errors import DomainError
-    from models.organisation import Organisation
     from wellbeing.catalogue import import_wording
 
     try:
@@ -140,8 +140,8 @@ async def _import_instrument(settings: Settings, org: str, path: str, attestatio
 async def _sweep(settings: Settings, at: datetime) -> str:
     import httpx
 
-    from api.push import pusher_from_settings
-    from api.sweep import sweep
+    from api.delivery.push import pusher_from_settings
+    from api.delivery.sweep import sweep
 
     engine = create_engine(settings.database_url, pool_size=1)
     try:
@@ -219,8 +219,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             proxy_headers=True,
         )
     elif args.command == "worker":
+        from api.delivery.scheduler import run_worker
         from api.logs import configure_logging
-        from api.worker import run_worker
 
         configure_logging()
         asyncio.run(run_worker(settings))

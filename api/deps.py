@@ -19,10 +19,10 @@ from api.settings import Settings
 from models.actor import Actor
 from models.crypto import KeyRing
 from models.db import session_scope
-from models.directory import actor_for, load_active_staff
+from models.directory.service import actor_for, load_active_staff
+from models.directory.staff import Role, Staff
 from models.errors import Forbidden
 from models.pagination import MAX_LIMIT
-from models.staff import Role, Staff
 
 Clock = Callable[[], datetime]
 
@@ -124,3 +124,9 @@ def require(*roles: Role) -> Callable[[Actor], Coroutine[Any, Any, Actor]]:
 
 AdminActor = Annotated[Actor, Depends(require(Role.admin))]
 SupervisorActor = Annotated[Actor, Depends(require(Role.supervisor))]
+HrActor = Annotated[Actor, Depends(require(Role.hr))]
+ManagerActor = Annotated[Actor, Depends(require(Role.manager))]
+AdminOrManager = Annotated[Actor, Depends(require(Role.admin, Role.manager))]
+SupervisorOrManager = Annotated[Actor, Depends(require(Role.supervisor, Role.manager))]
+ReportReader = Annotated[Actor, Depends(require(Role.manager, Role.hr))]
+Overseer = Annotated[Actor, Depends(require(Role.manager, Role.admin, Role.hr))]

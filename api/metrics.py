@@ -9,7 +9,7 @@ import threading
 from collections import defaultdict
 from datetime import datetime
 
-from models.delivery_status import Backlog
+from models.notifications.delivery_status import Backlog
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 

@@ -9,9 +9,9 @@ from functools import lru_cache
 from typing import Self
 
 from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.crypto import KeyRing, KeyRingError, parse_key_ring
+from models.db import DatabaseSettings
 
 PLACEHOLDER_SECRET = "change-me-in-production"
 
@@ -27,13 +27,8 @@ class SchedulerMode(StrEnum):
     off = "off"
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="HARBOUR_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
-
+class Settings(DatabaseSettings):
     env: Environment = Environment.development
-    database_url: str = "sqlite+aiosqlite:///./harbour.db"
     database_pool_size: int = Field(default=10, ge=1)
     secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
     # "kid:base64key,kid2:base64key": the first key encrypts, every key decrypts.

@@ -32,8 +32,8 @@ from api.app import create_app
 from api.settings import Settings
 from migrations import alembic_config
 from models.db import create_engine, create_session_factory, session_scope
-from models.organisation import Organisation
-from models.staff import Role, Staff
+from models.directory.organisation import Organisation
+from models.directory.staff import Role, Staff
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_DB = "harbour_bench"

@@ -25,9 +25,9 @@ from sqlalchemy import event, text
 from migrations import alembic_config
 from models.absence import Absence, AbsenceKind
 from models.db import create_engine, create_session_factory, session_scope
-from models.directory import actor_for
-from models.organisation import Organisation, Unit
-from models.staff import Role, Staff
+from models.directory.organisation import Organisation, Unit
+from models.directory.service import actor_for
+from models.directory.staff import Role, Staff
 from models.supervision import (
     ActionStatus,
     SessionKind,
@@ -35,8 +35,8 @@ from models.supervision import (
     SupervisionAction,
     SupervisionSession,
 )
-from supervision.oversight import unit_oversight
-from supervision.trend import unit_trend
+from supervision.oversight.rollup import unit_oversight
+from supervision.oversight.trend import unit_trend
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_DB = "harbour_bench_sup"

@@ -9,7 +9,7 @@ their weekly check-in nudge, each with one Android phone. Then:
 - the first sweep (every reminder new, its push planned) against a yardstick that inserts
   the same notification and delivery rows with two bulk INSERTs and no logic;
 - a repeat sweep (nothing new: the idempotent path every five minutes of a quiet day);
-- delivering every planned push through `api.delivery.deliver` (a provider that answers at
+- delivering every planned push through `api.delivery.deliver.deliver` (a provider that answers at
   once) against a yardstick of one bare UPDATE transaction per push, the least any design
   that records each push durably can do;
 - 400 pushes again to a provider that takes 50 ms a call, with one lane and with the
@@ -34,18 +34,18 @@ from alembic import command
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from api.delivery import Channels, DeliveryPolicy, deliver, pool_size_for
-from api.push import FcmSender, Pusher
-from api.sweep import sweep_organisation
-from api.webhook import WebhookSender
+from api.delivery.deliver import Channels, DeliveryPolicy, deliver, pool_size_for
+from api.delivery.push import FcmSender, Pusher
+from api.delivery.sweep import sweep_organisation
+from api.delivery.webhook_sender import WebhookSender
 from bench.bench_oversight import _url
 from migrations import alembic_config
 from models.crypto import generate_key_spec, parse_key_ring
 from models.db import create_engine, create_session_factory, session_scope
-from models.deliveries import Delivery, DeliveryChannel
-from models.notifications import Device, Notification, NotificationKind, Platform
-from models.organisation import Organisation, Unit
-from models.staff import Role, Staff
+from models.directory.organisation import Organisation, Unit
+from models.directory.staff import Role, Staff
+from models.notifications.deliveries import Delivery, DeliveryChannel
+from models.notifications.outbox import Device, Notification, NotificationKind, Platform
 
 # What Google and Apple take to answer a push, roughly (the slow-provider run).
 LATENCY = 0.05

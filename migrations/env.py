@@ -8,8 +8,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from api.settings import get_settings
-from models.db import create_engine
+from models.db import DatabaseSettings, create_engine
 from models.tables import metadata
 
 config = context.config
@@ -19,7 +18,7 @@ if config.config_file_name is not None:
 
 def _url() -> str:
     url = config.attributes.get("database_url")
-    return str(url) if url else get_settings().database_url
+    return str(url) if url else DatabaseSettings().database_url
 
 
 def _configure(connection: Connection | None = None, url: str | None = None) -> None:

@@ -14,10 +14,10 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from models.actor import Actor
 from models.base import TenantTable, utc_column
-from models.errors import Invalid, NotFound
-from models.pagination import decode_cursor, encode_cursor
+from models.directory.staff import Role, Staff
+from models.errors import NotFound
+from models.pagination import Keyset, keyset_page
 from models.scope import managed_staff
-from models.staff import Role, Staff
 
 
 class AbsenceKind(StrEnum):
@@ -104,31 +104,18 @@ async def create_absence(
     return absence
 
 
+_LATEST_START = Keyset[Absence](
+    col(Absence.starts_on), col(Absence.id), lambda r: (r.starts_on, r.id), key_type=date
+)
+
+
 async def list_absences(
     session: AsyncSession, actor: Actor, staff_id: uuid.UUID, *, limit: int, cursor: str | None
 ) -> tuple[Sequence[Absence], str | None]:
     """Someone's absences, newest first (404 unless they are yours to read)."""
     await _check_subject(session, actor, staff_id)
     stmt = readable_absences(actor).where(col(Absence.staff_id) == staff_id)
-    position = decode_cursor(cursor)
-    if position is not None:
-        try:
-            starts = date.fromisoformat(str(position["starts_on"]))
-            after = uuid.UUID(str(position["id"]))
-        except (KeyError, ValueError) as exc:
-            raise Invalid("The cursor is not one this server issued.") from exc
-        stmt = stmt.where(
-            sa.or_(
-                col(Absence.starts_on) < starts,
-                sa.and_(col(Absence.starts_on) == starts, col(Absence.id) < after),
-            )
-        )
-    stmt = stmt.order_by(col(Absence.starts_on).desc(), col(Absence.id).desc()).limit(limit + 1)
-    rows = list((await session.exec(stmt)).all())
-    if len(rows) <= limit:
-        return rows, None
-    rows = rows[:limit]
-    return rows, encode_cursor({"starts_on": rows[-1].starts_on.isoformat(), "id": rows[-1].id})
+    return await keyset_page(session, stmt, _LATEST_START, limit=limit, cursor=cursor)
 
 
 async def delete_absence(

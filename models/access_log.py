@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
 from models.base import TenantTable, utc_column
-from models.pagination import decode_time_cursor, encode_time_cursor
+from models.pagination import Keyset, keyset_page
 
 
 class AccessReason(StrEnum):
@@ -66,6 +66,9 @@ async def record_access(
     await session.flush()
 
 
+_LATEST = Keyset[AccessLog](col(AccessLog.at), col(AccessLog.id), lambda r: (r.at, r.id))
+
+
 async def my_access_log(
     session: AsyncSession, actor: Actor, *, limit: int, cursor: str | None
 ) -> tuple[Sequence[AccessLog], str | None]:
@@ -74,26 +77,7 @@ async def my_access_log(
         col(AccessLog.organisation_id) == actor.organisation_id,
         col(AccessLog.subject_id) == actor.id,
     )
-    position = decode_time_cursor(cursor)
-    if position is not None:
-        at, after = position
-        stmt = stmt.where(
-            sa.or_(
-                col(AccessLog.at) < at,
-                sa.and_(col(AccessLog.at) == at, col(AccessLog.id) < after),
-            )
-        )
-    rows = list(
-        (
-            await session.exec(
-                stmt.order_by(col(AccessLog.at).desc(), col(AccessLog.id).desc()).limit(limit + 1)
-            )
-        ).all()
-    )
-    if len(rows) <= limit:
-        return rows, None
-    rows = rows[:limit]
-    return rows, encode_time_cursor(rows[-1].at, rows[-1].id)
+    return await keyset_page(session, stmt, _LATEST, limit=limit, cursor=cursor)
 
 
 async def access_log_about(session: AsyncSession, actor: Actor) -> Sequence[AccessLog]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from models.staff import Role
+from models.directory.staff import Role
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,16 +6,29 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./harbour.db"
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 # Rows per multi-row statement, ids per IN list: well under every driver's parameter limit
 # (asyncpg and SQLite allow 32,767 parameters in one statement).
 CHUNK = 500
+
+
+class DatabaseSettings(BaseSettings):
+    """Where the database is: `HARBOUR_DATABASE_URL` (or `.env`). The app's settings extend
+    this; the migrations read it alone, so they never import the API."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HARBOUR_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = DEFAULT_DATABASE_URL
 
 
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 from zoneinfo import available_timezones
 
@@ -12,12 +12,9 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
-    Field,
     StringConstraints,
     model_validator,
 )
-
-from models.staff import Cohort, Role
 
 T = TypeVar("T")
 
@@ -38,15 +35,10 @@ def _timezone(value: str) -> str:
     return value
 
 
-def _roles(value: list[Role]) -> list[Role]:
-    return sorted(set(value))
-
-
 Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_email)]
 TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_timezone)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Password = Annotated[str, StringConstraints(min_length=12, max_length=256)]
-Roles = Annotated[list[Role], Field(min_length=1, max_length=5), AfterValidator(_roles)]
 
 
 def _has_nul(value: Any) -> bool:
@@ -76,71 +68,6 @@ class Request(BaseModel):
 class Page(BaseModel, Generic[T]):
     data: list[T]
     next_cursor: str | None
-
-
-class UnitCreate(Request):
-    name: Name
-    parent_id: uuid.UUID | None = None
-    manager_id: uuid.UUID | None = None
-
-
-class UnitUpdate(Request):
-    name: Name | None = None
-    parent_id: uuid.UUID | None = None
-    manager_id: uuid.UUID | None = None
-
-
-class UnitPublic(BaseModel):
-    id: uuid.UUID
-    name: str
-    parent_id: uuid.UUID | None
-    manager_id: uuid.UUID | None
-
-
-class StaffCreate(Request):
-    email: Email
-    display_name: Name
-    password: Password | None = None
-    roles: Roles = [Role.practitioner]
-    unit_id: uuid.UUID | None = None
-    supervisor_id: uuid.UUID | None = None
-    cohort: Cohort = Cohort.qualified
-    started_on: date
-    timezone: TimeZone = "Europe/London"
-
-
-class StaffUpdate(Request):
-    email: Email | None = None
-    display_name: Name | None = None
-    password: Password | None = None
-    roles: Roles | None = None
-    unit_id: uuid.UUID | None = None
-    supervisor_id: uuid.UUID | None = None
-    cohort: Cohort | None = None
-    started_on: date | None = None
-    timezone: TimeZone | None = None
-    active: bool | None = None
-
-
-class MePublic(BaseModel):
-    id: uuid.UUID
-    email: str
-    display_name: str
-    roles: list[Role]
-    unit_id: uuid.UUID | None
-    supervisor_id: uuid.UUID | None
-    cohort: Cohort
-    started_on: date
-    timezone: str
-
-
-class StaffPublic(MePublic):
-    active: bool
-
-
-class ImportResult(BaseModel):
-    created: int
-    updated: int
 
 
 class AccessLogEntry(BaseModel):

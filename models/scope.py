@@ -14,8 +14,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from models.actor import Actor
-from models.organisation import Unit
-from models.staff import Staff
+from models.directory.organisation import Unit
+from models.directory.staff import Staff
 
 
 def subtree_units(organisation_id: uuid.UUID, roots: SelectOfScalar[uuid.UUID]) -> sa.CTE:

@@ -4,15 +4,16 @@ from sqlmodel import SQLModel
 
 from models.absence import Absence
 from models.access_log import AccessLog
-from models.auth import LoginThrottle, RefreshToken
 from models.changes import Change, ChangeCounter
-from models.deliveries import Delivery
-from models.notifications import Device, Notification
+from models.directory.auth import LoginThrottle, RefreshToken
+from models.directory.organisation import Organisation, Unit
+from models.directory.staff import Staff
+from models.notifications.deliveries import Delivery
+from models.notifications.outbox import Device, Notification
+from models.notifications.preferences import NotificationPreferences
+from models.notifications.webhooks import Webhook
 from models.ops import SchedulerHeartbeat
-from models.organisation import Organisation, Unit
-from models.preferences import NotificationPreferences
 from models.reflection import Reflection
-from models.staff import Staff
 from models.supervision import (
     Addendum,
     CaseDiscussion,
@@ -22,7 +23,6 @@ from models.supervision import (
     SupervisionRecord,
     SupervisionSession,
 )
-from models.webhooks import Webhook
 from models.wellbeing import (
     AnalyticsAudit,
     CheckIn,

@@ -14,8 +14,8 @@ from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from models.actor import Actor
+from models.directory.staff import Role, Staff
 from models.scope import managed_staff, supervisees
-from models.staff import Role, Staff
 from models.supervision import SupervisionSession
 
 

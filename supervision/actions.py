@@ -12,11 +12,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from models.actor import Actor
+from models.directory.staff import Role
 from models.errors import Forbidden, NotFound
 from models.etag import require_match
-from models.pagination import decode_time_cursor, encode_time_cursor
+from models.pagination import Keyset, keyset_page
 from models.scope import managed_staff, supervisees
-from models.staff import Role
 from models.supervision import ActionStatus, SupervisionAction, SupervisionSession
 from supervision.changes import action_changed
 
@@ -47,6 +47,14 @@ def readable_actions(actor: Actor) -> SelectOfScalar[SupervisionAction]:
     return stmt.where(sa.or_(*related))
 
 
+_OLDEST_FIRST = Keyset[SupervisionAction](
+    col(SupervisionAction.created_at),
+    col(SupervisionAction.id),
+    lambda r: (r.created_at, r.id),
+    descending=False,
+)
+
+
 async def list_actions(
     session: AsyncSession,
     actor: Actor,
@@ -62,23 +70,7 @@ async def list_actions(
         stmt = stmt.where(col(SupervisionAction.status) == status)
     if supervisee_id is not None:
         stmt = stmt.where(col(SupervisionAction.supervisee_id) == supervisee_id)
-    position = decode_time_cursor(cursor)
-    if position is not None:
-        at, after = position
-        stmt = stmt.where(
-            sa.or_(
-                col(SupervisionAction.created_at) > at,
-                sa.and_(col(SupervisionAction.created_at) == at, col(SupervisionAction.id) > after),
-            )
-        )
-    stmt = stmt.order_by(col(SupervisionAction.created_at), col(SupervisionAction.id)).limit(
-        limit + 1
-    )
-    rows = list((await session.exec(stmt)).all())
-    if len(rows) <= limit:
-        return rows, None
-    rows = rows[:limit]
-    return rows, encode_time_cursor(rows[-1].created_at, rows[-1].id)
+    return await keyset_page(session, stmt, _OLDEST_FIRST, limit=limit, cursor=cursor)
 
 
 async def get_action(

@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.changes import ChangeOp, record_change
-from models.staff import Staff
+from models.directory.staff import Staff
 from models.supervision import SupervisionAction, SupervisionSession
 
 SESSION = "supervision_session"

@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.access_log import AccessReason, record_access
 from models.actor import Actor
-from models.staff import Staff
+from models.directory.staff import Staff
 from models.supervision import (
     HELD_STATUSES,
     CaseDiscussion,

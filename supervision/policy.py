@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from models.staff import Cohort
+from models.directory.staff import Cohort
 from models.supervision import SessionKind
 
 

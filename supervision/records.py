@@ -10,9 +10,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
+from models.directory.staff import Staff
 from models.errors import Conflict, Forbidden, Invalid
 from models.etag import require_match
-from models.staff import Staff
 from models.supervision import (
     HELD_STATUSES,
     Addendum,

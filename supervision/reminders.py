@@ -18,9 +18,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.absence import absence_spans
-from models.notifications import NotificationKind, Reminder
-from models.organisation import Unit
-from models.staff import Cohort, Staff
+from models.directory.organisation import Unit
+from models.directory.staff import Cohort, Staff
+from models.notifications.outbox import NotificationKind, Reminder
 from models.supervision import (
     ActionStatus,
     SessionStatus,
@@ -94,7 +94,7 @@ async def due_reminders(
     session: AsyncSession, organisation_id: uuid.UUID, now: datetime
 ) -> list[Reminder]:
     """Every supervision reminder due in one organisation at `now` (leave and quiet hours
-    are applied by `models.notifications.schedule`)."""
+    are applied by `models.notifications.outbox.schedule`)."""
     policy = await load_policy(session, organisation_id)
     staff = {
         s.id: s

@@ -17,9 +17,8 @@ from pydantic import (
 )
 
 from models.absence import AbsenceKind
-from models.reflection import AgendaReflection
+from models.directory.staff import Cohort
 from models.schemas import Request
-from models.staff import Cohort
 from models.supervision import (
     SECTION_MAX,
     SHORT_TEXT_MAX,
@@ -28,6 +27,7 @@ from models.supervision import (
     SessionKind,
     SessionStatus,
 )
+from supervision.reflections.schemas import AgendaReflection
 
 
 def _no_nul(value: str) -> str:

@@ -7,18 +7,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.access_log import AccessReason, record_access
 from models.actor import Actor
+from models.directory.staff import Role, Staff
 from models.errors import Conflict, Forbidden, NotFound
 from models.etag import require_match
-from models.pagination import decode_time_cursor, encode_time_cursor
+from models.idempotent import create_once
+from models.pagination import Keyset, keyset_page
 from models.scope import managed_staff
-from models.staff import Role, Staff
 from models.supervision import (
     HELD_STATUSES,
     Addendum,
@@ -107,52 +106,59 @@ async def schedule_session(
 ) -> tuple[SupervisionSession, bool]:
     """Schedule supervision for a supervisee (their supervisor, or a manager above them).
 
-    Returns the session and whether it was created (a repeated create with the same client
-    id and body answers the existing one; a different body under that id is a conflict).
+    Returns the session and whether it was created (the offline-create protocol of
+    `models.idempotent`: a repeat answers the existing session, another body a 409).
     """
-    if data.id is not None:
-        existing = (
-            await session.exec(
-                select(SupervisionSession).where(col(SupervisionSession.id) == data.id)
-            )
-        ).first()
-        if existing is not None:
-            same = (
-                existing.organisation_id == actor.organisation_id
-                and existing.created_by == actor.id
-                and existing.supervisee_id == data.supervisee_id
-                and existing.scheduled_for == data.scheduled_for
-                and existing.duration_minutes == data.duration_minutes
-                and existing.kind == data.kind
-            )
-            if not same:
-                raise Conflict("A different session already has this id.")
-            return existing, False
-    stmt = schedulable_staff(actor).where(col(Staff.id) == data.supervisee_id)
-    supervisee = (await session.exec(stmt)).first()
-    if supervisee is None:
-        raise NotFound("No such staff member among those you supervise or manage.")
-    row = SupervisionSession(
-        organisation_id=actor.organisation_id,
-        supervisee_id=supervisee.id,
-        supervisor_id=supervisee.supervisor_id or actor.id,
-        kind=data.kind,
-        status=SessionStatus.scheduled,
-        scheduled_for=data.scheduled_for,
-        duration_minutes=data.duration_minutes,
-        created_by=actor.id,
-        created_at=now,
-        updated_at=now,
+
+    async def build() -> SupervisionSession:
+        stmt = schedulable_staff(actor).where(col(Staff.id) == data.supervisee_id)
+        supervisee = (await session.exec(stmt)).first()
+        if supervisee is None:
+            raise NotFound("No such staff member among those you supervise or manage.")
+        row = SupervisionSession(
+            organisation_id=actor.organisation_id,
+            supervisee_id=supervisee.id,
+            supervisor_id=supervisee.supervisor_id or actor.id,
+            kind=data.kind,
+            status=SessionStatus.scheduled,
+            scheduled_for=data.scheduled_for,
+            duration_minutes=data.duration_minutes,
+            created_by=actor.id,
+            created_at=now,
+            updated_at=now,
+        )
+        if data.id is not None:
+            row.id = data.id
+        return row
+
+    def same(existing: SupervisionSession) -> bool:
+        return (
+            existing.organisation_id == actor.organisation_id
+            and existing.created_by == actor.id
+            and existing.supervisee_id == data.supervisee_id
+            and existing.scheduled_for == data.scheduled_for
+            and existing.duration_minutes == data.duration_minutes
+            and existing.kind == data.kind
+        )
+
+    row, created = await create_once(
+        session,
+        SupervisionSession,
+        data.id,
+        build=build,
+        same=same,
+        conflict="A different session already has this id.",
     )
-    if data.id is not None:
-        row.id = data.id
-    session.add(row)
-    try:
-        await session.flush()
-    except IntegrityError as exc:
-        raise Conflict("A different session already has this id.") from exc
-    await session_changed(session, row, now)
-    return row, True
+    if created:
+        await session_changed(session, row, now)
+    return row, created
+
+
+_LATEST_SCHEDULED = Keyset[SupervisionSession](
+    col(SupervisionSession.scheduled_for),
+    col(SupervisionSession.id),
+    lambda r: (r.scheduled_for, r.id),
+)
 
 
 async def list_sessions(
@@ -170,26 +176,7 @@ async def list_sessions(
         stmt = stmt.where(col(SupervisionSession.supervisee_id) == supervisee_id)
     if status is not None:
         stmt = stmt.where(col(SupervisionSession.status) == status)
-    position = decode_time_cursor(cursor)
-    if position is not None:
-        at, after = position
-        stmt = stmt.where(
-            sa.or_(
-                col(SupervisionSession.scheduled_for) < at,
-                sa.and_(
-                    col(SupervisionSession.scheduled_for) == at,
-                    col(SupervisionSession.id) < after,
-                ),
-            )
-        )
-    stmt = stmt.order_by(
-        col(SupervisionSession.scheduled_for).desc(), col(SupervisionSession.id).desc()
-    ).limit(limit + 1)
-    rows = list((await session.exec(stmt)).all())
-    if len(rows) <= limit:
-        return rows, None
-    rows = rows[:limit]
-    return rows, encode_time_cursor(rows[-1].scheduled_for, rows[-1].id)
+    return await keyset_page(session, stmt, _LATEST_SCHEDULED, limit=limit, cursor=cursor)
 
 
 def _may_manage_lifecycle(visible: Visible) -> bool:

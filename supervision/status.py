@@ -13,8 +13,8 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from models.absence import absence_spans
 from models.actor import Actor
+from models.directory.staff import Cohort, Staff
 from models.errors import NotFound
-from models.staff import Cohort, Staff
 from models.supervision import HELD_STATUSES, SupervisionSession
 from supervision.access import overseeable_staff
 from supervision.policy import Cadence, CadencePolicy, cadence

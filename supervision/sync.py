@@ -20,7 +20,7 @@ from supervision.access import readable_sessions
 from supervision.actions import readable_actions
 from supervision.changes import ACTION, SESSION
 from supervision.records import action_public, session_public
-from supervision.reflections import log_if_not_mine, readable_reflections, to_public
+from supervision.reflections.notes import log_if_not_mine, readable_reflections, to_public
 from supervision.sessions import open_session
 
 

@@ -27,7 +27,7 @@ from api.app import create_app
 from api.settings import Settings
 from migrations import alembic_config
 from models.db import create_engine
-from tests.reflection_factories import Committed, committed_harness
+from tests.harness import Committed, committed_harness
 
 PG_ADMIN_DSN = os.environ.get(
     "HARBOUR_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"

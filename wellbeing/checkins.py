@@ -7,9 +7,9 @@ import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -17,11 +17,12 @@ from sqlmodel.sql.expression import SelectOfScalar
 from models.access_log import AccessReason, record_access
 from models.actor import Actor
 from models.changes import ChangeOp, record_change
+from models.directory.staff import Staff
 from models.disclosure import role_group, tenure_band
-from models.errors import Conflict, Invalid, NotFound
-from models.pagination import decode_time_cursor, encode_time_cursor
+from models.errors import Invalid, NotFound
+from models.idempotent import create_once
+from models.pagination import Keyset, keyset_page
 from models.scope import supervisees, unit_path
-from models.staff import Staff
 from models.wellbeing import CheckIn, CheckInShare
 from wellbeing.catalogue import instrument_for_checkin
 from wellbeing.schemas import (
@@ -98,61 +99,69 @@ async def create_checkin(
 ) -> tuple[CheckIn, bool]:
     """Create the caller's check-in, or return the one already made with this id and body.
 
-    Answers (check-in, created); a reused id with a different body is a 409.
+    Answers (check-in, created) by the offline-create protocol of `models.idempotent`: a
+    repeat answers the existing check-in, a reused id with another body is a 409.
     """
     digest = request_hash(data)
-    existing = await session.get(CheckIn, data.id)
-    if existing is not None:
-        return _same_or_conflict(existing, actor, digest), False
-    instrument = await instrument_for_checkin(session, actor.organisation_id, data.instrument)
-    try:
-        scored = score(instrument, data.answers)
-    except ScoringError as exc:
-        raise Invalid(
-            "The answers do not fit the instrument.",
-            errors=[
-                {"loc": ["body", "answers", e["item"]], "msg": e["msg"], "type": "value_error"}
-                for e in exc.errors
-            ],
-        ) from exc
-    if data.wants_to_talk and data.tell_supervisor is None:
-        raise Invalid(
-            "Say whether your supervisor should be told that you would like to talk.",
-            errors=[{"loc": ["body", "tell_supervisor"], "msg": "required", "type": "missing"}],
+
+    async def build() -> CheckIn:
+        instrument = await instrument_for_checkin(session, actor.organisation_id, data.instrument)
+        try:
+            scored = score(instrument, data.answers)
+        except ScoringError as exc:
+            raise Invalid(
+                "The answers do not fit the instrument.",
+                errors=[
+                    {"loc": ["body", "answers", e["item"]], "msg": e["msg"], "type": "value_error"}
+                    for e in exc.errors
+                ],
+            ) from exc
+        if data.wants_to_talk and data.tell_supervisor is None:
+            raise Invalid(
+                "Say whether your supervisor should be told that you would like to talk.",
+                errors=[{"loc": ["body", "tell_supervisor"], "msg": "required", "type": "missing"}],
+            )
+        tell = bool(data.wants_to_talk and data.tell_supervisor)
+        if (tell or data.share_with_supervisor) and actor.supervisor_id is None:
+            raise Invalid("You have no supervisor on record to tell or share with.")
+        me = await _me(session, actor)
+        return CheckIn(
+            id=data.id,
+            organisation_id=actor.organisation_id,
+            staff_id=actor.id,
+            instrument=instrument.key,
+            instrument_version=instrument.version,
+            content_hash=instrument.content_hash,
+            answers=dict(data.answers),
+            scores=scored.scores,
+            bands=scored.bands,
+            band=scored.band,
+            wants_to_talk=data.wants_to_talk,
+            talk_supervisor_id=actor.supervisor_id if tell else None,
+            request_hash=digest,
+            taken_at=now,
+            unit_path=await _unit_path(session, actor),
+            role_group=role_group(r.value for r in actor.roles),
+            tenure_band=tenure_band(me.started_on, now.date()),
         )
-    tell = bool(data.wants_to_talk and data.tell_supervisor)
-    if (tell or data.share_with_supervisor) and actor.supervisor_id is None:
-        raise Invalid("You have no supervisor on record to tell or share with.")
-    me = await _me(session, actor)
-    checkin = CheckIn(
-        id=data.id,
-        organisation_id=actor.organisation_id,
-        staff_id=actor.id,
-        instrument=instrument.key,
-        instrument_version=instrument.version,
-        content_hash=instrument.content_hash,
-        answers=dict(data.answers),
-        scores=scored.scores,
-        bands=scored.bands,
-        band=scored.band,
-        wants_to_talk=data.wants_to_talk,
-        talk_supervisor_id=actor.supervisor_id if tell else None,
-        request_hash=digest,
-        taken_at=now,
-        unit_path=await _unit_path(session, actor),
-        role_group=role_group(r.value for r in actor.roles),
-        tenure_band=tenure_band(me.started_on, now.date()),
+
+    def same(existing: CheckIn) -> bool:
+        return (
+            existing.organisation_id == actor.organisation_id
+            and existing.staff_id == actor.id
+            and existing.request_hash == digest
+        )
+
+    checkin, created = await create_once(
+        session,
+        CheckIn,
+        data.id,
+        build=build,
+        same=same,
+        conflict="A check-in with this id already exists with different content.",
     )
-    try:
-        async with session.begin_nested():
-            session.add(checkin)
-            await session.flush()
-    except IntegrityError:
-        # Another request with the same id won the race: answer as a repeat.
-        raced = await session.get(CheckIn, data.id, populate_existing=True)
-        if raced is None:
-            raise
-        return _same_or_conflict(raced, actor, digest), False
+    if not created:
+        return checkin, False
     audience = [actor.id]
     if data.share_with_supervisor:
         share = await _share(session, actor, checkin, None, now)
@@ -163,14 +172,15 @@ async def create_checkin(
     return checkin, True
 
 
-def _same_or_conflict(existing: CheckIn, actor: Actor, digest: str) -> CheckIn:
-    if (
-        existing.organisation_id != actor.organisation_id
-        or existing.staff_id != actor.id
-        or existing.request_hash != digest
-    ):
-        raise Conflict("A check-in with this id already exists with different content.")
-    return existing
+_LATEST_TAKEN = Keyset[CheckIn](
+    col(CheckIn.taken_at), col(CheckIn.id), lambda r: (r.taken_at, r.id)
+)
+_LATEST_SHARED = Keyset[Any](
+    col(CheckInShare.shared_at), col(CheckInShare.id), lambda r: (r[1].shared_at, r[1].id)
+)
+_LATEST_TALK = Keyset[Any](
+    col(CheckIn.taken_at), col(CheckIn.id), lambda r: (r[0].taken_at, r[0].id)
+)
 
 
 async def list_my_checkins(
@@ -178,21 +188,7 @@ async def list_my_checkins(
 ) -> tuple[Sequence[CheckIn], str | None]:
     """The caller's check-ins, newest first."""
     stmt = _mine(actor)
-    position = decode_time_cursor(cursor)
-    if position is not None:
-        at, after = position
-        stmt = stmt.where(
-            sa.or_(
-                col(CheckIn.taken_at) < at,
-                sa.and_(col(CheckIn.taken_at) == at, col(CheckIn.id) < after),
-            )
-        )
-    order = (col(CheckIn.taken_at).desc(), col(CheckIn.id).desc())
-    rows = list((await session.exec(stmt.order_by(*order).limit(limit + 1))).all())
-    if len(rows) <= limit:
-        return rows, None
-    rows = rows[:limit]
-    return rows, encode_time_cursor(rows[-1].taken_at, rows[-1].id)
+    return await keyset_page(session, stmt, _LATEST_TAKEN, limit=limit, cursor=cursor)
 
 
 async def shares_for(
@@ -307,20 +303,10 @@ async def list_shared_with_me(
             ),
         )
     )
-    after = decode_time_cursor(cursor)
-    if after is not None:
-        stmt = stmt.where(
-            sa.or_(
-                col(CheckInShare.shared_at) < after[0],
-                sa.and_(col(CheckInShare.shared_at) == after[0], col(CheckInShare.id) < after[1]),
-            )
-        )
-    order = (col(CheckInShare.shared_at).desc(), col(CheckInShare.id).desc())
-    rows = [(c, s) for c, s in (await session.exec(stmt.order_by(*order).limit(limit + 1))).all()]
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_time_cursor(rows[-1][1].shared_at, rows[-1][1].id)
+    found, next_cursor = await keyset_page(
+        session, stmt, _LATEST_SHARED, limit=limit, cursor=cursor
+    )
+    rows = [(c, s) for c, s in found]
     for checkin, _ in rows:
         await record_access(
             session, actor, checkin.staff_id, RESOURCE, checkin.id, AccessReason.shared_with_me, now
@@ -374,20 +360,8 @@ async def talk_requests(
             col(CheckIn.taken_at) >= now - timedelta(days=days),
         )
     )
-    after = decode_time_cursor(cursor)
-    if after is not None:
-        stmt = stmt.where(
-            sa.or_(
-                col(CheckIn.taken_at) < after[0],
-                sa.and_(col(CheckIn.taken_at) == after[0], col(CheckIn.id) < after[1]),
-            )
-        )
-    order = (col(CheckIn.taken_at).desc(), col(CheckIn.id).desc())
-    rows = [(c, s) for c, s in (await session.exec(stmt.order_by(*order).limit(limit + 1))).all()]
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_time_cursor(rows[-1][0].taken_at, rows[-1][0].id)
+    found, next_cursor = await keyset_page(session, stmt, _LATEST_TALK, limit=limit, cursor=cursor)
+    rows = [(c, s) for c, s in found]
     for checkin, _ in rows:
         await record_access(
             session,

@@ -12,10 +12,10 @@ from datetime import datetime, time, timedelta
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.notifications import NotificationKind, Reminder
-from models.preferences import preferences_for
-from models.reminder_time import at_local, zone
-from models.staff import Role, Staff
+from models.directory.staff import Role, Staff
+from models.notifications.outbox import NotificationKind, Reminder
+from models.notifications.preferences import preferences_for
+from models.notifications.reminder_time import at_local, zone
 from models.wellbeing import CheckIn
 
 

@@ -16,6 +16,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
+from models.directory.organisation import Unit
+from models.directory.staff import Role, Staff
 from models.disclosure import (
     Breakdown,
     Cell,
@@ -34,9 +36,7 @@ from models.disclosure import (
     total,
 )
 from models.errors import Invalid, NotFound
-from models.organisation import Unit
 from models.scope import managed_units
-from models.staff import Role, Staff
 from models.wellbeing import CheckIn, audit_analytics
 from wellbeing.instruments import latest
 from wellbeing.settings import settings_for

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 
-from api.deps import CurrentActor, Cursor, Limit, Now, SessionDep, require
+from api.deps import AdminOrManager, CurrentActor, Cursor, Limit, Now, SessionDep
 from api.problems import problems
 from models.absence import Absence, create_absence, delete_absence, list_absences
-from models.actor import Actor
 from models.pagination import DEFAULT_LIMIT
 from models.schemas import Page
-from models.staff import Role
 from supervision.schemas import AbsenceCreate, AbsencePublic
 
 router = APIRouter(tags=["absences"])
-
-AdminOrManager = Annotated[Actor, Depends(require(Role.admin, Role.manager))]
 
 
 def _public(absence: Absence) -> AbsencePublic:

@@ -12,18 +12,16 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from api.deps import Now, SessionDep, require
+from api.deps import HrActor, Now, SessionDep
 from api.problems import problems
 from api.refusals import audit_refusals
 from models.actor import Actor
 from models.disclosure import Breakdown, PeriodKind
-from models.staff import Role
 from wellbeing.release import Answer, participation, require_unit, wellbeing_aggregate
 from wellbeing.release import Query as AggregateQuery
 from wellbeing.schemas import AggregatePublic, CellPublic, ParticipationCell, ParticipationPublic
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
-HrActor = Annotated[Actor, Depends(require(Role.hr))]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -11,11 +11,11 @@ from pydantic import BaseModel
 
 from api.deps import CurrentStaff, Now, PasswordsDep, SessionDep, SettingsDep, TokensDep
 from api.problems import problems
-from models.login import BadCredentials, LoginThrottled, password_login
-from models.schemas import MePublic
-from models.staff import Staff
-from models.throttle import ThrottlePolicy
-from models.tokens import (
+from models.directory.schemas import MePublic
+from models.directory.sign_in import BadCredentials, LoginThrottled, password_login
+from models.directory.staff import Staff
+from models.directory.throttle import ThrottlePolicy
+from models.directory.tokens import (
     RefreshRejected,
     issue_refresh_token,
     revoke_refresh_token,

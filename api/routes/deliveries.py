@@ -10,14 +10,14 @@ from fastapi import APIRouter, Query
 
 from api.deps import AdminActor, Cursor, Limit, Now, SessionDep
 from api.problems import problems
-from models.deliveries import DeliveryChannel, DeliveryStatus
-from models.delivery_schemas import ChannelSummary, DeliveryPublic, DeliverySummary
-from models.delivery_status import (
+from models.notifications.deliveries import DeliveryChannel, DeliveryStatus
+from models.notifications.delivery_status import (
     DeliveryView,
     delivery_summary,
     list_deliveries,
     retry_delivery,
 )
+from models.notifications.schemas import ChannelSummary, DeliveryPublic, DeliverySummary
 from models.pagination import DEFAULT_LIMIT
 from models.schemas import Page
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from api.deps import Now, SettingsDep
 from api.metrics import Metrics, render_state
 from api.settings import SchedulerMode
-from models.delivery_status import Backlog, delivery_backlog
+from models.notifications.delivery_status import Backlog, delivery_backlog
 from models.ops import database_ready, last_heartbeat
 
 router = APIRouter(tags=["operations"])

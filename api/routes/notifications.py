@@ -9,22 +9,22 @@ from fastapi import APIRouter, Response
 
 from api.deps import CurrentActor, Cursor, IfMatch, Limit, Now, SessionDep
 from api.problems import problems
-from models.notification_schemas import (
-    DeviceCreate,
-    DevicePublic,
-    NotificationPublic,
-    PreferencesBody,
-    PreferencesPublic,
-)
-from models.notifications import (
+from models.notifications.outbox import (
     Notification,
     delete_device,
     list_notifications,
     mark_read,
     register_device,
 )
+from models.notifications.preferences import Preferences, get_preferences, update_preferences
+from models.notifications.schemas import (
+    DeviceCreate,
+    DevicePublic,
+    NotificationPublic,
+    PreferencesBody,
+    PreferencesPublic,
+)
 from models.pagination import DEFAULT_LIMIT
-from models.preferences import Preferences, get_preferences, update_preferences
 from models.schemas import Page
 
 router = APIRouter(tags=["notifications"])

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Response
 
 from api.deps import AdminActor, CurrentActor, Cursor, IfMatch, Limit, Now, SessionDep
 from api.problems import problems
-from models.directory import create_unit, get_unit, list_units, update_unit
+from models.directory.organisation import Unit
+from models.directory.schemas import UnitCreate, UnitPublic, UnitUpdate
+from models.directory.service import create_unit, get_unit, list_units, update_unit
 from models.etag import etag_for
-from models.organisation import Unit
 from models.pagination import DEFAULT_LIMIT
-from models.schemas import Page, UnitCreate, UnitPublic, UnitUpdate
+from models.schemas import Page
 
 router = APIRouter(prefix="/org/units", tags=["organisation"])
 

@@ -10,29 +10,24 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from api.deps import Now, SessionDep, require
+from api.deps import Now, Overseer, ReportReader, SessionDep, SupervisorActor
 from api.problems import problems
 from api.refusals import audit_refusals
 from models.actor import Actor
 from models.disclosure import PeriodKind
 from models.errors import Invalid
 from models.report_card import ReportCard
-from models.staff import Role
-from supervision.oversight import supervisees_oversight, unit_oversight
-from supervision.report_card import report_card, report_card_rows
-from supervision.schemas_oversight import (
+from supervision.oversight.report_card import report_card, report_card_rows
+from supervision.oversight.rollup import supervisees_oversight, unit_oversight
+from supervision.oversight.schemas import (
     SupervisionTrend,
     SupervisorOversight,
     UnitSupervisionOversight,
 )
-from supervision.trend import unit_trend
+from supervision.oversight.trend import unit_trend
 from wellbeing.direction import unit_direction
 
 router = APIRouter(prefix="/oversight", tags=["oversight"])
-
-Overseer = Annotated[Actor, Depends(require(Role.manager, Role.admin, Role.hr))]
-ReportReader = Annotated[Actor, Depends(require(Role.manager, Role.hr))]
-SupervisorActor = Annotated[Actor, Depends(require(Role.supervisor))]
 
 
 @router.get(

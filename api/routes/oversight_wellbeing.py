@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from api.deps import Now, SessionDep, require
+from api.deps import ManagerActor, Now, SessionDep
 from api.problems import problems
 from api.refusals import audit_refusals
 from api.routes.analytics import ScopedParams, aggregate_public
-from models.actor import Actor
-from models.staff import Role
 from wellbeing.release import require_manageable_unit, wellbeing_aggregate
 from wellbeing.schemas import AggregatePublic
 
 router = APIRouter(prefix="/oversight/units", tags=["oversight"])
-ManagerActor = Annotated[Actor, Depends(require(Role.manager))]
 
 
 @router.get(

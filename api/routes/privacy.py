@@ -11,18 +11,19 @@ from pydantic import BaseModel
 from api.deps import CurrentActor, Cursor, KeyRingDep, Limit, Now, SessionDep
 from api.problems import problems
 from models.access_log import access_log_about, access_log_by, my_access_log
-from models.directory import get_staff
+from models.directory.schemas import StaffPublic
+from models.directory.service import get_staff
 from models.export import ReadByMe
-from models.notification_schemas import DevicePublic, NotificationPublic, PreferencesPublic
-from models.notifications import export_my_notifications
+from models.notifications.outbox import export_my_notifications
+from models.notifications.preferences import get_preferences
+from models.notifications.schemas import DevicePublic, NotificationPublic, PreferencesPublic
 from models.pagination import DEFAULT_LIMIT
-from models.preferences import get_preferences
-from models.reflection import ReflectionExport
-from models.schemas import AccessLogEntry, Page, StaffPublic
+from models.schemas import AccessLogEntry, Page
 from models.supervision import FeedbackPublic
 from supervision.feedback import export_feedback
 from supervision.personal_export import export_my_absences, export_my_sessions
-from supervision.reflections import export_reflections
+from supervision.reflections.notes import export_reflections
+from supervision.reflections.schemas import ReflectionExport
 from supervision.schemas import AbsencePublic, SessionPublic
 from wellbeing.checkins import export_my_checkins
 from wellbeing.schemas import CheckInPublic

@@ -19,15 +19,8 @@ from api.deps import (
 from api.problems import problems
 from models.etag import etag_for
 from models.pagination import DEFAULT_LIMIT
-from models.reflection import (
-    ReflectionCreate,
-    ReflectionPublic,
-    ReflectionShare,
-    ReflectionUpdate,
-    TemplateCatalogue,
-)
 from models.schemas import Page
-from supervision.reflections import (
+from supervision.reflections.notes import (
     create_reflection,
     delete_reflection,
     get_reflection,
@@ -38,6 +31,13 @@ from supervision.reflections import (
     to_public,
     unshare_reflection,
     update_reflection,
+)
+from supervision.reflections.schemas import (
+    ReflectionCreate,
+    ReflectionPublic,
+    ReflectionShare,
+    ReflectionUpdate,
+    TemplateCatalogue,
 )
 
 router = APIRouter(prefix="/reflections", tags=["reflections"])

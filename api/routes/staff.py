@@ -17,13 +17,14 @@ from api.deps import (
     SessionDep,
 )
 from api.problems import problems
-from models.directory import create_staff, get_staff, list_staff, update_staff
+from models.directory.schemas import ImportResult, StaffCreate, StaffPublic, StaffUpdate
+from models.directory.service import create_staff, get_staff, list_staff, update_staff
+from models.directory.staff import Staff
+from models.directory.staff_import import import_staff
 from models.errors import Invalid
 from models.etag import etag_for
 from models.pagination import DEFAULT_LIMIT
-from models.schemas import ImportResult, Page, StaffCreate, StaffPublic, StaffUpdate
-from models.staff import Staff
-from models.staff_import import import_staff
+from models.schemas import Page
 
 router = APIRouter(prefix="/staff", tags=["staff"])
 

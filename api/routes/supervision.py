@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Path, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import (
@@ -17,15 +17,14 @@ from api.deps import (
     Limit,
     Now,
     SessionDep,
-    require,
+    SupervisorOrManager,
 )
 from api.problems import problems
 from models.actor import Actor
+from models.directory.staff import Cohort
 from models.etag import etag_for
 from models.pagination import DEFAULT_LIMIT
-from models.reflection import AgendaReflection
 from models.schemas import Page
-from models.staff import Cohort, Role
 from models.supervision import ActionStatus, SessionStatus, SupervisionSession
 from supervision.actions import get_action, list_actions, update_action_status
 from supervision.agenda import session_agenda
@@ -33,7 +32,6 @@ from supervision.export import export_case, export_csv
 from supervision.feedback import give_feedback, my_feedback
 from supervision.policy_store import get_policy, policy_public, put_policy
 from supervision.records import action_public, session_public, summaries, write_record
-from supervision.reflections import agenda_reflections
 from supervision.schemas import (
     ActionPublic,
     ActionUpdate,
@@ -65,7 +63,6 @@ from supervision.status import get_status
 
 router = APIRouter(prefix="/supervision", tags=["supervision"])
 
-Scheduler = Annotated[Actor, Depends(require(Role.supervisor, Role.manager))]
 CaseReference = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[^\x00]+$")]
 
 
@@ -132,7 +129,11 @@ async def get_status_route(
     responses=problems(403, 404, 409),
 )
 async def schedule_session_route(
-    body: SessionCreate, actor: Scheduler, session: SessionDep, now: Now, response: Response
+    body: SessionCreate,
+    actor: SupervisorOrManager,
+    session: SessionDep,
+    now: Now,
+    response: Response,
 ) -> SessionPublic:
     """Schedule supervision for one of your supervisees or someone you manage."""
     row, created = await schedule_session(session, actor, body, now)
@@ -312,13 +313,7 @@ async def agenda_route(
     session_id: uuid.UUID, actor: CurrentActor, session: SessionDep, ring: KeyRingDep, now: Now
 ) -> AgendaPublic:
     """Open actions carried over from earlier sessions, and reflections brought to this one."""
-
-    async def brought(db: AsyncSession, sess: SupervisionSession) -> list[AgendaReflection]:
-        return await agenda_reflections(
-            db, ring, actor, sess.supervisee_id, sess.supervisor_id, now
-        )
-
-    return await session_agenda(session, actor, session_id, reflections=brought)
+    return await session_agenda(session, actor, session_id, ring, now)
 
 
 # --- actions -------------------------------------------------------------------------------

@@ -16,9 +16,9 @@ from api.problems import problems
 from models.actor import Actor
 from models.changes import ChangeOp, Reconciler, Renderer, read_feed
 from models.crypto import KeyRing
-from models.notification_schemas import NotificationPublic
-from models.notifications import RESOURCE_TYPE as NOTIFICATION
-from models.notifications import render_for_sync as notifications_for_sync
+from models.notifications.outbox import RESOURCE_TYPE as NOTIFICATION
+from models.notifications.outbox import render_for_sync as notifications_for_sync
+from models.notifications.schemas import NotificationPublic
 from models.pagination import DEFAULT_LIMIT
 from models.reflection import RESOURCE_TYPE as REFLECTION
 from supervision.changes import ACTION, SESSION

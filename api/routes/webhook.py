@@ -7,8 +7,8 @@ from fastapi import APIRouter, Response
 
 from api.deps import AdminActor, IfMatch, KeyRingDep, Now, SessionDep, SettingsDep
 from api.problems import problems
-from models.webhook_schemas import WebhookPublic, WebhookPut, WebhookWithSecret
-from models.webhooks import (
+from models.notifications.schemas import WebhookPublic, WebhookPut, WebhookWithSecret
+from models.notifications.webhooks import (
     Webhook,
     delete_webhook,
     get_webhook,

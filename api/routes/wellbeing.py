@@ -5,16 +5,23 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
-from api.deps import CurrentActor, Cursor, IfMatch, Limit, Now, SessionDep, require
+from api.deps import (
+    AdminActor,
+    CurrentActor,
+    Cursor,
+    IfMatch,
+    Limit,
+    Now,
+    SessionDep,
+    SupervisorActor,
+)
 from api.problems import problems
-from models.actor import Actor
 from models.disclosure import PeriodKind
 from models.etag import content_etag
 from models.pagination import DEFAULT_LIMIT
 from models.schemas import Page
-from models.staff import Role
 from models.wellbeing import InstrumentText, WellbeingSettings
 from wellbeing.catalogue import catalogue, is_available
 from wellbeing.checkins import (
@@ -52,8 +59,6 @@ from wellbeing.settings import settings_etag, settings_for, update_settings
 from wellbeing.trends import my_trend
 
 router = APIRouter(prefix="/wellbeing", tags=["wellbeing"])
-SupervisorActor = Annotated[Actor, Depends(require(Role.supervisor))]
-AdminOnly = Annotated[Actor, Depends(require(Role.admin))]
 
 
 def _instrument(instrument: Instrument, text: InstrumentText | None) -> InstrumentPublic:
@@ -290,7 +295,7 @@ async def my_trend_route(
     responses=problems(403),
 )
 async def get_settings_route(
-    actor: AdminOnly, session: SessionDep, response: Response
+    actor: AdminActor, session: SessionDep, response: Response
 ) -> WellbeingSettingsPublic:
     """The organisation's k, share expiry and employee assistance contact."""
     row = await settings_for(session, actor.organisation_id)
@@ -306,7 +311,7 @@ async def get_settings_route(
 )
 async def put_settings_route(
     body: WellbeingSettingsUpdate,
-    actor: AdminOnly,
+    actor: AdminActor,
     session: SessionDep,
     now: Now,
     response: Response,

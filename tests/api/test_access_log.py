@@ -10,9 +10,9 @@ from fastapi import FastAPI
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.access_log import AccessReason, record_access
-from models.directory import actor_for
-from models.staff import Role
-from tests.factories import bearer, make_org, make_staff, now_of
+from models.directory.service import actor_for
+from models.directory.staff import Role
+from tests.factories.directory import bearer, make_org, make_staff, now_of
 
 
 async def test_owner_sees_reads_of_their_data_newest_first_and_paged(
@@ -73,7 +73,7 @@ async def test_a_forged_cursor_without_a_time_zone_is_422(
 
     now = now_of(app)
     owner = await make_staff(db, await make_org(db, now=now), now=now)
-    cursor = encode_cursor({"at": "2026-01-01T00:00:00", "id": str(uuid.uuid4())})
+    cursor = encode_cursor({"k": "2026-01-01T00:00:00", "id": str(uuid.uuid4())})
     response = await client.get(
         f"/api/v1/me/access-log?cursor={cursor}", headers=bearer(app, owner)
     )

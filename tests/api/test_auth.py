@@ -17,11 +17,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.security import Passwords
-from models.auth import RefreshToken
-from models.organisation import Organisation
-from models.staff import Role, Staff
+from models.directory.auth import RefreshToken
+from models.directory.organisation import Organisation
+from models.directory.staff import Role, Staff
 from tests.conftest import AppFactory, FrozenClock
-from tests.factories import PASSWORD, bearer, make_org, make_staff, now_of, password_login
+from tests.factories.directory import PASSWORD, bearer, make_org, make_staff, now_of, password_login
 
 
 @pytest.fixture

@@ -16,21 +16,26 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.app import create_app
-from api.delivery import Channels, deliver
+from api.delivery.deliver import Channels, deliver
+from api.delivery.webhook_sender import WebhookSender
 from api.settings import Settings
-from api.webhook import WebhookSender
 from models.crypto import KeyRing
 from models.db import create_engine, create_session_factory
-from models.deliveries import Delivery, DeliveryChannel, DeliveryStatus, plan_deliveries
-from models.directory import actor_for
-from models.notifications import NotificationKind, Platform, register_device
+from models.directory.service import actor_for
+from models.notifications.deliveries import (
+    Delivery,
+    DeliveryChannel,
+    DeliveryStatus,
+    plan_deliveries,
+)
+from models.notifications.outbox import NotificationKind, Platform, register_device
+from models.notifications.webhooks import Webhook
 from models.ops import claim_lease
 from models.pagination import encode_cursor
-from models.webhooks import Webhook
 from tests.conftest import FrozenClock, turn_taking_sessions
-from tests.factories import bearer
-from tests.notification_factories import make_notification, make_webhook, resolves_publicly
-from tests.supervision_factories import Team, make_team
+from tests.factories.directory import bearer
+from tests.factories.notifications import make_notification, make_webhook, resolves_publicly
+from tests.factories.supervision import Team, make_team
 
 LIST = "/api/v1/deliveries"
 SUMMARY = f"{LIST}/summary"
@@ -195,7 +200,7 @@ async def test_filters_by_status_and_channel(
         {"limit": 201},
         {"limit": "many"},
         {"cursor": "not-a-cursor"},
-        {"cursor": encode_cursor({"at": "2026-11-23T09:00:00", "id": str(uuid.uuid4())})},
+        {"cursor": encode_cursor({"k": "2026-11-23T09:00:00", "id": str(uuid.uuid4())})},
     ],
 )
 async def test_bad_query_values_are_422(

@@ -15,11 +15,11 @@ import httpx
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.demo import DEMO_PASSWORD, Login, seed_demo
+from api.demo.seed import DEMO_PASSWORD, Login, seed_demo
 from api.security import Passwords
 from api.settings import Settings
 from tests.conftest import FrozenClock
-from tests.factories import password_login
+from tests.factories.directory import password_login
 
 # Every table a seed writes to, and the sync feed's counter.
 SEEDED_TABLES = (

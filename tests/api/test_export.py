@@ -8,15 +8,15 @@ import httpx
 from fastapi import FastAPI
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.notifications import Due, NotificationKind, enqueue
+from models.notifications.outbox import Due, NotificationKind, enqueue
 from tests.api.test_reflections import make_team
 from tests.api.test_supervision_sessions import _recorded
 from tests.api.test_wellbeing_checkins import URL as CHECKINS
 from tests.api.test_wellbeing_checkins import _body
-from tests.factories import bearer, now_of
-from tests.reflection_factories import note_body
-from tests.supervision_factories import make_absence
-from tests.supervision_factories import make_team as make_supervision_team
+from tests.factories.directory import bearer, now_of
+from tests.factories.reflections import note_body
+from tests.factories.supervision import make_absence
+from tests.factories.supervision import make_team as make_supervision_team
 
 URL = "/api/v1/reflections"
 

@@ -11,12 +11,12 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.delivery.scheduler import Scheduler
 from api.settings import Settings
-from api.worker import Scheduler
+from models.directory.staff import Role
 from models.ops import claim_lease, last_heartbeat
-from models.staff import Role
 from tests.conftest import AppFactory, FrozenClock, joined_sessions
-from tests.factories import bearer, make_org, make_staff, now_of
+from tests.factories.directory import bearer, make_org, make_staff, now_of
 
 
 async def test_unknown_path_is_problem_json(client: httpx.AsyncClient) -> None:
@@ -249,8 +249,8 @@ async def test_forged_time_cursors_are_422_on_every_time_ordered_list(
 
     me = await make_staff(db, await make_org(db, now=now_of(app)), now=now_of(app))
     for forged in (
-        encode_cursor({"at": "2026-01-01T00:00:00", "id": "6a1f2b1e-0000-4000-8000-000000000000"}),
-        encode_cursor({"at": "yesterday", "id": "x"}),
+        encode_cursor({"k": "2026-01-01T00:00:00", "id": "6a1f2b1e-0000-4000-8000-000000000000"}),
+        encode_cursor({"k": "yesterday", "id": "x"}),
         encode_cursor({"seq": 3}),
     ):
         response = await client.get(path, params={"cursor": forged}, headers=bearer(app, me))

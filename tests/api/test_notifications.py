@@ -12,13 +12,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.db import session_scope
-from models.notifications import Device, Due, Notification, NotificationKind, enqueue
-from models.preferences import NotificationPreferences
-from models.staff import Staff
+from models.directory.staff import Staff
+from models.notifications.outbox import Device, Due, Notification, NotificationKind, enqueue
+from models.notifications.preferences import NotificationPreferences
 from tests.api.test_sync import drain
-from tests.factories import bearer, make_org, make_staff, now_of
-from tests.notification_factories import make_notification
-from tests.reflection_factories import Committed
+from tests.factories.directory import bearer, make_org, make_staff, now_of
+from tests.factories.notifications import make_notification
+from tests.harness import Committed
 
 INBOX = "/api/v1/notifications"
 DEVICES = "/api/v1/devices"

@@ -11,8 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.reflection import Reflection
 from tests.api.test_reflections import make_team
-from tests.factories import bearer
-from tests.reflection_factories import note_body
+from tests.factories.directory import bearer
+from tests.factories.reflections import note_body
 
 URL = "/api/v1/reflections"
 

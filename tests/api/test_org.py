@@ -11,9 +11,9 @@ from fastapi import FastAPI
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.organisation import Organisation, Unit
-from models.staff import Role, Staff
-from tests.factories import bearer, make_org, make_staff, make_unit, now_of
+from models.directory.organisation import Organisation, Unit
+from models.directory.staff import Role, Staff
+from tests.factories.directory import bearer, make_org, make_staff, make_unit, now_of
 
 
 @dataclass

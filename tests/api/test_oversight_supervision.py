@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.staff import Cohort, Role
+from models.directory.staff import Cohort, Role
 from models.supervision import ActionStatus, SessionKind, SessionStatus, SupervisionSession
-from tests.factories import bearer, make_staff, make_unit, now_of
-from tests.supervision_factories import make_absence, make_action, make_session, make_team
+from tests.factories.directory import bearer, make_staff, make_unit, now_of
+from tests.factories.supervision import make_absence, make_action, make_session, make_team
 
 TODAY = date(2026, 11, 23)
 

@@ -17,19 +17,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.delivery import Channels, DeliveryPolicy, deliver
-from api.push import ApnsSender, FcmSender, Pusher
-from api.webhook import WebhookSender
+from api.delivery.deliver import Channels, DeliveryPolicy, deliver
+from api.delivery.push import ApnsSender, FcmSender, Pusher
+from api.delivery.webhook_sender import WebhookSender
 from models.crypto import parse_key_ring
 from models.db import session_scope
-from models.deliveries import Delivery, DeliveryStatus, plan_deliveries
-from models.directory import actor_for
-from models.notifications import Device, Platform, register_device
-from models.organisation import Organisation
+from models.directory.organisation import Organisation
+from models.directory.service import actor_for
+from models.notifications.deliveries import Delivery, DeliveryStatus, plan_deliveries
+from models.notifications.outbox import Device, Platform, register_device
 from tests.conftest import TEST_ENCRYPTION_KEYS, FrozenClock, turn_taking_sessions
-from tests.factories import make_org, make_staff
-from tests.notification_factories import make_notification
-from tests.reflection_factories import Committed
+from tests.factories.directory import make_org, make_staff
+from tests.factories.notifications import make_notification
+from tests.harness import Committed
 
 TOKEN_URI = "http://oauth.test/token"
 Sessions = async_sessionmaker[AsyncSession]

@@ -17,20 +17,25 @@ from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.delivery import Channels, DeliveryPolicy, channels_from_settings, deliver
+from api.delivery.deliver import Channels, DeliveryPolicy, channels_from_settings, deliver
 from api.settings import Settings
 from models.base import new_id
 from models.crypto import parse_key_ring
-from models.deliveries import Delivery, DeliveryChannel, DeliveryStatus, plan_deliveries
-from models.directory import actor_for
-from models.notifications import Device, Platform, register_device
-from models.staff import Staff
-from models.webhooks import Webhook, new_secret, seal_secret
+from models.directory.service import actor_for
+from models.directory.staff import Staff
+from models.notifications.deliveries import (
+    Delivery,
+    DeliveryChannel,
+    DeliveryStatus,
+    plan_deliveries,
+)
+from models.notifications.outbox import Device, Platform, register_device
+from models.notifications.webhooks import Webhook, new_secret, seal_secret
 from tests.conftest import TEST_ENCRYPTION_KEYS, FrozenClock, turn_taking_sessions
-from tests.factories import make_org, make_staff
-from tests.notification_factories import make_notification
-from tests.provider_server import APNS_TOPIC, Answer, FakeProvider, Seen, verify_webhook
-from tests.reflection_factories import make_reflection
+from tests.factories.directory import make_org, make_staff
+from tests.factories.notifications import make_notification
+from tests.factories.reflections import make_reflection
+from tests.providers.push_server import APNS_TOPIC, Answer, FakeProvider, Seen, verify_webhook
 
 Sessions = async_sessionmaker[AsyncSession]
 NAME = "Aoife Ní Bhriain"

@@ -15,10 +15,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.access_log import AccessLog
-from models.reflection import Reflection, ReflectionTag
-from models.staff import Role, Staff
-from tests.factories import bearer, make_org, make_staff, make_unit, now_of
-from tests.reflection_factories import note_body
+from models.directory.staff import Role, Staff
+from models.reflection import Reflection
+from supervision.reflections.templates import ReflectionTag
+from tests.factories.directory import bearer, make_org, make_staff, make_unit, now_of
+from tests.factories.reflections import note_body
 
 URL = "/api/v1/reflections"
 

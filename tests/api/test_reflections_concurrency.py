@@ -18,13 +18,15 @@ from sqlmodel import col, select
 
 from models.changes import Change
 from models.db import session_scope
-from models.directory import actor_for
-from models.reflection import Reflection, ReflectionCreate
-from models.staff import Role, Staff
-from supervision.reflections import create_reflection
+from models.directory.service import actor_for
+from models.directory.staff import Role, Staff
+from models.reflection import Reflection
+from supervision.reflections.notes import create_reflection
+from supervision.reflections.schemas import ReflectionCreate
 from tests.conftest import BACKENDS
-from tests.factories import bearer, make_org, make_staff
-from tests.reflection_factories import Committed, note_body
+from tests.factories.directory import bearer, make_org, make_staff
+from tests.factories.reflections import note_body
+from tests.harness import Committed
 
 URL = "/api/v1/reflections"
 SYNC = "/api/v1/sync"

@@ -11,13 +11,13 @@ from fastapi import FastAPI
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.organisation import Organisation, Unit
-from models.staff import Role, Staff
+from models.directory.organisation import Organisation, Unit
+from models.directory.staff import Role, Staff
 from models.supervision import SessionFeedback, SessionStatus, SupervisionSession
 from models.wellbeing import MIN_K, AnalyticsAudit, WellbeingSettings
-from tests.factories import bearer, make_org, make_staff, make_unit, now_of
-from tests.supervision_factories import Team, make_session, make_team
-from tests.wellbeing_factories import make_checkin
+from tests.factories.directory import bearer, make_org, make_staff, make_unit, now_of
+from tests.factories.supervision import Team, make_session, make_team
+from tests.factories.wellbeing import make_checkin
 
 UNITS = "/api/v1/oversight/units"
 # The clock is 2026-11-23: the last completed month is October, the one before September.

@@ -7,9 +7,9 @@ from fastapi import FastAPI
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.staff import Cohort, Staff
+from models.directory.staff import Cohort, Staff
 from tests.api.test_org import build_council
-from tests.factories import bearer
+from tests.factories.directory import bearer
 
 
 async def _post(client: httpx.AsyncClient, headers: dict[str, str], text: str) -> httpx.Response:

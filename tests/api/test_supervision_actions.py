@@ -7,8 +7,8 @@ from fastapi import FastAPI
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from tests.api.test_supervision_sessions import SESSIONS, _record, _recorded, _schedule
-from tests.factories import bearer, now_of
-from tests.supervision_factories import make_team
+from tests.factories.directory import bearer, now_of
+from tests.factories.supervision import make_team
 
 ACTIONS = "/api/v1/supervision/actions"
 

@@ -12,8 +12,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.access_log import AccessLog
 from tests.api.test_supervision_sessions import _record, _recorded
-from tests.factories import bearer, now_of
-from tests.supervision_factories import make_team
+from tests.factories.directory import bearer, now_of
+from tests.factories.supervision import make_team
 
 EXPORT = "/api/v1/supervision/cases/CASE-001/decisions"
 NEVER = (

@@ -11,8 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.crypto import SEALED_COLUMNS, SealedColumn
 from models.supervision import SessionFeedback, SessionStatus
-from tests.factories import bearer, now_of
-from tests.supervision_factories import make_session, make_team
+from tests.factories.directory import bearer, now_of
+from tests.factories.supervision import make_session, make_team
 
 SESSIONS = "/api/v1/supervision/sessions"
 RATING = {"helpful": 4, "felt_safe": 2, "comment": "Felt rushed; could not raise the Smith visit"}

@@ -11,10 +11,10 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.absence import Absence
-from models.staff import Cohort
+from models.directory.staff import Cohort
 from models.supervision import SessionKind
-from tests.factories import bearer, now_of
-from tests.supervision_factories import make_absence, make_session, make_team
+from tests.factories.directory import bearer, now_of
+from tests.factories.supervision import make_absence, make_session, make_team
 
 POLICY = "/api/v1/supervision/policy"
 STATUS = "/api/v1/supervision/status"

@@ -10,8 +10,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.pagination import encode_cursor
 from tests.api.test_supervision_sessions import SESSIONS, _record, _recorded, _schedule
-from tests.factories import bearer, make_staff, now_of
-from tests.supervision_factories import make_team
+from tests.factories.directory import bearer, make_staff, now_of
+from tests.factories.supervision import make_team
 
 
 async def test_implausible_dates_and_forged_cursors_are_422(
@@ -27,7 +27,7 @@ async def test_implausible_dates_and_forged_cursors_are_422(
         headers={**bearer(app, t.supervisor), "If-Match": made.headers["ETag"]},
     )
     assert ancient.status_code == 422
-    naive = encode_cursor({"at": "2026-11-20T10:00:00", "id": str(uuid.uuid4())})
+    naive = encode_cursor({"k": "2026-11-20T10:00:00", "id": str(uuid.uuid4())})
     for url in (f"{SESSIONS}?cursor={naive}", f"/api/v1/supervision/actions?cursor={naive}"):
         response = await client.get(url, headers=bearer(app, t.supervisor))
         assert response.status_code == 422, url

@@ -8,12 +8,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.access_log import AccessLog
-from models.staff import Staff
+from models.directory.staff import Staff
 from tests.api.test_supervision_sessions import SESSIONS, _record, _recorded, _schedule
 from tests.api.test_sync import drain
-from tests.factories import bearer, now_of
-from tests.reflection_factories import note_body
-from tests.supervision_factories import Team, make_team
+from tests.factories.directory import bearer, now_of
+from tests.factories.reflections import note_body
+from tests.factories.supervision import Team, make_team
 
 
 async def test_a_note_brought_to_supervision_is_on_the_agenda_for_the_two_people_only(

@@ -11,10 +11,10 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.access_log import AccessLog
-from models.staff import Staff
+from models.directory.staff import Staff
 from models.supervision import SupervisionAction, SupervisionSession
-from tests.factories import bearer, now_of
-from tests.supervision_factories import Team, make_team
+from tests.factories.directory import bearer, now_of
+from tests.factories.supervision import Team, make_team
 
 SESSIONS = "/api/v1/supervision/sessions"
 WHEN = "2026-11-20T10:00:00+00:00"

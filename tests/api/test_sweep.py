@@ -12,19 +12,19 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.sweep import sweep_organisation
+from api.delivery.sweep import sweep_organisation
 from models.db import session_scope
-from models.deliveries import Delivery
-from models.directory import actor_for
-from models.notifications import Notification, Platform, register_device
-from models.organisation import Organisation
+from models.directory.organisation import Organisation
+from models.directory.service import actor_for
+from models.notifications.deliveries import Delivery
+from models.notifications.outbox import Notification, Platform, register_device
 from models.supervision import SessionStatus
 from tests.api.test_oversight_supervision import counting
 from tests.conftest import FrozenClock
-from tests.factories import bearer, make_staff
-from tests.reflection_factories import Committed
-from tests.supervision_factories import make_absence, make_action, make_session, make_team
-from tests.wellbeing_factories import make_checkin
+from tests.factories.directory import bearer, make_staff
+from tests.factories.supervision import make_absence, make_action, make_session, make_team
+from tests.factories.wellbeing import make_checkin
+from tests.harness import Committed
 
 Got = set[tuple[uuid.UUID, str, uuid.UUID]]
 

@@ -10,10 +10,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.access_log import AccessLog
-from models.staff import Staff
+from models.directory.staff import Staff
 from tests.api.test_reflections import Team, make_team
-from tests.factories import bearer
-from tests.reflection_factories import note_body
+from tests.factories.directory import bearer
+from tests.factories.reflections import note_body
 
 SYNC = "/api/v1/sync"
 URL = "/api/v1/reflections"

@@ -14,18 +14,18 @@ from fastapi import FastAPI
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.webhook import WebhookSender
+from api.delivery.webhook_sender import WebhookSender
 from models.crypto import KeyRing
 from models.db import session_scope
-from models.deliveries import Delivery, plan_deliveries
-from models.notifications import Notification
-from models.staff import Role
-from models.webhooks import Webhook, open_secret, signature
+from models.directory.staff import Role
+from models.notifications.deliveries import Delivery, plan_deliveries
+from models.notifications.outbox import Notification
+from models.notifications.webhooks import Webhook, open_secret, signature
 from tests.conftest import AppFactory
-from tests.factories import bearer, make_org, make_staff, now_of
-from tests.notification_factories import make_notification, make_webhook, resolves_publicly
-from tests.reflection_factories import Committed
-from tests.supervision_factories import make_team
+from tests.factories.directory import bearer, make_org, make_staff, now_of
+from tests.factories.notifications import make_notification, make_webhook, resolves_publicly
+from tests.factories.supervision import make_team
+from tests.harness import Committed
 
 HOOK = "/api/v1/org/webhook"
 ROTATE = f"{HOOK}/rotate-secret"

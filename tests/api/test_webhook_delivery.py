@@ -17,23 +17,23 @@ from fastapi import FastAPI
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.sweep import sweep_organisation
-from api.webhook import Resolver, WebhookSender
+from api.delivery.sweep import sweep_organisation
+from api.delivery.webhook_sender import Resolver, WebhookSender
 from models.crypto import KeyRing, parse_key_ring
-from models.deliveries import Delivery, DeliveryChannel, PushOutcome
-from models.notifications import Notification, NotificationKind
-from models.webhooks import Address, Webhook, is_public
+from models.notifications.deliveries import Delivery, DeliveryChannel, PushOutcome
+from models.notifications.outbox import Notification, NotificationKind
+from models.notifications.webhooks import Address, Webhook, is_public
 from tests.conftest import TEST_ENCRYPTION_KEYS
-from tests.factories import now_of
-from tests.notification_factories import (
+from tests.factories.directory import now_of
+from tests.factories.notifications import (
     make_notification,
     make_webhook,
     resolves_publicly,
     resolving_to,
     webhook_row,
 )
-from tests.provider_server import FakeProvider
-from tests.supervision_factories import make_team
+from tests.factories.supervision import make_team
+from tests.providers.push_server import FakeProvider
 
 RING = parse_key_ring(TEST_ENCRYPTION_KEYS)
 # Names the system resolver does not know (.test is reserved): a request that arrives was

@@ -11,12 +11,12 @@ from fastapi import FastAPI
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.organisation import Organisation, Unit
-from models.staff import Role, Staff
+from models.directory.organisation import Organisation, Unit
+from models.directory.staff import Role, Staff
 from models.wellbeing import AnalyticsAudit, WellbeingSettings
 from tests.conftest import FrozenClock
-from tests.factories import bearer, make_org, make_staff, make_unit, now_of
-from tests.wellbeing_factories import make_checkin
+from tests.factories.directory import bearer, make_org, make_staff, make_unit, now_of
+from tests.factories.wellbeing import make_checkin
 
 ANALYTICS = "/api/v1/analytics/wellbeing"
 

@@ -12,6 +12,7 @@ import numpy as np
 from fastapi import FastAPI
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.directory.staff import Role, Staff
 from models.disclosure import (
     PeriodKind,
     period_end,
@@ -19,11 +20,10 @@ from models.disclosure import (
     role_group,
     tenure_band,
 )
-from models.staff import Role, Staff
 from models.wellbeing import WellbeingSettings
 from tests.conftest import FrozenClock
-from tests.factories import bearer, make_org, make_staff, make_unit, now_of
-from tests.wellbeing_factories import make_checkin
+from tests.factories.directory import bearer, make_org, make_staff, make_unit, now_of
+from tests.factories.wellbeing import make_checkin
 
 K = 5
 

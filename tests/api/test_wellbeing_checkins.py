@@ -10,11 +10,11 @@ from fastapi import FastAPI
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.staff import Role
+from models.directory.staff import Role
 from models.wellbeing import CheckIn, CheckInShare
 from tests.conftest import FrozenClock
-from tests.factories import bearer, make_org, make_staff, now_of
-from tests.wellbeing_factories import pulse_answers
+from tests.factories.directory import bearer, make_org, make_staff, now_of
+from tests.factories.wellbeing import pulse_answers
 from wellbeing.catalogue import import_wording
 
 URL = "/api/v1/wellbeing/checkins"

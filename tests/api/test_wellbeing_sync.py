@@ -9,8 +9,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from tests.api.test_sync import drain
 from tests.api.test_wellbeing_checkins import URL, _body
 from tests.conftest import FrozenClock
-from tests.factories import bearer, now_of
-from tests.supervision_factories import make_team
+from tests.factories.directory import bearer, now_of
+from tests.factories.supervision import make_team
 
 
 async def test_checkins_reach_the_owner_and_a_supervisor_only_while_shared(

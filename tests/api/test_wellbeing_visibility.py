@@ -12,11 +12,11 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.access_log import AccessLog
-from models.organisation import Unit
-from models.staff import Role, Staff
+from models.directory.organisation import Unit
+from models.directory.staff import Role, Staff
 from tests.conftest import FrozenClock
-from tests.factories import bearer, make_org, make_staff, make_unit, now_of
-from tests.wellbeing_factories import make_checkin
+from tests.factories.directory import bearer, make_org, make_staff, make_unit, now_of
+from tests.factories.wellbeing import make_checkin
 
 ANSWERS = {"mood": 2, "stress": 4, "exposure": 5, "supported": 1, "sleep": 2}
 

@@ -8,13 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.delivery.scheduler import Scheduler
+from api.delivery.sweep import Purged
 from api.settings import Settings
-from api.sweep import Purged
-from api.worker import Scheduler
-from models.notifications import Notification
+from models.notifications.outbox import Notification
 from models.ops import claim_lease
 from tests.conftest import FrozenClock, joined_sessions
-from tests.supervision_factories import make_team
+from tests.factories.supervision import make_team
 
 
 async def test_reminder_job_runs_only_for_the_leader(

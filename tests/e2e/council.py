@@ -25,11 +25,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.security import Passwords
 from api.settings import Settings
 from models.db import session_scope
-from models.notifications import NotificationKind, Platform
-from models.staff import Role, Staff
+from models.directory.staff import Role, Staff
+from models.notifications.outbox import NotificationKind, Platform
 from models.supervision import SupervisionSession
-from tests.factories import PASSWORD, make_org, make_staff, make_unit
-from tests.supervision_factories import make_action, make_session
+from tests.factories.directory import PASSWORD, make_org, make_staff, make_unit
+from tests.factories.supervision import make_action, make_session
 
 K = NotificationKind
 Key = tuple[uuid.UUID, str, uuid.UUID]  # recipient, kind, subject

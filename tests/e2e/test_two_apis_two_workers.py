@@ -34,20 +34,20 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.delivery.sweep import sweep
 from api.settings import Settings
-from api.sweep import sweep
 from migrations import alembic_config
 from models.base import new_id
 from models.crypto import parse_key_ring
 from models.db import create_engine, create_session_factory, session_scope
-from models.deliveries import Delivery, DeliveryChannel, DeliveryStatus
-from models.notifications import PERSONAL_KINDS, Device, Notification
+from models.notifications.deliveries import Delivery, DeliveryChannel, DeliveryStatus
+from models.notifications.outbox import PERSONAL_KINDS, Device, Notification
+from models.notifications.webhooks import Webhook, new_secret, seal_secret
 from models.ops import SchedulerHeartbeat
-from models.webhooks import Webhook, new_secret, seal_secret
 from tests.conftest import PG_ADMIN_DSN, TEST_ENCRYPTION_KEYS, pg_url, recreate_pg_database
 from tests.e2e.council import Council, Key, enrol, more_actions, seed
 from tests.e2e.processes import Process, Processes, eventually, free_port, wait_healthy
-from tests.provider_server import Answer, FakeProvider, Seen
+from tests.providers.push_server import Answer, FakeProvider, Seen
 
 Sessions = async_sessionmaker[AsyncSession]
 WORKER = {

@@ -8,9 +8,10 @@ from datetime import timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.sweep import retention, sweep_organisation
+from api.delivery.sweep import retention, sweep_organisation
 from models.crypto import parse_key_ring
-from models.deliveries import (
+from models.directory.service import actor_for
+from models.notifications.deliveries import (
     ABANDONED,
     WEBHOOK_DISABLED,
     Delivery,
@@ -20,12 +21,11 @@ from models.deliveries import (
     plan_deliveries,
     settle,
 )
-from models.directory import actor_for
-from models.notifications import Notification, Platform, register_device
+from models.notifications.outbox import Notification, Platform, register_device
 from tests.conftest import TEST_ENCRYPTION_KEYS, FrozenClock
-from tests.factories import make_org, make_staff
-from tests.notification_factories import make_notification, make_webhook
-from tests.supervision_factories import make_team
+from tests.factories.directory import make_org, make_staff
+from tests.factories.notifications import make_notification, make_webhook
+from tests.factories.supervision import make_team
 
 LEASE = timedelta(seconds=120)
 

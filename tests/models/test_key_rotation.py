@@ -11,12 +11,14 @@ from sqlmodel import col, select
 from api.cli import _rotate_keys
 from models.crypto import SealedColumn, key_id_of, open_json, parse_key_ring, seal_json
 from models.db import session_scope
+from models.directory.staff import Staff
 from models.key_rotation import read_batch, reseal
-from models.reflection import Reflection, ReflectionUpdate
-from models.staff import Staff
+from models.reflection import Reflection
+from supervision.reflections.schemas import ReflectionUpdate
 from tests.conftest import TEST_ENCRYPTION_KEYS
-from tests.factories import bearer, make_org, make_staff
-from tests.reflection_factories import Committed, make_reflection, note_body
+from tests.factories.directory import bearer, make_org, make_staff
+from tests.factories.reflections import make_reflection, note_body
+from tests.harness import Committed
 
 NEW, OLD = TEST_ENCRYPTION_KEYS.split(",")  # "k1:..." seals in the app; "k0:..." is older
 

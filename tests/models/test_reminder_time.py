@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from models.reminder_time import at_local, deliver_after, in_quiet_hours, on_leave
+from models.notifications.reminder_time import at_local, deliver_after, in_quiet_hours, on_leave
 
 LONDON = "Europe/London"
 QUIET = (time(22, 0), time(8, 0))

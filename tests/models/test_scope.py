@@ -8,12 +8,12 @@ import pytest
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.auth import LoginThrottle
-from models.directory import actor_for
-from models.organisation import Organisation, Unit
+from models.directory.auth import LoginThrottle
+from models.directory.organisation import Organisation, Unit
+from models.directory.service import actor_for
+from models.directory.staff import Role
 from models.scope import managed_staff, managed_units, supervisees, unit_subtree
-from models.staff import Role
-from tests.factories import make_org, make_staff, make_unit
+from tests.factories.directory import make_org, make_staff, make_unit
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 

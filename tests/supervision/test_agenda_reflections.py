@@ -7,12 +7,12 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.access_log import AccessLog
-from models.directory import actor_for
-from models.reflection import ReflectionShare
-from supervision.reflections import agenda_reflections, share_reflection, unshare_reflection
+from models.directory.service import actor_for
+from supervision.reflections.notes import agenda_reflections, share_reflection, unshare_reflection
+from supervision.reflections.schemas import ReflectionShare
 from tests.api.test_reflections import make_team
-from tests.factories import now_of
-from tests.reflection_factories import make_reflection
+from tests.factories.directory import now_of
+from tests.factories.reflections import make_reflection
 
 
 async def test_agenda_lists_titles_of_notes_brought_to_supervision(

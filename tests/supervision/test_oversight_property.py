@@ -14,14 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.directory import actor_for
-from models.organisation import Unit
-from models.staff import Cohort, Role, Staff
+from models.directory.organisation import Unit
+from models.directory.service import actor_for
+from models.directory.staff import Cohort, Role, Staff
 from models.supervision import SessionKind, SessionStatus
-from supervision.oversight import unit_oversight
-from supervision.trend import unit_trend
-from tests.factories import make_org, make_staff, make_unit
-from tests.supervision_factories import make_absence, make_session
+from supervision.oversight.rollup import unit_oversight
+from supervision.oversight.trend import unit_trend
+from tests.factories.directory import make_org, make_staff, make_unit
+from tests.factories.supervision import make_absence, make_session
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 TODAY = NOW.date()

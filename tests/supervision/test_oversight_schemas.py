@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from supervision.schemas_oversight import (
+from supervision.oversight.schemas import (
     StaffSupervisionRow,
     SupervisionTrend,
     SupervisorOversight,

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from models.staff import Cohort
+from models.directory.staff import Cohort
 from models.supervision import SessionKind
 from supervision.policy import (
     DEFAULT_POLICY,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from models.notifications import NotificationKind as K
+from models.notifications.outbox import NotificationKind as K
 from supervision.policy import DEFAULT_POLICY, Cadence
 from supervision.reminders import (
     Found,

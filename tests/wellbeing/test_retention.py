@@ -7,11 +7,11 @@ from datetime import timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.sweep import retention
+from api.delivery.sweep import retention
 from models.wellbeing import CheckIn, WellbeingSettings
 from tests.conftest import FrozenClock
-from tests.factories import make_org, make_staff
-from tests.wellbeing_factories import make_checkin
+from tests.factories.directory import make_org, make_staff
+from tests.factories.wellbeing import make_checkin
 
 KEPT = timedelta(days=90)
 

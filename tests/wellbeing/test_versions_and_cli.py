@@ -12,8 +12,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.cli import main
 from api.settings import Settings
-from tests.factories import bearer, make_org, make_staff, now_of
-from tests.wellbeing_factories import pulse_answers
+from tests.factories.directory import bearer, make_org, make_staff, now_of
+from tests.factories.wellbeing import pulse_answers
 from wellbeing import instruments
 from wellbeing.instruments import Instrument, parse
 

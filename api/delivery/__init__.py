@@ -1,0 +1,1 @@
+"""The worker process and what leaves the building: scheduler, sweep, deliver, push, webhook."""

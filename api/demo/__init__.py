@@ -1,0 +1,1 @@
+"""`harbour demo`: the demo council, seeded through the domain functions."""

@@ -1,0 +1,1 @@
+"""The organisation directory: organisations, units, staff, import, sign-in, tokens, throttle."""

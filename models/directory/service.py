@@ -1,0 +1,317 @@
+"""The organisation directory: organisations, units and staff, read through scoped statements."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from models.actor import Actor
+from models.directory.organisation import Organisation, Unit
+from models.directory.schemas import StaffCreate, StaffUpdate, UnitCreate, UnitUpdate
+from models.directory.staff import Role, Staff
+from models.directory.tokens import revoke_all_refresh_tokens
+from models.errors import Conflict, Invalid, NotFound
+from models.etag import require_match
+from models.pagination import Keyset, keyset_page
+from models.scope import managed_units, unit_subtree
+
+_Row = TypeVar("_Row", Unit, Staff)
+
+
+async def get_or_create_organisation(
+    session: AsyncSession, name: str, now: datetime
+) -> Organisation:
+    found = (await session.exec(select(Organisation).where(Organisation.name == name))).first()
+    if found is not None:
+        return found
+    organisation = Organisation(name=name, created_at=now)
+    session.add(organisation)
+    await session.flush()
+    return organisation
+
+
+# --- units -------------------------------------------------------------------------------
+
+
+# Directory lists page in id order (stable while rows are added).
+_UNITS = Keyset[Unit](None, col(Unit.id), lambda r: (None, r.id), key_type=None, descending=False)
+_STAFF = Keyset[Staff](None, col(Staff.id), lambda r: (None, r.id), key_type=None, descending=False)
+
+
+def readable_units(actor: Actor) -> SelectOfScalar[Unit]:
+    """Every unit of the caller's organisation: the tree's shape is not personal data."""
+    return select(Unit).where(col(Unit.organisation_id) == actor.organisation_id)
+
+
+async def list_units(
+    session: AsyncSession, actor: Actor, *, limit: int, cursor: str | None
+) -> tuple[Sequence[Unit], str | None]:
+    return await keyset_page(session, readable_units(actor), _UNITS, limit=limit, cursor=cursor)
+
+
+async def get_unit(session: AsyncSession, actor: Actor, unit_id: uuid.UUID) -> Unit:
+    unit = (await session.exec(readable_units(actor).where(col(Unit.id) == unit_id))).first()
+    if unit is None:
+        raise NotFound("No such unit.")
+    return unit
+
+
+async def create_unit(session: AsyncSession, actor: Actor, data: UnitCreate, now: datetime) -> Unit:
+    if data.parent_id is not None:
+        await get_unit(session, actor, data.parent_id)
+    if data.manager_id is not None:
+        await _staff_in_org(session, actor, data.manager_id, "manager_id")
+    unit = Unit(
+        organisation_id=actor.organisation_id,
+        name=data.name,
+        parent_id=data.parent_id,
+        manager_id=data.manager_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(unit)
+    await _flush_unique(session, "A unit with this name already exists under that parent.")
+    return unit
+
+
+async def update_unit(
+    session: AsyncSession,
+    actor: Actor,
+    unit_id: uuid.UUID,
+    data: UnitUpdate,
+    if_match: str | None,
+    now: datetime,
+) -> Unit:
+    unit = await _locked(session, readable_units(actor).where(col(Unit.id) == unit_id), "unit")
+    require_match(if_match, unit.version)
+    changes = data.model_dump(exclude_unset=True)
+    if "name" in changes and changes["name"] is None:
+        raise Invalid("A unit needs a name.", errors=[_field_error("name", "may not be null")])
+    if changes.get("parent_id") is not None:
+        await get_unit(session, actor, changes["parent_id"])
+        below = set((await session.exec(unit_subtree(actor.organisation_id, unit.id))).all())
+        if changes["parent_id"] in below:
+            raise Invalid(
+                "A unit cannot sit under itself or one of its own sub-units.",
+                errors=[_field_error("parent_id", "would make a cycle")],
+            )
+    if changes.get("manager_id") is not None:
+        await _staff_in_org(session, actor, changes["manager_id"], "manager_id")
+    for field, value in changes.items():
+        setattr(unit, field, value)
+    unit.version += 1
+    unit.updated_at = now
+    await _flush_unique(session, "A unit with this name already exists under that parent.")
+    return unit
+
+
+# --- staff -------------------------------------------------------------------------------
+
+
+def readable_staff(actor: Actor) -> SelectOfScalar[Staff]:
+    """Staff records the caller may read: admins all of their organisation; anyone else
+    themself, their supervisor, their supervisees, and the people in units they manage."""
+    stmt = select(Staff).where(col(Staff.organisation_id) == actor.organisation_id)
+    if actor.has(Role.admin):
+        return stmt
+    related: list[sa.ColumnElement[bool]] = [
+        col(Staff.id) == actor.id,
+        col(Staff.supervisor_id) == actor.id,
+    ]
+    if actor.supervisor_id is not None:
+        related.append(col(Staff.id) == actor.supervisor_id)
+    if actor.has(Role.manager):
+        related.append(col(Staff.unit_id).in_(managed_units(actor)))
+    return stmt.where(sa.or_(*related))
+
+
+async def get_staff(session: AsyncSession, actor: Actor, staff_id: uuid.UUID) -> Staff:
+    staff = (await session.exec(readable_staff(actor).where(col(Staff.id) == staff_id))).first()
+    if staff is None:
+        raise NotFound("No such staff member.")
+    return staff
+
+
+async def list_staff(
+    session: AsyncSession, actor: Actor, *, limit: int, cursor: str | None
+) -> tuple[Sequence[Staff], str | None]:
+    return await keyset_page(session, readable_staff(actor), _STAFF, limit=limit, cursor=cursor)
+
+
+async def create_staff(
+    session: AsyncSession,
+    actor: Actor,
+    data: StaffCreate,
+    password_hash: str | None,
+    now: datetime,
+) -> Staff:
+    await _check_links(session, actor, data.unit_id, data.supervisor_id, None)
+    if await _email_taken(session, data.email):
+        raise Conflict("A staff member with this e-mail address already exists.")
+    staff = Staff(
+        organisation_id=actor.organisation_id,
+        email=data.email,
+        display_name=data.display_name,
+        password_hash=password_hash,
+        roles=[r.value for r in data.roles],
+        unit_id=data.unit_id,
+        supervisor_id=data.supervisor_id,
+        cohort=data.cohort,
+        started_on=data.started_on,
+        timezone=data.timezone,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(staff)
+    await _flush_unique(session, "A staff member with this e-mail address already exists.")
+    return staff
+
+
+async def update_staff(
+    session: AsyncSession,
+    actor: Actor,
+    staff_id: uuid.UUID,
+    data: StaffUpdate,
+    password_hash: str | None,
+    if_match: str | None,
+    now: datetime,
+) -> Staff:
+    staff = await _locked(session, readable_staff(actor).where(col(Staff.id) == staff_id), "staff")
+    require_match(if_match, staff.version)
+    changes = data.model_dump(exclude_unset=True, exclude={"password"})
+    for required in (
+        "email",
+        "display_name",
+        "roles",
+        "cohort",
+        "started_on",
+        "timezone",
+        "active",
+    ):
+        if required in changes and changes[required] is None:
+            raise Invalid(
+                f"{required} may not be null.", errors=[_field_error(required, "may not be null")]
+            )
+    await _check_links(
+        session,
+        actor,
+        changes.get("unit_id"),
+        changes.get("supervisor_id"),
+        staff.id,
+    )
+    if "email" in changes and changes["email"] != staff.email:
+        if await _email_taken(session, changes["email"]):
+            raise Conflict("A staff member with this e-mail address already exists.")
+    if "roles" in changes:
+        changes["roles"] = [Role(r).value for r in changes["roles"]]
+    for field, value in changes.items():
+        setattr(staff, field, value)
+    if password_hash is not None:
+        staff.password_hash = password_hash
+    if changes.get("active") is False or password_hash is not None:
+        # Deactivation ends access at once: access tokens are checked against `active` on
+        # every request, and no refresh token outlives it. A new password ends old sessions.
+        await revoke_all_refresh_tokens(session, staff, now)
+    staff.version += 1
+    staff.updated_at = now
+    await _flush_unique(session, "A staff member with this e-mail address already exists.")
+    return staff
+
+
+async def find_login(session: AsyncSession, email: str) -> Staff | None:
+    """The staff member who logs in with `email` (any organisation), or None."""
+    stmt = select(Staff).where(col(Staff.email) == email.strip().lower())
+    return (await session.exec(stmt)).first()
+
+
+async def load_active_staff(
+    session: AsyncSession, organisation_id: uuid.UUID, staff_id: uuid.UUID
+) -> Staff | None:
+    stmt = select(Staff).where(
+        col(Staff.organisation_id) == organisation_id,
+        col(Staff.id) == staff_id,
+        col(Staff.active).is_(True),
+    )
+    return (await session.exec(stmt)).first()
+
+
+def actor_for(staff: Staff) -> Actor:
+    return Actor(
+        id=staff.id,
+        organisation_id=staff.organisation_id,
+        roles=frozenset(Role(r) for r in staff.roles),
+        unit_id=staff.unit_id,
+        supervisor_id=staff.supervisor_id,
+    )
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _field_error(field: str, message: str) -> dict[str, Any]:
+    return {"loc": ["body", field], "msg": message, "type": "value_error"}
+
+
+async def _locked(session: AsyncSession, stmt: SelectOfScalar[_Row], what: str) -> _Row:
+    row = (await session.exec(stmt.with_for_update())).first()
+    if row is None:
+        raise NotFound(f"No such {what}.")
+    return row
+
+
+async def _staff_in_org(
+    session: AsyncSession, actor: Actor, staff_id: uuid.UUID, field: str
+) -> Staff:
+    stmt = select(Staff).where(
+        col(Staff.organisation_id) == actor.organisation_id, col(Staff.id) == staff_id
+    )
+    staff = (await session.exec(stmt)).first()
+    if staff is None:
+        raise Invalid(
+            f"{field} does not name a staff member of this organisation.",
+            errors=[_field_error(field, "unknown staff member")],
+        )
+    return staff
+
+
+async def _check_links(
+    session: AsyncSession,
+    actor: Actor,
+    unit_id: uuid.UUID | None,
+    supervisor_id: uuid.UUID | None,
+    staff_id: uuid.UUID | None,
+) -> None:
+    if unit_id is not None:
+        stmt = readable_units(actor).where(col(Unit.id) == unit_id)
+        if (await session.exec(stmt)).first() is None:
+            raise Invalid(
+                "unit_id does not name a unit of this organisation.",
+                errors=[_field_error("unit_id", "unknown unit")],
+            )
+    if supervisor_id is not None:
+        if supervisor_id == staff_id:
+            raise Invalid(
+                "Nobody can be their own supervisor.",
+                errors=[_field_error("supervisor_id", "is the staff member themself")],
+            )
+        await _staff_in_org(session, actor, supervisor_id, "supervisor_id")
+
+
+async def _email_taken(session: AsyncSession, email: str) -> bool:
+    return (await find_login(session, email)) is not None
+
+
+async def _flush_unique(session: AsyncSession, message: str) -> None:
+    """Flush, turning a unique-constraint race into 409 (the request then rolls back whole)."""
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(message) from exc

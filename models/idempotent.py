@@ -1,0 +1,69 @@
+"""The one protocol for resources a phone creates offline under its own UUID.
+
+The same id with the same body answers the existing resource (the route says 200), also
+while the first create is still in flight on another connection; the same id with another
+body (or someone else's row under that id) is a 409. Every offline-creatable resource
+(reflections, check-ins, supervision sessions) goes through `create_once`.
+
+How the race is closed: the row is written with `INSERT .. ON CONFLICT (id) DO NOTHING`.
+On PostgreSQL a second insert of an id whose first insert is not yet committed waits for
+that transaction; when it commits, the second does nothing and then reads the committed
+row (each statement sees what was committed before it began). SQLite serialises writers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.db import insert_for
+from models.errors import Conflict
+
+T = TypeVar("T", bound=SQLModel)
+
+
+async def create_once(
+    session: AsyncSession,
+    table: type[T],
+    row_id: Any,  # the client's id; None when the server makes one (nothing to look up)
+    *,
+    build: Callable[[], Awaitable[T]],
+    same: Callable[[T], bool],
+    conflict: str,
+) -> tuple[T, bool]:
+    """`(row, True)` when this call created it (`build` made it), `(existing, False)` when
+    the id already names a row `same` accepts; Conflict(`conflict`) otherwise."""
+    existing = await session.get(table, row_id) if row_id is not None else None
+    if existing is not None:
+        return _same_or_conflict(existing, same, conflict), False
+    row = await build()
+    values = {c.key: getattr(row, c.key) for c in sa.inspect(table).column_attrs}
+    stmt = (
+        insert_for(session, table)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(sa.inspect(table).primary_key[0])
+    )
+    if (await session.exec(stmt)).first() is not None:
+        # The row is in the database as written: attach it as loaded, without a re-read.
+        make_transient_to_detached(row)
+        for key, value in values.items():
+            set_committed_value(row, key, value)
+        session.add(row)
+        return row, True
+    raced = await session.get(table, values["id"], populate_existing=True)
+    if raced is None:  # pragma: no cover - a conflict on `id` means the row exists
+        raise Conflict(conflict)
+    return _same_or_conflict(raced, same, conflict), False
+
+
+def _same_or_conflict(existing: T, same: Callable[[T], bool], conflict: str) -> T:
+    if not same(existing):
+        raise Conflict(conflict)
+    return existing

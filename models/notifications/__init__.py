@@ -1,0 +1,1 @@
+"""Notifications: the outbox and inbox, devices, preferences, deliveries, webhooks."""

@@ -1,0 +1,1 @@
+"""Oversight of supervision: roll-ups, the monthly trend, the report card."""

@@ -1,0 +1,1 @@
+"""Reflective notes: private to their author, shared with their supervisor by choice."""

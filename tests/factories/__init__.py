@@ -1,0 +1,1 @@
+"""Test factories: plain functions that build rows through the domain or directly."""
