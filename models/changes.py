@@ -4,15 +4,19 @@ How a domain plugs in (reflections do; sessions, actions, notifications, check-i
 
 1. In the transaction that changes an entity, once every row lock it needs is taken, call
    `record_change(session, organisation_id, "<type>", entity_id, ChangeOp.upsert|delete,
-   audience, now)`, where `audience` is every staff member whose feed should carry the change
-   (the author; a supervisor it is shared with; ...). Someone who just lost sight of the
-   entity (a note un-shared from a supervisor) gets `ChangeOp.delete`: their tombstone.
+   audience, now, owners=...)`, where `audience` is every staff member whose feed should carry
+   the change (the author; a supervisor it is shared with; ...) and `owners` those of them
+   who can never lose sight of the entity while it exists (its author, its owner: people
+   named in columns that never change). Someone who just lost sight of the entity (a note
+   un-shared from a supervisor) gets `ChangeOp.delete`: their tombstone.
 2. Provide a renderer `async (session, actor, ids, now) -> {id: data}` giving the current
    JSON of the ids the actor may *still* see (missing ids are sent as tombstones), and
    record access for anything that is someone else's data.
 3. Add `"<type>": renderer` to the feed's renderers in `api/routes/sync.py`.
 4. If a reader can lose sight of an entity without the entity changing (someone else's
-   supervisor changes), add a reconciler there too (see `Reconciler`).
+   supervisor changes), add a reconciler there too (see `Reconciler`). Reconcilers only
+   ever look at rows not marked `owned`, and a feed read runs none of them when the reader
+   has no such row (a practitioner's feed is nearly all their own entities).
 
 Sequencing. `record_change` increments the organisation's row in `change_counters` with an
 UPDATE, which holds that row's lock until the transaction commits or rolls back. A second
@@ -22,7 +26,9 @@ sees sequence n therefore already sees everything below n: a cursor `seq > n` ne
 change that commits later. The log keeps one row per (reader, entity), moved to the newest
 sequence on every change, so a page never repeats an entity unless it changed again. The
 price: change-recording writes in one organisation serialise from `record_change` to commit,
-which is why it is called last. See docs/reflections-and-sync.md.
+which is why it is called last, and why on PostgreSQL the bump and the log rows are one
+statement (the lock is then held for that statement and the commit alone). See
+docs/reflections-and-sync.md and docs/PERFORMANCE.md.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
 from models.base import TenantTable, new_id, utc_column
-from models.db import insert_for
+from models.db import insert_for, is_postgresql
 from models.errors import Invalid
 from models.pagination import decode_cursor, encode_cursor
 
@@ -68,6 +74,14 @@ class Change(TenantTable, table=True):
     __table_args__ = (
         sa.UniqueConstraint("organisation_id", "staff_id", "entity_type", "entity_id"),
         sa.Index("ix_changes_org_staff_seq", "organisation_id", "staff_id", "seq"),
+        # The rows reconcilers look at: a feed read asks whether the reader has any.
+        sa.Index(
+            "ix_changes_org_staff_unowned",
+            "organisation_id",
+            "staff_id",
+            postgresql_where=sa.text("NOT owned"),
+            sqlite_where=sa.text("NOT owned"),
+        ),
     )
 
     staff_id: uuid.UUID = Field(foreign_key="staff.id", ondelete="CASCADE")
@@ -76,6 +90,9 @@ class Change(TenantTable, table=True):
     op: ChangeOp = Field(sa_type=sa.String(10))
     seq: int = Field(sa_type=sa.BigInteger())
     at: datetime = utc_column()
+    # The reader can never lose sight of the entity while it exists (its author or owner):
+    # reconcilers skip the row. Rows from before this column are False (reconciled).
+    owned: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 async def next_seq(session: AsyncSession, organisation_id: uuid.UUID, count: int = 1) -> int:
@@ -89,12 +106,7 @@ async def next_seq(session: AsyncSession, organisation_id: uuid.UUID, count: int
     )
     seq = (await session.exec(bump)).scalar_one_or_none()
     if seq is None:
-        create = (
-            insert_for(session, ChangeCounter)
-            .values(organisation_id=organisation_id, last_seq=0)
-            .on_conflict_do_nothing(index_elements=["organisation_id"])
-        )
-        await session.exec(create)
+        await _create_counter(session, organisation_id)
         seq = (await session.exec(bump)).scalar_one()
     return int(seq)
 
@@ -107,30 +119,104 @@ async def record_change(
     op: ChangeOp,
     audience_staff_ids: Iterable[uuid.UUID],
     now: datetime,
+    *,
+    owners: Iterable[uuid.UUID] = (),
 ) -> int:
     """Put a change to `entity_id` on each audience member's feed; returns its sequence.
 
+    `owners`: the audience members who always see the entity (their rows are `owned`).
     Call it after the transaction's other row locks are taken (see the module docstring).
     """
     audience = list(dict.fromkeys(audience_staff_ids))
+    owning = set(owners)
+    if not audience:
+        return await next_seq(session, organisation_id)
+    rows = [
+        {"id": new_id(), "staff_id": staff_id, "owned": staff_id in owning} for staff_id in audience
+    ]
+    common = {
+        "organisation_id": organisation_id,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "op": op.value,
+        "at": now,
+    }
+    if is_postgresql(session):
+        seq = await _bump_and_log(session, rows, common)
+        if seq is None:  # the organisation's first change: make its counter, then again
+            await _create_counter(session, organisation_id)
+            seq = await _bump_and_log(session, rows, common)
+        assert seq is not None
+        return seq
     seq = await next_seq(session, organisation_id)
-    for staff_id in audience:
-        stmt = insert_for(session, Change).values(
-            id=new_id(),
-            organisation_id=organisation_id,
-            staff_id=staff_id,
-            entity_type=entity_type,
-            entity_id=entity_id,
-            op=op.value,
-            seq=seq,
-            at=now,
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["organisation_id", "staff_id", "entity_type", "entity_id"],
-            set_={"op": op.value, "seq": seq, "at": now},
-        )
-        await session.exec(stmt)
+    stmt = insert_for(session, Change).values([{**common, **row, "seq": seq} for row in rows])
+    await session.exec(_upsert(stmt))
     return seq
+
+
+def _upsert(stmt: Any) -> Any:
+    """Move an existing (reader, entity) row to the new change rather than add one."""
+    return stmt.on_conflict_do_update(
+        index_elements=["organisation_id", "staff_id", "entity_type", "entity_id"],
+        set_={
+            "op": stmt.excluded.op,
+            "seq": stmt.excluded.seq,
+            "at": stmt.excluded.at,
+            "owned": stmt.excluded.owned,
+        },
+    )
+
+
+_COUNTERS: sa.Table = ChangeCounter.__table__  # type: ignore[attr-defined]
+_CHANGES: sa.Table = Change.__table__  # type: ignore[attr-defined]
+
+
+async def _bump_and_log(
+    session: AsyncSession, rows: list[dict[str, Any]], common: dict[str, Any]
+) -> int | None:
+    """PostgreSQL: take the next sequence number and upsert every reader's row in one
+    statement (`WITH bump AS (UPDATE .. RETURNING) INSERT .. SELECT`), so the counter's lock
+    is held from here to commit with no round trip in between. None: no counter yet."""
+    bump = (
+        sa.update(_COUNTERS)
+        .where(_COUNTERS.c.organisation_id == common["organisation_id"])
+        .values(last_seq=_COUNTERS.c.last_seq + 1)
+        .returning(_COUNTERS.c.last_seq)
+        .cte("bump")
+    )
+    readers = sa.values(
+        sa.column("id", sa.Uuid()),
+        sa.column("staff_id", sa.Uuid()),
+        sa.column("owned", sa.Boolean()),
+        name="readers",
+    ).data([(r["id"], r["staff_id"], r["owned"]) for r in rows])
+    c = _CHANGES.c
+    chosen = sa.select(
+        readers.c.id,
+        sa.literal(common["organisation_id"], c.organisation_id.type),
+        readers.c.staff_id,
+        sa.literal(common["entity_type"], c.entity_type.type),
+        sa.literal(common["entity_id"], c.entity_id.type),
+        sa.literal(common["op"], c.op.type),
+        bump.c.last_seq,
+        sa.literal(common["at"], c.at.type),
+        readers.c.owned,
+    ).select_from(readers.join(bump, sa.true()))
+    names = ["id", "organisation_id", "staff_id", "entity_type", "entity_id", "op", "seq", "at"]
+    stmt = (
+        _upsert(insert_for(session, _CHANGES).from_select([*names, "owned"], chosen).add_cte(bump))
+    ).returning(c.seq)
+    seq = (await session.exec(stmt)).scalars().first()
+    return None if seq is None else int(seq)
+
+
+async def _create_counter(session: AsyncSession, organisation_id: uuid.UUID) -> None:
+    create = (
+        insert_for(session, ChangeCounter)
+        .values(organisation_id=organisation_id, last_seq=0)
+        .on_conflict_do_nothing(index_elements=["organisation_id"])
+    )
+    await session.exec(create)
 
 
 async def record_changes(
@@ -140,8 +226,11 @@ async def record_changes(
     entities: Sequence[tuple[uuid.UUID, uuid.UUID]],
     op: ChangeOp,
     now: datetime,
+    *,
+    owned: bool = False,
 ) -> None:
-    """`record_change` for many new entities, each with one reader: (entity id, staff id).
+    """`record_change` for many new entities, each with one reader: (entity id, staff id);
+    `owned` when each reader always sees their entity (a notification's recipient).
 
     One counter bump takes a sequence number for each (in the order given) and the log rows
     go in as one executemany, so a sweep that creates a thousand notifications makes a handful of
@@ -160,14 +249,11 @@ async def record_changes(
             "op": op.value,
             "seq": first + n,
             "at": now,
+            "owned": owned,
         }
         for n, (entity_id, staff_id) in enumerate(entities)
     ]
-    stmt = insert_for(session, Change)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["organisation_id", "staff_id", "entity_type", "entity_id"],
-        set_={"op": stmt.excluded.op, "seq": stmt.excluded.seq, "at": stmt.excluded.at},
-    )
+    stmt = _upsert(insert_for(session, Change))
     # executemany: compiled once, sent in batches by the driver layer.
     await session.exec(stmt, params=rows)
 
@@ -217,6 +303,21 @@ async def _moved_since(session: AsyncSession, seqs: Mapping[uuid.UUID, int]) -> 
     return {row_id for row_id, seq in (await session.exec(stmt)).all() if seq != seqs[row_id]}
 
 
+async def _has_unowned(session: AsyncSession, actor: Actor) -> bool:
+    """Whether the reader's feed holds any row a reconciler could act on (one index probe)."""
+    stmt = (
+        select(col(Change.id))
+        .where(
+            col(Change.organisation_id) == actor.organisation_id,
+            col(Change.staff_id) == actor.id,
+            sa.not_(col(Change.owned)),
+            col(Change.op) == ChangeOp.upsert.value,
+        )
+        .limit(1)
+    )
+    return (await session.exec(stmt)).first() is not None
+
+
 async def read_feed(
     session: AsyncSession,
     actor: Actor,
@@ -229,8 +330,9 @@ async def read_feed(
 ) -> FeedPage:
     """The caller's changes after `cursor`, oldest first; `next_cursor` always resumes."""
     after = _cursor_seq(cursor)
-    for reconcile in reconcilers:
-        await reconcile(session, actor, now)
+    if reconcilers and await _has_unowned(session, actor):
+        for reconcile in reconcilers:
+            await reconcile(session, actor, now)
     stmt = (
         select(Change)
         .where(
@@ -283,6 +385,7 @@ async def tombstone_unreadable(
     stmt = select(col(Change.entity_id)).where(
         col(Change.organisation_id) == actor.organisation_id,
         col(Change.staff_id) == actor.id,
+        sa.not_(col(Change.owned)),
         col(Change.entity_type) == entity_type,
         col(Change.op) == ChangeOp.upsert.value,
         col(Change.entity_id).not_in(readable_ids),

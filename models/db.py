@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -18,6 +19,8 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 # Rows per multi-row statement, ids per IN list: well under every driver's parameter limit
 # (asyncpg and SQLite allow 32,767 parameters in one statement).
 CHUNK = 500
+# A pooled PostgreSQL connection idle longer than this is pinged before use (see `_ping_if_idle`).
+PING_AFTER_IDLE_SECONDS = 5.0
 
 
 class DatabaseSettings(BaseSettings):
@@ -37,9 +40,38 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         engine = create_async_engine(url, echo=echo)
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-    )
+    engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
+    _ping_if_idle(engine)
+    return engine
+
+
+def _ping_if_idle(engine: AsyncEngine) -> None:
+    """Check a pooled connection is alive before use, when it has been idle a while.
+
+    SQLAlchemy's `pool_pre_ping` pings on every checkout, and the asyncpg dialect's ping is
+    three round trips (BEGIN, an empty query, ROLLBACK): on `GET /me` that was as many round
+    trips as the request itself. A connection checked in less than
+    `PING_AFTER_IDLE_SECONDS` ago was working then; older ones are pinged as before, and one
+    that fails is replaced (the pool retries on `DisconnectionError`). If the server restarts
+    while connections are busy, a request that was using one fails, as it would with a
+    pre-ping, and the first disconnect error invalidates the whole pool.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["harbour_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        since = record.info.get("harbour_idle_since")
+        if since is not None and time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+            return
+        if since is None:
+            return  # just connected
+        try:
+            dbapi_connection.ping()
+        except Exception as error:
+            raise exc.DisconnectionError("the pooled connection did not answer a ping") from error
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -85,9 +117,13 @@ async def session_scope(
             raise
 
 
+def is_postgresql(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def insert_for(session: AsyncSession, table: Any) -> Any:
     """INSERT with ON CONFLICT support (`on_conflict_do_nothing/update`) on the session's
     database."""
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgresql(session):
         return postgresql.insert(table)
     return sqlite.insert(table)

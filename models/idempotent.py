@@ -9,6 +9,11 @@ How the race is closed: the row is written with `INSERT .. ON CONFLICT (id) DO N
 On PostgreSQL a second insert of an id whose first insert is not yet committed waits for
 that transaction; when it commits, the second does nothing and then reads the committed
 row (each statement sees what was committed before it began). SQLite serialises writers.
+
+The insert comes first and the existing row is read only when it conflicts: a first create
+(nearly every create) costs one statement here, not a lookup and an insert. A repeat whose
+body no longer passes `build` (the supervisor has changed since, say) still answers the
+row it made: a domain error from `build` is raised only when no row has the id.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.db import insert_for
-from models.errors import Conflict
+from models.errors import Conflict, DomainError
 
 T = TypeVar("T", bound=SQLModel)
 
@@ -39,10 +44,13 @@ async def create_once(
 ) -> tuple[T, bool]:
     """`(row, True)` when this call created it (`build` made it), `(existing, False)` when
     the id already names a row `same` accepts; Conflict(`conflict`) otherwise."""
-    existing = await session.get(table, row_id) if row_id is not None else None
-    if existing is not None:
+    try:
+        row = await build()
+    except DomainError:
+        existing = await session.get(table, row_id) if row_id is not None else None
+        if existing is None:
+            raise
         return _same_or_conflict(existing, same, conflict), False
-    row = await build()
     values = {c.key: getattr(row, c.key) for c in sa.inspect(table).column_attrs}
     stmt = (
         insert_for(session, table)

@@ -65,19 +65,36 @@ def managed_staff(actor: Actor) -> SelectOfScalar[uuid.UUID]:
     )
 
 
+# Deeper than any real organisation's tree; bounds the walk if a cycle were ever stored.
+MAX_TREE_DEPTH = 64
+
+
 async def unit_path(
     session: AsyncSession, organisation_id: uuid.UUID, unit_id: uuid.UUID | None
 ) -> list[str]:
-    """Unit ids from the top of the tree down to `unit_id` (for snapshots on a row)."""
-    rows = await session.exec(
-        select(col(Unit.id), col(Unit.parent_id)).where(
-            col(Unit.organisation_id) == organisation_id
+    """Unit ids from the top of the tree down to `unit_id` (for snapshots on a row).
+
+    One recursive statement walks up from `unit_id` (it used to read the whole tree).
+    """
+    if unit_id is None:
+        return []
+    units: sa.Table = Unit.__table__  # type: ignore[attr-defined]
+    up = (
+        sa.select(units.c.id, units.c.parent_id, sa.literal(0).label("depth"))
+        .where(units.c.organisation_id == organisation_id, units.c.id == unit_id)
+        .cte("up", recursive=True)
+    )
+    up = up.union_all(
+        sa.select(units.c.id, units.c.parent_id, up.c.depth + 1).where(
+            units.c.organisation_id == organisation_id,
+            units.c.id == up.c.parent_id,
+            up.c.depth < MAX_TREE_DEPTH,
         )
     )
-    units = dict(rows.all())
+    rows = (await session.exec(select(up.c.id).order_by(up.c.depth))).all()
     path: list[str] = []
-    current = unit_id
-    while current is not None and current in units and str(current) not in path:
-        path.append(str(current))
-        current = units[current]
+    for row_id in rows:
+        if str(row_id) in path:  # a cycle: stop where the walk first repeats
+            break
+        path.append(str(row_id))
     return list(reversed(path))

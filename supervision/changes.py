@@ -45,7 +45,14 @@ async def session_changed(session: AsyncSession, sess: SupervisionSession, now: 
     """`sess` was created or changed (scheduled, cancelled, recorded, signed off, addendum)."""
     audience = await parties(session, sess)
     await record_change(
-        session, sess.organisation_id, SESSION, sess.id, ChangeOp.upsert, audience, now
+        session,
+        sess.organisation_id,
+        SESSION,
+        sess.id,
+        ChangeOp.upsert,
+        audience,
+        now,
+        owners=[sess.supervisee_id, sess.supervisor_id],  # never change: always readable
     )
 
 
@@ -63,4 +70,13 @@ async def action_changed(
     ).one()
     audience = [*await parties(session, sess), action.owner_id]
     op = ChangeOp.delete if deleted else ChangeOp.upsert
-    await record_change(session, action.organisation_id, ACTION, action.id, op, audience, now)
+    await record_change(
+        session,
+        action.organisation_id,
+        ACTION,
+        action.id,
+        op,
+        audience,
+        now,
+        owners=[action.supervisee_id, action.owner_id],  # never change: always readable
+    )

@@ -15,16 +15,17 @@ from models.etag import Tagged, content_etag
 from models.schemas import Page
 from models.wellbeing import CheckIn, CheckInShare
 from wellbeing.checkins import (
-    create_checkin,
     get_checkin,
     list_my_checkins,
     list_shared_with_me,
     own_checkins,
+    record,
     share_active,
     share_checkin,
     share_of,
     shares_for,
     signposting,
+    signposts,
     talk_requests,
 )
 from wellbeing.schemas import (
@@ -54,8 +55,10 @@ async def record_checkin(
     session: AsyncSession, actor: Actor, data: CheckInCreate, now: datetime
 ) -> tuple[CheckInPublic, bool]:
     """Create a check-in (offline-create protocol) and show it to its owner."""
-    checkin, created = await create_checkin(session, actor, data, now)
-    return (await _owner_views(session, actor, [checkin], now))[0], created
+    done = await record(session, actor, data, now)
+    live = share_active(done.share, now, actor.supervisor_id)
+    view = checkin_public(done.checkin, done.share, live, signposts(done.settings))
+    return view, done.created
 
 
 async def my_checkins(

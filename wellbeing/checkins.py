@@ -6,6 +6,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,7 +24,7 @@ from models.errors import Invalid, NotFound
 from models.idempotent import create_once
 from models.pagination import Keyset, keyset_page
 from models.scope import supervisees, unit_path
-from models.wellbeing import CheckIn, CheckInShare
+from models.wellbeing import CheckIn, CheckInShare, WellbeingSettings
 from wellbeing.catalogue import instrument_for_checkin
 from wellbeing.schemas import (
     CheckInCreate,
@@ -42,12 +43,15 @@ def request_hash(data: CheckInCreate) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def signposting(session: AsyncSession, actor: Actor) -> list[tuple[str, str]]:
-    settings = await settings_for(session, actor.organisation_id)
+def signposts(settings: WellbeingSettings) -> list[tuple[str, str]]:
     return [
         ("Employee assistance", settings.employee_assistance or DEFAULT_EAP),
         SAMARITANS,
     ]
+
+
+async def signposting(session: AsyncSession, actor: Actor) -> list[tuple[str, str]]:
+    return signposts(await settings_for(session, actor.organisation_id))
 
 
 async def _unit_path(session: AsyncSession, actor: Actor) -> list[str]:
@@ -91,6 +95,16 @@ def share_active(
     )
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """A check-in as `record` left it, with what its owner's view needs (read once)."""
+
+    checkin: CheckIn
+    created: bool
+    share: CheckInShare | None
+    settings: WellbeingSettings
+
+
 async def create_checkin(
     session: AsyncSession, actor: Actor, data: CheckInCreate, now: datetime
 ) -> tuple[CheckIn, bool]:
@@ -99,7 +113,17 @@ async def create_checkin(
     Answers (check-in, created) by the offline-create protocol of `models.idempotent`: a
     repeat answers the existing check-in, a reused id with another body is a 409.
     """
+    recorded = await record(session, actor, data, now)
+    return recorded.checkin, recorded.created
+
+
+async def record(
+    session: AsyncSession, actor: Actor, data: CheckInCreate, now: datetime
+) -> Recorded:
+    """`create_checkin`, answering also the share and the settings it read (statements
+    on this path are counted by tests/api/test_hot_path_statements.py)."""
     digest = request_hash(data)
+    settings = await settings_for(session, actor.organisation_id)
 
     async def build() -> CheckIn:
         instrument = await instrument_for_checkin(session, actor.organisation_id, data.instrument)
@@ -158,15 +182,23 @@ async def create_checkin(
         conflict="A check-in with this id already exists with different content.",
     )
     if not created:
-        return checkin, False
+        return Recorded(checkin, False, await share_of(session, checkin), settings)
     audience = [actor.id]
+    share = None
     if data.share_with_supervisor:
-        share = await _share(session, actor, checkin, None, now)
+        share = await _share(session, actor, checkin, settings.share_days, now, new=True)
         audience.append(share.supervisor_id)
     await record_change(
-        session, actor.organisation_id, RESOURCE, checkin.id, ChangeOp.upsert, audience, now
+        session,
+        actor.organisation_id,
+        RESOURCE,
+        checkin.id,
+        ChangeOp.upsert,
+        audience,
+        now,
+        owners=[actor.id],
     )
-    return checkin, True
+    return Recorded(checkin, True, share, settings)
 
 
 _LATEST_TAKEN = Keyset[CheckIn](
@@ -212,13 +244,22 @@ async def get_my_checkin(session: AsyncSession, actor: Actor, checkin_id: uuid.U
 
 
 async def _share(
-    session: AsyncSession, actor: Actor, checkin: CheckIn, days: int | None, now: datetime
+    session: AsyncSession,
+    actor: Actor,
+    checkin: CheckIn,
+    days: int | None,
+    now: datetime,
+    *,
+    new: bool = False,
 ) -> CheckInShare:
+    """Share `checkin` (or renew its share); `new`: the check-in was made in this
+    transaction, so it has no share to look up."""
     if actor.supervisor_id is None:
         raise Invalid("You have no supervisor on record to share with.")
     if days is None:
         days = (await settings_for(session, actor.organisation_id)).share_days
-    share = await share_of(session, checkin) or CheckInShare(
+    found = None if new else await share_of(session, checkin)
+    share = found or CheckInShare(
         organisation_id=actor.organisation_id,
         checkin_id=checkin.id,
         owner_id=actor.id,
@@ -249,6 +290,7 @@ async def share_checkin(
         ChangeOp.upsert,
         [actor.id, share.supervisor_id],
         now,
+        owners=[actor.id],
     )
     return share
 
@@ -263,7 +305,9 @@ async def revoke_share(
         share.revoked_at = now
         await session.flush()
         org = actor.organisation_id
-        await record_change(session, org, RESOURCE, checkin.id, ChangeOp.upsert, [actor.id], now)
+        await record_change(
+            session, org, RESOURCE, checkin.id, ChangeOp.upsert, [actor.id], now, owners=[actor.id]
+        )
         await record_change(
             session, org, RESOURCE, checkin.id, ChangeOp.delete, [share.supervisor_id], now
         )

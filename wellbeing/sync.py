@@ -17,7 +17,7 @@ from models.actor import Actor
 from models.changes import tombstone_unreadable
 from models.wellbeing import CheckIn, CheckInShare
 from wellbeing.checkin_views import checkin_public, shared_public
-from wellbeing.checkins import RESOURCE, share_active, share_of, shared_with, signposting
+from wellbeing.checkins import RESOURCE, share_active, shared_with, shares_for, signposting
 
 
 def _readable_ids(actor: Actor, now: datetime) -> sa.Select[Any]:
@@ -38,8 +38,10 @@ async def render_checkins_for_sync(
     )
     rendered: dict[uuid.UUID, dict[str, Any]] = {}
     signs: list[tuple[str, str]] | None = None
-    for checkin in (await session.exec(stmt)).all():
-        share = await share_of(session, checkin)
+    checkins = (await session.exec(stmt)).all()
+    shares = await shares_for(session, checkins)  # one statement for the page, not one each
+    for checkin in checkins:
+        share = shares.get(checkin.id)
         if checkin.staff_id == actor.id:
             signs = signs if signs is not None else await signposting(session, actor)
             live = share_active(share, now, actor.supervisor_id)

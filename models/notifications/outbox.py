@@ -229,6 +229,7 @@ async def enqueue(session: AsyncSession, due: Iterable[Due], now: datetime) -> l
             [(nid, recipient) for nid, org, recipient in created if org == organisation_id],
             ChangeOp.upsert,
             now,
+            owned=True,  # a recipient always sees their own notification
         )
     return [nid for nid, _, _ in created]
 
@@ -271,7 +272,14 @@ async def mark_read(
         session.add(row)
         await session.flush()
         await record_change(
-            session, row.organisation_id, RESOURCE_TYPE, row.id, ChangeOp.upsert, [actor.id], now
+            session,
+            row.organisation_id,
+            RESOURCE_TYPE,
+            row.id,
+            ChangeOp.upsert,
+            [actor.id],
+            now,
+            owners=[actor.id],
         )
     return row
 

@@ -154,6 +154,7 @@ async def _changed(session: AsyncSession, note: Reflection, now: datetime) -> No
         ChangeOp.upsert,
         await _audience(session, note),
         now,
+        owners=[note.author_id],
     )
 
 
@@ -321,7 +322,14 @@ async def delete_reflection(
     note.version += 1
     await session.flush()
     await record_change(
-        session, note.organisation_id, RESOURCE_TYPE, note.id, ChangeOp.delete, audience, now
+        session,
+        note.organisation_id,
+        RESOURCE_TYPE,
+        note.id,
+        ChangeOp.delete,
+        audience,
+        now,
+        owners=[note.author_id],
     )
 
 

@@ -1,0 +1,377 @@
+"""The load benchmark's yardstick app: what the same work costs without Harbour's layers.
+
+Served by uvicorn exactly as Harbour is (one worker, the same logging), against the same
+PostgreSQL database, by `bench/bench_load.py`:
+
+- `GET /constant`: a FastAPI route returning a constant (the framework's floor).
+- `POST /raw/checkins`: one single-row INSERT on a raw asyncpg pool, no ORM, no
+  transaction block, no authentication: the practical limit of a durable write here.
+- `POST /typical/checkins`: the same row through a sync SQLModel session, written the way
+  the SQLModel tutorial (and so a typical FastAPI project) writes one: a `def` route in the
+  thread pool, `session.add`, `commit`, `refresh`, return the table model.
+- `GET /me` and `GET /sync`: Harbour's `GET /api/v1/me` and `GET /api/v1/sync` done by
+  hand with the minimum work: decode the same JWT with the same library (PyJWT, the same
+  key and checks), read the same rows with raw asyncpg (no transaction block), open sealed
+  notes with the same cipher, and serialise with the same JSON library (pydantic-core).
+  The sync page is built for the entities the benchmark seeds (a practitioner's own
+  check-ins, with their shares, and own reflective notes); the benchmark checks that it
+  answers exactly Harbour's document before it times anything.
+
+Settings come from the environment: `BENCH_PG_DSN` (asyncpg DSN), `BENCH_PSYCOPG_URL`
+(SQLAlchemy URL for the sync driver), and Harbour's own `HARBOUR_SECRET_KEY`,
+`HARBOUR_ENCRYPTION_KEYS`, `HARBOUR_JWT_ISSUER`, `HARBOUR_JWT_AUDIENCE`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import asyncpg
+import jwt
+import pydantic_core
+import sqlalchemy as sa
+from fastapi import Depends, FastAPI, Request, Response
+from sqlmodel import Field, Session, SQLModel, create_engine
+
+from api.logs import configure_logging
+from models.crypto import KeyRing, parse_key_ring
+
+RAW_TABLE = """
+CREATE TABLE IF NOT EXISTS yardstick_raw_checkins (
+    id uuid PRIMARY KEY,
+    staff_id uuid NOT NULL,
+    instrument varchar(40) NOT NULL,
+    answers json NOT NULL,
+    created_at timestamptz NOT NULL
+)
+"""
+SAMARITANS = {"name": "Samaritans (free, 24 hours)", "contact": "116 123"}
+DEFAULT_EAP = "Your employee assistance programme: ask HR or see your intranet"
+JSON_TYPE = "application/json"
+
+
+# --- the typical project ------------------------------------------------------------------
+
+
+class TypicalCheckInBase(SQLModel):
+    staff_id: uuid.UUID
+    instrument: str = Field(max_length=40)
+    answers: dict[str, int] = Field(default_factory=dict, sa_type=sa.JSON())
+
+
+class TypicalCheckIn(TypicalCheckInBase, table=True):
+    __tablename__ = "yardstick_typical_checkins"
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    created_at: datetime = Field(
+        default_factory=lambda: datetime.now(UTC), sa_type=sa.DateTime(timezone=True)
+    )
+
+
+class TypicalCheckInCreate(TypicalCheckInBase):
+    pass
+
+
+class TypicalCheckInPublic(TypicalCheckInBase):
+    id: uuid.UUID
+    created_at: datetime
+
+
+_ENGINE: list[sa.Engine] = []  # set by create_app
+
+
+def get_session() -> Iterator[Session]:
+    with Session(_ENGINE[0]) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+# --- by hand -------------------------------------------------------------------------------
+
+
+class _Unauthorised(Exception):
+    pass
+
+
+def _decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("bad cursor") from exc
+    return int(value["seq"])
+
+
+def _encode_cursor(seq: int) -> str:
+    raw = json.dumps({"seq": seq}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+class ByHand:
+    """The minimum work behind `/me` and a sync page."""
+
+    def __init__(self, pool: asyncpg.Pool, secret: str, ring: KeyRing) -> None:
+        self.pool = pool
+        self.key = hashlib.sha256(b"harbour/access-token/v1\x00" + secret.encode()).digest()
+        self.issuer = os.environ.get("HARBOUR_JWT_ISSUER", "harbour")
+        self.audience = os.environ.get("HARBOUR_JWT_AUDIENCE", "harbour-api")
+        self.ring = ring
+
+    def claims(self, request: Request) -> tuple[uuid.UUID, uuid.UUID]:
+        header = request.headers.get("authorization", "")
+        if not header.lower().startswith("bearer "):
+            raise _Unauthorised
+        try:
+            claims = jwt.decode(
+                header[7:],
+                self.key,
+                algorithms=["HS256"],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={
+                    "require": ["exp", "iat", "sub", "iss", "aud", "typ", "org"],
+                    "verify_iat": False,
+                    "verify_exp": False,
+                },
+            )
+        except jwt.PyJWTError as exc:
+            raise _Unauthorised from exc
+        now = int(datetime.now(UTC).timestamp())
+        if claims.get("typ") != "access" or not isinstance(claims["exp"], int):
+            raise _Unauthorised
+        if claims["exp"] <= now:
+            raise _Unauthorised
+        return uuid.UUID(claims["org"]), uuid.UUID(claims["sub"])
+
+    async def me(self, request: Request) -> Response:
+        org, sub = self.claims(request)
+        row = await self.pool.fetchrow(
+            "SELECT id, email, display_name, roles, unit_id, supervisor_id, cohort, started_on,"
+            " timezone FROM staff WHERE organisation_id = $1 AND id = $2 AND active",
+            org,
+            sub,
+        )
+        if row is None:
+            raise _Unauthorised
+        body = dict(row)
+        body["roles"] = json.loads(body["roles"])
+        return Response(pydantic_core.to_json(body), media_type=JSON_TYPE)
+
+    async def sync(self, request: Request) -> Response:
+        org, sub = self.claims(request)
+        limit = int(request.query_params.get("limit", "50"))
+        after = _decode_cursor(request.query_params.get("cursor"))
+        async with self.pool.acquire() as conn:
+            me = await conn.fetchrow(
+                "SELECT id, supervisor_id FROM staff"
+                " WHERE organisation_id = $1 AND id = $2 AND active",
+                org,
+                sub,
+            )
+            if me is None:
+                raise _Unauthorised
+            rows = await conn.fetch(
+                "SELECT entity_type, entity_id, op, seq FROM changes"
+                " WHERE organisation_id = $1 AND staff_id = $2 AND seq > $3"
+                " ORDER BY seq LIMIT $4",
+                org,
+                sub,
+                after,
+                limit + 1,
+            )
+            has_more = len(rows) > limit
+            rows = rows[:limit]
+            wanted: dict[str, list[uuid.UUID]] = {}
+            for row in rows:
+                if row["op"] == "upsert":
+                    wanted.setdefault(row["entity_type"], []).append(row["entity_id"])
+            rendered: dict[uuid.UUID, dict[str, Any]] = {}
+            if wanted.get("wellbeing_checkin"):
+                rendered |= await self._checkins(conn, org, sub, me, wanted["wellbeing_checkin"])
+            if wanted.get("reflection"):
+                rendered |= await self._notes(conn, org, sub, wanted["reflection"])
+        changes = []
+        for row in rows:
+            data = rendered.get(row["entity_id"])
+            changes.append(
+                {
+                    "type": row["entity_type"],
+                    "op": "upsert" if data is not None else "delete",
+                    "id": row["entity_id"],
+                    "data": data,
+                }
+            )
+        last = rows[-1]["seq"] if rows else after
+        page = {"changes": changes, "next_cursor": _encode_cursor(last), "has_more": has_more}
+        return Response(pydantic_core.to_json(page), media_type=JSON_TYPE)
+
+    async def _checkins(
+        self,
+        conn: asyncpg.Connection,
+        org: uuid.UUID,
+        sub: uuid.UUID,
+        me: asyncpg.Record,
+        ids: list[uuid.UUID],
+    ) -> dict[uuid.UUID, dict[str, Any]]:
+        rows = await conn.fetch(
+            "SELECT c.id, c.instrument, c.instrument_version, c.content_hash, c.answers,"
+            " c.scores, c.bands, c.band, c.wants_to_talk, c.talk_supervisor_id, c.taken_at,"
+            " s.supervisor_id AS share_to, s.expires_at, s.revoked_at"
+            " FROM wellbeing_checkins c LEFT JOIN wellbeing_checkin_shares s"
+            " ON s.organisation_id = c.organisation_id AND s.checkin_id = c.id"
+            " WHERE c.organisation_id = $1 AND c.staff_id = $2 AND c.id = ANY($3)",
+            org,
+            sub,
+            ids,
+        )
+        eap = await conn.fetchval(
+            "SELECT employee_assistance FROM wellbeing_settings WHERE organisation_id = $1", org
+        )
+        signs = [{"name": "Employee assistance", "contact": eap or DEFAULT_EAP}, SAMARITANS]
+        now = datetime.now(UTC)
+        out = {}
+        for r in rows:
+            live = (
+                r["share_to"] is not None
+                and r["revoked_at"] is None
+                and r["expires_at"] > now
+                and r["share_to"] == me["supervisor_id"]
+            )
+            out[r["id"]] = {
+                "id": r["id"],
+                "instrument": r["instrument"],
+                "instrument_version": r["instrument_version"],
+                "content_hash": r["content_hash"],
+                "answers": json.loads(r["answers"]),
+                "scores": {k: float(v) for k, v in json.loads(r["scores"]).items()},
+                "bands": json.loads(r["bands"]),
+                "band": r["band"],
+                "wants_to_talk": r["wants_to_talk"],
+                "supervisor_told": r["talk_supervisor_id"] is not None,
+                "shared_with_supervisor": live,
+                "share_expires_at": r["expires_at"] if live else None,
+                "taken_at": r["taken_at"],
+                "signposting": signs,
+            }
+        return out
+
+    async def _notes(
+        self, conn: asyncpg.Connection, org: uuid.UUID, sub: uuid.UUID, ids: list[uuid.UUID]
+    ) -> dict[uuid.UUID, dict[str, Any]]:
+        rows = await conn.fetch(
+            "SELECT id, author_id, template, content, shared_at, bring_to_supervision, version,"
+            " created_at, updated_at FROM reflections"
+            " WHERE organisation_id = $1 AND author_id = $2 AND deleted_at IS NULL"
+            " AND id = ANY($3)",
+            org,
+            sub,
+            ids,
+        )
+        out = {}
+        for r in rows:
+            content: dict[str, Any] = {}
+            if r["content"] is not None:
+                aad = f"harbour/reflections/{r['id']}/content".encode()
+                content = json.loads(self.ring.open(r["content"], aad))
+            out[r["id"]] = {
+                "id": r["id"],
+                "author_id": r["author_id"],
+                "template": r["template"],
+                "title": content.get("title", ""),
+                "body": content.get("body", {}),
+                "tags": content.get("tags", []),
+                "mood": content.get("mood"),
+                "shared": r["shared_at"] is not None,
+                "bring_to_supervision": r["bring_to_supervision"],
+                "shared_at": r["shared_at"],
+                "version": r["version"],
+                "created_at": r["created_at"],
+                "updated_at": r["updated_at"],
+            }
+        return out
+
+
+# --- the app -------------------------------------------------------------------------------
+
+
+def create_app() -> FastAPI:
+    """Entry point for `uvicorn --factory` (as `harbour serve` starts Harbour)."""
+    configure_logging()
+    dsn = os.environ["BENCH_PG_DSN"]
+    engine = create_engine(os.environ["BENCH_PSYCOPG_URL"])
+    _ENGINE[:] = [engine]
+    ring = parse_key_ring(os.environ["HARBOUR_ENCRYPTION_KEYS"])
+    secret = os.environ["HARBOUR_SECRET_KEY"]
+    state: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        pool = await asyncpg.create_pool(dsn, min_size=10, max_size=10)
+        await pool.execute(RAW_TABLE)
+        SQLModel.metadata.create_all(engine, tables=[TypicalCheckIn.__table__])  # type: ignore[attr-defined]
+        state["pool"] = pool
+        state["hand"] = ByHand(pool, secret, ring)
+        try:
+            yield
+        finally:
+            await pool.close()
+            engine.dispose()
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/constant")
+    async def constant() -> dict[str, str]:
+        return {"ok": "yes"}
+
+    @app.post("/raw/checkins", status_code=201)
+    async def raw_insert(request: Request) -> Response:
+        body = json.loads(await request.body())
+        checkin_id = uuid.UUID(body["id"])
+        await state["pool"].execute(
+            "INSERT INTO yardstick_raw_checkins (id, staff_id, instrument, answers, created_at)"
+            " VALUES ($1, $2, $3, $4, $5)",
+            checkin_id,
+            uuid.UUID(body["staff_id"]),
+            body["instrument"],
+            json.dumps(body["answers"]),
+            datetime.now(UTC),
+        )
+        return Response(
+            pydantic_core.to_json({"id": checkin_id}), status_code=201, media_type=JSON_TYPE
+        )
+
+    @app.post("/typical/checkins", status_code=201, response_model=TypicalCheckInPublic)
+    def typical_insert(checkin: TypicalCheckInCreate, session: SessionDep) -> TypicalCheckIn:
+        db_checkin = TypicalCheckIn.model_validate(checkin)
+        session.add(db_checkin)
+        session.commit()
+        session.refresh(db_checkin)
+        return db_checkin
+
+    @app.get("/me")
+    async def me(request: Request) -> Response:
+        try:
+            return await state["hand"].me(request)  # type: ignore[no-any-return]
+        except _Unauthorised:
+            return Response(status_code=401)
+
+    @app.get("/sync")
+    async def sync(request: Request) -> Response:
+        try:
+            return await state["hand"].sync(request)  # type: ignore[no-any-return]
+        except _Unauthorised:
+            return Response(status_code=401)
+
+    return app
