@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check-migrations ci clean
+.PHONY: run test lint typecheck check-migrations bench-load bench-scale ci clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,19 @@ check-migrations: $(STAMP)
 	HARBOUR_DATABASE_URL="sqlite+aiosqlite:///$$tmp/check.db" $(BIN)/alembic upgrade head >/dev/null && \
 	HARBOUR_DATABASE_URL="sqlite+aiosqlite:///$$tmp/check.db" $(BIN)/alembic check; \
 	status=$$?; rm -rf $$tmp; exit $$status
+
+# The hot-path load benchmark (docs/PERFORMANCE.md): Harbour and its yardsticks under wrk on
+# PostgreSQL (about five minutes; BENCH_ARGS="--duration 8 --rounds 2" by default).
+BENCH_ARGS ?=
+bench-load: $(STAMP)
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y wrk >/dev/null; } \
+		|| { echo "bench-load needs wrk (apt-get install wrk)"; exit 1; }
+	$(BIN)/python -m bench.bench_load $(BENCH_ARGS)
+
+# The scale of the rest (docs/PERFORMANCE.md): oversight over 5,000 staff with 5 and 50 years
+# of history, and the reminder sweep over 5,000 staff, on PostgreSQL.
+bench-scale: $(STAMP)
+	$(BIN)/python -m bench.bench_scale $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) harbour.db harbour.db-wal harbour.db-shm

@@ -265,7 +265,7 @@ async def seed(settings: Settings) -> World:
                 feed.append((written, person.id, "reflection", notes[-1][0]))
         feed.sort()
         behind = now - timedelta(days=91)
-        changes = []
+        changes: list[tuple[Any, ...]] = []
         last_behind: dict[uuid.UUID, int] = {}
         for seq, (at, sid, kind, eid) in enumerate(feed, start=1):
             changes.append((uuid.uuid4(), org, sid, kind, eid, "upsert", seq, at))

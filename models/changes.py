@@ -18,17 +18,22 @@ How a domain plugs in (reflections do; sessions, actions, notifications, check-i
    ever look at rows not marked `owned`, and a feed read runs none of them when the reader
    has no such row (a practitioner's feed is nearly all their own entities).
 
-Sequencing. `record_change` increments the organisation's row in `change_counters` with an
-UPDATE, which holds that row's lock until the transaction commits or rolls back. A second
-writer in the same organisation waits on the lock, so sequence numbers are handed out and
-committed in the same order, with no gaps (a rolled-back increment is undone). A reader that
-sees sequence n therefore already sees everything below n: a cursor `seq > n` never skips a
-change that commits later. The log keeps one row per (reader, entity), moved to the newest
-sequence on every change, so a page never repeats an entity unless it changed again. The
-price: change-recording writes in one organisation serialise from `record_change` to commit,
-which is why it is called last, and why on PostgreSQL the bump and the log rows are one
-statement (the lock is then held for that statement and the commit alone). See
-docs/reflections-and-sync.md and docs/PERFORMANCE.md.
+Sequencing. A change's number comes from the organisation's row in `change_counters`,
+incremented with an UPDATE whose row lock is held until the transaction commits or rolls
+back. A second writer in the same organisation waits on the lock, so sequence numbers are
+handed out and committed in the same order, with no gaps (a rolled-back increment is undone).
+A reader that sees sequence n therefore already sees everything below n: a cursor `seq > n`
+never skips a change that commits later. The log keeps one row per (reader, entity), moved
+to the newest sequence on every change, so a page never repeats an entity unless it changed
+again.
+
+When the increment happens: on SQLite (which serialises writers anyway) `record_change`
+takes the number itself, so it is called last in a transaction. On PostgreSQL it writes the
+rows with seq 0 (`UNASSIGNED`) and a deferred constraint trigger (migration 0014) takes the
+number at COMMIT: the counter's lock is held for the commit alone, not from the write
+through the rest of the request and the round trip to commit, which made every write in an
+organisation queue behind the slowest (docs/PERFORMANCE.md). Code that must see the numbers
+inside its own transaction calls `assign_now`. See docs/reflections-and-sync.md.
 """
 
 from __future__ import annotations
@@ -49,6 +54,9 @@ from models.base import TenantTable, new_id, utc_column
 from models.db import insert_for, is_postgresql
 from models.errors import Invalid
 from models.pagination import decode_cursor, encode_cursor
+
+# The seq of a change row whose number its commit will assign (PostgreSQL; see above).
+UNASSIGNED = 0
 
 
 class ChangeOp(StrEnum):
@@ -121,8 +129,9 @@ async def record_change(
     now: datetime,
     *,
     owners: Iterable[uuid.UUID] = (),
-) -> int:
-    """Put a change to `entity_id` on each audience member's feed; returns its sequence.
+) -> int | None:
+    """Put a change to `entity_id` on each audience member's feed; returns its sequence on
+    SQLite, None on PostgreSQL (numbered at commit).
 
     `owners`: the audience members who always see the entity (their rows are `owned`).
     Call it after the transaction's other row locks are taken (see the module docstring).
@@ -130,7 +139,7 @@ async def record_change(
     audience = list(dict.fromkeys(audience_staff_ids))
     owning = set(owners)
     if not audience:
-        return await next_seq(session, organisation_id)
+        return None
     rows = [
         {"id": new_id(), "staff_id": staff_id, "owned": staff_id in owning} for staff_id in audience
     ]
@@ -142,12 +151,12 @@ async def record_change(
         "at": now,
     }
     if is_postgresql(session):
-        seq = await _bump_and_log(session, rows, common)
-        if seq is None:  # the organisation's first change: make its counter, then again
-            await _create_counter(session, organisation_id)
-            seq = await _bump_and_log(session, rows, common)
-        assert seq is not None
-        return seq
+        # One statement; the number is taken at commit (the deferred trigger).
+        stmt = insert_for(session, Change).values(
+            [{**common, **row, "seq": UNASSIGNED} for row in rows]
+        )
+        await session.exec(_upsert(stmt))
+        return None
     seq = await next_seq(session, organisation_id)
     stmt = insert_for(session, Change).values([{**common, **row, "seq": seq} for row in rows])
     await session.exec(_upsert(stmt))
@@ -167,47 +176,13 @@ def _upsert(stmt: Any) -> Any:
     )
 
 
-_COUNTERS: sa.Table = ChangeCounter.__table__  # type: ignore[attr-defined]
-_CHANGES: sa.Table = Change.__table__  # type: ignore[attr-defined]
-
-
-async def _bump_and_log(
-    session: AsyncSession, rows: list[dict[str, Any]], common: dict[str, Any]
-) -> int | None:
-    """PostgreSQL: take the next sequence number and upsert every reader's row in one
-    statement (`WITH bump AS (UPDATE .. RETURNING) INSERT .. SELECT`), so the counter's lock
-    is held from here to commit with no round trip in between. None: no counter yet."""
-    bump = (
-        sa.update(_COUNTERS)
-        .where(_COUNTERS.c.organisation_id == common["organisation_id"])
-        .values(last_seq=_COUNTERS.c.last_seq + 1)
-        .returning(_COUNTERS.c.last_seq)
-        .cte("bump")
-    )
-    readers = sa.values(
-        sa.column("id", sa.Uuid()),
-        sa.column("staff_id", sa.Uuid()),
-        sa.column("owned", sa.Boolean()),
-        name="readers",
-    ).data([(r["id"], r["staff_id"], r["owned"]) for r in rows])
-    c = _CHANGES.c
-    chosen = sa.select(
-        readers.c.id,
-        sa.literal(common["organisation_id"], c.organisation_id.type),
-        readers.c.staff_id,
-        sa.literal(common["entity_type"], c.entity_type.type),
-        sa.literal(common["entity_id"], c.entity_id.type),
-        sa.literal(common["op"], c.op.type),
-        bump.c.last_seq,
-        sa.literal(common["at"], c.at.type),
-        readers.c.owned,
-    ).select_from(readers.join(bump, sa.true()))
-    names = ["id", "organisation_id", "staff_id", "entity_type", "entity_id", "op", "seq", "at"]
-    stmt = (
-        _upsert(insert_for(session, _CHANGES).from_select([*names, "owned"], chosen).add_cte(bump))
-    ).returning(c.seq)
-    seq = (await session.exec(stmt)).scalars().first()
-    return None if seq is None else int(seq)
+async def assign_now(session: AsyncSession) -> None:
+    """Number this transaction's change rows now, and any it writes later as it writes
+    them, rather than at commit (PostgreSQL: the deferred trigger's pending work runs here;
+    from here to commit the counter is held, as it was before migration 0014)."""
+    if is_postgresql(session):
+        connection = await session.connection()
+        await connection.exec_driver_sql("SET CONSTRAINTS changes_assign_seq IMMEDIATE")
 
 
 async def _create_counter(session: AsyncSession, organisation_id: uuid.UUID) -> None:
@@ -390,7 +365,10 @@ async def tombstone_unreadable(
         col(Change.op) == ChangeOp.upsert.value,
         col(Change.entity_id).not_in(readable_ids),
     )
-    for entity_id in (await session.exec(stmt)).all():
+    lost = (await session.exec(stmt)).all()
+    for entity_id in lost:
         await record_change(
             session, actor.organisation_id, entity_type, entity_id, ChangeOp.delete, [actor.id], now
         )
+    if lost:
+        await assign_now(session)  # the page read next in this transaction must see them

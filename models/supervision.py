@@ -86,6 +86,21 @@ class SupervisionSession(TenantTable, table=True):
             "supervisor_id",
             "scheduled_for",
         ),
+        # Each person's latest held session (cadence: an index walk, not the whole history).
+        sa.Index(
+            "ix_supervision_sessions_org_supervisee_held",
+            "organisation_id",
+            "supervisee_id",
+            "held_on",
+        ),
+        # What is open (scheduled, recorded, recently cancelled): reminders and oversight
+        # read these, never the signed-off years behind them.
+        sa.Index(
+            "ix_supervision_sessions_org_status_scheduled",
+            "organisation_id",
+            "status",
+            "scheduled_for",
+        ),
     )
 
     supervisee_id: uuid.UUID = Field(foreign_key="staff.id", ondelete="CASCADE")
@@ -167,6 +182,8 @@ class SupervisionAction(TenantTable, table=True):
             "status",
         ),
         sa.Index("ix_supervision_actions_org_session", "organisation_id", "session_id"),
+        # Open actions falling due (the reminder sweep), not every action ever done.
+        sa.Index("ix_supervision_actions_org_status_due", "organisation_id", "status", "due_on"),
     )
 
     session_id: uuid.UUID = Field(foreign_key="supervision_sessions.id", ondelete="CASCADE")

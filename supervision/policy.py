@@ -122,6 +122,14 @@ def next_due_on(
         due = extended
 
 
+def absences_matter_from(people: Iterable[tuple[date, date | None]], today: date) -> date:
+    """The earliest day an absence can still matter to `cadence` for any of `people`
+    ((started_on, last counted session) each): one ending before every person's window and
+    before today changes no due date and no `on_leave`, so callers need not read it."""
+    starts = [last + timedelta(days=1) if last is not None else started for started, last in people]
+    return min([*starts, today])
+
+
 def days_overdue(next_due: date, today: date) -> int:
     return max(0, (today - next_due).days)
 

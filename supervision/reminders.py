@@ -27,7 +27,14 @@ from models.supervision import (
     SupervisionAction,
     SupervisionSession,
 )
-from supervision.policy import Cadence, CadencePolicy, cadence, sign_off_due_on, write_up_due_on
+from supervision.policy import (
+    Cadence,
+    CadencePolicy,
+    absences_matter_from,
+    cadence,
+    sign_off_due_on,
+    write_up_due_on,
+)
 from supervision.policy_store import load_policy
 from supervision.status import last_counted_on, local_today
 
@@ -175,7 +182,11 @@ async def _cadence_reminders(
     supervised = [s for s in staff.values() if s.supervisor_id is not None]
     ids = [s.id for s in supervised]
     last = await last_counted_on(session, org, ids, policy)
-    spans = await absence_spans(session, org, ids)
+    # Only absences that can still move someone's due date or put them on leave today.
+    matter = absences_matter_from(
+        ((s.started_on, last.get(s.id)) for s in supervised), now.date() - timedelta(days=1)
+    )
+    spans = await absence_spans(session, org, ids, ending_on_or_after=matter)
     out: list[Reminder] = []
     for person in supervised:
         today = local_today(now, person.timezone)

@@ -46,18 +46,25 @@ async def last_counted_on(
     *,
     on_or_before: date | None = None,
 ) -> dict[uuid.UUID, date]:
-    """The date of each person's last counted session, in one statement."""
-    stmt = (
-        select(col(SupervisionSession.supervisee_id), func.max(SupervisionSession.held_on))
-        .where(
-            col(SupervisionSession.organisation_id) == organisation_id,
-            col(SupervisionSession.supervisee_id).in_(staff_ids),
-            *counted(policy),
-        )
-        .group_by(col(SupervisionSession.supervisee_id))
+    """The date of each person's last counted session, in one statement.
+
+    A correlated `max(held_on)` per person rather than a GROUP BY over their sessions: on
+    PostgreSQL each is a backward walk of `ix_supervision_sessions_org_supervisee_held` that
+    stops at the newest counted session, so the cost follows the number of people, not the
+    years of history behind them (docs/PERFORMANCE.md, "scale of the rest").
+    """
+    s = SupervisionSession
+    latest = select(func.max(s.held_on)).where(
+        col(s.organisation_id) == organisation_id,
+        col(s.supervisee_id) == col(Staff.id),
+        col(s.held_on).is_not(None),
+        *counted(policy),
     )
     if on_or_before is not None:
-        stmt = stmt.where(col(SupervisionSession.held_on) <= on_or_before)
+        latest = latest.where(col(s.held_on) <= on_or_before)
+    stmt = select(col(Staff.id), latest.scalar_subquery()).where(
+        col(Staff.organisation_id) == organisation_id, col(Staff.id).in_(staff_ids)
+    )
     return {sid: held for sid, held in (await session.exec(stmt)).all() if held is not None}
 
 

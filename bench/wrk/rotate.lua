@@ -25,10 +25,12 @@ function init(args)
   for i = tid + 1, #data.entries, data.threads do
     table.insert(mine, data.entries[i])
   end
+  -- A FIFO with explicit ends (the length of a table with holes is undefined in Lua).
   queue = {}
   head = 1
+  tail = 0
   if data.refresh then
-    for _, e in ipairs(mine) do table.insert(queue, e.token) end
+    for _, e in ipairs(mine) do tail = tail + 1; queue[tail] = e.token end
   end
 end
 
@@ -67,7 +69,7 @@ if data.refresh then
   function response(status, headers, body)
     if status == 200 then
       local token = body:match('"refresh_token":"([^"]+)"')
-      if token then table.insert(queue, token) end
+      if token then tail = tail + 1; queue[tail] = token end
     end
   end
 end

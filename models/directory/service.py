@@ -262,15 +262,21 @@ async def find_login(session: AsyncSession, email: str) -> Staff | None:
     return (await session.exec(stmt)).first()
 
 
+# Built once: every authenticated request runs it, and a statement object reused keeps its
+# SQLAlchemy cache key (building and keying it anew cost as much as reading the row).
+_ACTIVE_STAFF = select(Staff).where(
+    col(Staff.organisation_id) == sa.bindparam("organisation_id", type_=sa.Uuid()),
+    col(Staff.id) == sa.bindparam("staff_id", type_=sa.Uuid()),
+    col(Staff.active).is_(True),
+)
+
+
 async def load_active_staff(
     session: AsyncSession, organisation_id: uuid.UUID, staff_id: uuid.UUID
 ) -> Staff | None:
-    stmt = select(Staff).where(
-        col(Staff.organisation_id) == organisation_id,
-        col(Staff.id) == staff_id,
-        col(Staff.active).is_(True),
-    )
-    return (await session.exec(stmt)).first()
+    """The staff member if they exist and are active (every authenticated request)."""
+    params = {"organisation_id": organisation_id, "staff_id": staff_id}
+    return (await session.exec(_ACTIVE_STAFF, params=params)).first()
 
 
 def actor_for(staff: Staff) -> Actor:

@@ -37,6 +37,7 @@ from supervision.oversight.schemas import (
 )
 from supervision.policy import (
     CadencePolicy,
+    absences_matter_from,
     cadence,
     sign_off_due_on,
     write_up_due_on,
@@ -245,7 +246,11 @@ async def staff_rows(
     by_id = {p.id: p for p in people}
     ids = list(by_id)
     last = await last_counted_on(session, organisation_id, ids, policy)
-    spans = await absence_spans(session, organisation_id, ids)
+    # Only absences that can still move someone's due date or put them on leave today.
+    matter = absences_matter_from(
+        ((p.started_on, last.get(p.id)) for p in people), now.date() - timedelta(days=1)
+    )
+    spans = await absence_spans(session, organisation_id, ids, ending_on_or_after=matter)
     pending = await _pending(session, organisation_id, ids, by_id, policy, now)
     actions = await _open_actions(session, organisation_id, ids)
     rows = []

@@ -1,0 +1,308 @@
+"""The phone's hot paths make a fixed, counted set of SQL statements.
+
+Each test counts the statements one request sends on the test's connection and asserts the
+exact list (so the count), on SQLite and on PostgreSQL. A change that adds a query to a hot
+path fails here, not in a benchmark (`make bench-load`, docs/PERFORMANCE.md). The
+harness's SAVEPOINT / RELEASE around each request are left out: the app sends BEGIN and
+COMMIT there instead, outside the statement stream.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from api.security import Passwords
+from models.directory.organisation import Organisation
+from models.directory.staff import Role, Staff
+from models.wellbeing import CheckIn
+from tests.factories.directory import (
+    PASSWORD,
+    bearer,
+    make_org,
+    make_staff,
+    make_unit,
+    now_of,
+    password_login,
+)
+from tests.factories.reflections import note_body
+from tests.factories.wellbeing import pulse_answers
+
+CHECKINS = "/api/v1/wellbeing/checkins"
+NOTES = "/api/v1/reflections"
+# The statements every authenticated request starts with: the caller's staff row.
+AUTH = ["SELECT staff"]
+
+
+def _summary(sql: str) -> str:
+    """`VERB table` of one statement (enough to tell the statements of a path apart)."""
+    text = " ".join(sql.split())
+    if text.startswith("WITH RECURSIVE up"):
+        return "SELECT units (path up the tree)"
+    for pattern in (
+        r"^(INSERT) INTO (\w+)",
+        r"^(UPDATE) (\w+)",
+        r"^(DELETE) FROM (\w+)",
+        r"^(SELECT) .*? FROM (\w+)",
+    ):
+        found = re.match(pattern, text)
+        if found:
+            return f"{found.group(1)} {found.group(2)}"
+    return text[:40]
+
+
+@contextmanager
+def counting(connection: AsyncConnection) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def before(*args: Any) -> None:
+        sql = str(args[2])
+        if not sql.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")):
+            statements.append(_summary(sql))
+
+    target = connection.sync_connection
+    assert target is not None
+    event.listen(target, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        event.remove(target, "before_cursor_execute", before)
+
+
+def _log(backend: str) -> list[str]:
+    """Recording a change: the readers' rows on PostgreSQL (numbered at commit, by the
+    trigger of migration 0014); the counter, then the rows, on SQLite."""
+    if backend == "postgresql":
+        return ["INSERT changes"]
+    return ["UPDATE change_counters", "INSERT changes"]
+
+
+@dataclass
+class Team:
+    org: Organisation
+    supervisor: Staff
+    me: Staff
+    path: list[str]
+
+
+async def _team(db: AsyncSession, app: FastAPI) -> Team:
+    """A practitioner three units deep, with a supervisor; the organisation's first change
+    is made, so its change counter exists (as in any organisation in use)."""
+    now = now_of(app)
+    org = await make_org(db, now=now)
+    top = await make_unit(db, org, now=now)
+    service = await make_unit(db, org, parent=top, now=now)
+    team = await make_unit(db, org, parent=service, now=now)
+    for _ in range(20):  # the rest of the tree, which a check-in no longer reads
+        await make_unit(db, org, parent=service, now=now)
+    passwords: Passwords = app.state.passwords
+    supervisor = await make_staff(db, org, Role.supervisor, unit=team, now=now)
+    me = await make_staff(
+        db,
+        org,
+        unit=team,
+        supervisor=supervisor,
+        password_hash=passwords.hash(PASSWORD),
+        now=now,
+    )
+    return Team(org, supervisor, me, [str(top.id), str(service.id), str(team.id)])
+
+
+def _checkin(**changes: Any) -> dict[str, Any]:
+    body = {"id": str(uuid.uuid4()), "instrument": "pulse", "answers": pulse_answers(14)}
+    return body | changes
+
+
+async def test_a_checkin_is_five_statements(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    db: AsyncSession,
+    connection: AsyncConnection,
+    backend: str,
+) -> None:
+    t = await _team(db, app)
+    headers = bearer(app, t.me)
+    assert (await client.post(CHECKINS, json=_checkin(), headers=headers)).status_code == 201
+    with counting(connection) as statements:
+        response = await client.post(CHECKINS, json=_checkin(), headers=headers)
+    assert response.status_code == 201
+    stored = await db.get(CheckIn, uuid.UUID(response.json()["id"]))
+    assert stored is not None
+    assert stored.unit_path == t.path  # top of the tree down to the caller's team
+    assert statements == [
+        *AUTH,
+        "SELECT wellbeing_settings",  # once: share days and the signposting
+        "SELECT units (path up the tree)",  # never the whole tree
+        "INSERT wellbeing_checkins",  # ON CONFLICT DO NOTHING: no lookup before it
+        *_log(backend),
+    ]
+
+
+async def test_a_shared_checkin_adds_only_the_share(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    db: AsyncSession,
+    connection: AsyncConnection,
+    backend: str,
+) -> None:
+    t = await _team(db, app)
+    headers = bearer(app, t.me)
+    assert (await client.post(CHECKINS, json=_checkin(), headers=headers)).status_code == 201
+    body = _checkin(share_with_supervisor=True, wants_to_talk=True, tell_supervisor=True)
+    with counting(connection) as statements:
+        response = await client.post(CHECKINS, json=body, headers=headers)
+    assert response.status_code == 201
+    assert response.json()["shared_with_supervisor"] is True
+    assert statements == [
+        *AUTH,
+        "SELECT wellbeing_settings",
+        "SELECT units (path up the tree)",
+        "INSERT wellbeing_checkins",
+        "INSERT wellbeing_checkin_shares",  # a new check-in has no share to look up
+        *_log(backend),  # both readers in one statement
+    ]
+
+
+async def test_a_repeated_checkin_reads_what_it_made(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    db: AsyncSession,
+    connection: AsyncConnection,
+) -> None:
+    t = await _team(db, app)
+    headers = bearer(app, t.me)
+    body = _checkin()
+    first = await client.post(CHECKINS, json=body, headers=headers)
+    with counting(connection) as statements:
+        again = await client.post(CHECKINS, json=body, headers=headers)
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    assert statements == [
+        *AUTH,
+        "SELECT wellbeing_settings",
+        "SELECT units (path up the tree)",
+        "INSERT wellbeing_checkins",  # conflicts
+        "SELECT wellbeing_checkins",
+        "SELECT wellbeing_checkin_shares",
+    ]
+
+
+async def test_a_note_is_three_statements_and_an_edit_four(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    db: AsyncSession,
+    connection: AsyncConnection,
+    backend: str,
+) -> None:
+    t = await _team(db, app)
+    headers = bearer(app, t.me)
+    assert (await client.post(NOTES, json=note_body(), headers=headers)).status_code == 201
+    body = note_body()
+    with counting(connection) as statements:
+        created = await client.post(NOTES, json=body, headers=headers)
+    assert created.status_code == 201
+    assert statements == [*AUTH, "INSERT reflections", *_log(backend)]
+
+    del body["id"]
+    edit = headers | {"If-Match": created.headers["ETag"]}
+    with counting(connection) as statements:
+        updated = await client.put(f"{NOTES}/{created.json()['id']}", json=body, headers=edit)
+    assert updated.status_code == 200
+    assert statements == [
+        *AUTH,
+        "SELECT reflections",  # FOR UPDATE: the version the If-Match is checked against
+        "UPDATE reflections",
+        *_log(backend),
+    ]
+
+
+async def test_a_sync_page_is_a_fixed_set_of_statements_whatever_the_history(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    db: AsyncSession,
+    connection: AsyncConnection,
+) -> None:
+    t = await _team(db, app)
+    headers = bearer(app, t.me)
+    first_page: list[list[str]] = []
+    for size in (2, 8):
+        for n in range(size):
+            body = _checkin(share_with_supervisor=n == 0)
+            assert (await client.post(CHECKINS, json=body, headers=headers)).status_code == 201
+            assert (await client.post(NOTES, json=note_body(), headers=headers)).status_code == 201
+        with counting(connection) as statements:
+            page = await client.get("/api/v1/sync?limit=50", headers=headers)
+        assert page.status_code == 200
+        first_page.append(statements)
+        assert statements == [
+            *AUTH,
+            "SELECT changes",  # anything to reconcile? (nothing: all the caller's own)
+            "SELECT changes",  # the page
+            "SELECT wellbeing_checkins",
+            "SELECT wellbeing_checkin_shares",  # the page's shares at once, not one each
+            "SELECT wellbeing_settings",
+            "SELECT reflections",
+            "SELECT changes",  # moved since read
+        ]
+        with counting(connection) as statements:
+            cursor = page.json()["next_cursor"]
+            current = await client.get(f"/api/v1/sync?cursor={cursor}", headers=headers)
+        assert current.status_code == 200
+        assert current.json()["changes"] == []
+        assert statements == [*AUTH, "SELECT changes", "SELECT changes"]
+    assert first_page[0] == first_page[1]
+
+
+async def test_a_supervisor_sync_still_runs_the_reconcilers(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    db: AsyncSession,
+    connection: AsyncConnection,
+) -> None:
+    t = await _team(db, app)
+    body = _checkin(share_with_supervisor=True)
+    assert (await client.post(CHECKINS, json=body, headers=bearer(app, t.me))).status_code == 201
+    with counting(connection) as statements:
+        page = await client.get("/api/v1/sync", headers=bearer(app, t.supervisor))
+    assert page.status_code == 200
+    assert [c["id"] for c in page.json()["changes"]] == [body["id"]]
+    # The supervisor sees someone else's check-in: the reconcilers look (and find nothing).
+    assert statements[:6] == [*AUTH, "SELECT changes", *["SELECT changes"] * 4]
+
+
+async def test_me_is_one_statement(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession, connection: AsyncConnection
+) -> None:
+    t = await _team(db, app)
+    with counting(connection) as statements:
+        response = await client.get("/api/v1/me", headers=bearer(app, t.me))
+    assert response.status_code == 200
+    assert statements == AUTH
+
+
+async def test_a_token_refresh_is_four_statements(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession, connection: AsyncConnection
+) -> None:
+    t = await _team(db, app)
+    login = await password_login(client, t.me.email)
+    token = login.json()["refresh_token"]
+    form = {"grant_type": "refresh_token", "refresh_token": token}
+    with counting(connection) as statements:
+        response = await client.post("/api/v1/auth/token", data=form)
+    assert response.status_code == 200
+    assert statements == [
+        "SELECT refresh_tokens",
+        "UPDATE refresh_tokens",  # spent: the conditional UPDATE a racing reuse loses
+        "SELECT staff",
+        "INSERT refresh_tokens",
+    ]
