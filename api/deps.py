@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.security import AccessTokens, InvalidToken, Passwords
@@ -34,6 +35,18 @@ def system_clock() -> datetime:
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: commit before the response is sent, roll back on error."""
     async with session_scope(request.app.state.session_factory) as session:
+        yield session
+
+
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session for a route that makes one read and writes nothing (`GET /me`): on
+    PostgreSQL it runs without a transaction block, saving the BEGIN and COMMIT round trips
+    (a single statement is its own consistent snapshot). Nothing is committed."""
+    factory = request.app.state.session_factory
+    async with factory() as session:
+        bind = session.bind
+        if isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql":
+            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         yield session
 
 
@@ -63,6 +76,7 @@ async def get_key_ring(request: Request) -> KeyRing:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 Now = Annotated[datetime, Depends(get_now)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
@@ -79,17 +93,21 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
-async def current_staff(
-    session: SessionDep,
-    tokens: TokensDep,
-    now: Now,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+async def _authenticate(
+    request: Request, session: AsyncSession, credentials: HTTPAuthorizationCredentials | None
 ) -> Staff:
-    """The staff member the bearer token names, if the token is valid and they are still active."""
+    """The staff member the bearer token names, if the token is valid and they are still
+    active. (Tokens and clock come from app state, not as dependencies: every request pays
+    for each dependency FastAPI resolves.)"""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(401, "Sign in first.", headers={"WWW-Authenticate": "Bearer"})
+    tokens: AccessTokens = request.app.state.tokens
+    clock: Clock = request.app.state.clock
     try:
-        claims = tokens.verify(credentials.credentials, now)
+        claims = tokens.verify(credentials.credentials, clock())
     except InvalidToken as exc:
         raise _unauthorized("The access token is not valid.") from exc
     staff = await load_active_staff(session, claims.organisation_id, claims.staff_id)
@@ -98,7 +116,21 @@ async def current_staff(
     return staff
 
 
+async def current_staff(request: Request, session: SessionDep, credentials: Credentials) -> Staff:
+    """The caller, read in the request's transaction."""
+    return await _authenticate(request, session, credentials)
+
+
+async def current_staff_read(
+    request: Request, session: ReadSessionDep, credentials: Credentials
+) -> Staff:
+    """The caller, for a route that reads nothing else (no transaction; see
+    `get_read_session`)."""
+    return await _authenticate(request, session, credentials)
+
+
 CurrentStaff = Annotated[Staff, Depends(current_staff)]
+CurrentStaffRead = Annotated[Staff, Depends(current_staff_read)]
 
 
 async def current_actor(request: Request, staff: CurrentStaff) -> Actor:

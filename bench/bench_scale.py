@@ -255,7 +255,6 @@ async def seed(conn: asyncpg.Connection, staff_count: int, years: int) -> Counci
     )
     council = Council(org, head, services[0][0], services[0][1], practitioners)
     sessions, actions = _history(council, 1, 12 * years)
-    absences = []
     for n, (pid, supervisor) in enumerate(practitioners):
         # What is pending in a live council.
         awaiting = _session(org, pid, supervisor, TODAY - timedelta(days=3 + n % 5), "scheduled")
@@ -265,11 +264,6 @@ async def seed(conn: asyncpg.Connection, staff_count: int, years: int) -> Counci
         )
         sessions += [awaiting, recorded, cancelled]
         actions += [_action(recorded, done=False), _action(sessions[n * (12 * years - 1)], False)]
-        for year in range(years):
-            for start in (date(TODAY.year - year, 4, 7), date(TODAY.year - year, 8, 4)):
-                absences.append(
-                    (uuid.uuid4(), org, pid, start, start + timedelta(days=11), "annual_leave")
-                )
     await conn.copy_records_to_table(
         "supervision_sessions", records=sessions, columns=_SESSION_COLUMNS
     )
@@ -277,18 +271,7 @@ async def seed(conn: asyncpg.Connection, staff_count: int, years: int) -> Counci
         "supervision_actions", records=actions, columns=_ACTION_COLUMNS
     )
     await conn.copy_records_to_table(
-        "absences",
-        records=[(*a, None, NOW) for a in absences],
-        columns=[
-            "id",
-            "organisation_id",
-            "staff_id",
-            "starts_on",
-            "ends_on",
-            "kind",
-            "created_by",
-            "created_at",
-        ],
+        "absences", records=_absences(council, 0, years), columns=_ABSENCE_COLUMNS
     )
     await conn.copy_records_to_table(
         "devices",
@@ -310,8 +293,35 @@ async def _more_history(conn: asyncpg.Connection, council: Council, years: int) 
     await conn.copy_records_to_table(
         "supervision_actions", records=actions, columns=_ACTION_COLUMNS
     )
+    await conn.copy_records_to_table(
+        "absences", records=_absences(council, years, years * 10), columns=_ABSENCE_COLUMNS
+    )
     await conn.execute("ANALYZE")
     return len(sessions)
+
+
+_ABSENCE_COLUMNS = [
+    "id",
+    "organisation_id",
+    "staff_id",
+    "starts_on",
+    "ends_on",
+    "kind",
+    "created_by",
+    "created_at",
+]
+
+
+def _absences(council: Council, first_year: int, last_year: int) -> list[tuple[Any, ...]]:
+    """Annual leave twice a year, `first_year`..`last_year` years ago."""
+    rows: list[tuple[Any, ...]] = []
+    for pid, _ in council.practitioners:
+        for year in range(first_year, last_year):
+            for month, day in ((4, 7), (8, 4)):
+                start = date(TODAY.year - year, month, day)
+                end = start + timedelta(days=11)
+                rows.append((uuid.uuid4(), council.org, pid, start, end, "annual_leave", None, NOW))
+    return rows
 
 
 def _pct(samples: list[float], q: float) -> float:

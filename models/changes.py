@@ -103,6 +103,27 @@ class Change(TenantTable, table=True):
     owned: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
+_CHANGES: sa.Table = Change.__table__  # type: ignore[attr-defined]
+
+# A feed page: plain columns (no ORM objects), built once with its parameters bound late.
+_PAGE = (
+    sa.select(
+        col(Change.id),
+        col(Change.entity_type),
+        col(Change.entity_id),
+        col(Change.op),
+        col(Change.seq),
+    )
+    .where(
+        col(Change.organisation_id) == sa.bindparam("organisation_id", type_=sa.Uuid()),
+        col(Change.staff_id) == sa.bindparam("staff_id", type_=sa.Uuid()),
+        col(Change.seq) > sa.bindparam("after", type_=sa.BigInteger()),
+    )
+    .order_by(col(Change.seq))
+    .limit(sa.bindparam("rows", type_=sa.Integer()))
+)
+
+
 async def next_seq(session: AsyncSession, organisation_id: uuid.UUID, count: int = 1) -> int:
     """Take the organisation's next `count` sequence numbers (returns the last of them); the
     counter's lock is held until commit."""
@@ -152,13 +173,13 @@ async def record_change(
     }
     if is_postgresql(session):
         # One statement; the number is taken at commit (the deferred trigger).
-        stmt = insert_for(session, Change).values(
+        stmt = insert_for(session, _CHANGES).values(
             [{**common, **row, "seq": UNASSIGNED} for row in rows]
         )
         await session.exec(_upsert(stmt))
         return None
     seq = await next_seq(session, organisation_id)
-    stmt = insert_for(session, Change).values([{**common, **row, "seq": seq} for row in rows])
+    stmt = insert_for(session, _CHANGES).values([{**common, **row, "seq": seq} for row in rows])
     await session.exec(_upsert(stmt))
     return seq
 
@@ -308,17 +329,14 @@ async def read_feed(
     if reconcilers and await _has_unowned(session, actor):
         for reconcile in reconcilers:
             await reconcile(session, actor, now)
-    stmt = (
-        select(Change)
-        .where(
-            col(Change.organisation_id) == actor.organisation_id,
-            col(Change.staff_id) == actor.id,
-            col(Change.seq) > after,
-        )
-        .order_by(col(Change.seq))
-        .limit(limit + 1)
-    )
-    rows = list((await session.exec(stmt)).all())
+    params = {
+        "organisation_id": actor.organisation_id,
+        "staff_id": actor.id,
+        "after": after,
+        "rows": limit + 1,
+    }
+    connection = await session.connection()
+    rows = list((await connection.execute(_PAGE, params)).all())
     has_more = len(rows) > limit
     rows = rows[:limit]
     wanted: dict[str, list[uuid.UUID]] = {}

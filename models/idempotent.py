@@ -51,12 +51,14 @@ async def create_once(
         if existing is None:
             raise
         return _same_or_conflict(existing, same, conflict), False
-    values = {c.key: getattr(row, c.key) for c in sa.inspect(table).column_attrs}
+    mapper = sa.inspect(table)
+    values = {c.key: getattr(row, c.key) for c in mapper.column_attrs}
+    # A Core INSERT on the table (an ORM-enabled one runs the bulk-persistence machinery).
     stmt = (
-        insert_for(session, table)
+        insert_for(session, mapper.local_table)
         .values(values)
         .on_conflict_do_nothing(index_elements=["id"])
-        .returning(sa.inspect(table).primary_key[0])
+        .returning(mapper.local_table.c.id)
     )
     if (await session.exec(stmt)).first() is not None:
         # The row is in the database as written: attach it as loaded, without a re-read.

@@ -69,6 +69,32 @@ def managed_staff(actor: Actor) -> SelectOfScalar[uuid.UUID]:
 MAX_TREE_DEPTH = 64
 
 
+def _path_up() -> SelectOfScalar[uuid.UUID]:
+    """Unit ids from `:unit_id` up to the root, nearest first (one recursive statement)."""
+    units: sa.Table = Unit.__table__  # type: ignore[attr-defined]
+    org = sa.bindparam("organisation_id", type_=sa.Uuid())
+    up = (
+        sa.select(units.c.id, units.c.parent_id, sa.literal(0).label("depth"))
+        .where(
+            units.c.organisation_id == org,
+            units.c.id == sa.bindparam("unit_id", type_=sa.Uuid()),
+        )
+        .cte("up", recursive=True)
+    )
+    up = up.union_all(
+        sa.select(units.c.id, units.c.parent_id, up.c.depth + 1).where(
+            units.c.organisation_id == org,
+            units.c.id == up.c.parent_id,
+            up.c.depth < MAX_TREE_DEPTH,
+        )
+    )
+    return select(up.c.id).order_by(up.c.depth)
+
+
+# Built once: a check-in runs it, and a statement reused keeps its compiled form and cache key.
+_PATH_UP = _path_up()
+
+
 async def unit_path(
     session: AsyncSession, organisation_id: uuid.UUID, unit_id: uuid.UUID | None
 ) -> list[str]:
@@ -78,20 +104,8 @@ async def unit_path(
     """
     if unit_id is None:
         return []
-    units: sa.Table = Unit.__table__  # type: ignore[attr-defined]
-    up = (
-        sa.select(units.c.id, units.c.parent_id, sa.literal(0).label("depth"))
-        .where(units.c.organisation_id == organisation_id, units.c.id == unit_id)
-        .cte("up", recursive=True)
-    )
-    up = up.union_all(
-        sa.select(units.c.id, units.c.parent_id, up.c.depth + 1).where(
-            units.c.organisation_id == organisation_id,
-            units.c.id == up.c.parent_id,
-            up.c.depth < MAX_TREE_DEPTH,
-        )
-    )
-    rows = (await session.exec(select(up.c.id).order_by(up.c.depth))).all()
+    params = {"organisation_id": organisation_id, "unit_id": unit_id}
+    rows = (await session.exec(_PATH_UP, params=params)).all()
     path: list[str] = []
     for row_id in rows:
         if str(row_id) in path:  # a cycle: stop where the walk first repeats

@@ -30,7 +30,8 @@ async def settings_for(session: AsyncSession, organisation_id: uuid.UUID) -> Wel
         )
     ).first()
     if found is not None:
-        found.k_threshold = max(found.k_threshold, MIN_K)
+        if found.k_threshold < MIN_K:  # (never assign an unchanged value: it dirties the
+            found.k_threshold = MIN_K  # row, and every later statement then flushes)
         return found
     return WellbeingSettings(
         organisation_id=organisation_id,

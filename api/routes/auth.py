@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from api.deps import CurrentStaff, Now, PasswordsDep, SessionDep, SettingsDep, TokensDep
+from api.deps import CurrentStaffRead, Now, PasswordsDep, SessionDep, SettingsDep, TokensDep
 from api.problems import problems
 from models.directory.schemas import MePublic
 from models.directory.sign_in import BadCredentials, LoginThrottled, password_login
@@ -168,6 +168,6 @@ async def revoke_token(request: Request, session: SessionDep, now: Now) -> JSONR
 
 
 @router.get("/me", name="get_me", response_model=MePublic, responses=problems())
-async def get_me(staff: CurrentStaff) -> Staff:
-    """The signed-in staff member."""
+async def get_me(staff: CurrentStaffRead) -> Staff:
+    """The signed-in staff member (one read, no transaction)."""
     return staff

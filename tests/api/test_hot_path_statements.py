@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.security import Passwords
+from models.db import session_scope
 from models.directory.organisation import Organisation
 from models.directory.staff import Role, Staff
 from models.wellbeing import CheckIn
@@ -37,6 +38,7 @@ from tests.factories.directory import (
 )
 from tests.factories.reflections import note_body
 from tests.factories.wellbeing import pulse_answers
+from tests.harness import Committed
 
 CHECKINS = "/api/v1/wellbeing/checkins"
 NOTES = "/api/v1/reflections"
@@ -306,3 +308,37 @@ async def test_a_token_refresh_is_four_statements(
         "SELECT staff",
         "INSERT refresh_tokens",
     ]
+
+
+async def test_me_outside_a_transaction_still_checks_the_token_and_the_person(
+    committed: Committed,
+) -> None:
+    """With real sessions (not the test transaction) `GET /me` reads without BEGIN/COMMIT
+    on PostgreSQL: it must answer exactly as before, and refuse a deactivated person."""
+    now = committed.clock()
+    async with session_scope(committed.sessions) as db:
+        org = await make_org(db, now=now)
+        committed.track(org)
+        me = await make_staff(db, org, now=now)
+        gone = await make_staff(db, org, active=False, now=now)
+    app = committed.app()
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
+        response = await client.get("/api/v1/me", headers=bearer(app, me))
+        assert response.status_code == 200
+        assert response.json()["id"] == str(me.id)
+        assert response.json()["email"] == me.email
+        refused = await client.get("/api/v1/me", headers=bearer(app, gone))
+        assert refused.status_code == 401
+        assert (await client.get("/api/v1/me")).status_code == 401
+        # The pooled connection went back clean: a write in the next request commits.
+        body: dict[str, Any] = {
+            "id": str(uuid.uuid4()),
+            "instrument": "pulse",
+            "answers": pulse_answers(14),
+        }
+        created = await client.post(CHECKINS, json=body, headers=bearer(app, me))
+        assert created.status_code == 201
+    async with session_scope(committed.sessions) as db:
+        assert await db.get(CheckIn, uuid.UUID(body["id"])) is not None
