@@ -522,6 +522,12 @@ class Result:
     p99_ms: float
     errors: int
     requests: int
+    cpu_ms: float  # the server process's CPU time per request (user + system)
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _lua_string(value: str) -> str:
@@ -554,7 +560,7 @@ def _write_data(path: Path, spec: dict[str, Any]) -> None:
 
 
 def run_wrk(
-    base: str,
+    server: Server,
     spec: dict[str, Any],
     duration: float,
     connections: int,
@@ -562,8 +568,11 @@ def run_wrk(
     rss: RssProbe,
     profile: Path | None = None,
 ) -> Result:
+    base = server.base
     data = work / "data.lua"
     _write_data(data, spec)
+    pid = server.process.pid
+    cpu_before = _cpu_seconds(pid)
     rss.active = True
     spy = None
     if profile is not None:
@@ -612,7 +621,9 @@ def run_wrk(
     if line is None:
         raise SystemExit(f"wrk printed no result:\n{done.stdout}\n{done.stderr}")
     raw = json.loads(line[6:])
+    cpu = _cpu_seconds(pid) - cpu_before
     return Result(
+        cpu_ms=cpu * 1000 / max(1, raw["requests"]),
         rps=raw["requests"] / (raw["duration_us"] / 1e6),
         p50_ms=raw["p50_us"] / 1000,
         p99_ms=raw["p99_us"] / 1000,
@@ -796,7 +807,10 @@ async def check_by_hand(world: World, harbour: str, yard: str) -> None:
 
 
 def _fmt(r: Result) -> str:
-    return f"{r.rps:>8,.0f} req/s  p50 {r.p50_ms:>7.1f} ms  p99 {r.p99_ms:>7.1f} ms"
+    return (
+        f"{r.rps:>8,.0f} req/s  p50 {r.p50_ms:>7.1f} ms  p99 {r.p99_ms:>7.1f} ms  "
+        f"cpu {r.cpu_ms:>5.2f} ms/req"
+    )
 
 
 def main() -> None:
@@ -900,7 +914,7 @@ def main() -> None:
                 for side, name in plan:
                     server = harbour if side == "harbour" else yard
                     spec = asyncio.run(scenario(name, world, side))
-                    run_wrk(server.base, spec, args.warmup, args.connections, work, rss)
+                    run_wrk(server, spec, args.warmup, args.connections, work, rss)
             rss.peak = 0.0
             for rnd in range(args.rounds):
                 order = plan if rnd % 2 == 0 else _flip_pairs(plan)
@@ -913,7 +927,7 @@ def main() -> None:
                         slug = "".join(c if c.isalnum() else "-" for c in name)
                         profile = Path(args.profile) / f"{slug}-round{rnd + 1}.txt"
                     result = run_wrk(
-                        server.base, spec, args.duration, args.connections, work, rss, profile
+                        server, spec, args.duration, args.connections, work, rss, profile
                     )
                     results.setdefault((side, name), []).append(result)
                     flag = f"  ({result.errors} non-2xx/socket errors)" if result.errors else ""
@@ -954,14 +968,18 @@ def report(results: dict[tuple[str, str], list[Result]], peak: float, final: flo
         return fmt.format(lo) if abs(hi - lo) < 1e-9 else f"{fmt.format(lo)}–{fmt.format(hi)}"
 
     print("\nsummary (range over rounds)")
-    print(f"  {'path':<34} {'requests/s':>14} {'p50 ms':>12} {'p99 ms':>14} {'p99/p50':>10}")
+    print(
+        f"  {'path':<34} {'requests/s':>14} {'p50 ms':>12} {'p99 ms':>14} {'p99/p50':>10}"
+        f" {'CPU ms/req':>11}"
+    )
     for (side, name), rs in results.items():
         label = f"{'yardstick' if side == 'yardstick' else 'Harbour'}: {name}"
         print(
             f"  {label:<34} {span([r.rps for r in rs], '{:,.0f}'):>14} "
             f"{span([r.p50_ms for r in rs], '{:.1f}'):>12} "
             f"{span([r.p99_ms for r in rs], '{:.1f}'):>14} "
-            f"{span([r.p99_ms / r.p50_ms for r in rs], '{:.1f}x'):>10}"
+            f"{span([r.p99_ms / r.p50_ms for r in rs], '{:.1f}x'):>10} "
+            f"{span([r.cpu_ms for r in rs], '{:.2f}'):>11}"
         )
 
     def ratio(h: str, y: str, target: float | None) -> None:

@@ -46,6 +46,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -173,14 +174,12 @@ async def record_change(
     }
     if is_postgresql(session):
         # One statement; the number is taken at commit (the deferred trigger).
-        stmt = insert_for(session, _CHANGES).values(
-            [{**common, **row, "seq": UNASSIGNED} for row in rows]
-        )
-        await session.exec(_upsert(stmt))
+        params = [{**common, **row, "seq": UNASSIGNED} for row in rows]
+        await session.exec(_UPSERT["postgresql"], params=params)
         return None
     seq = await next_seq(session, organisation_id)
-    stmt = insert_for(session, _CHANGES).values([{**common, **row, "seq": seq} for row in rows])
-    await session.exec(_upsert(stmt))
+    params = [{**common, **row, "seq": seq} for row in rows]
+    await session.exec(_UPSERT["sqlite"], params=params)
     return seq
 
 
@@ -195,6 +194,14 @@ def _upsert(stmt: Any) -> Any:
             "owned": stmt.excluded.owned,
         },
     )
+
+
+# Built once per dialect and run with one parameter set per reader: a multi-row VALUES
+# statement has no SQLAlchemy cache key, so it was compiled anew on every change.
+_UPSERT = {
+    "postgresql": _upsert(postgresql.insert(_CHANGES)),
+    "sqlite": _upsert(sqlite.insert(_CHANGES)),
+}
 
 
 async def assign_now(session: AsyncSession) -> None:
@@ -249,7 +256,7 @@ async def record_changes(
         }
         for n, (entity_id, staff_id) in enumerate(entities)
     ]
-    stmt = _upsert(insert_for(session, Change))
+    stmt = _UPSERT["postgresql" if is_postgresql(session) else "sqlite"]
     # executemany: compiled once, sent in batches by the driver layer.
     await session.exec(stmt, params=rows)
 
