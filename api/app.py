@@ -18,6 +18,7 @@ from api.deps import Clock, system_clock
 from api.logs import configure_logging
 from api.metrics import Metrics
 from api.middleware import BodyLimit, RequestMetrics
+from api.oidc import OidcVerifier
 from api.routes import (
     absences,
     analytics,
@@ -99,6 +100,7 @@ def create_app(
     app.state.tokens = AccessTokens(settings)
     app.state.metrics = Metrics()
     app.state.key_ring = settings.key_ring()
+    app.state.oidc = OidcVerifier(settings)
 
     problems.install(app)
     for module in (
