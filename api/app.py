@@ -27,10 +27,12 @@ from api.routes import (
     health,
     notifications,
     org,
+    org_sso,
     oversight_supervision,
     oversight_wellbeing,
     privacy,
     reflections,
+    sso,
     staff,
     supervision,
     sync,
@@ -106,6 +108,7 @@ def create_app(
     for module in (
         auth,
         org,
+        org_sso,
         staff,
         privacy,
         supervision,
@@ -122,6 +125,7 @@ def create_app(
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)
+    app.include_router(sso.router)
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)

@@ -265,7 +265,7 @@ class OidcVerifier:
         try:
             registry.validate(claims)
         except JoseError as exc:
-            raise OidcError(f"the token's claims are not accepted ({exc.error})") from exc
+            raise OidcError(f"the token's claims are not accepted ({exc.description})") from exc
         aud = claims["aud"]
         if isinstance(aud, list) and len(aud) > 1 and claims.get("azp") not in audiences:
             raise OidcError("the token was issued to another client (azp)")

@@ -43,7 +43,7 @@ def sso_etag(row: SsoConfig) -> str:
     return content_etag(str(row.id), row.version)
 
 
-def _require_admin(actor: Actor) -> None:
+def require_admin(actor: Actor) -> None:
     if not actor.has(Role.admin):
         raise Forbidden("This needs the admin role.")
 
@@ -70,7 +70,7 @@ def sso_public(row: SsoConfig, redirect_uri: str) -> SsoConfigPublic:
 
 
 async def get_sso_config(session: AsyncSession, actor: Actor) -> SsoConfig:
-    _require_admin(actor)
+    require_admin(actor)
     row = (await session.exec(_mine(actor))).first()
     if row is None:
         raise NotFound("Single sign-on is not set up for this organisation.")
@@ -107,7 +107,7 @@ async def put_sso_config(
 ) -> tuple[SsoConfig, bool]:
     """Create (no If-Match) or replace (If-Match required) the organisation's provider;
     returns the row and whether it was created."""
-    _require_admin(actor)
+    require_admin(actor)
     issuer = check_issuer(data.issuer, allow_loopback_http=allow_loopback_http)
     if data.unit_map:
         known = set(
@@ -172,7 +172,7 @@ async def put_sso_config(
 
 async def delete_sso_config(session: AsyncSession, actor: Actor, now: datetime) -> None:
     """Turn single sign-on off (password sign-in works again for those who have one)."""
-    _require_admin(actor)
+    require_admin(actor)
     result = await session.exec(
         sa.delete(SsoConfig).where(col(SsoConfig.organisation_id) == actor.organisation_id)
     )
@@ -239,11 +239,12 @@ async def sso_staff(
 ) -> Staff:
     """The active staff member verified `claims` name, with the configured role and unit
     mappings applied; SsoRefused otherwise."""
-    value = claims.get(config.subject_claim.value)
+    subject = SubjectClaim(config.subject_claim)
+    value = claims.get(subject.value)
     if not isinstance(value, str) or not value.strip():
-        raise SsoRefused(f"The ID token has no {config.subject_claim.value} claim.")
+        raise SsoRefused(f"The ID token has no {subject.value} claim.")
     stmt = select(Staff).where(col(Staff.organisation_id) == config.organisation_id)
-    if config.subject_claim in EMAIL_CLAIMS:
+    if subject in EMAIL_CLAIMS:
         stmt = stmt.where(col(Staff.email) == value.strip().lower())
     else:
         stmt = stmt.where(col(Staff.external_id) == value)
