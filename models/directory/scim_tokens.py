@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.actor import Actor
 from models.directory.identity import ScimToken
 from models.directory.identity_schemas import ScimTokenIssued, ScimTokenPublic
-from models.directory.sso import require_admin, audit
+from models.directory.sso import audit, require_admin
 from models.directory.tokens import hash_token
 from models.errors import NotFound
 
