@@ -32,6 +32,7 @@ from api.routes import (
     oversight_wellbeing,
     privacy,
     reflections,
+    scim,
     sso,
     staff,
     supervision,
@@ -126,6 +127,7 @@ def create_app(
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.include_router(sso.router)
+    app.include_router(scim.router)
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
