@@ -44,7 +44,9 @@ from models.schemas import Email as EmailType
 
 ScimUser = User[EnterpriseUser]
 USER_ATTRIBUTES = ("userName", "displayName", "active", "emails")
-ENTERPRISE_ATTRIBUTES = ("department", "manager")
+# Read and written (the mapping above), but not announced in /Schemas: values are Harbour's
+# units and users, which a generic client cannot make up (docs/identity.md).
+ENTERPRISE_ATTRIBUTES: tuple[str, ...] = ()
 MAX_PAGE = 200
 
 
@@ -99,7 +101,11 @@ async def _unit_names(session: AsyncSession, org: uuid.UUID) -> dict[uuid.UUID, 
 def to_resource(staff: Staff, scope: Scope, units: dict[uuid.UUID, str]) -> ScimUser:
     enterprise = EnterpriseUser(
         department=units.get(staff.unit_id) if staff.unit_id else None,
-        manager=Manager(value=str(staff.supervisor_id)) if staff.supervisor_id else None,
+        manager=Manager(
+            value=str(staff.supervisor_id), ref=f"{scope.base_url}/Users/{staff.supervisor_id}"
+        )
+        if staff.supervisor_id
+        else None,
     )
     user = ScimUser(
         id=str(staff.id),
@@ -107,7 +113,9 @@ def to_resource(staff: Staff, scope: Scope, units: dict[uuid.UUID, str]) -> Scim
         user_name=staff.user_name or staff.email,
         display_name=staff.display_name,
         active=staff.active,
-        emails=[Email(value=staff.email, primary=True, type=Email.Type.work)],
+        emails=None
+        if staff.email.endswith(PLACEHOLDER_DOMAIN)
+        else [Email(value=staff.email, primary=True, type=Email.Type.work)],
         meta=Meta(
             resource_type="User",
             created=staff.created_at,
@@ -123,6 +131,41 @@ def to_resource(staff: Staff, scope: Scope, units: dict[uuid.UUID, str]) -> Scim
 
 def dump(user: ScimUser, ctx: Context) -> dict[str, Any]:
     return user.model_dump(scim_ctx=ctx)
+
+
+ENTERPRISE_URN = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+
+def _with_manager_ref(value: Any, base_url: str) -> Any:
+    """Entra ID sends `manager` as {"value": id} (or the bare id) without the `$ref` RFC 7643
+    asks for: fill it in from the id, so such directories are understood."""
+    if isinstance(value, str):
+        value = {"value": value}
+    if isinstance(value, dict) and value.get("value") and not value.get("$ref"):
+        value = {**value, "$ref": f"{base_url}/Users/{value['value']}"}
+    return value
+
+
+def tolerant_payload(payload: Any, base_url: str) -> Any:
+    if isinstance(payload, dict):
+        extension = payload.get(ENTERPRISE_URN)
+        if isinstance(extension, dict) and "manager" in extension:
+            payload = {
+                **payload,
+                ENTERPRISE_URN: {
+                    **extension,
+                    "manager": _with_manager_ref(extension["manager"], base_url),
+                },
+            }
+        operations = payload.get("Operations")
+        if isinstance(operations, list):
+            fixed = []
+            for op in operations:
+                if isinstance(op, dict) and str(op.get("path", "")).endswith(":manager"):
+                    op = {**op, "value": _with_manager_ref(op.get("value"), base_url)}
+                fixed.append(op)
+            payload = {**payload, "Operations": fixed}
+    return payload
 
 
 def parse_user(payload: Any, ctx: Context) -> ScimUser:
@@ -180,16 +223,20 @@ def _display_name(user: ScimUser, fallback: str) -> str:
     return fallback[:200]
 
 
-def _sign_in_email(user: ScimUser) -> str:
+PLACEHOLDER_DOMAIN = "@scim.invalid"
+
+
+def _sign_in_email(user: ScimUser, staff_id: uuid.UUID) -> str:
     emails = user.emails or []
     primary = next((e for e in emails if e.primary), emails[0] if emails else None)
     if primary is not None and primary.value:
         return _check_email(primary.value)
     if user.user_name and "@" in user.user_name:
         return _check_email(user.user_name)
-    raise ScimError(
-        400, "A user needs an e-mail address (emails, or an e-mail userName).", "invalidValue"
-    )
+    # No address: a placeholder in the reserved .invalid domain (RFC 2606), never shown. The
+    # person can sign in only through single sign-on by `oid`/`sub` until the directory
+    # sends an address.
+    return f"{staff_id}{PLACEHOLDER_DOMAIN}"
 
 
 async def _apply(
@@ -199,7 +246,7 @@ async def _apply(
     if not user.user_name or not user.user_name.strip():
         raise ScimError(400, "userName is required.", "invalidValue")
     staff.user_name = user.user_name.strip()[:320]
-    email = _sign_in_email(user)
+    email = _sign_in_email(user, staff.id)
     if email != staff.email:
         taken = (await session.exec(select(Staff.id).where(col(Staff.email) == email))).first()
         if taken is not None and taken != staff.id:
@@ -259,7 +306,7 @@ async def _flush(session: AsyncSession) -> None:
 
 
 async def create_user(session: AsyncSession, scope: Scope, payload: Any, now: datetime) -> ScimUser:
-    user = parse_user(payload, Context.RESOURCE_CREATION_REQUEST)
+    user = parse_user(tolerant_payload(payload, scope.base_url), Context.RESOURCE_CREATION_REQUEST)
     exists = (
         await session.exec(
             _scoped(scope).where(col(Staff.user_name) == (user.user_name or "").strip())
@@ -268,6 +315,7 @@ async def create_user(session: AsyncSession, scope: Scope, payload: Any, now: da
     if exists is not None:
         raise ScimError(409, "A user with this userName exists.", "uniqueness")
     staff = Staff(
+        id=uuid.uuid4(),
         organisation_id=scope.organisation_id,
         email="",
         display_name="",
@@ -286,7 +334,9 @@ async def replace_user(
     session: AsyncSession, scope: Scope, user_id: str, payload: Any, now: datetime
 ) -> ScimUser:
     staff = await _find(session, scope, user_id, lock=True)
-    user = parse_user(payload, Context.RESOURCE_REPLACEMENT_REQUEST)
+    user = parse_user(
+        tolerant_payload(payload, scope.base_url), Context.RESOURCE_REPLACEMENT_REQUEST
+    )
     await _apply(session, scope, staff, user, now)
     staff.version += 1
     session.add(staff)
@@ -301,7 +351,9 @@ async def patch_user(
     units = await _unit_names(session, scope.organisation_id)
     current = to_resource(staff, scope, units)
     try:
-        patch = PatchOp[ScimUser].model_validate(payload, scim_ctx=Context.RESOURCE_PATCH_REQUEST)
+        patch = PatchOp[ScimUser].model_validate(
+            tolerant_payload(payload, scope.base_url), scim_ctx=Context.RESOURCE_PATCH_REQUEST
+        )
         patch.patch(current)
     except (ValidationError, SCIMException, ValueError, TypeError) as exc:
         raise ScimError(
