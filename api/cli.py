@@ -15,8 +15,10 @@ from api.security import Passwords
 from api.settings import Settings, get_settings
 from migrations import alembic_config
 from models.db import create_engine, create_session_factory, session_scope
-from models.directory.service import find_login, get_or_create_organisation
-from models.directory.staff import Cohort, Role, Staff
+from models.directory.schemas import StaffCreate
+from models.directory.service import bootstrap_admin
+from models.directory.staff import Cohort, Role
+from models.errors import Conflict
 
 
 def migrate(settings: Settings) -> None:
@@ -24,35 +26,26 @@ def migrate(settings: Settings) -> None:
 
 
 async def _create_admin(settings: Settings, org: str, email: str, password: str) -> str:
-    engine = create_engine(settings.database_url, pool_size=1)
     now = datetime.now(UTC)
     try:
+        data = StaffCreate(
+            email=email,
+            display_name="Administrator",
+            password=password,
+            roles=[Role.admin],
+            cohort=Cohort.other,
+            started_on=now.date(),
+        )
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise SystemExit(f"create-admin: {problems}") from exc
+    password_hash = Passwords(settings).hash(password)
+    engine = create_engine(settings.database_url, pool_size=1)
+    try:
         async with session_scope(create_session_factory(engine)) as session:
-            organisation = await get_or_create_organisation(session, org, now)
-            staff = await find_login(session, email)
-            if staff is not None and staff.organisation_id != organisation.id:
-                raise SystemExit(f"{email} already belongs to another organisation")
-            if staff is not None:
-                if Role.admin.value not in staff.roles:
-                    staff.roles = sorted({*staff.roles, Role.admin.value})
-                    staff.version += 1
-                    staff.updated_at = now
-                    return f"{email} is now an admin of {org}"
-                return f"{email} is already an admin of {org}; nothing changed"
-            session.add(
-                Staff(
-                    organisation_id=organisation.id,
-                    email=email.strip().lower(),
-                    display_name="Administrator",
-                    password_hash=Passwords(settings).hash(password),
-                    roles=[Role.admin.value],
-                    cohort=Cohort.other,
-                    started_on=now.date(),
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-            return f"created organisation {org!r} and its admin {email}"
+            return await bootstrap_admin(session, org, data, password_hash, now)
+    except Conflict as exc:
+        raise SystemExit(exc.detail) from exc
     finally:
         await engine.dispose()
 
@@ -225,8 +218,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         configure_logging()
         asyncio.run(run_worker(settings))
     elif args.command == "create-admin":
-        if len(args.password) < 12:
-            raise SystemExit("the password must be at least 12 characters")
         print(asyncio.run(_create_admin(settings, args.org, args.email, args.password)))
     elif args.command == "demo":
         migrate(settings)

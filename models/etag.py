@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from models.errors import PreconditionFailed, PreconditionRequired
+
+V = TypeVar("V")
+
+
+@dataclass(frozen=True)
+class Tagged(Generic[V]):
+    """A view and the ETag a route sends with it."""
+
+    view: V
+    etag: str
 
 
 def etag_for(version: int) -> str:

@@ -15,10 +15,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.actor import Actor
 from models.crypto import KeyRing
 from supervision.actions import carried_actions
-from supervision.records import action_public
 from supervision.reflections.notes import agenda_reflections
 from supervision.reflections.schemas import AgendaReflection
 from supervision.schemas import AgendaPublic, Audience
+from supervision.session_views import action_public
 from supervision.sessions import load_visible
 
 

@@ -8,8 +8,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.absence import Absence
 from models.actor import Actor
 from models.supervision import SupervisionSession
-from supervision.records import session_public
 from supervision.schemas import AbsencePublic, Audience, SessionPublic
+from supervision.session_views import session_public
 
 
 async def export_my_sessions(session: AsyncSession, actor: Actor) -> list[SessionPublic]:

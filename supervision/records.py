@@ -1,9 +1,8 @@
-"""Writing a supervision record, and showing a session to each audience."""
+"""Writing a supervision record (its supervisor, until sign-off)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlmodel import col, select
@@ -12,36 +11,21 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.actor import Actor
 from models.directory.staff import Staff
 from models.errors import Conflict, Forbidden, Invalid
-from models.etag import require_match
+from models.etag import Tagged, require_match
 from models.supervision import (
-    HELD_STATUSES,
-    Addendum,
     CaseDiscussion,
-    SessionKind,
     SessionStatus,
     SupervisionAction,
     SupervisionRecord,
     SupervisionSession,
 )
 from supervision.changes import action_changed, session_changed
-from supervision.policy import (
-    CadencePolicy,
-    counts_toward_cadence,
-    sign_off_due_on,
-    write_up_due_on,
-)
-from supervision.policy_store import load_policy
 from supervision.schemas import (
     ActionIn,
-    ActionPublic,
-    AddendumPublic,
-    Audience,
-    CaseDiscussionPublic,
-    RecordPublic,
     RecordPut,
     SessionPublic,
-    SessionSummary,
 )
+from supervision.session_views import tagged_session
 from supervision.sessions import load_visible
 from supervision.status import local_today
 
@@ -60,7 +44,7 @@ async def write_record(
     data: RecordPut,
     if_match: str | None,
     now: datetime,
-) -> SupervisionSession:
+) -> Tagged[SessionPublic]:
     """Write (or rewrite, until sign-off) the record of a session: its supervisor only."""
     visible = await load_visible(session, actor, session_id, lock=True)
     row = visible.row
@@ -122,7 +106,7 @@ async def write_record(
     row.updated_at = now
     await session.flush()
     await session_changed(session, row, now)
-    return row
+    return await tagged_session(session, visible)
 
 
 async def _replace_case_discussions(
@@ -205,129 +189,3 @@ async def _sync_actions(
         await action_changed(session, action, now)
     for action in dropped:
         await action_changed(session, action, now, deleted=True)
-
-
-# --- showing a session ----------------------------------------------------------------------
-
-
-def summary(row: SupervisionSession, policy: CadencePolicy) -> SessionSummary:
-    """A session's metadata (no text), with its write-up and sign-off deadlines."""
-    status = SessionStatus(row.status)
-    held = status in HELD_STATUSES
-    write_up_due = None
-    if status != SessionStatus.cancelled:
-        write_up_due = write_up_due_on(policy, row.held_on or row.scheduled_for.date())
-    sign_off_due = None
-    if held and row.recorded_at is not None:
-        sign_off_due = sign_off_due_on(policy, row.recorded_at.date())
-    return SessionSummary(
-        id=row.id,
-        supervisee_id=row.supervisee_id,
-        supervisor_id=row.supervisor_id,
-        kind=SessionKind(row.kind),
-        status=status,
-        scheduled_for=row.scheduled_for,
-        duration_minutes=row.duration_minutes,
-        held_at=row.held_at,
-        held_minutes=row.held_minutes,
-        counts_toward_cadence=held
-        and counts_toward_cadence(policy, SessionKind(row.kind), row.held_minutes or 0),
-        cancelled_by=row.cancelled_by,
-        cancelled_at=row.cancelled_at,
-        recorded_at=row.recorded_at,
-        write_up_due_on=write_up_due,
-        signed_off_at=row.signed_off_at,
-        sign_off_due_on=sign_off_due,
-        created_at=row.created_at,
-    )
-
-
-async def summaries(
-    session: AsyncSession, organisation_id: uuid.UUID, rows: Sequence[SupervisionSession]
-) -> list[SessionSummary]:
-    policy = await load_policy(session, organisation_id)
-    return [summary(r, policy) for r in rows]
-
-
-def action_public(action: SupervisionAction) -> ActionPublic:
-    return ActionPublic.model_validate(action, from_attributes=True)
-
-
-async def session_public(
-    session: AsyncSession, row: SupervisionSession, audience: Audience
-) -> SessionPublic:
-    """The session as `audience` may see it: admins get no record text at all, managers get
-    the record without a support section its supervisee marked private."""
-    policy = await load_policy(session, row.organisation_id)
-    actions = (
-        await session.exec(
-            select(SupervisionAction)
-            .where(
-                col(SupervisionAction.organisation_id) == row.organisation_id,
-                col(SupervisionAction.session_id) == row.id,
-            )
-            .order_by(col(SupervisionAction.position))
-        )
-    ).all()
-    record_public: RecordPublic | None = None
-    addenda: list[AddendumPublic] = []
-    if audience is not Audience.metadata:
-        record_public = await _record_public(session, row, audience)
-        found = await session.exec(
-            select(Addendum)
-            .where(
-                col(Addendum.organisation_id) == row.organisation_id,
-                col(Addendum.session_id) == row.id,
-            )
-            .order_by(col(Addendum.created_at), col(Addendum.id))
-        )
-        addenda = [AddendumPublic.model_validate(a, from_attributes=True) for a in found.all()]
-    return SessionPublic(
-        **summary(row, policy).model_dump(),
-        access=audience,
-        cancelled_reason=row.cancelled_reason if audience is not Audience.metadata else None,
-        record=record_public,
-        addenda=addenda,
-        actions=[action_public(a) for a in actions],
-    )
-
-
-async def _record_public(
-    session: AsyncSession, row: SupervisionSession, audience: Audience
-) -> RecordPublic | None:
-    record = (
-        await session.exec(
-            select(SupervisionRecord).where(
-                col(SupervisionRecord.organisation_id) == row.organisation_id,
-                col(SupervisionRecord.session_id) == row.id,
-            )
-        )
-    ).first()
-    if record is None:
-        return None
-    discussions = (
-        await session.exec(
-            select(CaseDiscussion)
-            .where(
-                col(CaseDiscussion.organisation_id) == row.organisation_id,
-                col(CaseDiscussion.session_id) == row.id,
-            )
-            .order_by(col(CaseDiscussion.position))
-        )
-    ).all()
-    redacted = record.support_private and audience is not Audience.full
-    return RecordPublic(
-        management=record.management,
-        development=record.development,
-        support=None if redacted else record.support,
-        support_redacted=redacted,
-        mediation=record.mediation,
-        support_private=record.support_private,
-        wellbeing_discussed=record.wellbeing_discussed,
-        case_discussions=[
-            CaseDiscussionPublic.model_validate(d, from_attributes=True) for d in discussions
-        ],
-        recorded_by=record.recorded_by,
-        sign_off_agreed=record.sign_off_agreed,
-        sign_off_comment=record.sign_off_comment,
-    )

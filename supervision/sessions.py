@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import col, select
@@ -14,9 +12,10 @@ from models.access_log import AccessReason, record_access
 from models.actor import Actor
 from models.directory.staff import Role, Staff
 from models.errors import Conflict, Forbidden, NotFound
-from models.etag import require_match
+from models.etag import Tagged, require_match
 from models.idempotent import create_once
 from models.pagination import Keyset, keyset_page
+from models.schemas import Page
 from models.scope import managed_staff
 from models.supervision import (
     HELD_STATUSES,
@@ -32,18 +31,13 @@ from supervision.schemas import (
     Audience,
     CancelRequest,
     SessionCreate,
+    SessionPublic,
+    SessionSummary,
     SignOffRequest,
 )
+from supervision.session_views import Visible, summaries, tagged_session
 
 RESOURCE = SESSION  # the access log and the sync feed name sessions alike
-
-
-@dataclass(frozen=True, slots=True)
-class Visible:
-    """A session and how much of it the caller may see."""
-
-    row: SupervisionSession
-    audience: Audience
 
 
 async def _audience(session: AsyncSession, actor: Actor, sess: SupervisionSession) -> Audience:
@@ -101,9 +95,16 @@ async def open_session(
     return visible
 
 
+async def read_session(
+    session: AsyncSession, actor: Actor, session_id: uuid.UUID, now: datetime
+) -> Tagged[SessionPublic]:
+    """One session with as much of its record as the caller may see (the read is logged)."""
+    return await tagged_session(session, await open_session(session, actor, session_id, now))
+
+
 async def schedule_session(
     session: AsyncSession, actor: Actor, data: SessionCreate, now: datetime
-) -> tuple[SupervisionSession, bool]:
+) -> tuple[Tagged[SessionPublic], bool]:
     """Schedule supervision for a supervisee (their supervisor, or a manager above them).
 
     Returns the session and whether it was created (the offline-create protocol of
@@ -151,7 +152,9 @@ async def schedule_session(
     )
     if created:
         await session_changed(session, row, now)
-    return row, created
+    return await tagged_session(
+        session, Visible(row, await _audience(session, actor, row))
+    ), created
 
 
 _LATEST_SCHEDULED = Keyset[SupervisionSession](
@@ -169,14 +172,17 @@ async def list_sessions(
     status: SessionStatus | None,
     limit: int,
     cursor: str | None,
-) -> tuple[Sequence[SupervisionSession], str | None]:
+) -> Page[SessionSummary]:
     """Sessions the caller may see, latest scheduled first."""
     stmt = readable_sessions(actor)
     if supervisee_id is not None:
         stmt = stmt.where(col(SupervisionSession.supervisee_id) == supervisee_id)
     if status is not None:
         stmt = stmt.where(col(SupervisionSession.status) == status)
-    return await keyset_page(session, stmt, _LATEST_SCHEDULED, limit=limit, cursor=cursor)
+    rows, next_cursor = await keyset_page(
+        session, stmt, _LATEST_SCHEDULED, limit=limit, cursor=cursor
+    )
+    return Page(data=await summaries(session, actor.organisation_id, rows), next_cursor=next_cursor)
 
 
 def _may_manage_lifecycle(visible: Visible) -> bool:
@@ -190,7 +196,7 @@ async def cancel_session(
     data: CancelRequest,
     if_match: str | None,
     now: datetime,
-) -> SupervisionSession:
+) -> Tagged[SessionPublic]:
     """Cancel a scheduled session, keeping the reason and who cancelled it."""
     visible = await load_visible(session, actor, session_id, lock=True)
     if not _may_manage_lifecycle(visible):
@@ -208,7 +214,7 @@ async def cancel_session(
     row.updated_at = now
     await session.flush()
     await session_changed(session, row, now)
-    return row
+    return await tagged_session(session, visible)
 
 
 async def sign_off_session(
@@ -218,7 +224,7 @@ async def sign_off_session(
     data: SignOffRequest,
     if_match: str | None,
     now: datetime,
-) -> SupervisionSession:
+) -> Tagged[SessionPublic]:
     """The supervisee signs the record (agreeing, or disagreeing with a comment); it locks."""
     visible = await load_visible(session, actor, session_id, lock=True)
     row = visible.row
@@ -244,7 +250,7 @@ async def sign_off_session(
     row.updated_at = now
     await session.flush()
     await session_changed(session, row, now)
-    return row
+    return await tagged_session(session, visible)
 
 
 async def add_addendum(
@@ -253,8 +259,9 @@ async def add_addendum(
     session_id: uuid.UUID,
     data: AddendumCreate,
     now: datetime,
-) -> Addendum:
-    """Add a note to a signed-off (locked) record: the supervisee or their supervisor."""
+) -> Tagged[SessionPublic]:
+    """Add a note to a signed-off (locked) record: the supervisee or their supervisor; answers
+    the session with its addenda."""
     visible = await load_visible(session, actor, session_id, lock=True)
     if visible.audience is not Audience.full:
         raise Forbidden("Only the supervisee and their supervisor add to a record.")
@@ -273,4 +280,4 @@ async def add_addendum(
     row.updated_at = now
     await session.flush()
     await session_changed(session, row, now)
-    return addendum
+    return await tagged_session(session, visible)

@@ -19,8 +19,8 @@ from models.supervision import SupervisionAction, SupervisionSession
 from supervision.access import readable_sessions
 from supervision.actions import readable_actions
 from supervision.changes import ACTION, SESSION
-from supervision.records import action_public, session_public
 from supervision.reflections.notes import log_if_not_mine, readable_reflections, to_public
+from supervision.session_views import action_public, session_public
 from supervision.sessions import open_session
 
 

@@ -12,6 +12,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.errors import Invalid
 from models.wellbeing import InstrumentText
 from wellbeing.instruments import Instrument, current_instruments, latest, version_of
+from wellbeing.schemas import (
+    BandPublic,
+    InstrumentPublic,
+    ItemPublic,
+    ScalePublic,
+    SubscalePublic,
+)
 
 MAX_TEXT = 500
 
@@ -39,6 +46,54 @@ async def catalogue(
     """The newest version of every instrument, with this organisation's wording if imported."""
     texts = await texts_for(session, organisation_id)
     return [(i, texts.get((i.key, i.version))) for i in current_instruments()]
+
+
+def instrument_public(instrument: Instrument, text: InstrumentText | None) -> InstrumentPublic:
+    available = is_available(instrument, text)
+    wording = text.items if text is not None and available else {}
+    labels = text.scale_labels if text is not None and available else {}
+    return InstrumentPublic(
+        key=instrument.key,
+        version=instrument.version,
+        name=instrument.name,
+        recall_period=instrument.recall_period,
+        licence=instrument.licence,
+        content_hash=instrument.content_hash,
+        available=available,
+        scales={
+            key: ScalePublic(
+                codes=list(s.codes),
+                points=list(s.points),
+                labels=list(s.labels) if s.labels else labels.get(key),
+            )
+            for key, s in instrument.scales.items()
+        },
+        items=[
+            ItemPublic(id=i.id, scale=i.scale, text=i.text or wording.get(i.id))
+            for i in instrument.items
+        ],
+        subscales=[
+            SubscalePublic(
+                key=s.key,
+                method=s.method,
+                items=list(s.items),
+                reverse=sorted(s.reverse, key=lambda x: (len(x), x)),
+                min_answered=s.min_answered,
+                range=s.range,
+                bands=[BandPublic(label=b.label, lower=b.lower) for b in s.bands],
+            )
+            for s in instrument.subscales
+        ],
+        primary=instrument.primary,
+        scoring_note=instrument.scoring_note,
+    )
+
+
+async def instruments_public(
+    session: AsyncSession, organisation_id: uuid.UUID
+) -> list[InstrumentPublic]:
+    """Every instrument's newest version as the organisation sees it."""
+    return [instrument_public(i, t) for i, t in await catalogue(session, organisation_id)]
 
 
 async def instrument_for_checkin(

@@ -27,10 +27,7 @@ from models.wellbeing import CheckIn, CheckInShare
 from wellbeing.catalogue import instrument_for_checkin
 from wellbeing.schemas import (
     CheckInCreate,
-    CheckInPublic,
     ShareCreate,
-    SharedCheckInPublic,
-    Signpost,
 )
 from wellbeing.scoring import ScoringError, score
 from wellbeing.settings import settings_for
@@ -65,7 +62,7 @@ async def _me(session: AsyncSession, actor: Actor) -> Staff:
     return staff
 
 
-def _mine(actor: Actor) -> SelectOfScalar[CheckIn]:
+def own_checkins(actor: Actor) -> SelectOfScalar[CheckIn]:
     return select(CheckIn).where(
         col(CheckIn.organisation_id) == actor.organisation_id, col(CheckIn.staff_id) == actor.id
     )
@@ -187,7 +184,7 @@ async def list_my_checkins(
     session: AsyncSession, actor: Actor, *, limit: int, cursor: str | None
 ) -> tuple[Sequence[CheckIn], str | None]:
     """The caller's check-ins, newest first."""
-    stmt = _mine(actor)
+    stmt = own_checkins(actor)
     return await keyset_page(session, stmt, _LATEST_TAKEN, limit=limit, cursor=cursor)
 
 
@@ -208,7 +205,7 @@ async def shares_for(
 
 
 async def get_my_checkin(session: AsyncSession, actor: Actor, checkin_id: uuid.UUID) -> CheckIn:
-    found = (await session.exec(_mine(actor).where(col(CheckIn.id) == checkin_id))).first()
+    found = (await session.exec(own_checkins(actor).where(col(CheckIn.id) == checkin_id))).first()
     if found is None:
         raise NotFound("No such check-in.")
     return found
@@ -373,55 +370,3 @@ async def talk_requests(
             now,
         )
     return rows, next_cursor
-
-
-def checkin_public(
-    checkin: CheckIn, share: CheckInShare | None, now_ok: bool, signs: list[tuple[str, str]]
-) -> CheckInPublic:
-    """A check-in as its owner sees it (`now_ok`: the share is live)."""
-    return CheckInPublic(
-        id=checkin.id,
-        instrument=checkin.instrument,
-        instrument_version=checkin.instrument_version,
-        content_hash=checkin.content_hash,
-        answers=checkin.answers,
-        scores=checkin.scores,
-        bands=checkin.bands,
-        band=checkin.band,
-        wants_to_talk=checkin.wants_to_talk,
-        supervisor_told=checkin.talk_supervisor_id is not None,
-        shared_with_supervisor=now_ok,
-        share_expires_at=share.expires_at if now_ok and share is not None else None,
-        taken_at=checkin.taken_at,
-        signposting=[Signpost(name=n, contact=c) for n, c in signs],
-    )
-
-
-def shared_public(checkin: CheckIn, share: CheckInShare) -> SharedCheckInPublic:
-    """A check-in as the supervisor it is shared with sees it."""
-    return SharedCheckInPublic(
-        id=checkin.id,
-        owner_id=checkin.staff_id,
-        instrument=checkin.instrument,
-        instrument_version=checkin.instrument_version,
-        answers=checkin.answers,
-        scores=checkin.scores,
-        bands=checkin.bands,
-        band=checkin.band,
-        taken_at=checkin.taken_at,
-        shared_until=share.expires_at,
-    )
-
-
-async def export_my_checkins(
-    session: AsyncSession, actor: Actor, now: datetime
-) -> list[CheckInPublic]:
-    """Every check-in of the caller's, answers and scores included, oldest first."""
-    rows = (await session.exec(_mine(actor).order_by(col(CheckIn.taken_at), col(CheckIn.id)))).all()
-    signs = await signposting(session, actor)
-    exported = []
-    for checkin in rows:
-        share = await share_of(session, checkin)
-        live = share_active(share, now, actor.supervisor_id)
-        exported.append(checkin_public(checkin, share, live, signs))
-    return exported

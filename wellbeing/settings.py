@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
-from models.etag import content_etag, require_tag
+from models.etag import Tagged, content_etag, require_tag
 from models.wellbeing import (
     DEFAULT_ANSWERS_RETENTION_DAYS,
     DEFAULT_K,
@@ -17,7 +17,7 @@ from models.wellbeing import (
     MIN_K,
     WellbeingSettings,
 )
-from wellbeing.schemas import WellbeingSettingsUpdate
+from wellbeing.schemas import WellbeingSettingsPublic, WellbeingSettingsUpdate
 
 
 async def settings_for(session: AsyncSession, organisation_id: uuid.UUID) -> WellbeingSettings:
@@ -42,6 +42,21 @@ async def settings_for(session: AsyncSession, organisation_id: uuid.UUID) -> Wel
     )
 
 
+def settings_public(row: WellbeingSettings) -> WellbeingSettingsPublic:
+    return WellbeingSettingsPublic(
+        k=row.k_threshold,
+        share_days=row.share_days,
+        answers_retention_days=row.answers_retention_days,
+        employee_assistance=row.employee_assistance,
+    )
+
+
+async def read_settings(session: AsyncSession, actor: Actor) -> Tagged[WellbeingSettingsPublic]:
+    """The organisation's settings as its admins see them, with their ETag."""
+    row = await settings_for(session, actor.organisation_id)
+    return Tagged(settings_public(row), settings_etag(row))
+
+
 def settings_etag(row: WellbeingSettings) -> str:
     return content_etag(
         row.k_threshold,
@@ -58,7 +73,7 @@ async def update_settings(
     data: WellbeingSettingsUpdate,
     if_match: str | None,
     now: datetime,
-) -> WellbeingSettings:
+) -> Tagged[WellbeingSettingsPublic]:
     """Change the organisation's wellbeing settings (If-Match with the ETag last read)."""
     current = await settings_for(session, actor.organisation_id)
     require_tag(if_match, settings_etag(current))
@@ -74,4 +89,4 @@ async def update_settings(
     current.updated_at = now
     session.add(current)
     await session.flush()
-    return current
+    return Tagged(settings_public(current), settings_etag(current))

@@ -16,15 +16,8 @@ from models.access_log import AccessReason, record_access
 from models.actor import Actor
 from models.changes import tombstone_unreadable
 from models.wellbeing import CheckIn, CheckInShare
-from wellbeing.checkins import (
-    RESOURCE,
-    checkin_public,
-    share_active,
-    share_of,
-    shared_public,
-    shared_with,
-    signposting,
-)
+from wellbeing.checkin_views import checkin_public, shared_public
+from wellbeing.checkins import RESOURCE, share_active, share_of, shared_with, signposting
 
 
 def _readable_ids(actor: Actor, now: datetime) -> sa.Select[Any]:

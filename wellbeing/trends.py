@@ -13,12 +13,14 @@ from models.disclosure import PeriodKind, period_start
 from models.errors import Invalid
 from models.wellbeing import CheckIn
 from wellbeing.instruments import latest
+from wellbeing.schemas import TrendPoint, TrendPublic
 
 
 async def my_trend(
     session: AsyncSession, actor: Actor, instrument: str, kind: PeriodKind
-) -> list[tuple[date, int, dict[str, float]]]:
-    """(period start, check-ins, mean score per subscale) for each period with a check-in."""
+) -> TrendPublic:
+    """Per period with a check-in: its start, the number of check-ins and the mean score per
+    subscale (periods in UTC)."""
     if latest(instrument) is None:
         raise Invalid(f"There is no instrument called {instrument!r}.")
     rows = (
@@ -35,7 +37,7 @@ async def my_trend(
     grouped: dict[date, list[CheckIn]] = defaultdict(list)
     for row in rows:
         grouped[period_start(kind, row.taken_at.date())].append(row)
-    points: list[tuple[date, int, dict[str, float]]] = []
+    points: list[TrendPoint] = []
     for start in sorted(grouped):
         checkins = grouped[start]
         sums: dict[str, list[float]] = defaultdict(list)
@@ -43,5 +45,5 @@ async def my_trend(
             for key, value in checkin.scores.items():
                 sums[key].append(float(value))
         means = {key: round(sum(v) / len(v), 2) for key, v in sums.items()}
-        points.append((start, len(checkins), means))
-    return points
+        points.append(TrendPoint(period_start=start, checkins=len(checkins), scores=means))
+    return TrendPublic(instrument=instrument, period=kind.value, points=points)

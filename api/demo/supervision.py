@@ -240,7 +240,11 @@ async def _schedule(
     ctx: _Context, line: _Line, at: datetime, booked: datetime
 ) -> SupervisionSession:
     body = SessionCreate(supervisee_id=line.supervisee.id, scheduled_for=at)
-    row, _ = await schedule_session(ctx.session, actor_for(line.supervisor), body, ctx.past(booked))
+    tagged, _ = await schedule_session(
+        ctx.session, actor_for(line.supervisor), body, ctx.past(booked)
+    )
+    row = await ctx.session.get(SupervisionSession, tagged.view.id)  # in the identity map
+    assert row is not None
     return row
 
 

@@ -25,7 +25,7 @@ from supervision.personal_export import export_my_absences, export_my_sessions
 from supervision.reflections.notes import export_reflections
 from supervision.reflections.schemas import ReflectionExport
 from supervision.schemas import AbsencePublic, SessionPublic
-from wellbeing.checkins import export_my_checkins
+from wellbeing.checkin_views import export_my_checkins
 from wellbeing.schemas import CheckInPublic
 
 router = APIRouter(prefix="/me", tags=["privacy"])

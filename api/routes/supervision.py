@@ -6,7 +6,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import (
     AdminActor,
@@ -20,18 +19,17 @@ from api.deps import (
     SupervisorOrManager,
 )
 from api.problems import problems
-from models.actor import Actor
 from models.directory.staff import Cohort
-from models.etag import etag_for
+from models.etag import Tagged, etag_for
 from models.pagination import DEFAULT_LIMIT
 from models.schemas import Page
-from models.supervision import ActionStatus, SessionStatus, SupervisionSession
+from models.supervision import ActionStatus, SessionStatus
 from supervision.actions import get_action, list_actions, update_action_status
 from supervision.agenda import session_agenda
 from supervision.export import export_case, export_csv
 from supervision.feedback import give_feedback, my_feedback
 from supervision.policy_store import get_policy, policy_public, put_policy
-from supervision.records import action_public, session_public, summaries, write_record
+from supervision.records import write_record
 from supervision.schemas import (
     ActionPublic,
     ActionUpdate,
@@ -50,12 +48,12 @@ from supervision.schemas import (
     StatusPublic,
 )
 from supervision.schemas_export import CaseExport
+from supervision.session_views import action_public
 from supervision.sessions import (
     add_addendum,
     cancel_session,
     list_sessions,
-    load_visible,
-    open_session,
+    read_session,
     schedule_session,
     sign_off_session,
 )
@@ -136,12 +134,10 @@ async def schedule_session_route(
     response: Response,
 ) -> SessionPublic:
     """Schedule supervision for one of your supervisees or someone you manage."""
-    row, created = await schedule_session(session, actor, body, now)
+    tagged, created = await schedule_session(session, actor, body, now)
     if not created:
         response.status_code = 200
-    visible = await load_visible(session, actor, row.id)
-    response.headers["ETag"] = etag_for(row.version)
-    return await session_public(session, row, visible.audience)
+    return _tagged(tagged, response)
 
 
 @router.get(
@@ -159,10 +155,9 @@ async def list_sessions_route(
     cursor: Cursor = None,
 ) -> Page[SessionSummary]:
     """Sessions you may see (yours, your supervisees', those you manage), latest first."""
-    rows, next_cursor = await list_sessions(
+    return await list_sessions(
         session, actor, supervisee_id=supervisee_id, status=status, limit=limit, cursor=cursor
     )
-    return Page(data=await summaries(session, actor.organisation_id, rows), next_cursor=next_cursor)
 
 
 @router.get(
@@ -175,18 +170,12 @@ async def get_session_route(
     session_id: uuid.UUID, actor: CurrentActor, session: SessionDep, now: Now, response: Response
 ) -> SessionPublic:
     """One session with as much of its record as you may see (`access` says how much)."""
-    visible = await open_session(session, actor, session_id, now)
-    response.headers["ETag"] = etag_for(visible.row.version)
-    return await session_public(session, visible.row, visible.audience)
+    return _tagged(await read_session(session, actor, session_id, now), response)
 
 
-async def _changed(
-    session: AsyncSession, actor: Actor, row: SupervisionSession, response: Response
-) -> SessionPublic:
-    """A session just changed, as the caller may see it, with its new ETag."""
-    visible = await load_visible(session, actor, row.id)
-    response.headers["ETag"] = etag_for(row.version)
-    return await session_public(session, row, visible.audience)
+def _tagged(tagged: Tagged[SessionPublic], response: Response) -> SessionPublic:
+    response.headers["ETag"] = tagged.etag
+    return tagged.view
 
 
 @router.post(
@@ -205,8 +194,7 @@ async def cancel_session_route(
     if_match: IfMatch = None,
 ) -> SessionPublic:
     """Cancel a scheduled session, with the reason (If-Match optional)."""
-    row = await cancel_session(session, actor, session_id, body, if_match, now)
-    return await _changed(session, actor, row, response)
+    return _tagged(await cancel_session(session, actor, session_id, body, if_match, now), response)
 
 
 @router.put(
@@ -225,8 +213,7 @@ async def record_session_route(
     if_match: IfMatch = None,
 ) -> SessionPublic:
     """Write the record (the session's supervisor; If-Match required; until sign-off)."""
-    row = await write_record(session, actor, session_id, body, if_match, now)
-    return await _changed(session, actor, row, response)
+    return _tagged(await write_record(session, actor, session_id, body, if_match, now), response)
 
 
 @router.post(
@@ -245,8 +232,9 @@ async def sign_off_route(
     if_match: IfMatch = None,
 ) -> SessionPublic:
     """Sign your supervision record, agreeing or disagreeing with a comment; it then locks."""
-    row = await sign_off_session(session, actor, session_id, body, if_match, now)
-    return await _changed(session, actor, row, response)
+    return _tagged(
+        await sign_off_session(session, actor, session_id, body, if_match, now), response
+    )
 
 
 @router.post(
@@ -265,10 +253,7 @@ async def add_addendum_route(
     response: Response,
 ) -> SessionPublic:
     """Add a dated note to a signed-off record (the supervisee or the supervisor)."""
-    await add_addendum(session, actor, session_id, body, now)
-    visible = await load_visible(session, actor, session_id)
-    response.headers["ETag"] = etag_for(visible.row.version)
-    return await session_public(session, visible.row, visible.audience)
+    return _tagged(await add_addendum(session, actor, session_id, body, now), response)
 
 
 @router.post(

@@ -19,96 +19,33 @@ from api.deps import (
 )
 from api.problems import problems
 from models.disclosure import PeriodKind
-from models.etag import content_etag
 from models.pagination import DEFAULT_LIMIT
 from models.schemas import Page
-from models.wellbeing import InstrumentText, WellbeingSettings
-from wellbeing.catalogue import catalogue, is_available
-from wellbeing.checkins import (
-    checkin_public,
-    create_checkin,
-    get_checkin,
-    list_my_checkins,
-    list_shared_with_me,
-    revoke_share,
-    share_active,
-    share_checkin,
-    shared_public,
-    shares_for,
-    signposting,
-    talk_requests,
+from wellbeing.catalogue import instruments_public
+from wellbeing.checkin_views import (
+    checkin_view,
+    my_checkins,
+    record_checkin,
+    share_checkin_view,
+    shared_with_me,
+    talk_request_page,
 )
-from wellbeing.instruments import Instrument
+from wellbeing.checkins import revoke_share
 from wellbeing.schemas import (
-    BandPublic,
     CheckInCreate,
     CheckInPublic,
     InstrumentPublic,
-    ItemPublic,
-    ScalePublic,
     ShareCreate,
     SharedCheckInPublic,
-    SubscalePublic,
     TalkRequestPublic,
-    TrendPoint,
     TrendPublic,
     WellbeingSettingsPublic,
     WellbeingSettingsUpdate,
 )
-from wellbeing.settings import settings_etag, settings_for, update_settings
+from wellbeing.settings import read_settings, update_settings
 from wellbeing.trends import my_trend
 
 router = APIRouter(prefix="/wellbeing", tags=["wellbeing"])
-
-
-def _instrument(instrument: Instrument, text: InstrumentText | None) -> InstrumentPublic:
-    available = is_available(instrument, text)
-    wording = text.items if text is not None and available else {}
-    labels = text.scale_labels if text is not None and available else {}
-    return InstrumentPublic(
-        key=instrument.key,
-        version=instrument.version,
-        name=instrument.name,
-        recall_period=instrument.recall_period,
-        licence=instrument.licence,
-        content_hash=instrument.content_hash,
-        available=available,
-        scales={
-            key: ScalePublic(
-                codes=list(s.codes),
-                points=list(s.points),
-                labels=list(s.labels) if s.labels else labels.get(key),
-            )
-            for key, s in instrument.scales.items()
-        },
-        items=[
-            ItemPublic(id=i.id, scale=i.scale, text=i.text or wording.get(i.id))
-            for i in instrument.items
-        ],
-        subscales=[
-            SubscalePublic(
-                key=s.key,
-                method=s.method,
-                items=list(s.items),
-                reverse=sorted(s.reverse, key=lambda x: (len(x), x)),
-                min_answered=s.min_answered,
-                range=s.range,
-                bands=[BandPublic(label=b.label, lower=b.lower) for b in s.bands],
-            )
-            for s in instrument.subscales
-        ],
-        primary=instrument.primary,
-        scoring_note=instrument.scoring_note,
-    )
-
-
-def _settings(row: WellbeingSettings) -> WellbeingSettingsPublic:
-    return WellbeingSettingsPublic(
-        k=row.k_threshold,
-        share_days=row.share_days,
-        answers_retention_days=row.answers_retention_days,
-        employee_assistance=row.employee_assistance,
-    )
 
 
 @router.get(
@@ -121,8 +58,7 @@ async def list_instruments_route(
     actor: CurrentActor, session: SessionDep
 ) -> Page[InstrumentPublic]:
     """Instruments (newest versions, one page); licensed ones carry wording once imported."""
-    rows = await catalogue(session, actor.organisation_id)
-    return Page(data=[_instrument(i, t) for i, t in rows], next_cursor=None)
+    return Page(data=await instruments_public(session, actor.organisation_id), next_cursor=None)
 
 
 @router.post(
@@ -139,16 +75,10 @@ async def create_checkin_route(
     body: CheckInCreate, actor: CurrentActor, session: SessionDep, now: Now, response: Response
 ) -> CheckInPublic:
     """Record a check-in (client UUID; a repeat answers 200 with the same body)."""
-    checkin, created = await create_checkin(session, actor, body, now)
+    view, created = await record_checkin(session, actor, body, now)
     if not created:
         response.status_code = 200
-    share = (await shares_for(session, [checkin])).get(checkin.id)
-    return checkin_public(
-        checkin,
-        share,
-        share_active(share, now, actor.supervisor_id),
-        await signposting(session, actor),
-    )
+    return view
 
 
 @router.get(
@@ -162,16 +92,7 @@ async def list_my_checkins_route(
     cursor: Cursor = None,
 ) -> Page[CheckInPublic]:
     """My check-ins, newest first."""
-    rows, next_cursor = await list_my_checkins(session, actor, limit=limit, cursor=cursor)
-    shares = await shares_for(session, rows)
-    signs = await signposting(session, actor)
-    data = [
-        checkin_public(
-            c, shares.get(c.id), share_active(shares.get(c.id), now, actor.supervisor_id), signs
-        )
-        for c in rows
-    ]
-    return Page(data=data, next_cursor=next_cursor)
+    return await my_checkins(session, actor, now, limit=limit, cursor=cursor)
 
 
 @router.get(
@@ -188,8 +109,7 @@ async def shared_with_me_route(
     cursor: Cursor = None,
 ) -> Page[SharedCheckInPublic]:
     """Check-ins your supervisees shared with you, while shared (each read is logged)."""
-    rows, next_cursor = await list_shared_with_me(session, actor, now, limit=limit, cursor=cursor)
-    return Page(data=[shared_public(c, s) for c, s in rows], next_cursor=next_cursor)
+    return await shared_with_me(session, actor, now, limit=limit, cursor=cursor)
 
 
 @router.get(
@@ -202,17 +122,9 @@ async def get_checkin_route(
     checkin_id: uuid.UUID, actor: CurrentActor, session: SessionDep, now: Now, response: Response
 ) -> CheckInPublic | SharedCheckInPublic:
     """One check-in: yours, or one shared with you while shared."""
-    checkin, share = await get_checkin(session, actor, checkin_id, now)
-    view: CheckInPublic | SharedCheckInPublic
-    if checkin.staff_id == actor.id:
-        signs = await signposting(session, actor)
-        view = checkin_public(checkin, share, share_active(share, now, actor.supervisor_id), signs)
-    else:
-        assert share is not None  # get_checkin only lets a live share through
-        view = shared_public(checkin, share)
-    # Answers never change; the share's state does, so the tag covers the whole view.
-    response.headers["ETag"] = content_etag(view.model_dump(mode="json"))
-    return view
+    tagged = await checkin_view(session, actor, checkin_id, now)
+    response.headers["ETag"] = tagged.etag
+    return tagged.view
 
 
 @router.post(
@@ -225,9 +137,7 @@ async def share_checkin_route(
     checkin_id: uuid.UUID, body: ShareCreate, actor: CurrentActor, session: SessionDep, now: Now
 ) -> CheckInPublic:
     """Share one of your check-ins with your supervisor (default 14 days; renews a share)."""
-    share = await share_checkin(session, actor, checkin_id, body, now)
-    checkin, _ = await get_checkin(session, actor, checkin_id, now)
-    return checkin_public(checkin, share, True, await signposting(session, actor))
+    return await share_checkin_view(session, actor, checkin_id, body, now)
 
 
 @router.delete(
@@ -258,16 +168,7 @@ async def talk_requests_route(
     cursor: Cursor = None,
 ) -> Page[TalkRequestPublic]:
     """Supervisees who said they would like to talk and agreed that you be told (30 days)."""
-    rows, next_cursor = await talk_requests(session, actor, now, limit=limit, cursor=cursor)
-    return Page(
-        data=[
-            TalkRequestPublic(
-                checkin_id=c.id, staff_id=s.id, display_name=s.display_name, raised_at=c.taken_at
-            )
-            for c, s in rows
-        ],
-        next_cursor=next_cursor,
-    )
+    return await talk_request_page(session, actor, now, limit=limit, cursor=cursor)
 
 
 @router.get(
@@ -280,12 +181,7 @@ async def my_trend_route(
     period: Annotated[Literal["week", "month"], Query()] = "week",
 ) -> TrendPublic:
     """My mean scores per week or month (periods in UTC)."""
-    points = await my_trend(session, actor, instrument, PeriodKind(period))
-    return TrendPublic(
-        instrument=instrument,
-        period=period,
-        points=[TrendPoint(period_start=s, checkins=n, scores=m) for s, n, m in points],
-    )
+    return await my_trend(session, actor, instrument, PeriodKind(period))
 
 
 @router.get(
@@ -298,9 +194,9 @@ async def get_settings_route(
     actor: AdminActor, session: SessionDep, response: Response
 ) -> WellbeingSettingsPublic:
     """The organisation's k, share expiry and employee assistance contact."""
-    row = await settings_for(session, actor.organisation_id)
-    response.headers["ETag"] = settings_etag(row)
-    return _settings(row)
+    tagged = await read_settings(session, actor)
+    response.headers["ETag"] = tagged.etag
+    return tagged.view
 
 
 @router.put(
@@ -319,6 +215,6 @@ async def put_settings_route(
 ) -> WellbeingSettingsPublic:
     """Change k (never below 5), share expiry days or the employee assistance contact
     (If-Match required)."""
-    row = await update_settings(session, actor, body, if_match, now)
-    response.headers["ETag"] = settings_etag(row)
-    return _settings(row)
+    tagged = await update_settings(session, actor, body, if_match, now)
+    response.headers["ETag"] = tagged.etag
+    return tagged.view

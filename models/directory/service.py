@@ -175,6 +175,36 @@ async def create_staff(
     return staff
 
 
+async def bootstrap_admin(
+    session: AsyncSession, org: str, data: StaffCreate, password_hash: str, now: datetime
+) -> str:
+    """`harbour create-admin`: the organisation (made if new) and its admin, created through
+    `create_staff` like any other staff member, or an existing member made admin. Idempotent;
+    answers what it did."""
+    organisation = await get_or_create_organisation(session, org, now)
+    staff = await find_login(session, data.email)
+    if staff is not None and staff.organisation_id != organisation.id:
+        raise Conflict(f"{data.email} already belongs to another organisation")
+    if staff is None:
+        # Nobody in the new organisation can act yet: the bootstrap acts as its first admin.
+        bootstrap = Actor(
+            id=uuid.uuid4(),
+            organisation_id=organisation.id,
+            roles=frozenset({Role.admin}),
+            unit_id=None,
+            supervisor_id=None,
+        )
+        await create_staff(session, bootstrap, data, password_hash, now)
+        return f"created organisation {org!r} and its admin {data.email}"
+    if Role.admin.value in staff.roles:
+        return f"{data.email} is already an admin of {org}; nothing changed"
+    staff.roles = sorted({*staff.roles, Role.admin.value})
+    staff.version += 1
+    staff.updated_at = now
+    await session.flush()
+    return f"{data.email} is now an admin of {org}"
+
+
 async def update_staff(
     session: AsyncSession,
     actor: Actor,

@@ -119,3 +119,20 @@ def test_sweep_at_a_time_is_idempotent(database_url: str) -> None:
     assert created > 0
     assert second.strip().endswith(": 0 new notification(s)")
     assert scalar(database_url, "select count(*) from notifications") == created
+
+
+def test_create_admin_refuses_what_the_api_would(database_url: str) -> None:
+    harbour(database_url, "migrate")
+    result = subprocess.run(
+        [sys.executable, "-m", "api.cli", "create-admin", "--org", "Northshire"]
+        + ["--email", "not-an-address", "--password", "short"],
+        env={**os.environ, "HARBOUR_DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "email" in result.stderr
+    assert "password" in result.stderr
+    assert scalar(database_url, "select count(*) from staff") == 0
