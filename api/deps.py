@@ -15,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.oidc import OidcVerifier
 from api.security import AccessTokens, InvalidToken, Passwords
 from api.settings import Settings
 from models.actor import Actor
@@ -75,6 +76,11 @@ async def get_key_ring(request: Request) -> KeyRing:
     return ring
 
 
+async def get_oidc(request: Request) -> OidcVerifier:
+    verifier: OidcVerifier = request.app.state.oidc
+    return verifier
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 Now = Annotated[datetime, Depends(get_now)]
@@ -82,6 +88,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
 TokensDep = Annotated[AccessTokens, Depends(get_tokens)]
 KeyRingDep = Annotated[KeyRing, Depends(get_key_ring)]
+OidcDep = Annotated[OidcVerifier, Depends(get_oidc)]
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str | None, Query(max_length=500)]

@@ -6,6 +6,16 @@ from models.absence import Absence
 from models.access_log import AccessLog
 from models.changes import Change, ChangeCounter
 from models.directory.auth import LoginThrottle, RefreshToken
+from models.directory.identity import (
+    IdentityAudit,
+    PasswordLink,
+    ScimGroup,
+    ScimGroupMember,
+    ScimToken,
+    SsoConfig,
+    SsoLogin,
+    WebSession,
+)
 from models.directory.organisation import Organisation, Unit
 from models.directory.staff import Staff
 from models.notifications.deliveries import Delivery
@@ -45,15 +55,22 @@ __all__ = [
     "CheckInShare",
     "Delivery",
     "Device",
+    "IdentityAudit",
     "InstrumentText",
     "LoginThrottle",
     "Notification",
     "NotificationPreferences",
     "Organisation",
+    "PasswordLink",
     "RefreshToken",
     "Reflection",
     "SchedulerHeartbeat",
+    "ScimGroup",
+    "ScimGroupMember",
+    "ScimToken",
     "SessionFeedback",
+    "SsoConfig",
+    "SsoLogin",
     "Staff",
     "SupervisionAction",
     "SupervisionPolicyRow",
@@ -61,6 +78,7 @@ __all__ = [
     "SupervisionSession",
     "Unit",
     "Webhook",
+    "WebSession",
     "WellbeingSettings",
     "metadata",
 ]
