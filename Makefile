@@ -38,7 +38,9 @@ check-migrations: $(STAMP)
 # PostgreSQL (about five minutes; BENCH_ARGS="--duration 8 --rounds 2" by default).
 BENCH_ARGS ?=
 bench-load: $(STAMP)
-	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y wrk >/dev/null; } \
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && \
+		{ apt-get install -y wrk >/dev/null 2>&1 || \
+		  { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }; } \
 		|| { echo "bench-load needs wrk (apt-get install wrk)"; exit 1; }
 	$(BIN)/python -m bench.bench_load $(BENCH_ARGS)
 
