@@ -72,6 +72,11 @@ class Settings(DatabaseSettings):
     argon2_memory_kib: int = Field(default=19_456, ge=64)
     argon2_time_cost: int = Field(default=2, ge=1)
 
+    # Web pages (api/web): a browser session ends after this long without a request, and in
+    # any case this long after sign-in (NCSC and OWASP: short idle timeouts for staff tools).
+    web_session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    web_session_absolute_hours: int = Field(default=12, ge=1, le=7 * 24)
+
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
 
     @model_validator(mode="after")

@@ -8,6 +8,7 @@ from models.changes import Change, ChangeCounter
 from models.directory.auth import LoginThrottle, RefreshToken
 from models.directory.organisation import Organisation, Unit
 from models.directory.staff import Staff
+from models.directory.web_sessions import WebSession
 from models.notifications.deliveries import Delivery
 from models.notifications.outbox import Device, Notification
 from models.notifications.preferences import NotificationPreferences
@@ -60,6 +61,7 @@ __all__ = [
     "SupervisionRecord",
     "SupervisionSession",
     "Unit",
+    "WebSession",
     "Webhook",
     "WellbeingSettings",
     "metadata",

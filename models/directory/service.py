@@ -18,6 +18,7 @@ from models.directory.organisation import Organisation, Unit
 from models.directory.schemas import StaffCreate, StaffUpdate, UnitCreate, UnitUpdate
 from models.directory.staff import Role, Staff
 from models.directory.tokens import revoke_all_refresh_tokens
+from models.directory.web_sessions import end_all_web_sessions
 from models.errors import Conflict, Invalid, NotFound
 from models.etag import require_match
 from models.pagination import Keyset, keyset_page
@@ -146,6 +147,18 @@ async def list_staff(
     return await keyset_page(session, readable_staff(actor), _STAFF, limit=limit, cursor=cursor)
 
 
+async def readable_staff_all(session: AsyncSession, actor: Actor) -> Sequence[Staff]:
+    """Every staff member the caller may read, by name (the web's sortable directory)."""
+    stmt = readable_staff(actor).order_by(col(Staff.display_name), col(Staff.id))
+    return (await session.exec(stmt)).all()
+
+
+async def readable_units_all(session: AsyncSession, actor: Actor) -> Sequence[Unit]:
+    """Every unit of the caller's organisation, by name."""
+    stmt = readable_units(actor).order_by(col(Unit.name), col(Unit.id))
+    return (await session.exec(stmt)).all()
+
+
 async def create_staff(
     session: AsyncSession,
     actor: Actor,
@@ -250,6 +263,7 @@ async def update_staff(
         # Deactivation ends access at once: access tokens are checked against `active` on
         # every request, and no refresh token outlives it. A new password ends old sessions.
         await revoke_all_refresh_tokens(session, staff, now)
+        await end_all_web_sessions(session, staff)
     staff.version += 1
     staff.updated_at = now
     await _flush_unique(session, "A staff member with this e-mail address already exists.")

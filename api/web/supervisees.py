@@ -1,0 +1,105 @@
+"""A supervisor's pages: supervisees' status and actions, notes shared with them, requests
+to talk. Reading shared notes is logged for their authors exactly as through the API."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from api.deps import Cursor, KeyRingDep, Now, SessionDep
+from api.web.render import page
+from api.web.security import SupervisorPage
+from api.web.units import STATUSES, staff_table
+from models.pagination import DEFAULT_LIMIT
+from supervision.oversight.rollup import supervisees_oversight
+from supervision.reflections.notes import get_reflection, list_shared_with_me, to_public
+from wellbeing.checkin_views import talk_request_page
+
+router = APIRouter(prefix="/supervisees")
+
+
+@router.get("", name="web_supervisees")
+async def supervisees_page(
+    request: Request, actor: SupervisorPage, session: SessionDep, now: Now
+) -> HTMLResponse:
+    """Each supervisee's cadence, records to write up or sign off, and open actions."""
+    rows = await supervisees_oversight(session, actor, now)
+    view, staff, status, name = staff_table(request, rows, now.date())
+    return page(
+        request,
+        "supervisees.html",
+        title="Your supervisees",
+        section="supervisees",
+        staff=staff,
+        view=view,
+        statuses=STATUSES,
+        status=status,
+        name=name,
+        total=len(rows),
+    )
+
+
+@router.get("/notes", name="web_shared_notes")
+async def shared_notes_page(
+    request: Request,
+    actor: SupervisorPage,
+    session: SessionDep,
+    ring: KeyRingDep,
+    now: Now,
+    cursor: Cursor = None,
+) -> HTMLResponse:
+    """Titles of the notes supervisees share with you now (the API's list, so each is
+    logged as read for its author, as the API logs it)."""
+    notes, next_cursor = await list_shared_with_me(
+        session, actor, limit=DEFAULT_LIMIT, cursor=cursor, now=now
+    )
+    names = {r.staff_id: r.display_name for r in await supervisees_oversight(session, actor, now)}
+    return page(
+        request,
+        "shared_notes.html",
+        title="Notes shared with you",
+        section="supervisees",
+        notes=[to_public(ring, n) for n in notes],
+        names=names,
+        next_cursor=next_cursor,
+    )
+
+
+@router.get("/notes/{reflection_id}", name="web_shared_note")
+async def shared_note_page(
+    request: Request,
+    reflection_id: uuid.UUID,
+    actor: SupervisorPage,
+    session: SessionDep,
+    ring: KeyRingDep,
+    now: Now,
+) -> HTMLResponse:
+    """One shared note (the read goes in its author's access log)."""
+    note = to_public(ring, await get_reflection(session, actor, reflection_id, now))
+    names = {r.staff_id: r.display_name for r in await supervisees_oversight(session, actor, now)}
+    return page(
+        request,
+        "shared_note.html",
+        title=note.title or "Untitled note",
+        section="supervisees",
+        note=note,
+        author=names.get(note.author_id, "A supervisee"),
+    )
+
+
+@router.get("/talk-requests", name="web_talk_requests")
+async def talk_requests_page(
+    request: Request, actor: SupervisorPage, session: SessionDep, now: Now, cursor: Cursor = None
+) -> HTMLResponse:
+    """Supervisees who said in a check-in they would like to talk (last 30 days)."""
+    requests = await talk_request_page(session, actor, now, limit=DEFAULT_LIMIT, cursor=cursor)
+    return page(
+        request,
+        "talk_requests.html",
+        title="Requests to talk",
+        section="supervisees",
+        requests=requests.data,
+        next_cursor=requests.next_cursor,
+    )
