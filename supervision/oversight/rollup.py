@@ -325,9 +325,7 @@ async def supervisees_oversight(
     return await staff_rows(session, actor.organisation_id, _supervisees_of(actor), now)
 
 
-async def oversight_roots(
-    session: AsyncSession, actor: Actor, now: datetime
-) -> list[UnitRollup]:
+async def oversight_roots(session: AsyncSession, actor: Actor, now: datetime) -> list[UnitRollup]:
     """Where the caller's oversight starts: the units they manage (managers) and the top of
     the tree (admins, HR), each with its roll-up; drill down with `unit_oversight`."""
     conditions: list[sa.ColumnElement[bool]] = []
