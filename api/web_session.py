@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.deps import Now, SessionDep, SettingsDep
 from api.settings import Environment, Settings
 from models.actor import Actor
+from models.db import session_scope
 from models.directory.service import actor_for
 from models.directory.staff import Staff
 from models.directory.web_sessions import (
@@ -38,7 +39,12 @@ CSRF_FIELD = "csrf_token"
 
 
 class SignInRequired(Exception):
-    """No live session: the web layer answers with a redirect to the sign-in page."""
+    """No live session: the web layer deletes the dead one (if a cookie named one) and
+    answers with a redirect to the sign-in page."""
+
+    def __init__(self, presented: str) -> None:
+        super().__init__("sign in required")
+        self.presented = presented
 
 
 def lifetimes(settings: Settings) -> Lifetimes:
@@ -73,6 +79,12 @@ async def start_session(
     response.delete_cookie(PRE_SESSION_COOKIE, path="/")
 
 
+async def forget_session(request: Request, raw: str) -> None:
+    """Delete a dead session in a transaction of its own (the request's rolled back)."""
+    async with session_scope(request.app.state.session_factory) as session:
+        await end_web_session(session, raw)
+
+
 async def end_session(session: AsyncSession, request: Request, response: Response) -> None:
     """Sign out: the stored session goes, and the browser is told to forget the cookie."""
     raw = request.cookies.get(COOKIE)
@@ -88,7 +100,7 @@ async def current_web_staff(
     raw = request.cookies.get(COOKIE, "")
     staff = await web_session_staff(session, raw, lifetimes(settings), now)
     if staff is None:
-        raise SignInRequired
+        raise SignInRequired(raw)
     request.state.web_session = raw
     return staff
 

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.web import admin, admin_policy, home, sign_in, supervisees, units, wellbeing
 from api.web.render import ASSETS, page
 from api.web.security import WebHeaders, is_web_path
-from api.web_session import COOKIE, SignInRequired
+from api.web_session import COOKIE, SignInRequired, forget_session
 from models.errors import DomainError
 
 _TITLES = {
@@ -65,9 +65,12 @@ def install(app: FastAPI) -> None:
     api_invalid = app.exception_handlers[RequestValidationError]
 
     @app.exception_handler(SignInRequired)
-    async def _sign_in(request: Request, _: SignInRequired) -> Response:
+    async def _sign_in(request: Request, exc: SignInRequired) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        expired = "&expired=1" if request.cookies.get(COOKIE) else ""
+        expired = ""
+        if exc.presented:
+            await forget_session(request, exc.presented)
+            expired = "&expired=1"
         response = RedirectResponse(
             f"/app/sign-in?next={quote(target, safe='')}{expired}", status_code=303
         )

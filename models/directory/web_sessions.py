@@ -67,7 +67,9 @@ async def start_web_session(session: AsyncSession, staff: Staff, now: datetime) 
 async def web_session_staff(
     session: AsyncSession, raw: str, lifetimes: Lifetimes, now: datetime
 ) -> Staff | None:
-    """The active staff member a live session belongs to; an expired session is deleted."""
+    """The active staff member a live session belongs to, or None (unknown, idle too long,
+    too old, or its owner deactivated). The caller deletes a dead one with `end_web_session`
+    in a transaction of its own: the request's own rolls back when it refuses."""
     if not raw or len(raw) > 100:
         return None
     stmt = (
@@ -84,7 +86,6 @@ async def web_session_staff(
     row, staff = found
     expired = now - row.last_seen_at > lifetimes.idle or now - row.created_at > lifetimes.absolute
     if expired or not staff.active:
-        await session.exec(delete(WebSession).where(col(WebSession.id) == row.id))
         return None
     if now - row.last_seen_at >= TOUCH_EVERY:
         await session.exec(
