@@ -497,7 +497,7 @@ async def import_form(
             errors.add("file", exc.detail)
             for e in exc.errors or []:
                 where = f"Line {e['line']}" + (f", column {e['field']}" if e.get("field") else "")
-                errors.add("file", f"{where}: {e['msg']}")
+                errors.add("file", f"{where}: {str(e['msg']).removeprefix('Value error, ')}")
     return page(
         request,
         "admin/import.html",
