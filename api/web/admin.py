@@ -55,7 +55,7 @@ STAFF_KEYS = {
     "email": lambda s: s.email,
     "started": lambda s: s.started_on,
 }
-UNIT_KEYS = {"name": lambda u: u.name.casefold()}
+UNIT_KEYS = {"name": lambda u: u.name.casefold(), "parent": lambda u: str(u.parent_id or "")}
 
 
 @router.get("", name="web_admin")

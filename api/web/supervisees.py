@@ -4,6 +4,8 @@ to talk. Reading shared notes is logged for their authors exactly as through the
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -11,11 +13,14 @@ from fastapi.responses import HTMLResponse
 from api.deps import Cursor, KeyRingDep, Now, SessionDep
 from api.web.render import page
 from api.web.security import SupervisorPage
+from api.web.tables import matches, table_view
 from api.web.units import STATUSES, staff_table
-from models.pagination import DEFAULT_LIMIT
+from models.pagination import MAX_LIMIT
 from supervision.oversight.rollup import supervisees_oversight
 from supervision.reflections.notes import get_reflection, list_shared_with_me, to_public
+from supervision.reflections.schemas import ReflectionPublic
 from wellbeing.checkin_views import talk_request_page
+from wellbeing.schemas import TalkRequestPublic
 
 router = APIRouter(prefix="/supervisees")
 
@@ -53,17 +58,39 @@ async def shared_notes_page(
     """Titles of the notes supervisees share with you now (the API's list, so each is
     logged as read for its author, as the API logs it)."""
     notes, next_cursor = await list_shared_with_me(
-        session, actor, limit=DEFAULT_LIMIT, cursor=cursor, now=now
+        session, actor, limit=MAX_LIMIT, cursor=cursor, now=now
     )
     names = {r.staff_id: r.display_name for r in await supervisees_oversight(session, actor, now)}
+    who = request.query_params.get("from", "")
+    shown = [to_public(ring, n) for n in notes]
+    shown = [n for n in shown if not who or str(n.author_id) == who]
+    keys: dict[str, Callable[[ReflectionPublic], Any]] = {
+        "title": lambda n: n.title.casefold(),
+        "from": lambda n: names.get(n.author_id, "").casefold(),
+        "shared": lambda n: n.shared_at,
+    }
+    view = table_view(
+        request.url.path,
+        request.query_params,
+        keys,
+        "shared",
+        keep=("from",),
+        default_order="desc",
+    )
+    people = [("", "Everyone")] + sorted(
+        ((str(k), v) for k, v in names.items()), key=lambda p: p[1].casefold()
+    )
     return page(
         request,
         "shared_notes.html",
         title="Notes shared with you",
         section="supervisees",
-        notes=[to_public(ring, n) for n in notes],
+        notes=view.apply(shown),
         names=names,
         next_cursor=next_cursor,
+        view=view,
+        people=people,
+        who=who,
     )
 
 
@@ -94,12 +121,23 @@ async def talk_requests_page(
     request: Request, actor: SupervisorPage, session: SessionDep, now: Now, cursor: Cursor = None
 ) -> HTMLResponse:
     """Supervisees who said in a check-in they would like to talk (last 30 days)."""
-    requests = await talk_request_page(session, actor, now, limit=DEFAULT_LIMIT, cursor=cursor)
+    found = await talk_request_page(session, actor, now, limit=MAX_LIMIT, cursor=cursor)
+    name = request.query_params.get("q", "")[:100]
+    keys: dict[str, Callable[[TalkRequestPublic], Any]] = {
+        "name": lambda r: r.display_name.casefold(),
+        "raised": lambda r: r.raised_at,
+    }
+    view = table_view(
+        request.url.path, request.query_params, keys, "raised", keep=("q",), default_order="desc"
+    )
+    shown = [r for r in found.data if matches(r.display_name, name)]
     return page(
         request,
         "talk_requests.html",
         title="Requests to talk",
         section="supervisees",
-        requests=requests.data,
-        next_cursor=requests.next_cursor,
+        requests=view.apply(shown),
+        next_cursor=found.next_cursor,
+        view=view,
+        name=name,
     )

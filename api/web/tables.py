@@ -24,15 +24,19 @@ class TableView(Generic[T]):
     sort: str
     order: str
     keys: Mapping[str, Callable[[T], Any]] = field(repr=False)
+    prefix: str = ""  # a second table on the page sorts by its own parameters
+    anchor: str = ""
 
     def sort_href(self, key: str) -> str:
         order = "desc" if key == self.sort and self.order == "asc" else "asc"
-        return self.href(sort=key, order=order)
+        return self.href(**{f"{self.prefix}sort": key, f"{self.prefix}order": order})
 
     def href(self, **changes: str | None) -> str:
-        merged = {**self.params, "sort": self.sort, "order": self.order, **changes}
+        mine = {f"{self.prefix}sort": self.sort, f"{self.prefix}order": self.order}
+        merged = {**self.params, **mine, **changes}
         query = {k: v for k, v in merged.items() if v not in (None, "")}
-        return f"{self.path}?{urlencode(query)}" if query else self.path
+        link = f"{self.path}?{urlencode(query)}" if query else self.path
+        return f"{link}#{self.anchor}" if self.anchor else link
 
     def apply(self, rows: Sequence[T]) -> list[T]:
         key = self.keys[self.sort]
@@ -50,17 +54,21 @@ def table_view(
     *,
     keep: Sequence[str] = (),
     default_order: str = "asc",
+    prefix: str = "",
+    anchor: str = "",
 ) -> TableView[T]:
-    """Read `sort` and `order` (falling back to the defaults for anything unknown) and the
-    filter parameters named in `keep`, which sort links carry along."""
-    sort = query.get("sort", default_sort)
+    """Read `sort` and `order` (`{prefix}sort`, `{prefix}order`; the defaults for anything
+    unknown) and the parameters named in `keep`, which sort links carry along."""
+    sort = query.get(f"{prefix}sort", default_sort)
     if sort not in keys:
         sort = default_sort
-    order = query.get("order", default_order)
+    order = query.get(f"{prefix}order", default_order)
     if order not in ("asc", "desc"):
         order = default_order
     params = {k: query[k][:200] for k in keep if query.get(k)}
-    return TableView(path=path, params=params, sort=sort, order=order, keys=keys)
+    return TableView(
+        path=path, params=params, sort=sort, order=order, keys=keys, prefix=prefix, anchor=anchor
+    )
 
 
 def matches(text: str, needle: str) -> bool:

@@ -95,7 +95,14 @@ def staff_table(
     status = query.get("status", "")
     status = status if status in STATUSES else ""
     name = query.get("q", "")[:100]
-    view = table_view(request.url.path, query, STAFF_KEYS, "next_due", keep=("status", "q"))
+    view = table_view(
+        request.url.path,
+        query,
+        STAFF_KEYS,
+        "next_due",
+        keep=("status", "q", "usort", "uorder"),
+        anchor="people",
+    )
     shown = [r for r in rows if _wanted(r, status, today) and matches(r.display_name, name)]
     return view, [(r, status_of(r, today)) for r in view.apply(shown)], status, name
 
@@ -128,7 +135,13 @@ async def unit_page(
     today = now.date()
     staff_view, staff, status, name = staff_table(request, oversight.staff, today)
     unit_view = table_view(
-        request.url.path, request.query_params, UNIT_KEYS, "name", keep=("status", "q", "sort")
+        request.url.path,
+        request.query_params,
+        UNIT_KEYS,
+        "name",
+        keep=("status", "q", "sort", "order"),
+        prefix="u",
+        anchor="units",
     )
     all_rows = oversight.staff
     counts = {key: sum(1 for r in all_rows if _wanted(r, key, today)) for key in STATUSES if key}
@@ -138,7 +151,7 @@ async def unit_page(
         title=oversight.name,
         section="units",
         unit=oversight,
-        children=sorted(oversight.units, key=lambda u: (u.name.casefold(), u.unit_id)),
+        children=unit_view.apply(oversight.units),
         unit_view=unit_view,
         staff=staff,
         view=staff_view,
