@@ -18,6 +18,7 @@ from api.deps import Clock, system_clock
 from api.logs import configure_logging
 from api.metrics import Metrics
 from api.middleware import BodyLimit, RequestMetrics
+from api.oidc import OidcVerifier
 from api.routes import (
     absences,
     analytics,
@@ -26,10 +27,13 @@ from api.routes import (
     health,
     notifications,
     org,
+    org_sso,
     oversight_supervision,
     oversight_wellbeing,
     privacy,
     reflections,
+    scim,
+    sso,
     staff,
     supervision,
     sync,
@@ -100,11 +104,13 @@ def create_app(
     app.state.tokens = AccessTokens(settings)
     app.state.metrics = Metrics()
     app.state.key_ring = settings.key_ring()
+    app.state.oidc = OidcVerifier(settings)
 
     problems.install(app)
     for module in (
         auth,
         org,
+        org_sso,
         staff,
         privacy,
         supervision,
@@ -121,6 +127,8 @@ def create_app(
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)
+    app.include_router(sso.router)
+    app.include_router(scim.router)
     install_web(app)  # after problems.install: the pages answer errors in HTML
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)

@@ -1,12 +1,14 @@
 """The browser's signed-in session: the `harbour_session` cookie and who it names.
 
 One cookie carries an opaque session id (`models/directory/web_sessions.py` keeps only its
-hash). Password sign-in (`api/web/sign_in.py`) and single sign-on both end in
-`start_session`; every page depends on `current_web_actor`. The CSRF token of a form is an
-HMAC of the session id under a key derived from `HARBOUR_SECRET_KEY` (OWASP's HMAC-based
-synchronizer token: nothing more to store, and a token from one session is worthless in
-another); before sign-in the same is done over a short-lived pre-session cookie, so the
-sign-in form is protected too.
+SHA-256). `start_browser_session` is the one way a browser becomes signed in: single sign-on
+(`api/routes/sso.py`) and the password form (`api/web/sign_in.py`) both end in it; every page
+depends on `current_web_actor`.
+
+Forms: the CSRF token is an HMAC of the session id under a key derived from
+`HARBOUR_SECRET_KEY` (OWASP's HMAC-based synchronizer token: nothing more to store, and a
+token from one session is worthless in another); before sign-in it is bound to a
+short-lived pre-session cookie, so the sign-in form is protected too.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from models.db import session_scope
 from models.directory.service import actor_for
 from models.directory.staff import Staff
 from models.directory.web_sessions import (
-    Lifetimes,
+    SessionPolicy,
     end_web_session,
     start_web_session,
     web_session_staff,
@@ -39,22 +41,22 @@ CSRF_FIELD = "csrf_token"
 
 
 class SignInRequired(Exception):
-    """No live session: the web layer deletes the dead one (if a cookie named one) and
-    answers with a redirect to the sign-in page."""
+    """No live session. The pages answer with a redirect to the sign-in page (deleting the
+    dead session a cookie named); the JSON routes with a 401 (`api/web/__init__.py`)."""
 
     def __init__(self, presented: str) -> None:
         super().__init__("sign in required")
         self.presented = presented
 
 
-def lifetimes(settings: Settings) -> Lifetimes:
-    return Lifetimes(
+def session_policy(settings: Settings) -> SessionPolicy:
+    return SessionPolicy(
         idle=timedelta(minutes=settings.web_session_idle_minutes),
-        absolute=timedelta(hours=settings.web_session_absolute_hours),
+        lifetime=timedelta(hours=settings.web_session_hours),
     )
 
 
-def _secure(settings: Settings) -> bool:
+def secure_cookies(settings: Settings) -> bool:
     return settings.env is not Environment.development
 
 
@@ -66,16 +68,16 @@ def _set_cookie(response: Response, settings: Settings, name: str, value: str, a
         path="/",
         httponly=True,
         samesite="lax",
-        secure=_secure(settings),
+        secure=secure_cookies(settings),
     )
 
 
-async def start_session(
-    session: AsyncSession, response: Response, settings: Settings, staff: Staff, now: datetime
+async def start_browser_session(
+    session: SessionDep, settings: Settings, staff: Staff, now: datetime, response: Response
 ) -> None:
-    """Sign a verified, active staff member in: a new session and its cookie."""
-    raw = await start_web_session(session, staff, now)
-    _set_cookie(response, settings, COOKIE, raw, settings.web_session_absolute_hours * 3600)
+    """Sign `staff` (verified, active) in on this browser: a new session and its cookie."""
+    token = await start_web_session(session, staff, now, session_policy(settings))
+    _set_cookie(response, settings, COOKIE, token, settings.web_session_hours * 3600)
     response.delete_cookie(PRE_SESSION_COOKIE, path="/")
 
 
@@ -98,7 +100,9 @@ async def current_web_staff(
 ) -> Staff:
     """The active staff member the session cookie names, or `SignInRequired`."""
     raw = request.cookies.get(COOKIE, "")
-    staff = await web_session_staff(session, raw, lifetimes(settings), now)
+    staff = None
+    if raw and len(raw) <= 100:
+        staff = await web_session_staff(session, raw, now, session_policy(settings))
     if staff is None:
         raise SignInRequired(raw)
     request.state.web_session = raw

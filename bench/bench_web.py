@@ -17,6 +17,7 @@ import asyncio
 import statistics
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -31,7 +32,7 @@ from migrations import alembic_config
 from models.db import create_engine, create_session_factory, session_scope
 from models.directory.organisation import Organisation
 from models.directory.staff import Role, Staff
-from models.directory.web_sessions import start_web_session
+from models.directory.web_sessions import SessionPolicy, start_web_session
 
 
 async def _timed(client: httpx.AsyncClient, path: str, repeats: int) -> tuple[float, int]:
@@ -63,8 +64,9 @@ async def main(size: int, database: str, repeats: int) -> None:
             supervisor = next(
                 s for s in groups[2] if isinstance(s, Staff) and s.supervisor_id is None
             )
-            head_cookie = await start_web_session(session, head, NOW)
-            supervisor_cookie = await start_web_session(session, supervisor, NOW)
+            policy = SessionPolicy(idle=timedelta(hours=1), lifetime=timedelta(hours=12))
+            head_cookie = await start_web_session(session, head, NOW, policy)
+            supervisor_cookie = await start_web_session(session, supervisor, NOW, policy)
         if database == "postgresql":
             async with engine.connect() as conn:
                 await conn.execute(text("ANALYZE"))

@@ -6,9 +6,18 @@ from models.absence import Absence
 from models.access_log import AccessLog
 from models.changes import Change, ChangeCounter
 from models.directory.auth import LoginThrottle, RefreshToken
+from models.directory.identity import (
+    IdentityAudit,
+    PasswordLink,
+    ScimGroup,
+    ScimGroupMember,
+    ScimToken,
+    SsoConfig,
+    SsoLogin,
+    WebSession,
+)
 from models.directory.organisation import Organisation, Unit
 from models.directory.staff import Staff
-from models.directory.web_sessions import WebSession
 from models.notifications.deliveries import Delivery
 from models.notifications.outbox import Device, Notification
 from models.notifications.preferences import NotificationPreferences
@@ -46,23 +55,30 @@ __all__ = [
     "CheckInShare",
     "Delivery",
     "Device",
+    "IdentityAudit",
     "InstrumentText",
     "LoginThrottle",
     "Notification",
     "NotificationPreferences",
     "Organisation",
+    "PasswordLink",
     "RefreshToken",
     "Reflection",
     "SchedulerHeartbeat",
+    "ScimGroup",
+    "ScimGroupMember",
+    "ScimToken",
     "SessionFeedback",
+    "SsoConfig",
+    "SsoLogin",
     "Staff",
     "SupervisionAction",
     "SupervisionPolicyRow",
     "SupervisionRecord",
     "SupervisionSession",
     "Unit",
-    "WebSession",
     "Webhook",
+    "WebSession",
     "WellbeingSettings",
     "metadata",
 ]

@@ -17,6 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.problems import problem
 from api.web import admin, admin_policy, home, sign_in, supervisees, units, wellbeing
 from api.web.render import ASSETS, page
 from api.web.security import WebHeaders, is_web_path
@@ -66,6 +67,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired) -> Response:
+        if not is_web_path(request.url.path):  # JSON routes on the cookie (GET /auth/session)
+            if exc.presented:
+                await forget_session(request, exc.presented)
+            return problem(401, "Sign in first.")
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         expired = ""
         if exc.presented:

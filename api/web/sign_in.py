@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import Now, PasswordsDep, SessionDep, SettingsDep
+from api.sso_flow import organisation_by_key
 from api.web.render import page
 from api.web.security import SignedForm, checked_form
-from api.web_session import end_session, pre_session, start_session
-from models.directory.sign_in import BadCredentials, LoginThrottled, password_login
+from api.web_session import end_session, pre_session, start_browser_session
+from models.directory.service import find_login
+from models.directory.sign_in import (
+    BadCredentials,
+    LoginThrottled,
+    SsoRequired,
+    password_login,
+)
+from models.directory.sso import config_for_org
 from models.directory.throttle import ThrottlePolicy
 
 router = APIRouter()
@@ -25,6 +35,20 @@ def safe_next(value: str | None) -> str:
     return "/app"
 
 
+async def sso_link(session: SessionDep, org: uuid.UUID | None, next_page: str) -> str | None:
+    """The "Sign in with your council account" link, when the organisation has single
+    sign-on configured (`api/routes/sso.py` runs the code flow and lands on `next_page`)."""
+    if org is None or await config_for_org(session, org) is None:
+        return None
+    return f"/auth/sso/login?{urlencode({'org': str(org), 'return_to': next_page})}"
+
+
+async def _org_param(session: SessionDep, request: Request) -> uuid.UUID | None:
+    key = request.query_params.get("org", "")[:200]
+    found = await organisation_by_key(session, key) if key else None
+    return found.id if found else None
+
+
 def _form(
     request: Request,
     settings: SettingsDep,
@@ -33,6 +57,7 @@ def _form(
     next_page: str = "/app",
     errors: list[dict[str, str]] | None = None,
     status_code: int = 200,
+    sso_url: str | None = None,
 ) -> HTMLResponse:
     response = HTMLResponse("")
     request.state.pre_session = pre_session(request, response, settings)
@@ -45,6 +70,7 @@ def _form(
         errors=errors or [],
         signed_out=request.query_params.get("signed_out") == "1",
         timed_out=request.query_params.get("expired") == "1",
+        sso_url=sso_url,
         status_code=status_code,
     )
     for name, value in response.headers.items():
@@ -54,9 +80,14 @@ def _form(
 
 
 @router.get("/sign-in", name="web_sign_in")
-async def sign_in_page(request: Request, settings: SettingsDep) -> HTMLResponse:
-    """The sign-in form."""
-    return _form(request, settings, next_page=safe_next(request.query_params.get("next")))
+async def sign_in_page(
+    request: Request, session: SessionDep, settings: SettingsDep
+) -> HTMLResponse:
+    """The sign-in form; with `?org=` (an organisation's id or name) that has single sign-on,
+    the button to sign in with the council's account too."""
+    next_page = safe_next(request.query_params.get("next"))
+    sso = await sso_link(session, await _org_param(session, request), next_page)
+    return _form(request, settings, next_page=next_page, sso_url=sso)
 
 
 @router.post("/sign-in", name="web_sign_in_post", dependencies=[Depends(checked_form)])
@@ -109,6 +140,24 @@ async def sign_in(
         )
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
+    except SsoRequired:
+        # Said only after the password verified: their organisation uses its own sign-in.
+        person = await find_login(session, email)
+        org = person.organisation_id if person else None
+        return _form(
+            request,
+            settings,
+            email=email,
+            next_page=safe_next(next_page),
+            errors=[
+                {
+                    "href": "#email",
+                    "text": "Your council signs in with its own account: use the button below",
+                }
+            ],
+            status_code=422,
+            sso_url=await sso_link(session, org, safe_next(next_page)),
+        )
     except BadCredentials:
         # Returned, not raised, so the failure count commits.
         return _form(
@@ -120,7 +169,7 @@ async def sign_in(
             status_code=422,
         )
     redirect = RedirectResponse(safe_next(next_page), status_code=303)
-    await start_session(session, redirect, settings, staff, now)
+    await start_browser_session(session, settings, staff, now, redirect)
     return redirect
 
 

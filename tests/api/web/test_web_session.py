@@ -7,8 +7,8 @@ from fastapi import FastAPI
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.directory.identity import SsoConfig, WebSession
 from models.directory.staff import Role
-from models.directory.web_sessions import WebSession
 from tests.api.web.conftest import form_token, password_hash, web_sign_in
 from tests.conftest import FrozenClock
 from tests.factories.directory import bearer, make_org, make_staff, now_of
@@ -36,8 +36,8 @@ async def test_sign_in_sets_a_secure_http_only_cookie_stored_only_as_a_hash(
     assert "path=/" in cookie.lower()
     raw = web.cookies["harbour_session"]
     [row] = await _sessions(db, me.id)
-    assert row.session_hash != raw
-    assert len(row.session_hash) == 64
+    assert row.token_hash != raw
+    assert len(row.token_hash) == 64
     assert row.organisation_id == org.id
     assert (await web.get("/app")).status_code == 200
 
@@ -105,7 +105,7 @@ async def test_idle_timeout_and_absolute_lifetime_end_the_session(
     assert await _sessions(db, me.id) == []
     # However busy, a session ends at its absolute lifetime.
     await web_sign_in(web, me.email)
-    for _ in range(app.state.settings.web_session_absolute_hours * 60 // (idle - 1) + 1):
+    for _ in range(app.state.settings.web_session_hours * 60 // (idle - 1) + 1):
         clock.advance(minutes=idle - 1)
         response = await web.get("/app")
     assert response.status_code == 303
@@ -190,3 +190,50 @@ async def test_next_page_never_leaves_the_service(
         },
     )
     assert response.headers["location"] == "/app"
+
+
+async def _sso(db: AsyncSession, org_id: object, app: FastAPI, *, required: bool) -> None:
+    db.add(
+        SsoConfig(
+            organisation_id=org_id,
+            issuer="https://login.council.example",
+            client_id="harbour-web",
+            require_sso=required,
+            created_at=now_of(app),
+            updated_at=now_of(app),
+        )
+    )
+    await db.flush()
+
+
+async def test_the_council_account_button_shows_when_the_organisation_has_sso(
+    web: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    org = await make_org(db, now=now_of(app))
+    plain = await make_org(db, now=now_of(app))
+    await _sso(db, org.id, app, required=False)
+    page = await web.get(f"/app/sign-in?org={org.id}&next=/app/units")
+    assert "Sign in with your council account" in page.text
+    assert f"/auth/sso/login?org={org.id}&amp;return_to=%2Fapp%2Funits" in page.text
+    by_name = await web.get(f"/app/sign-in?org={org.name}")
+    assert "Sign in with your council account" in by_name.text
+    for query in (f"?org={plain.id}", "", "?org=nobody"):
+        page = await web.get(f"/app/sign-in{query}")
+        assert page.status_code == 200
+        assert "Sign in with your council account" not in page.text
+
+
+async def test_an_sso_only_organisation_sends_the_right_password_to_the_button(
+    web: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    org = await make_org(db, now=now_of(app))
+    me = await make_staff(db, org, password_hash=password_hash(app), now=now_of(app))
+    await _sso(db, org.id, app, required=True)
+    right = await web_sign_in(web, me.email)
+    assert right.status_code == 422
+    assert "Your council signs in with its own account" in right.text
+    assert f"/auth/sso/login?org={org.id}" in right.text
+    assert await _sessions(db, me.id) == []
+    wrong = await web_sign_in(web, me.email, "not-the-password")
+    assert "own account" not in wrong.text  # a wrong password learns nothing about SSO
+    assert "/auth/sso/login" not in wrong.text
