@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 from fastapi import FastAPI
 from sqlmodel import col, select
@@ -192,7 +194,7 @@ async def test_next_page_never_leaves_the_service(
     assert response.headers["location"] == "/app"
 
 
-async def _sso(db: AsyncSession, org_id: object, app: FastAPI, *, required: bool) -> None:
+async def _sso(db: AsyncSession, org_id: uuid.UUID, app: FastAPI, *, required: bool) -> None:
     db.add(
         SsoConfig(
             organisation_id=org_id,
