@@ -115,8 +115,8 @@ def test_team_manager_sees_their_unit_supervisees_notes_and_talk_requests(
     visit(page, f"{base}/app/supervisees")
     assert page.locator("#supervisees-table tbody tr").count() >= 1
     visit(page, f"{base}/app/supervisees/notes")
-    page.locator("main table a").first.click()
-    page.wait_for_load_state("networkidle")
+    page.locator("#notes-table tbody a").first.click()
+    page.wait_for_url(re.compile(r".*/app/supervisees/notes/[0-9a-f-]{36}$"))
     assert "Shared by" in page.inner_text(".govuk-caption-l")
     assert axe_violations(page) == []
     visit(page, f"{base}/app/supervisees/talk-requests")
