@@ -4,10 +4,12 @@ from sqlmodel import SQLModel
 
 from models.absence import Absence
 from models.access_log import AccessLog
+from models.calendar import BankHoliday, ClosureDay
 from models.changes import Change, ChangeCounter
 from models.directory.auth import LoginThrottle, RefreshToken
 from models.directory.organisation import Organisation, Unit
 from models.directory.staff import Staff
+from models.incidents import Incident
 from models.notifications.deliveries import Delivery
 from models.notifications.outbox import Device, Notification
 from models.notifications.preferences import NotificationPreferences
@@ -28,6 +30,8 @@ from models.wellbeing import (
     CheckIn,
     CheckInShare,
     InstrumentText,
+    SupportText,
+    TalkRequest,
     WellbeingSettings,
 )
 
@@ -38,13 +42,16 @@ __all__ = [
     "AccessLog",
     "Addendum",
     "AnalyticsAudit",
+    "BankHoliday",
     "CaseDiscussion",
     "Change",
     "ChangeCounter",
     "CheckIn",
     "CheckInShare",
+    "ClosureDay",
     "Delivery",
     "Device",
+    "Incident",
     "InstrumentText",
     "LoginThrottle",
     "Notification",
@@ -59,6 +66,8 @@ __all__ = [
     "SupervisionPolicyRow",
     "SupervisionRecord",
     "SupervisionSession",
+    "SupportText",
+    "TalkRequest",
     "Unit",
     "Webhook",
     "WellbeingSettings",
