@@ -53,7 +53,9 @@ async def test_private_by_default_note_sealed_and_nobody_else_sees_it(
     assert (
         await client.post(URL, json=changed, headers=bearer(app, t.supervisee))
     ).status_code == 409
-    raw = (await db.exec(select(Incident).where(col(Incident.id) == uuid.UUID(body["id"])))).one()
+    raw = (
+        await db.exec(select(Incident).where(col(Incident.id) == uuid.UUID(str(body["id"]))))
+    ).one()
     assert raw.note is not None
     assert "boy" not in raw.note  # sealed at rest
     everyone = (t.supervisor, t.head, t.manager, t.colleague, t.hr, t.admin, t.outsider)
