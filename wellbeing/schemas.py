@@ -250,6 +250,10 @@ class WellbeingSettingsPublic(BaseModel):
     share_days: int
     answers_retention_days: int
     employee_assistance: str | None
+    # Someone besides the supervisor and the unit manager a practitioner may ask to talk to.
+    wellbeing_contact_id: uuid.UUID | None = None
+    # Days from the first follow-up check-in after an incident to the second.
+    incident_follow_up_days: int = 4
 
 
 class WellbeingSettingsUpdate(Request):
@@ -257,6 +261,8 @@ class WellbeingSettingsUpdate(Request):
     share_days: Annotated[int, Field(ge=1, le=90)] | None = None
     answers_retention_days: Annotated[int, Field(ge=30, le=3650)] | None = None
     employee_assistance: Annotated[str, StringConstraints(max_length=300)] | None = None
+    wellbeing_contact_id: uuid.UUID | None = None
+    incident_follow_up_days: Annotated[int, Field(ge=1, le=28)] | None = None
 
 
 class SupportTextPublic(BaseModel):
