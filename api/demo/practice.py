@@ -9,7 +9,7 @@ series changes because of it.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -20,6 +20,7 @@ from models.crypto import KeyRing
 from models.directory.service import actor_for
 from models.incidents import IncidentCategory
 from models.notifications.outbox import enqueue, schedule
+from models.supervision import SessionStatus, SupervisionSession
 from models.wellbeing import TalkRequest, WellbeingSettings
 from supervision.closure_days import add_closure_day
 from supervision.schemas import ClosureDayCreate
@@ -48,11 +49,28 @@ async def seed_practice(
     await add_closure_day(
         session,
         actor_for(council.admin),
-        ClosureDayCreate(
-            day=weekday_on_or_after(now.date() + timedelta(days=2)), name="Staff conference"
-        ),
+        ClosureDayCreate(day=await _closure_day(session, council, now), name="Staff conference"),
         now,
     )
+
+
+async def _closure_day(session: AsyncSession, council: Council, now: datetime) -> date:
+    """The weekday after the "ASYE practitioner" login's next session, so that its write-up
+    deadline visibly skips the closure day."""
+    asye = council.teams[0].members[0]
+    upcoming = (
+        await session.exec(
+            select(col(SupervisionSession.scheduled_for))
+            .where(
+                col(SupervisionSession.supervisee_id) == asye.id,
+                col(SupervisionSession.status) == SessionStatus.scheduled.value,
+                col(SupervisionSession.scheduled_for) > now,
+            )
+            .order_by(col(SupervisionSession.scheduled_for))
+        )
+    ).first()
+    after = upcoming.date() if upcoming is not None else now.date()
+    return weekday_on_or_after(after + timedelta(days=1))
 
 
 async def _talk_request(session: AsyncSession, council: Council, now: datetime) -> None:

@@ -148,9 +148,17 @@ async def _manager_dashboard_shows_a_mix(
     assert [(i["category"], i["bring_to_supervision"]) for i in incidents["data"]] == [
         ("distressing_visit", True)
     ]
-    # A closure day the write-up deadlines skip.
+    # A closure day the write-up deadlines skip: the ASYE's next session's deadline is 6
+    # weekdays after it, not 5.
     closures = await _get(client, "/api/v1/supervision/closure-days", manager)
     assert [c["name"] for c in closures["data"]] == ["Staff conference"]
+    closed = date.fromisoformat(closures["data"][0]["day"])
+    spans = [
+        (date.fromisoformat(s["scheduled_for"][:10]), date.fromisoformat(s["write_up_due_on"]))
+        for s in sessions["data"]
+        if s["status"] == "scheduled" and s["write_up_due_on"]
+    ]
+    assert any(start < closed <= due for start, due in spans)
 
 
 async def _directorate_is_mostly_on_track(
