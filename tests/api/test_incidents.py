@@ -198,3 +198,53 @@ async def test_month_rows_for_the_dp_publisher(
     by_person = {r.person_id: r for r in rows}
     assert by_person[t.supervisee.id].incidents == MONTHLY_CLIP
     assert by_person[t.supervisee.id].unit_path == (str(t.directorate.id), str(t.team.id))
+
+
+async def test_support_texts_are_the_organisations_own_to_edit(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    t = await make_team(db, now=now_of(app))
+    url = "/api/v1/wellbeing/support-texts"
+    for who in (t.supervisee, t.supervisor, t.manager, t.hr):
+        assert (await client.get(url, headers=bearer(app, who))).status_code == 403
+        put = await client.put(
+            f"{url}/pulse/struggling", json={"text": "x"}, headers=bearer(app, who)
+        )
+        assert put.status_code == 403
+    listed = await client.get(url, headers=bearer(app, t.admin))
+    bands = {(r["instrument"], r["band"]) for r in listed.json()["data"]}
+    assert {("pulse", "struggling"), ("pulse", "doing_well"), ("stss", "severe")} <= bands
+    assert (await client.get(f"{url}/pulse/nope", headers=bearer(app, t.admin))).status_code == 404
+    one = await client.get(f"{url}/pulse/struggling", headers=bearer(app, t.admin))
+    assert one.json()["default"] is True
+    text = {"text": "Call the staff wellbeing line on 01234 567890, or Samaritans on 116 123."}
+    missing = await client.put(f"{url}/pulse/struggling", json=text, headers=bearer(app, t.admin))
+    assert missing.status_code == 428
+    changed = await client.put(
+        f"{url}/pulse/struggling",
+        json=text,
+        headers=bearer(app, t.admin) | {"If-Match": one.headers["ETag"]},
+    )
+    assert changed.status_code == 200
+    stale = await client.put(
+        f"{url}/pulse/struggling",
+        json=text,
+        headers=bearer(app, t.admin) | {"If-Match": one.headers["ETag"]},
+    )
+    assert stale.status_code == 412
+    low = await client.post(
+        "/api/v1/wellbeing/checkins",
+        json={"id": str(uuid.uuid4()), "instrument": "pulse", "answers": pulse_answers(6)},
+        headers=bearer(app, t.supervisee),
+    )
+    assert low.json()["support"] == text["text"]
+    well = await client.post(
+        "/api/v1/wellbeing/checkins",
+        json={"id": str(uuid.uuid4()), "instrument": "pulse", "answers": pulse_answers(24)},
+        headers=bearer(app, t.supervisee),
+    )
+    assert well.json()["band"] == "doing_well"
+    assert well.json()["support"] != text["text"]
+    # Another organisation keeps the shipped default.
+    theirs = await client.get(f"{url}/pulse/struggling", headers=bearer(app, t.outsider))
+    assert theirs.json()["default"] is True
