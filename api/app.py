@@ -18,6 +18,7 @@ from api.deps import Clock, system_clock
 from api.logs import configure_logging
 from api.metrics import Metrics
 from api.middleware import BodyLimit, RequestMetrics
+from api.oidc import OidcVerifier
 from api.routes import (
     absences,
     analytics,
@@ -28,10 +29,13 @@ from api.routes import (
     incidents,
     notifications,
     org,
+    org_sso,
     oversight_supervision,
     oversight_wellbeing,
     privacy,
     reflections,
+    scim,
+    sso,
     staff,
     supervision,
     sync,
@@ -102,11 +106,13 @@ def create_app(
     app.state.tokens = AccessTokens(settings)
     app.state.metrics = Metrics()
     app.state.key_ring = settings.key_ring()
+    app.state.oidc = OidcVerifier(settings)
 
     problems.install(app)
     for module in (
         auth,
         org,
+        org_sso,
         staff,
         privacy,
         supervision,
@@ -126,6 +132,8 @@ def create_app(
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)
+    app.include_router(sso.router)
+    app.include_router(scim.router)
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)

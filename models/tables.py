@@ -7,6 +7,16 @@ from models.access_log import AccessLog
 from models.calendar import BankHoliday, ClosureDay
 from models.changes import Change, ChangeCounter
 from models.directory.auth import LoginThrottle, RefreshToken
+from models.directory.identity import (
+    IdentityAudit,
+    PasswordLink,
+    ScimGroup,
+    ScimGroupMember,
+    ScimToken,
+    SsoConfig,
+    SsoLogin,
+    WebSession,
+)
 from models.directory.organisation import Organisation, Unit
 from models.directory.staff import Staff
 from models.incidents import Incident
@@ -51,16 +61,23 @@ __all__ = [
     "ClosureDay",
     "Delivery",
     "Device",
+    "IdentityAudit",
     "Incident",
     "InstrumentText",
     "LoginThrottle",
     "Notification",
     "NotificationPreferences",
     "Organisation",
+    "PasswordLink",
     "RefreshToken",
     "Reflection",
     "SchedulerHeartbeat",
+    "ScimGroup",
+    "ScimGroupMember",
+    "ScimToken",
     "SessionFeedback",
+    "SsoConfig",
+    "SsoLogin",
     "Staff",
     "SupervisionAction",
     "SupervisionPolicyRow",
@@ -70,6 +87,7 @@ __all__ = [
     "TalkRequest",
     "Unit",
     "Webhook",
+    "WebSession",
     "WellbeingSettings",
     "metadata",
 ]

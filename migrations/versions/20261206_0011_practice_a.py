@@ -7,7 +7,7 @@ them); each check-in that told a supervisor becomes a talk request (not notified
 was, before this revision).
 
 Revision ID: 0011_practice_a
-Revises: 0009
+Revises: 0010_identity
 Create Date: 2026-12-06 02:47:14.755307+00:00
 """
 
@@ -23,7 +23,7 @@ from models.calendar import shipped_holidays
 
 
 revision: str = '0011_practice_a'
-down_revision: str | Sequence[str] | None = '0009'
+down_revision: str | Sequence[str] | None = '0010_identity'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

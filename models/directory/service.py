@@ -14,10 +14,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from models.actor import Actor
+from models.directory.leavers import end_access, end_sessions
 from models.directory.organisation import Organisation, Unit
 from models.directory.schemas import StaffCreate, StaffUpdate, UnitCreate, UnitUpdate
 from models.directory.staff import Role, Staff
-from models.directory.tokens import revoke_all_refresh_tokens
 from models.errors import Conflict, Invalid, NotFound
 from models.etag import require_match
 from models.pagination import Keyset, keyset_page
@@ -284,10 +284,12 @@ async def update_staff(
         setattr(staff, field, value)
     if password_hash is not None:
         staff.password_hash = password_hash
-    if changes.get("active") is False or password_hash is not None:
+    if changes.get("active") is False:
         # Deactivation ends access at once: access tokens are checked against `active` on
-        # every request, and no refresh token outlives it. A new password ends old sessions.
-        await revoke_all_refresh_tokens(session, staff, now)
+        # every request; no refresh token, browser session or device outlives it.
+        await end_access(session, staff, now)
+    elif password_hash is not None:
+        await end_sessions(session, staff, now)  # a new password ends old sessions
     staff.version += 1
     staff.updated_at = now
     await _flush_unique(session, "A staff member with this e-mail address already exists.")
