@@ -1,5 +1,7 @@
 """Migration 0011_practice_a repairs what it finds: a supervisor without the role gets it,
-and a check-in that told a supervisor becomes a talk request; the shipped bank holidays load."""
+and a check-in that told a supervisor becomes a talk request; the shipped bank holidays load.
+Rebuilding tables on SQLite (batch mode) loses nothing that points at them: supervisors stay
+named and a shared check-in stays shared (migrations run with foreign keys off)."""
 
 from __future__ import annotations
 
@@ -48,6 +50,15 @@ checkins = sa.table(
     *(sa.column(c, sa.JSON) for c in ("answers", "scores", "bands", "unit_path")),
     sa.column("wants_to_talk", sa.Boolean),
     sa.column("taken_at", UTCDateTime()),
+)
+shares = sa.table(
+    "wellbeing_checkin_shares",
+    *(
+        sa.column(c, sa.Uuid)
+        for c in ("id", "organisation_id", "checkin_id", "owner_id", "supervisor_id")
+    ),
+    sa.column("shared_at", UTCDateTime()),
+    sa.column("expires_at", UTCDateTime()),
 )
 
 
@@ -115,10 +126,21 @@ def test_the_migration_repairs_supervisors_and_keeps_talk_requests(database_url:
                         taken_at=AT,
                     )
                 )
+                await conn.execute(
+                    shares.insert().values(
+                        id=uuid.uuid4(),
+                        organisation_id=org,
+                        checkin_id=checkin_id,
+                        owner_id=head["id"],
+                        supervisor_id=director["id"],
+                        shared_at=AT,
+                        expires_at=AT,
+                    )
+                )
         finally:
             await engine.dispose()
 
-    async def read() -> tuple[list[str], int, list[tuple[object, ...]], int]:
+    async def read() -> tuple[list[str], int, list[tuple[object, ...]], int, int, object]:
         engine = create_engine(database_url, pool_size=1)
         try:
             async with engine.connect() as conn:
@@ -141,13 +163,30 @@ def test_the_migration_repairs_supervisors_and_keeps_talk_requests(database_url:
                 holidays = (
                     await conn.execute(sa.text("SELECT count(*) FROM bank_holidays"))
                 ).scalar_one()
-                return list(roles), int(version), [tuple(t) for t in talks], int(holidays)
+                kept = (
+                    await conn.execute(sa.text("SELECT count(*) FROM wellbeing_checkin_shares"))
+                ).scalar_one()
+                named = (
+                    await conn.execute(
+                        sa.select(staff.c.supervisor_id).where(staff.c.id == head["id"])
+                    )
+                ).scalar_one()
+                return (
+                    list(roles),
+                    int(version),
+                    [tuple(t) for t in talks],
+                    int(holidays),
+                    int(kept),
+                    named,
+                )
         finally:
             await engine.dispose()
 
     asyncio.run(seed())
     command.upgrade(config, "head")
-    roles, version, talks, holidays = asyncio.run(read())
+    roles, version, talks, holidays, kept, named = asyncio.run(read())
+    assert named == director["id"]
+    assert kept == 1
     assert sorted(roles) == ["manager", "supervisor"]
     assert version == 2
     # Raw SELECT: SQLite answers UUIDs as 32 hex digits, PostgreSQL as UUID objects.
