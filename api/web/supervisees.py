@@ -19,8 +19,8 @@ from models.pagination import MAX_LIMIT
 from supervision.oversight.rollup import supervisees_oversight
 from supervision.reflections.notes import get_reflection, list_shared_with_me, to_public
 from supervision.reflections.schemas import ReflectionPublic
-from wellbeing.checkin_views import talk_request_page
-from wellbeing.schemas import TalkRequestPublic
+from wellbeing.schemas import TalkRequestPublic, TalkStatus
+from wellbeing.talk_views import addressed_page
 
 router = APIRouter(prefix="/supervisees")
 
@@ -116,21 +116,41 @@ async def shared_note_page(
     )
 
 
+STATUS_FILTER = {
+    "": "Open or acknowledged",
+    "open": "Open",
+    "acknowledged": "Acknowledged",
+    "closed": "Closed",
+}
+
+
 @router.get("/talk-requests", name="web_talk_requests")
 async def talk_requests_page(
     request: Request, actor: SupervisorPage, session: SessionDep, now: Now, cursor: Cursor = None
 ) -> HTMLResponse:
-    """Supervisees who said in a check-in they would like to talk (last 30 days)."""
-    found = await talk_request_page(session, actor, now, limit=MAX_LIMIT, cursor=cursor)
+    """Requests to talk sent to you (the API's list: each read is in its owner's access log)."""
+    wanted = request.query_params.get("status", "")
+    status = TalkStatus(wanted) if wanted in TalkStatus.__members__ else None
+    found = await addressed_page(session, actor, now, status=status, limit=MAX_LIMIT, cursor=cursor)
     name = request.query_params.get("q", "")[:100]
     keys: dict[str, Callable[[TalkRequestPublic], Any]] = {
         "name": lambda r: r.display_name.casefold(),
         "raised": lambda r: r.raised_at,
+        "status": lambda r: r.status.value,
     }
     view = table_view(
-        request.url.path, request.query_params, keys, "raised", keep=("q",), default_order="desc"
+        request.url.path,
+        request.query_params,
+        keys,
+        "raised",
+        keep=("q", "status"),
+        default_order="desc",
     )
-    shown = [r for r in found.data if matches(r.display_name, name)]
+    shown = [
+        r
+        for r in found.data
+        if matches(r.display_name, name) and (status or r.status is not TalkStatus.closed)
+    ]
     return page(
         request,
         "talk_requests.html",
@@ -140,4 +160,6 @@ async def talk_requests_page(
         next_cursor=found.next_cursor,
         view=view,
         name=name,
+        statuses=list(STATUS_FILTER.items()),
+        status=wanted if status else "",
     )

@@ -6,6 +6,8 @@ wiring (guards, scope, what is shown) rather than the figures, which the API tes
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -176,3 +178,27 @@ async def test_pages_carry_the_security_headers_and_the_api_does_not_change(
     assert "content-security-policy" not in api.headers
     missing = await web.get("/api/v1/nothing-here")
     assert missing.headers["content-type"] == "application/problem+json"
+
+
+async def test_requests_to_talk_sent_to_the_supervisor_are_listed(
+    web: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    team = await make_team(db, now=now_of(app))
+    raised = await web.post(
+        "/api/v1/wellbeing/talk-requests",
+        json={"id": str(uuid.uuid4()), "to": "supervisor"},
+        headers=bearer(app, team.supervisee),
+    )
+    assert raised.status_code == 201, raised.text
+    await signed_in(web, db, app, team.supervisor)
+    listing = await web.get("/app/supervisees/talk-requests")
+    assert team.supervisee.display_name in listing.text
+    assert "Open" in listing.text
+    closed_only = await web.get("/app/supervisees/talk-requests?status=closed")
+    assert team.supervisee.display_name not in closed_only.text
+    # Nobody else's: the colleague (a supervisor too) sees no request.
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as other:
+        await signed_in(other, db, app, team.colleague)
+        theirs = await other.get("/app/supervisees/talk-requests")
+        assert team.supervisee.display_name not in theirs.text
