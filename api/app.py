@@ -23,8 +23,10 @@ from api.routes import (
     absences,
     analytics,
     auth,
+    closure_days,
     deliveries,
     health,
+    incidents,
     notifications,
     org,
     org_sso,
@@ -37,11 +39,13 @@ from api.routes import (
     staff,
     supervision,
     sync,
+    talk_requests,
     webhook,
     wellbeing,
 )
 from api.security import AccessTokens, Passwords
 from api.settings import PLACEHOLDER_SECRET, SchedulerMode, Settings, get_settings
+from api.web import install as install_web
 from models.db import create_engine, create_session_factory
 
 log = logging.getLogger("harbour")
@@ -113,11 +117,14 @@ def create_app(
         staff,
         privacy,
         supervision,
+        closure_days,
         absences,
         oversight_supervision,
         reflections,
         sync,
         wellbeing,
+        talk_requests,
+        incidents,
         analytics,
         oversight_wellbeing,
         notifications,
@@ -128,6 +135,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(sso.router)
     app.include_router(scim.router)
+    install_web(app)  # after problems.install: the pages answer errors in HTML
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)

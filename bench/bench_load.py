@@ -819,7 +819,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds per path, unreported")
-    parser.add_argument("--only", default="", help="comma-separated path names (default: all)")
+    parser.add_argument("--only", default="", help="path names separated by ';' (default: all)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument(
         "--profile", default="", help="a folder: py-spy samples Harbour in each run (raw stacks)"
@@ -894,7 +894,7 @@ def main() -> None:
     )
     rss = RssProbe(harbour)
     rss.start()
-    only = {s.strip() for s in args.only.split(",") if s.strip()}
+    only = {s.strip() for s in args.only.split(";") if s.strip()}
     results: dict[tuple[str, str], list[Result]] = {}
     try:
         asyncio.run(check_by_hand(world, harbour.base, yard.base))

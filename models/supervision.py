@@ -65,6 +65,12 @@ class SupervisionPolicyRow(TenantTable, table=True):
     write_up_working_days: int
     sign_off_working_days: int
     bank_holidays: list[str] = Field(default_factory=list, sa_type=sa.JSON())
+    # Whose bank holidays the working-day deadlines skip (models.calendar.Nation).
+    nation: str = Field(
+        default="england_and_wales",
+        max_length=20,
+        sa_column_kwargs={"server_default": "england_and_wales"},
+    )
     version: int = Field(default=1)
     updated_at: datetime = utc_column()
 

@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from models.absence import Absence
 from models.access_log import AccessLog
+from models.calendar import BankHoliday, ClosureDay
 from models.changes import Change, ChangeCounter
 from models.directory.auth import LoginThrottle, RefreshToken
 from models.directory.identity import (
@@ -18,6 +19,7 @@ from models.directory.identity import (
 )
 from models.directory.organisation import Organisation, Unit
 from models.directory.staff import Staff
+from models.incidents import Incident
 from models.notifications.deliveries import Delivery
 from models.notifications.outbox import Device, Notification
 from models.notifications.preferences import NotificationPreferences
@@ -38,6 +40,8 @@ from models.wellbeing import (
     CheckIn,
     CheckInShare,
     InstrumentText,
+    SupportText,
+    TalkRequest,
     WellbeingSettings,
 )
 
@@ -48,14 +52,17 @@ __all__ = [
     "AccessLog",
     "Addendum",
     "AnalyticsAudit",
+    "BankHoliday",
     "CaseDiscussion",
     "Change",
     "ChangeCounter",
     "CheckIn",
     "CheckInShare",
+    "ClosureDay",
     "Delivery",
     "Device",
     "IdentityAudit",
+    "Incident",
     "InstrumentText",
     "LoginThrottle",
     "Notification",
@@ -76,6 +83,8 @@ __all__ = [
     "SupervisionPolicyRow",
     "SupervisionRecord",
     "SupervisionSession",
+    "SupportText",
+    "TalkRequest",
     "Unit",
     "Webhook",
     "WebSession",

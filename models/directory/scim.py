@@ -38,6 +38,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.directory.leavers import end_access
 from models.directory.organisation import Unit
+from models.directory.service import grant_supervisor_role
 from models.directory.sso import config_for_org, unit_for
 from models.directory.staff import Role, Staff
 from models.schemas import Email as EmailType
@@ -289,6 +290,7 @@ async def _apply(
                 400, "manager.value names no user of this organisation.", "invalidValue"
             )
         staff.supervisor_id = supervisor.id
+        grant_supervisor_role(supervisor, now)  # whoever supervises holds the role
     else:
         staff.supervisor_id = None
     was_active = staff.active

@@ -234,6 +234,13 @@ def unit_for(config: SsoConfig, value: object) -> uuid.UUID | None:
     return uuid.UUID(unit) if unit else None
 
 
+async def _supervises(session: AsyncSession, staff: Staff) -> bool:
+    stmt = select(col(Staff.id)).where(
+        col(Staff.organisation_id) == staff.organisation_id, col(Staff.supervisor_id) == staff.id
+    )
+    return (await session.exec(stmt.limit(1))).first() is not None
+
+
 async def sso_staff(
     session: AsyncSession, config: SsoConfig, claims: Mapping[str, Any], now: datetime
 ) -> Staff:
@@ -255,6 +262,8 @@ async def sso_staff(
     groups = claims.get(config.roles_claim)
     if isinstance(groups, list) and all(isinstance(g, str) for g in groups):
         roles = roles_for_groups(config, groups)
+        if roles is not None and Role.supervisor not in roles and await _supervises(session, staff):
+            roles = sorted({*roles, Role.supervisor})  # whoever supervises keeps the role
         if roles is not None and [r.value for r in roles] != sorted(staff.roles):
             staff.roles = [r.value for r in roles]
             changed = True

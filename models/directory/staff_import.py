@@ -18,6 +18,7 @@ from models.actor import Actor
 from models.directory.leavers import end_access
 from models.directory.organisation import Unit
 from models.directory.schemas import Roles
+from models.directory.service import grant_roles_to_named_supervisors
 from models.directory.staff import Cohort, Role, Staff
 from models.errors import Invalid
 from models.schemas import Email, Name, TimeZone
@@ -172,6 +173,8 @@ async def import_staff(
         sup_staff = by_email.get(row.supervisor_email) if row.supervisor_email else None
         by_email[row.email].supervisor_id = sup_staff.id if sup_staff else None
     await session.flush()
+    # Whoever is named a supervisor holds the role, whatever their own line says.
+    await grant_roles_to_named_supervisors(session, actor.organisation_id, now)
     return created, updated
 
 

@@ -37,6 +37,7 @@ def _policy(**changes: Any) -> dict[str, Any]:
         "write_up_working_days": 5,
         "sign_off_working_days": 5,
         "bank_holidays": [],
+        "nation": "england_and_wales",
     }
     body.update(changes)
     return body
