@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.access_log import AccessReason, record_access
 from models.actor import Actor
 from models.directory.staff import Staff
+from models.spreadsheet import neutralise
 from models.supervision import (
     HELD_STATUSES,
     CaseDiscussion,
@@ -136,12 +137,6 @@ CSV_COLUMNS = [
 ]
 
 
-def _cell(value: object) -> str:
-    """A CSV cell a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def export_csv(export: CaseExport) -> str:
     """The export as CSV: one row per decision, then one per action."""
     buffer = io.StringIO()
@@ -149,7 +144,7 @@ def export_csv(export: CaseExport) -> str:
     writer.writerow(CSV_COLUMNS)
     for d in export.decisions:
         writer.writerow(
-            _cell(v)
+            neutralise(v)
             for v in (
                 export.case_reference,
                 "decision",
@@ -169,7 +164,7 @@ def export_csv(export: CaseExport) -> str:
         )
     for a in export.actions:
         writer.writerow(
-            _cell(v)
+            neutralise(v)
             for v in (
                 export.case_reference,
                 "action",

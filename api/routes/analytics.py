@@ -17,18 +17,12 @@ from api.problems import problems
 from api.refusals import audit_refusals
 from models.actor import Actor
 from models.disclosure import Breakdown, PeriodKind
+from models.spreadsheet import neutralise
 from wellbeing.release import Answer, participation, require_unit, wellbeing_aggregate
 from wellbeing.release import Query as AggregateQuery
 from wellbeing.schemas import AggregatePublic, CellPublic, ParticipationCell, ParticipationPublic
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: object) -> str:
-    """A CSV field a spreadsheet will not run as a formula (OWASP CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def aggregate_public(answer: Answer, query: AggregateQuery) -> AggregatePublic:
