@@ -22,7 +22,8 @@ from models.errors import Conflict
 
 
 def migrate(settings: Settings) -> None:
-    command.upgrade(alembic_config(settings.database_url), "head")
+    """`alembic upgrade head` with the app's key ring (migrations that seal rows use it)."""
+    command.upgrade(alembic_config(settings.database_url, settings.key_ring()), "head")
 
 
 async def _create_admin(settings: Settings, org: str, email: str, password: str) -> str:

@@ -16,9 +16,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.access_log import AccessReason, record_access
 from models.actor import Actor
+from models.crypto import KeyRing, open_text
 from models.directory.staff import Staff
 from models.spreadsheet import neutralise
 from models.supervision import (
+    CASE_DISCUSSIONS_TABLE,
     HELD_STATUSES,
     CaseDiscussion,
     SessionStatus,
@@ -32,7 +34,7 @@ RESOURCE = "supervision_session"
 
 
 async def export_case(
-    session: AsyncSession, actor: Actor, case_reference: str, now: datetime
+    session: AsyncSession, ring: KeyRing, actor: Actor, case_reference: str, now: datetime
 ) -> CaseExport:
     """Decisions and actions about `case_reference` from sessions whose record the caller may
     read; each supervisee's access log notes the export."""
@@ -98,8 +100,8 @@ async def export_case(
                 supervisor_name=names.get(s.supervisor_id, ""),
                 signed_off=s.status == SessionStatus.signed_off,
                 scaling=d.scaling,
-                decision=d.decision,
-                rationale=d.rationale,
+                decision=_opened(ring, d, "decision"),
+                rationale=_opened(ring, d, "rationale"),
             )
             for d, s in rows
         ],
@@ -116,6 +118,12 @@ async def export_case(
             )
             for a, s in actions
         ],
+    )
+
+
+def _opened(ring: KeyRing, discussion: CaseDiscussion, column: str) -> str:
+    return open_text(
+        ring, getattr(discussion, column), CASE_DISCUSSIONS_TABLE, discussion.id, column
     )
 
 

@@ -79,7 +79,7 @@ async def export_my_data(
             await get_staff(session, actor, actor.id), from_attributes=True
         ),
         reflections=await export_reflections(session, ring, actor),
-        supervision_sessions=await export_my_sessions(session, actor),
+        supervision_sessions=await export_my_sessions(session, ring, actor),
         absences=await export_my_absences(session, actor),
         checkins=await export_my_checkins(session, actor, now),
         session_feedback=await export_feedback(session, ring, actor),

@@ -56,6 +56,11 @@ def renderers(ring: KeyRing) -> Mapping[str, Renderer]:
     ) -> Mapping[uuid.UUID, dict[str, Any]]:
         return await render_for_sync(session, ring, actor, ids, now)
 
+    async def sessions(
+        session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID], now: datetime
+    ) -> Mapping[uuid.UUID, dict[str, Any]]:
+        return await render_sessions_for_sync(session, ring, actor, ids, now)
+
     async def notifications(
         session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID], _now: datetime
     ) -> Mapping[uuid.UUID, dict[str, Any]]:
@@ -69,7 +74,7 @@ def renderers(ring: KeyRing) -> Mapping[str, Renderer]:
 
     return {
         REFLECTION: reflections,
-        SESSION: render_sessions_for_sync,
+        SESSION: sessions,
         ACTION: render_actions_for_sync,
         CHECKIN: render_checkins_for_sync,
         NOTIFICATION: notifications,

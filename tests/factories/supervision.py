@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.absence import Absence, AbsenceKind
+from models.crypto import KeyRing, parse_key_ring, seal_text
 from models.directory.organisation import Organisation, Unit
 from models.directory.staff import Cohort, Role, Staff
 from models.supervision import (
+    RECORDS_TABLE,
     ActionStatus,
     SessionKind,
     SessionStatus,
@@ -18,7 +21,36 @@ from models.supervision import (
     SupervisionRecord,
     SupervisionSession,
 )
+from tests.conftest import TEST_ENCRYPTION_KEYS
 from tests.factories.directory import make_org, make_staff, make_unit
+
+# The ring the test apps seal with (tests/conftest.py's test settings).
+TEST_RING: KeyRing = parse_key_ring(TEST_ENCRYPTION_KEYS)
+
+
+def sealed_record(
+    session: SupervisionSession, author: Staff, ring: KeyRing = TEST_RING, **sections: str | bool
+) -> SupervisionRecord:
+    """A record row with its sections sealed as the app seals them (others empty)."""
+    record_id = uuid.uuid4()
+    support_private = bool(sections.pop("support_private", False))
+
+    def sealed(column: str) -> str:
+        return seal_text(ring, str(sections.pop(column, "")), RECORDS_TABLE, record_id, column)
+
+    record = SupervisionRecord(
+        id=record_id,
+        organisation_id=session.organisation_id,
+        session_id=session.id,
+        recorded_by=author.id,
+        support_private=support_private,
+        management=sealed("management"),
+        development=sealed("development"),
+        support=sealed("support"),
+        mediation=sealed("mediation"),
+    )
+    assert not sections, sections
+    return record
 
 
 async def make_session(
@@ -35,6 +67,7 @@ async def make_session(
     recorded_at: datetime | None = None,
     support: str = "",
     support_private: bool = False,
+    ring: KeyRing = TEST_RING,
 ) -> SupervisionSession:
     """A session; with `held_on` it is recorded (or `status`) on that day, with a record."""
     if held_on is not None and status == SessionStatus.scheduled:
@@ -61,13 +94,13 @@ async def make_session(
     await db.flush()
     if held_on is not None:
         db.add(
-            SupervisionRecord(
-                organisation_id=row.organisation_id,
-                session_id=row.id,
+            sealed_record(
+                row,
+                supervisor,
+                ring,
                 management="caseload reviewed",
                 support=support,
                 support_private=support_private,
-                recorded_by=supervisor.id,
             )
         )
         await db.flush()
