@@ -20,6 +20,7 @@ from api.metrics import Metrics
 from api.middleware import BodyLimit, RequestMetrics
 from api.routes import (
     absences,
+    admin,
     analytics,
     auth,
     deliveries,
@@ -117,6 +118,7 @@ def create_app(
         notifications,
         webhook,
         deliveries,
+        admin,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)
