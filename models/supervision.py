@@ -74,6 +74,10 @@ class SupervisionPolicyRow(TenantTable, table=True):
     write_up_working_days: int
     sign_off_working_days: int
     bank_holidays: list[str] = Field(default_factory=list, sa_type=sa.JSON())
+    group_min_attendees: int = Field(default=4, sa_column_kwargs={"server_default": "4"})
+    group_max_attendees: int = Field(default=10, sa_column_kwargs={"server_default": "10"})
+    agreement_first_review_months: int = Field(default=3, sa_column_kwargs={"server_default": "3"})
+    agreement_review_months: int = Field(default=12, sa_column_kwargs={"server_default": "12"})
     version: int = Field(default=1)
     updated_at: datetime = utc_column()
 

@@ -4,10 +4,12 @@ from sqlmodel import SQLModel
 
 from models.absence import Absence
 from models.access_log import AccessLog
+from models.agreement import SupervisionAgreement
 from models.changes import Change, ChangeCounter
 from models.directory.auth import LoginThrottle, RefreshToken
 from models.directory.organisation import Organisation, Unit
 from models.directory.staff import Staff
+from models.group_supervision import GroupAttendee, GroupSession
 from models.notifications.deliveries import Delivery
 from models.notifications.outbox import Device, Notification
 from models.notifications.preferences import NotificationPreferences
@@ -45,6 +47,8 @@ __all__ = [
     "CheckInShare",
     "Delivery",
     "Device",
+    "GroupAttendee",
+    "GroupSession",
     "InstrumentText",
     "LoginThrottle",
     "Notification",
@@ -55,6 +59,7 @@ __all__ = [
     "SchedulerHeartbeat",
     "SessionFeedback",
     "Staff",
+    "SupervisionAgreement",
     "SupervisionAction",
     "SupervisionPolicyRow",
     "SupervisionRecord",

@@ -20,11 +20,13 @@ from models.notifications.schemas import DevicePublic, NotificationPublic, Prefe
 from models.pagination import DEFAULT_LIMIT
 from models.schemas import AccessLogEntry, Page
 from models.supervision import FeedbackPublic
+from supervision.agreements import export_my_agreements
 from supervision.feedback import export_feedback
 from supervision.personal_export import export_my_absences, export_my_sessions
 from supervision.reflections.notes import export_reflections
 from supervision.reflections.schemas import ReflectionExport
 from supervision.schemas import AbsencePublic, SessionPublic
+from supervision.schemas_agreement import AgreementPublic
 from wellbeing.checkin_views import export_my_checkins
 from wellbeing.schemas import CheckInPublic
 
@@ -38,6 +40,7 @@ class PersonalExport(BaseModel):
     profile: StaffPublic
     reflections: list[ReflectionExport]
     supervision_sessions: list[SessionPublic]
+    supervision_agreements: list[AgreementPublic]
     absences: list[AbsencePublic]
     checkins: list[CheckInPublic]
     session_feedback: list[FeedbackPublic]
@@ -80,6 +83,7 @@ async def export_my_data(
         ),
         reflections=await export_reflections(session, ring, actor),
         supervision_sessions=await export_my_sessions(session, ring, actor),
+        supervision_agreements=await export_my_agreements(session, ring, actor, now),
         absences=await export_my_absences(session, actor),
         checkins=await export_my_checkins(session, actor, now),
         session_feedback=await export_feedback(session, ring, actor),

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.deps import CurrentActor, Cursor, KeyRingDep, Limit, Now, SessionDep
 from api.problems import problems
 from models.actor import Actor
+from models.agreement import AGREEMENT_RESOURCE
 from models.changes import ChangeOp, Reconciler, Renderer, read_feed
 from models.crypto import KeyRing
 from models.notifications.outbox import RESOURCE_TYPE as NOTIFICATION
@@ -21,6 +22,7 @@ from models.notifications.outbox import render_for_sync as notifications_for_syn
 from models.notifications.schemas import NotificationPublic
 from models.pagination import DEFAULT_LIMIT
 from models.reflection import RESOURCE_TYPE as REFLECTION
+from supervision.agreements import render_agreements_for_sync
 from supervision.changes import ACTION, SESSION
 from supervision.sync import (
     render_actions_for_sync,
@@ -61,6 +63,11 @@ def renderers(ring: KeyRing) -> Mapping[str, Renderer]:
     ) -> Mapping[uuid.UUID, dict[str, Any]]:
         return await render_sessions_for_sync(session, ring, actor, ids, now)
 
+    async def agreements(
+        session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID], now: datetime
+    ) -> Mapping[uuid.UUID, dict[str, Any]]:
+        return await render_agreements_for_sync(session, ring, actor, ids, now)
+
     async def notifications(
         session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID], _now: datetime
     ) -> Mapping[uuid.UUID, dict[str, Any]]:
@@ -76,6 +83,7 @@ def renderers(ring: KeyRing) -> Mapping[str, Renderer]:
         REFLECTION: reflections,
         SESSION: sessions,
         ACTION: render_actions_for_sync,
+        AGREEMENT_RESOURCE: agreements,
         CHECKIN: render_checkins_for_sync,
         NOTIFICATION: notifications,
     }

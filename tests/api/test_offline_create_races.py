@@ -1,5 +1,6 @@
 """The one offline-create protocol under real races (separate connections, real commits):
-check-ins and supervision sessions, like reflections (test_reflections_concurrency.py).
+check-ins, supervision sessions and agreements, like reflections
+(test_reflections_concurrency.py).
 
 The same id and body sent many times at once makes one row and answers 201 once and 200
 for every other; the same id with another body answers 409 (never 500)."""
@@ -17,6 +18,7 @@ import httpx
 import sqlalchemy as sa
 from sqlmodel import SQLModel, col, select
 
+from models.agreement import SupervisionAgreement
 from models.db import session_scope
 from models.directory.staff import Role, Staff
 from models.supervision import SupervisionSession
@@ -27,6 +29,7 @@ from tests.harness import Committed
 
 CHECKINS = "/api/v1/wellbeing/checkins"
 SESSIONS = "/api/v1/supervision/sessions"
+AGREEMENTS = "/api/v1/supervision/agreements"
 
 
 @dataclass
@@ -135,3 +138,29 @@ async def test_concurrent_sessions_with_one_id_and_two_bodies(committed: Committ
     responses = await _race(committed, SESSIONS, p.supervisor, bodies)
     _mixed_outcome(responses, bodies, lambda b: b["scheduled_for"][:10])
     assert await _count(committed, SupervisionSession, row_id) == 1
+
+
+def agreement_body(p: Pair, row_id: uuid.UUID, day: int = 23) -> dict[str, Any]:
+    return {
+        "id": str(row_id),
+        "supervisee_id": str(p.supervisee.id),
+        "starts_on": f"2026-11-{day}",
+        "terms": {"frequency_days": 28, "duration_minutes": 90, "learning_needs": "Court."},
+    }
+
+
+async def test_concurrent_identical_agreements_make_one(committed: Committed) -> None:
+    p = await pair(committed)
+    row_id = uuid.uuid4()
+    responses = await _race(committed, AGREEMENTS, p.supervisor, [agreement_body(p, row_id)] * 20)
+    _identical_outcome(responses)
+    assert await _count(committed, SupervisionAgreement, row_id) == 1
+
+
+async def test_concurrent_agreements_with_one_id_and_two_bodies(committed: Committed) -> None:
+    p = await pair(committed)
+    row_id = uuid.uuid4()
+    bodies = [agreement_body(p, row_id, day=23 + i % 2) for i in range(20)]
+    responses = await _race(committed, AGREEMENTS, p.supervisor, bodies)
+    _mixed_outcome(responses, bodies, lambda b: b["starts_on"])
+    assert await _count(committed, SupervisionAgreement, row_id) == 1
