@@ -78,6 +78,9 @@ class GroupSession(TenantTable, table=True):
     created_by: uuid.UUID | None = Field(
         default=None, foreign_key="staff.id", nullable=True, ondelete="SET NULL"
     )
+    # SHA-256 of the create request (without its id): a repeat of the same offline create
+    # is recognised by it (`models.idempotent`), attendees included.
+    request_hash: str = Field(max_length=64)
     version: int = Field(default=1)
     created_at: datetime = utc_column()
     updated_at: datetime = utc_column()

@@ -22,11 +22,13 @@ from models.schemas import AccessLogEntry, Page
 from models.supervision import FeedbackPublic
 from supervision.agreements import export_my_agreements
 from supervision.feedback import export_feedback
+from supervision.group_views import export_my_group_sessions
 from supervision.personal_export import export_my_absences, export_my_sessions
 from supervision.reflections.notes import export_reflections
 from supervision.reflections.schemas import ReflectionExport
 from supervision.schemas import AbsencePublic, SessionPublic
 from supervision.schemas_agreement import AgreementPublic
+from supervision.schemas_group import GroupSessionPublic
 from wellbeing.checkin_views import export_my_checkins
 from wellbeing.schemas import CheckInPublic
 
@@ -41,6 +43,7 @@ class PersonalExport(BaseModel):
     reflections: list[ReflectionExport]
     supervision_sessions: list[SessionPublic]
     supervision_agreements: list[AgreementPublic]
+    group_supervision: list[GroupSessionPublic]
     absences: list[AbsencePublic]
     checkins: list[CheckInPublic]
     session_feedback: list[FeedbackPublic]
@@ -84,6 +87,7 @@ async def export_my_data(
         reflections=await export_reflections(session, ring, actor),
         supervision_sessions=await export_my_sessions(session, ring, actor),
         supervision_agreements=await export_my_agreements(session, ring, actor, now),
+        group_supervision=await export_my_group_sessions(session, ring, actor),
         absences=await export_my_absences(session, actor),
         checkins=await export_my_checkins(session, actor, now),
         session_feedback=await export_feedback(session, ring, actor),

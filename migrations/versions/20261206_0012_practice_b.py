@@ -150,6 +150,7 @@ def _create_tables() -> None:
     sa.Column('cancelled_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('recorded_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_by', sa.Uuid(), nullable=True),
+    sa.Column('request_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', models.base.UTCDateTime(timezone=True), nullable=False),

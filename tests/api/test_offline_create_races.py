@@ -1,5 +1,5 @@
 """The one offline-create protocol under real races (separate connections, real commits):
-check-ins, supervision sessions and agreements, like reflections
+check-ins, supervision sessions, agreements and group sessions, like reflections
 (test_reflections_concurrency.py).
 
 The same id and body sent many times at once makes one row and answers 201 once and 200
@@ -21,6 +21,7 @@ from sqlmodel import SQLModel, col, select
 from models.agreement import SupervisionAgreement
 from models.db import session_scope
 from models.directory.staff import Role, Staff
+from models.group_supervision import GroupSession
 from models.supervision import SupervisionSession
 from models.wellbeing import CheckIn
 from tests.factories.directory import bearer, make_org, make_staff
@@ -30,6 +31,7 @@ from tests.harness import Committed
 CHECKINS = "/api/v1/wellbeing/checkins"
 SESSIONS = "/api/v1/supervision/sessions"
 AGREEMENTS = "/api/v1/supervision/agreements"
+GROUPS = "/api/v1/supervision/group-sessions"
 
 
 @dataclass
@@ -164,3 +166,44 @@ async def test_concurrent_agreements_with_one_id_and_two_bodies(committed: Commi
     responses = await _race(committed, AGREEMENTS, p.supervisor, bodies)
     _mixed_outcome(responses, bodies, lambda b: b["starts_on"])
     assert await _count(committed, SupervisionAgreement, row_id) == 1
+
+
+async def test_concurrent_group_sessions_make_one_and_refuse_another_body(
+    committed: Committed,
+) -> None:
+    p = await pair(committed)
+    now = committed.clock()
+    async with session_scope(committed.sessions) as db:
+        org_id = p.supervisee.organisation_id
+        more = []
+        for _ in range(3):
+            person = Staff(
+                organisation_id=org_id,
+                email=f"{uuid.uuid4().hex}@council.example",
+                display_name="Attendee",
+                roles=["practitioner"],
+                supervisor_id=p.supervisor.id,
+                started_on=now.date(),
+                created_at=now,
+                updated_at=now,
+            )
+            db.add(person)
+            more.append(person)
+    row_id = uuid.uuid4()
+    attendees = [str(p.supervisee.id), *(str(m.id) for m in more)]
+    bodies = [
+        {
+            "id": str(row_id),
+            "scheduled_for": (now + timedelta(days=3 + i % 2)).isoformat(),
+            "attendee_ids": attendees,
+        }
+        for i in range(20)
+    ]
+    same = await _race(committed, GROUPS, p.supervisor, [bodies[0]] * 10)
+    _identical_outcome(same)
+    row_id2 = uuid.uuid4()
+    mixed = [{**b, "id": str(row_id2)} for b in bodies]
+    responses = await _race(committed, GROUPS, p.supervisor, mixed)
+    _mixed_outcome(responses, mixed, lambda b: b["scheduled_for"][:10])
+    assert await _count(committed, GroupSession, row_id) == 1
+    assert await _count(committed, GroupSession, row_id2) == 1
