@@ -9,9 +9,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.absence import Absence, AbsenceKind
-from models.crypto import KeyRing, parse_key_ring, seal_text
+from models.agreement import (
+    AGREEMENTS_TABLE,
+    TERMS_COLUMN,
+    AgreementStatus,
+    SupervisionAgreement,
+)
+from models.crypto import KeyRing, parse_key_ring, seal_json, seal_text
 from models.directory.organisation import Organisation, Unit
 from models.directory.staff import Cohort, Role, Staff
+from models.group_supervision import Attendance, GroupAttendee, GroupFormat, GroupSession
 from models.supervision import (
     RECORDS_TABLE,
     ActionStatus,
@@ -211,3 +218,86 @@ async def make_team(
         admin=admin,
         outsider=outsider,
     )
+
+
+async def make_agreement(
+    db: AsyncSession,
+    supervisee: Staff,
+    supervisor: Staff,
+    *,
+    now: datetime,
+    starts_on: date,
+    review_due_on: date,
+    in_force_at: datetime | None,
+    superseded_at: datetime | None = None,
+    number: int = 1,
+) -> SupervisionAgreement:
+    """An agreement: a draft without `in_force_at`, else in force (or superseded)."""
+    row_id = uuid.uuid4()
+    status = AgreementStatus.draft
+    if in_force_at is not None:
+        status = AgreementStatus.superseded if superseded_at else AgreementStatus.in_force
+    terms = {"frequency_days": 28, "duration_minutes": 90, "learning_needs": "Court skills."}
+    row = SupervisionAgreement(
+        id=row_id,
+        organisation_id=supervisee.organisation_id,
+        supervisee_id=supervisee.id,
+        supervisor_id=supervisor.id,
+        number=number,
+        status=status,
+        starts_on=starts_on,
+        review_due_on=review_due_on,
+        terms=seal_json(TEST_RING, terms, AGREEMENTS_TABLE, row_id, TERMS_COLUMN),
+        supervisee_signed_at=in_force_at,
+        supervisor_signed_at=in_force_at,
+        in_force_at=in_force_at,
+        superseded_at=superseded_at,
+        created_at=now,
+        updated_at=now,
+    )
+    db.add(row)
+    await db.flush()
+    return row
+
+
+async def make_group(
+    db: AsyncSession,
+    facilitator: Staff,
+    attendees: list[tuple[Staff, Attendance]],
+    *,
+    now: datetime,
+    held_on: date,
+    minutes: int = 90,
+) -> GroupSession:
+    """A recorded group session held on `held_on` (no record text: oversight counts it)."""
+    held_at = datetime.combine(held_on, time(10, 0), tzinfo=UTC)
+    row = GroupSession(
+        organisation_id=facilitator.organisation_id,
+        facilitator_id=facilitator.id,
+        format=GroupFormat.signs_of_safety,
+        status=SessionStatus.recorded,
+        scheduled_for=held_at,
+        duration_minutes=minutes,
+        held_at=held_at,
+        held_minutes=minutes,
+        recorded_at=held_at,
+        created_by=facilitator.id,
+        request_hash="0" * 64,
+        created_at=now,
+        updated_at=now,
+    )
+    db.add(row)
+    await db.flush()
+    for position, (person, attendance) in enumerate(attendees):
+        db.add(
+            GroupAttendee(
+                organisation_id=row.organisation_id,
+                group_session_id=row.id,
+                staff_id=person.id,
+                position=position,
+                attendance=attendance,
+                held_on=held_on if attendance is Attendance.attended else None,
+            )
+        )
+    await db.flush()
+    return row
