@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.demo.checkins import seed_checkins
 from api.demo.people import Council, Team
+from api.demo.practice import seed_practice
 from api.demo.reflections import seed_reflections
 from api.demo.supervision import seed_supervision
 from models.actor import Actor
@@ -72,6 +73,7 @@ async def seed_demo(
     await seed_supervision(session, ring, council, now)
     await seed_reflections(session, ring, council, now)
     await seed_checkins(session, council, now)
+    await seed_practice(session, ring, council, now)
     return demo_logins()
 
 
@@ -178,24 +180,36 @@ def _email(index: int) -> str:
 # Seeding order is fixed: admin, director, hr, the first head of service, the first team's
 # manager, then that team's members (an ASYE first, a qualified practitioner second).
 _LOGINS = (
-    ("admin", 0, "staff, units and the supervision policy; supervision dates without text"),
+    (
+        "admin",
+        0,
+        "staff, units and the supervision policy; supervision dates without text; "
+        "the access log and analytics audit (/api/v1/admin/access-log)",
+    ),
     ("hr", 2, "anonymised wellbeing analytics: services released, small teams suppressed"),
     ("director", 1, "oversight of Children's Services: compliance across both services"),
-    ("head of service", 3, "Children's Social Care: oversight, trend, monthly report card"),
+    (
+        "head of service",
+        3,
+        "Children's Social Care: oversight, trend, monthly report card (groups, agreements)",
+    ),
     (
         "team manager (supervisor)",
         4,
-        "Assessment Team: overdue, due soon and off sick; shared notes; a talk request",
+        "Assessment Team: overdue, due soon and off sick; shared notes; a talk request; "
+        "agreements (one review overdue); runs the monthly Signs of Safety group",
     ),
     (
         "ASYE practitioner",
         5,
-        "weekly supervision, a record to sign off, a note brought to the next session",
+        "weekly supervision, a record to sign off, a note brought to the next session, "
+        "an agreement to sign",
     ),
     (
         "practitioner",
         6,
-        "signed-off records, actions, notes (one shared), six months of check-ins and trend",
+        "signed-off records, actions, notes (one shared), six months of check-ins and trend, "
+        "a signed agreement, group supervision records",
     ),
 )
 
