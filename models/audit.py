@@ -36,6 +36,7 @@ ACCESS_LOG_READ = "admin_access_log"
 ACCESS_LOG_CSV_READ = "admin_access_log_csv"
 # One CSV download holds at most this many rows; `next_cursor` continues it.
 CSV_MAX = 10_000
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,12 @@ class Window:
     end: date | None = None
 
     def __post_init__(self) -> None:
+        for name, day in (("from", self.start), ("to", self.end)):
+            if day is not None and not EARLIEST <= day <= LATEST:
+                raise Invalid(
+                    f"`{name}` is outside 2000-01-01 to 2100-12-31.",
+                    errors=[{"loc": ["query", name], "msg": "out of range", "type": "value_error"}],
+                )
         if self.start is not None and self.end is not None and self.end < self.start:
             raise Invalid(
                 "`to` is before `from`.",

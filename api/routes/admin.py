@@ -33,7 +33,7 @@ from models.spreadsheet import csv_text
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 CsvLimit = Annotated[int, Query(ge=1, le=CSV_MAX)]
-Endpoint = Annotated[str | None, Query(max_length=80)]
+Endpoint = Annotated[str | None, Query(max_length=80, pattern=r"^[^\x00]*$")]
 CSV_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {"schema": {"type": "string"}}}}
 }

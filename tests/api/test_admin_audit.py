@@ -153,6 +153,8 @@ async def test_bad_filters_are_problems_and_change_nothing(
     before = (await db.exec(select(func.count()).select_from(AnalyticsAudit))).one()
     for params in (
         {"from": "2026-11-10", "to": "2026-11-01"},
+        {"to": "9999-12-31"},
+        {"from": "0001-01-01"},
         {"cursor": "%%%"},
         {"reader_id": "not-a-uuid"},
         {"limit": "0"},
@@ -161,6 +163,8 @@ async def test_bad_filters_are_problems_and_change_nothing(
         assert bad.status_code == 422, params
         assert bad.headers["content-type"] == "application/problem+json"
     assert (await _get(client, app, p["admin"], f"{ACCESS}.csv", limit=10_001)).status_code == 422
+    nul = await _get(client, app, p["admin"], AUDIT, endpoint="report\x00card")
+    assert nul.status_code == 422
     assert (await db.exec(select(func.count()).select_from(AnalyticsAudit))).one() == before
 
 
