@@ -175,7 +175,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="seed a demo council and print the logins")
     rotate = sub.add_parser(
         "rotate-keys",
-        help="re-encrypt stored notes under the first key of HARBOUR_ENCRYPTION_KEYS (online)",
+        help="re-encrypt sealed values (notes, supervision records, agreements, ...) under the "
+        "first key of HARBOUR_ENCRYPTION_KEYS (online)",
     )
     rotate.add_argument("--batch-size", type=int, default=500)
     instruments = sub.add_parser("instruments", help="wellbeing instruments")

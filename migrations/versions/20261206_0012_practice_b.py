@@ -54,9 +54,15 @@ SEALED: dict[str, list[tuple[str, int, int, bool]]] = {  # column, plain, sealed
 BATCH = 500
 
 
+_rings: list[KeyRing] = []
+
+
 def _ring() -> KeyRing:
-    ring = context.config.attributes.get('key_ring')
-    return ring if isinstance(ring, KeyRing) else KeyRingSettings().key_ring()
+    """The ring, read on first use: a database with nothing to seal needs no keys."""
+    if not _rings:
+        given = context.config.attributes.get('key_ring')
+        _rings.append(given if isinstance(given, KeyRing) else KeyRingSettings().key_ring())
+    return _rings[0]
 
 
 def _convert_all(convert: Callable[[str, str, uuid.UUID, str], str]) -> None:
@@ -214,14 +220,14 @@ def _drop_tables() -> None:
 
 
 def upgrade() -> None:
+    _rings.clear()
     _create_tables()
     _retype(sealed=True)
-    ring = _ring()
-    _convert_all(lambda value, table, row_id, column: seal_json(ring, value, table, row_id, column))
+    _convert_all(lambda value, table, row_id, column: seal_json(_ring(), value, table, row_id, column))
 
 
 def downgrade() -> None:
-    ring = _ring()
-    _convert_all(lambda value, table, row_id, column: open_json(ring, value, table, row_id, column))
+    _rings.clear()
+    _convert_all(lambda value, table, row_id, column: open_json(_ring(), value, table, row_id, column))
     _retype(sealed=False)
     _drop_tables()
