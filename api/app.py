@@ -18,24 +18,31 @@ from api.deps import Clock, system_clock
 from api.logs import configure_logging
 from api.metrics import Metrics
 from api.middleware import BodyLimit, RequestMetrics
+from api.oidc import OidcVerifier
 from api.routes import (
     absences,
     admin,
     analytics,
     auth,
+    closure_days,
     deliveries,
     health,
+    incidents,
     notifications,
     org,
+    org_sso,
     oversight_supervision,
     oversight_wellbeing,
     privacy,
     reflections,
+    scim,
+    sso,
     staff,
     supervision,
     supervision_agreements,
     supervision_groups,
     sync,
+    talk_requests,
     webhook,
     wellbeing,
 )
@@ -102,21 +109,26 @@ def create_app(
     app.state.tokens = AccessTokens(settings)
     app.state.metrics = Metrics()
     app.state.key_ring = settings.key_ring()
+    app.state.oidc = OidcVerifier(settings)
 
     problems.install(app)
     for module in (
         auth,
         org,
+        org_sso,
         staff,
         privacy,
         supervision,
         supervision_agreements,
         supervision_groups,
+        closure_days,
         absences,
         oversight_supervision,
         reflections,
         sync,
         wellbeing,
+        talk_requests,
+        incidents,
         analytics,
         oversight_wellbeing,
         notifications,
@@ -126,6 +138,8 @@ def create_app(
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)
+    app.include_router(sso.router)
+    app.include_router(scim.router)
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)

@@ -131,6 +131,30 @@ async def _import_instrument(settings: Settings, org: str, path: str, attestatio
         await engine.dispose()
 
 
+async def _import_bank_holidays(settings: Settings, path: str) -> str:
+    import json
+
+    from models.calendar import parse_govuk, replace_bank_holidays
+    from models.errors import DomainError
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            raw = json.load(handle)
+        holidays = parse_govuk(raw)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"cannot read {path}: {exc}") from exc
+    except DomainError as exc:
+        details = "".join(f"\n  {e['loc']}: {e['msg']}" for e in exc.errors or [])
+        raise SystemExit(f"refused: {exc.detail}{details}") from exc
+    engine = create_engine(settings.database_url, pool_size=1)
+    try:
+        async with session_scope(create_session_factory(engine)) as session:
+            counts = await replace_bank_holidays(session, holidays)
+    finally:
+        await engine.dispose()
+    return "; ".join(f"{nation}: {n} bank holidays" for nation, n in counts.items())
+
+
 async def _sweep(settings: Settings, at: datetime) -> str:
     import httpx
 
@@ -189,6 +213,13 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument(
         "--attest", required=True, help="who holds the licence, and its reference (recorded)"
     )
+    holidays = sub.add_parser("bank-holidays", help="the bank holidays deadlines skip")
+    holidays_sub = holidays.add_subparsers(dest="bank_holidays_command", required=True)
+    replace = holidays_sub.add_parser(
+        "import",
+        help="replace each nation's bank holidays from a GOV.UK bank-holidays.json file",
+    )
+    replace.add_argument("file")
     return parser
 
 
@@ -233,6 +264,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(asyncio.run(_sweep(settings, args.at or datetime.now(UTC))))
     elif args.command == "instruments":
         print(asyncio.run(_import_instrument(settings, args.org, args.file, args.attest)))
+    elif args.command == "bank-holidays":
+        print(asyncio.run(_import_bank_holidays(settings, args.file)))
 
 
 if __name__ == "__main__":

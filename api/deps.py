@@ -14,6 +14,7 @@ from fastapi import Depends, Header, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.oidc import OidcVerifier
 from api.security import AccessTokens, InvalidToken, Passwords
 from api.settings import Settings
 from models.actor import Actor
@@ -62,12 +63,18 @@ async def get_key_ring(request: Request) -> KeyRing:
     return ring
 
 
+async def get_oidc(request: Request) -> OidcVerifier:
+    verifier: OidcVerifier = request.app.state.oidc
+    return verifier
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 Now = Annotated[datetime, Depends(get_now)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
 TokensDep = Annotated[AccessTokens, Depends(get_tokens)]
 KeyRingDep = Annotated[KeyRing, Depends(get_key_ring)]
+OidcDep = Annotated[OidcVerifier, Depends(get_oidc)]
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str | None, Query(max_length=500)]

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from models.directory.scim import ScimError
 from models.errors import DomainError
 
 log = logging.getLogger("harbour.api")
@@ -50,17 +51,40 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+def _scim_error(status: int, detail: str, scim_type: str | None) -> JSONResponse:
+    """RFC 7644 3.12: the SCIM error schema (for everything under /scim/)."""
+    body: dict[str, Any] = {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+        "status": str(status),
+        "detail": detail,
+    }
+    if scim_type:
+        body["scimType"] = scim_type
+    headers = {"WWW-Authenticate": 'Bearer realm="scim"'} if status == 401 else None
+    return JSONResponse(
+        body, status_code=status, media_type="application/scim+json", headers=headers
+    )
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
         return problem(exc.status, exc.detail, errors=exc.errors)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if request.url.path.startswith("/scim/"):
+            return _scim_error(400, "The request is not valid.", "invalidValue")
         return problem(422, "The request is not valid.", errors=_validation_errors(exc))
 
+    @app.exception_handler(ScimError)
+    async def _scim(_: Request, exc: ScimError) -> JSONResponse:
+        return _scim_error(exc.status, exc.detail, exc.scim_type)
+
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if request.url.path.startswith("/scim/"):
+            return _scim_error(exc.status_code, str(exc.detail), None)
         headers = dict(exc.headers) if exc.headers else None
         return problem(exc.status_code, str(exc.detail), headers=headers)
 

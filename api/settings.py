@@ -8,10 +8,9 @@ from typing import Self
 
 from pydantic import Field, SecretStr, model_validator
 
-from models.crypto import PLACEHOLDER_SECRET, KeyRingError, KeyRingSettings, parse_key_ring
+from models.crypto import PLACEHOLDER_SECRET as PLACEHOLDER_SECRET  # api.app reads it here
+from models.crypto import KeyRingError, KeyRingSettings, parse_key_ring
 from models.db import DatabaseSettings
-
-__all__ = ["PLACEHOLDER_SECRET", "Environment", "SchedulerMode", "Settings", "get_settings"]
 
 
 class Environment(StrEnum):
@@ -23,6 +22,12 @@ class Environment(StrEnum):
 class SchedulerMode(StrEnum):
     embedded = "embedded"
     off = "off"
+
+
+class SmtpSecurity(StrEnum):
+    starttls = "starttls"
+    ssl = "ssl"
+    none = "none"  # development and tests only (a local relay)
 
 
 class Settings(DatabaseSettings, KeyRingSettings):
@@ -69,6 +74,31 @@ class Settings(DatabaseSettings, KeyRingSettings):
     argon2_time_cost: int = Field(default=2, ge=1)
 
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+
+    # Council identity (docs/identity.md). Links in invitation and reset e-mails, and the
+    # browser sign-in's redirect URI (<public_url>/auth/sso/callback), start with this.
+    public_url: str = "http://127.0.0.1:8000"
+    # OpenID Connect: discovery documents and JWKS are cached this long; an unknown key id
+    # (a rotation) refetches them, at most once per `oidc_refetch_seconds` per issuer.
+    oidc_cache_seconds: int = Field(default=3600, ge=60)
+    oidc_refetch_seconds: int = Field(default=30, ge=1)
+    oidc_clock_skew_seconds: int = Field(default=120, ge=0, le=600)
+    oidc_http_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    # Browser sessions: ended after this long unused, and this long after sign-in at most.
+    web_session_idle_minutes: int = Field(default=60, ge=5)
+    web_session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    # Single-use links to set a password.
+    invitation_days: int = Field(default=7, ge=1, le=60)
+    password_reset_minutes: int = Field(default=60, ge=5, le=24 * 60)
+    # Outgoing mail; without a host, invitation links are given to the admin to pass on and
+    # reset links are not sent (the answer is the same either way).
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: SmtpSecurity = SmtpSecurity.starttls
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_from: str = "Harbour <harbour@localhost>"
+    smtp_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Self:

@@ -38,44 +38,38 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
-def _sqlite_foreign_keys_off(connection: Connection) -> None:
-    """Stop SQLite enforcing foreign keys (only possible outside a transaction, so on the
-    driver's connection before the migration's transaction begins)."""
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute("PRAGMA foreign_keys=OFF")
-    finally:
-        cursor.close()
-
-
 def _run_sync(connection: Connection) -> None:
     sqlite = connection.dialect.name == "sqlite"
     _configure(connection=connection)
     with context.begin_transaction():
         context.run_migrations()
-        if sqlite:
+        if sqlite:  # enforcement is off while migrating: prove the result before it commits
             broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
             if broken:
                 raise RuntimeError(f"migration left broken foreign keys: {broken[:5]}")
 
 
-def _run_own_connection(connection: Connection) -> None:
-    # Batch mode rebuilds a SQLite table by copying it and dropping the original; with
-    # foreign keys enforced, that DROP deletes every row that cascades from it (a session's
-    # records, case discussions and addenda). So on the connection this environment opens
-    # (and disposes of afterwards) enforcement is off while migrations run, and
-    # `foreign_key_check` proves the result before it commits.
+def _foreign_keys(connection: Connection, on: bool) -> None:
+    """SQLite only, outside any transaction (the pragma is ignored inside one)."""
     if connection.dialect.name == "sqlite":
-        _sqlite_foreign_keys_off(connection)
-    _run_sync(connection)
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+        cursor.close()
 
 
 async def run_migrations_online() -> None:
     engine = create_engine(_url(), pool_size=1)
     try:
         async with engine.connect() as connection:
-            await connection.run_sync(_run_own_connection)
+            # Batch mode rebuilds a SQLite table by copying it and dropping the old one. With
+            # foreign keys enforced, that DROP deletes the old rows one by one, firing every
+            # ON DELETE CASCADE / SET NULL that points at the table: rebuilding `staff` would
+            # wipe every supervisor_id and delete every check-in. Alembic's advice: switch
+            # enforcement off while migrating (each later connection turns it on again).
+            await connection.run_sync(_foreign_keys, False)
+            await connection.run_sync(_run_sync)
             await connection.commit()
+            await connection.run_sync(_foreign_keys, True)
     finally:
         await engine.dispose()
 

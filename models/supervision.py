@@ -74,6 +74,12 @@ class SupervisionPolicyRow(TenantTable, table=True):
     write_up_working_days: int
     sign_off_working_days: int
     bank_holidays: list[str] = Field(default_factory=list, sa_type=sa.JSON())
+    # Whose bank holidays the working-day deadlines skip (models.calendar.Nation).
+    nation: str = Field(
+        default="england_and_wales",
+        max_length=20,
+        sa_column_kwargs={"server_default": "england_and_wales"},
+    )
     group_min_attendees: int = Field(default=4, sa_column_kwargs={"server_default": "4"})
     group_max_attendees: int = Field(default=10, sa_column_kwargs={"server_default": "10"})
     agreement_first_review_months: int = Field(default=3, sa_column_kwargs={"server_default": "3"})

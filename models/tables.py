@@ -5,11 +5,23 @@ from sqlmodel import SQLModel
 from models.absence import Absence
 from models.access_log import AccessLog
 from models.agreement import SupervisionAgreement
+from models.calendar import BankHoliday, ClosureDay
 from models.changes import Change, ChangeCounter
 from models.directory.auth import LoginThrottle, RefreshToken
+from models.directory.identity import (
+    IdentityAudit,
+    PasswordLink,
+    ScimGroup,
+    ScimGroupMember,
+    ScimToken,
+    SsoConfig,
+    SsoLogin,
+    WebSession,
+)
 from models.directory.organisation import Organisation, Unit
 from models.directory.staff import Staff
 from models.group_supervision import GroupAttendee, GroupSession
+from models.incidents import Incident
 from models.notifications.deliveries import Delivery
 from models.notifications.outbox import Device, Notification
 from models.notifications.preferences import NotificationPreferences
@@ -30,6 +42,8 @@ from models.wellbeing import (
     CheckIn,
     CheckInShare,
     InstrumentText,
+    SupportText,
+    TalkRequest,
     WellbeingSettings,
 )
 
@@ -40,32 +54,45 @@ __all__ = [
     "AccessLog",
     "Addendum",
     "AnalyticsAudit",
+    "BankHoliday",
     "CaseDiscussion",
     "Change",
     "ChangeCounter",
     "CheckIn",
     "CheckInShare",
+    "ClosureDay",
     "Delivery",
     "Device",
     "GroupAttendee",
     "GroupSession",
+    "IdentityAudit",
+    "Incident",
     "InstrumentText",
     "LoginThrottle",
     "Notification",
     "NotificationPreferences",
     "Organisation",
+    "PasswordLink",
     "RefreshToken",
     "Reflection",
     "SchedulerHeartbeat",
+    "ScimGroup",
+    "ScimGroupMember",
+    "ScimToken",
     "SessionFeedback",
+    "SsoConfig",
+    "SsoLogin",
     "Staff",
     "SupervisionAgreement",
     "SupervisionAction",
     "SupervisionPolicyRow",
     "SupervisionRecord",
     "SupervisionSession",
+    "SupportText",
+    "TalkRequest",
     "Unit",
     "Webhook",
+    "WebSession",
     "WellbeingSettings",
     "metadata",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +20,7 @@ MIN_K = 5
 DEFAULT_SHARE_DAYS = 14
 # Raw answers are kept this long; scores (and so every aggregate) stay.
 DEFAULT_ANSWERS_RETENTION_DAYS = 365
+DEFAULT_INCIDENT_FOLLOW_UP_DAYS = 4
 
 
 class WellbeingSettings(TenantTable, table=True):
@@ -34,6 +36,16 @@ class WellbeingSettings(TenantTable, table=True):
     share_days: int = Field(default=DEFAULT_SHARE_DAYS)
     answers_retention_days: int = Field(default=DEFAULT_ANSWERS_RETENTION_DAYS)
     employee_assistance: str | None = Field(default=None, max_length=300)
+    # A named person (besides the supervisor and the unit manager) a practitioner may ask to
+    # talk to: a wellbeing lead, a principal social worker.
+    wellbeing_contact_id: uuid.UUID | None = Field(
+        default=None, foreign_key="staff.id", nullable=True, ondelete="SET NULL"
+    )
+    # After a critical incident: the second follow-up check-in, days after the first.
+    incident_follow_up_days: int = Field(
+        default=DEFAULT_INCIDENT_FOLLOW_UP_DAYS,
+        sa_column_kwargs={"server_default": str(DEFAULT_INCIDENT_FOLLOW_UP_DAYS)},
+    )
     updated_at: datetime = utc_column()
 
 
@@ -93,6 +105,81 @@ class CheckIn(TenantTable, table=True):
     unit_path: list[str] = Field(default_factory=list, sa_type=sa.JSON())
     role_group: str = Field(max_length=20)
     tenure_band: str = Field(max_length=20)
+    # The critical incident this check-in follows up (the owner's own), if any.
+    incident_id: uuid.UUID | None = Field(
+        default=None, foreign_key="wellbeing_incidents.id", nullable=True, ondelete="SET NULL"
+    )
+
+
+class TalkTo(StrEnum):
+    """Whom a talk request goes to."""
+
+    supervisor = "supervisor"
+    unit_manager = "unit_manager"
+    wellbeing_contact = "wellbeing_contact"
+
+
+class TalkOutcome(StrEnum):
+    talked = "talked"
+    signposted = "signposted"
+    declined_by_practitioner = "declined_by_practitioner"
+
+
+class TalkRequest(TenantTable, table=True):
+    """ "I'd like to talk": raised by its owner (from a check-in, or on its own) to one
+    person who can act. No free text: who, to whom, when, and how it ended."""
+
+    __tablename__ = "wellbeing_talk_requests"
+    __table_args__ = (
+        sa.Index(
+            "ix_wellbeing_talk_requests_org_recipient",
+            "organisation_id",
+            "recipient_id",
+            "raised_at",
+        ),
+        sa.Index(
+            "ix_wellbeing_talk_requests_org_owner", "organisation_id", "owner_id", "raised_at"
+        ),
+        sa.Index("ix_wellbeing_talk_requests_org_checkin", "organisation_id", "checkin_id"),
+    )
+
+    owner_id: uuid.UUID = Field(foreign_key="staff.id", ondelete="CASCADE")
+    recipient_id: uuid.UUID = Field(foreign_key="staff.id", ondelete="CASCADE")
+    to: TalkTo = Field(sa_type=sa.String(20))
+    checkin_id: uuid.UUID | None = Field(
+        default=None, foreign_key="wellbeing_checkins.id", nullable=True, ondelete="SET NULL"
+    )
+    request_hash: str = Field(max_length=64)
+    raised_at: datetime = utc_column()
+    # When the recipient's notification was stored (None: raised before notifications).
+    notified_at: datetime | None = utc_column(nullable=True)
+    # The recipient first opened it (list or read) / said they will be in touch.
+    seen_at: datetime | None = utc_column(nullable=True)
+    acknowledged_at: datetime | None = utc_column(nullable=True)
+    closed_at: datetime | None = utc_column(nullable=True)
+    outcome: TalkOutcome | None = Field(default=None, sa_type=sa.String(30), nullable=True)
+    closed_by: uuid.UUID | None = Field(
+        default=None, foreign_key="staff.id", nullable=True, ondelete="SET NULL"
+    )
+    version: int = Field(default=1)
+
+
+class SupportText(TenantTable, table=True):
+    """What a check-in's owner is told for a band of an instrument's primary measure, as
+    the organisation wrote it (without a row: the shipped default)."""
+
+    __tablename__ = "wellbeing_support_texts"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "organisation_id", "instrument", "band", name="uq_wellbeing_support_texts_band"
+        ),
+    )
+
+    instrument: str = Field(max_length=40)
+    band: str = Field(max_length=40)
+    text: str = Field(max_length=1000)
+    version: int = Field(default=1)
+    updated_at: datetime = utc_column()
 
 
 class CheckInShare(TenantTable, table=True):

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from models.calendar import DEFAULT_NATION, Nation
 from models.directory.staff import Cohort
 from models.supervision import SessionKind
 
@@ -40,6 +41,11 @@ class CadencePolicy:
     # agreement starts, then this many months after each later version starts.
     agreement_first_review_months: int = 3
     agreement_review_months: int = 12
+    nation: Nation = DEFAULT_NATION
+    # Every non-working day besides weekends the deadlines skip: `bank_holidays` plus the
+    # nation's bank holidays and the organisation's closure days, loaded by
+    # `policy_store.load_policy` (the engine itself stays pure: this set is its input).
+    closed_days: frozenset[date] = field(default_factory=frozenset)
 
 
 DEFAULT_POLICY = CadencePolicy()
@@ -155,14 +161,22 @@ def add_working_days(start: date, days: int, holidays: frozenset[date] = frozens
     return current
 
 
+def non_working(policy: CadencePolicy) -> frozenset[date]:
+    """The days besides weekends that are not working days under `policy`."""
+    return policy.bank_holidays | policy.closed_days
+
+
 def write_up_due_on(policy: CadencePolicy, held_on: date) -> date:
-    """The last day the record of a session held on `held_on` is on time."""
-    return add_working_days(held_on, policy.write_up_working_days, policy.bank_holidays)
+    """The last day the record of a session held on `held_on` is on time: `held_on` plus
+    the policy's working days, skipping weekends, bank holidays and closure days (5 working
+    days after a Friday before a bank holiday Monday is the Monday after next)."""
+    return add_working_days(held_on, policy.write_up_working_days, non_working(policy))
 
 
 def sign_off_due_on(policy: CadencePolicy, recorded_on: date) -> date:
-    """The last day a record written on `recorded_on` may be signed on time."""
-    return add_working_days(recorded_on, policy.sign_off_working_days, policy.bank_holidays)
+    """The last day a record written on `recorded_on` may be signed on time (the same
+    working-day rule)."""
+    return add_working_days(recorded_on, policy.sign_off_working_days, non_working(policy))
 
 
 @dataclass(frozen=True, slots=True)

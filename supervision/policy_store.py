@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import date, datetime
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
+from models.calendar import Nation, non_working_days
 from models.etag import require_match
 from models.supervision import SessionKind, SupervisionPolicyRow
 from supervision.policy import DEFAULT_POLICY, CadencePolicy
@@ -38,6 +40,7 @@ def _from_row(row: SupervisionPolicyRow) -> CadencePolicy:
         group_max_attendees=row.group_max_attendees,
         agreement_first_review_months=row.agreement_first_review_months,
         agreement_review_months=row.agreement_review_months,
+        nation=Nation(row.nation),
     )
 
 
@@ -61,6 +64,7 @@ def policy_public(policy: CadencePolicy) -> PolicyPublic:
         group_max_attendees=policy.group_max_attendees,
         agreement_first_review_months=policy.agreement_first_review_months,
         agreement_review_months=policy.agreement_review_months,
+        nation=policy.nation,
     )
 
 
@@ -76,9 +80,12 @@ async def _row(
 
 
 async def load_policy(session: AsyncSession, organisation_id: uuid.UUID) -> CadencePolicy:
-    """The policy in force for an organisation (the defaults until an admin changes it)."""
+    """The policy in force for an organisation (the defaults until an admin changes it),
+    with its non-working days loaded: the nation's bank holidays and its closure days."""
     row = await _row(session, organisation_id)
-    return DEFAULT_POLICY if row is None else _from_row(row)
+    policy = DEFAULT_POLICY if row is None else _from_row(row)
+    closed = await non_working_days(session, organisation_id, policy.nation)
+    return replace(policy, closed_days=closed)
 
 
 async def get_policy(session: AsyncSession, actor: Actor) -> tuple[CadencePolicy, int]:
@@ -98,6 +105,7 @@ async def put_policy(
     values = data.model_dump()
     values["counted_kinds"] = sorted({SessionKind(k).value for k in data.counted_kinds})
     values["bank_holidays"] = sorted({d.isoformat() for d in data.bank_holidays})
+    values["nation"] = Nation(data.nation).value
     if row is None:
         row = SupervisionPolicyRow(
             organisation_id=actor.organisation_id,

@@ -17,7 +17,9 @@ from pydantic import (
 )
 
 from models.absence import AbsenceKind
+from models.calendar import DEFAULT_NATION, Nation
 from models.directory.staff import Cohort
+from models.incidents import IncidentCategory
 from models.schemas import Request
 from models.supervision import (
     SECTION_MAX,
@@ -87,7 +89,11 @@ class PolicyBody(BaseModel):
     counted_kinds: Annotated[list[SessionKind], Field(min_length=1, max_length=4)]
     write_up_working_days: WorkingDays
     sign_off_working_days: WorkingDays
+    # Extra non-working days kept in the policy itself (before closure days existed); the
+    # nation's bank holidays and the closure days (`/supervision/closure-days`) count as well.
     bank_holidays: Annotated[list[PlausibleDate], Field(max_length=400)]
+    # Whose bank holidays the working-day deadlines skip (PUT without it: England and Wales).
+    nation: Nation = DEFAULT_NATION
     # Added with group supervision and agreements (issue 16): optional in a PUT, so a
     # client written before them keeps working (the default is Standard 5 practice).
     group_min_attendees: Annotated[int, Field(ge=2, le=30)] = 4
@@ -108,6 +114,21 @@ class PolicyUpdate(PolicyBody, Request):
 
 class PolicyPublic(PolicyBody):
     pass
+
+
+# --- closure days ---------------------------------------------------------------------------
+
+
+class ClosureDayCreate(Request):
+    day: PlausibleDate
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class ClosureDayPublic(BaseModel):
+    id: uuid.UUID
+    day: date
+    name: str
+    created_at: datetime
 
 
 # --- absences and status -------------------------------------------------------------------
@@ -311,7 +332,16 @@ class SessionPublic(SessionSummary):
     actions: list[ActionPublic]
 
 
+class AgendaIncidentPublic(BaseModel):
+    """ "Talk about the incident": the supervisee asked for it; when and what kind only."""
+
+    incident_id: uuid.UUID
+    occurred_on: date
+    category: IncidentCategory
+
+
 class AgendaPublic(BaseModel):
     session_id: uuid.UUID
     carried_actions: list[ActionPublic]
     reflections: list[AgendaReflection]
+    incidents: list[AgendaIncidentPublic] = Field(default_factory=list)

@@ -5,6 +5,7 @@ check-ins makes one call here."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlmodel import col
@@ -13,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.actor import Actor
 from models.etag import Tagged, content_etag
 from models.schemas import Page
-from models.wellbeing import CheckIn, CheckInShare
+from models.wellbeing import CheckIn, CheckInShare, TalkTo
 from wellbeing.checkins import (
     create_checkin,
     get_checkin,
@@ -22,29 +23,46 @@ from wellbeing.checkins import (
     own_checkins,
     share_active,
     share_checkin,
-    share_of,
     shares_for,
     signposting,
-    talk_requests,
 )
 from wellbeing.schemas import (
     CheckInCreate,
     CheckInPublic,
+    MyTalkRequestPublic,
     ShareCreate,
     SharedCheckInPublic,
     Signpost,
-    TalkRequestPublic,
+    TalkOption,
 )
+from wellbeing.support import support_for
+from wellbeing.talk_views import checkin_talk_options, checkin_talk_request
 
 
-async def _owner_views(
-    session: AsyncSession, actor: Actor, rows: list[CheckIn], now: datetime
+async def owner_views(
+    session: AsyncSession, actor: Actor, rows: Sequence[CheckIn], now: datetime
 ) -> list[CheckInPublic]:
+    """The owner's view of their check-ins: share state, signposting, the support text for
+    each band, and for those that say "I'd like to talk" who was told and who else could be."""
+    if not rows:
+        return []
     shares = await shares_for(session, rows)
     signs = await signposting(session, actor)
+    talk = await checkin_talk_request(session, actor, rows, now)
+    options = await checkin_talk_options(session, actor, rows, now)
+    texts: dict[tuple[str, str | None], str | None] = {}
+    for c in rows:
+        if (c.instrument, c.band) not in texts:
+            texts[(c.instrument, c.band)] = await support_for(session, actor, c.instrument, c.band)
     return [
         checkin_public(
-            c, shares.get(c.id), share_active(shares.get(c.id), now, actor.supervisor_id), signs
+            c,
+            shares.get(c.id),
+            share_active(shares.get(c.id), now, actor.supervisor_id),
+            signs,
+            support=texts[(c.instrument, c.band)],
+            talk=talk.get(c.id),
+            options=options if c.wants_to_talk else [],
         )
         for c in rows
     ]
@@ -55,7 +73,7 @@ async def record_checkin(
 ) -> tuple[CheckInPublic, bool]:
     """Create a check-in (offline-create protocol) and show it to its owner."""
     checkin, created = await create_checkin(session, actor, data, now)
-    return (await _owner_views(session, actor, [checkin], now))[0], created
+    return (await owner_views(session, actor, [checkin], now))[0], created
 
 
 async def my_checkins(
@@ -63,7 +81,7 @@ async def my_checkins(
 ) -> Page[CheckInPublic]:
     """The caller's check-ins, newest first."""
     rows, next_cursor = await list_my_checkins(session, actor, limit=limit, cursor=cursor)
-    return Page(data=await _owner_views(session, actor, list(rows), now), next_cursor=next_cursor)
+    return Page(data=await owner_views(session, actor, list(rows), now), next_cursor=next_cursor)
 
 
 async def checkin_view(
@@ -74,8 +92,7 @@ async def checkin_view(
     checkin, share = await get_checkin(session, actor, checkin_id, now)
     view: CheckInPublic | SharedCheckInPublic
     if checkin.staff_id == actor.id:
-        signs = await signposting(session, actor)
-        view = checkin_public(checkin, share, share_active(share, now, actor.supervisor_id), signs)
+        view = (await owner_views(session, actor, [checkin], now))[0]
     else:
         assert share is not None  # get_checkin only lets a live share through
         view = shared_public(checkin, share)
@@ -86,10 +103,10 @@ async def share_checkin_view(
     session: AsyncSession, actor: Actor, checkin_id: uuid.UUID, data: ShareCreate, now: datetime
 ) -> CheckInPublic:
     """Share one of the caller's check-ins with their supervisor; the owner's view of it."""
-    share = await share_checkin(session, actor, checkin_id, data, now)
+    await share_checkin(session, actor, checkin_id, data, now)
     checkin = await session.get(CheckIn, checkin_id)  # loaded by share_checkin: no query
     assert checkin is not None
-    return checkin_public(checkin, share, True, await signposting(session, actor))
+    return (await owner_views(session, actor, [checkin], now))[0]
 
 
 async def shared_with_me(
@@ -100,24 +117,15 @@ async def shared_with_me(
     return Page(data=[shared_public(c, s) for c, s in rows], next_cursor=next_cursor)
 
 
-async def talk_request_page(
-    session: AsyncSession, actor: Actor, now: datetime, *, limit: int, cursor: str | None
-) -> Page[TalkRequestPublic]:
-    """Supervisees who would like to talk and agreed the caller be told (each logged)."""
-    rows, next_cursor = await talk_requests(session, actor, now, limit=limit, cursor=cursor)
-    return Page(
-        data=[
-            TalkRequestPublic(
-                checkin_id=c.id, staff_id=s.id, display_name=s.display_name, raised_at=c.taken_at
-            )
-            for c, s in rows
-        ],
-        next_cursor=next_cursor,
-    )
-
-
 def checkin_public(
-    checkin: CheckIn, share: CheckInShare | None, now_ok: bool, signs: list[tuple[str, str]]
+    checkin: CheckIn,
+    share: CheckInShare | None,
+    now_ok: bool,
+    signs: list[tuple[str, str]],
+    *,
+    support: str | None,
+    talk: MyTalkRequestPublic | None,
+    options: list[TalkOption],
 ) -> CheckInPublic:
     """A check-in as its owner sees it (`now_ok`: the share is live)."""
     return CheckInPublic(
@@ -130,11 +138,15 @@ def checkin_public(
         bands=checkin.bands,
         band=checkin.band,
         wants_to_talk=checkin.wants_to_talk,
-        supervisor_told=checkin.talk_supervisor_id is not None,
+        supervisor_told=talk is not None and talk.to is TalkTo.supervisor,
         shared_with_supervisor=now_ok,
         share_expires_at=share.expires_at if now_ok and share is not None else None,
         taken_at=checkin.taken_at,
+        incident_id=checkin.incident_id,
         signposting=[Signpost(name=n, contact=c) for n, c in signs],
+        support=support,
+        talk_request=talk,
+        talk_options=options,
     )
 
 
@@ -161,10 +173,4 @@ async def export_my_checkins(
     rows = (
         await session.exec(own_checkins(actor).order_by(col(CheckIn.taken_at), col(CheckIn.id)))
     ).all()
-    signs = await signposting(session, actor)
-    exported = []
-    for checkin in rows:
-        share = await share_of(session, checkin)
-        live = share_active(share, now, actor.supervisor_id)
-        exported.append(checkin_public(checkin, share, live, signs))
-    return exported
+    return await owner_views(session, actor, rows, now)

@@ -21,6 +21,7 @@ from models.directory.staff import Staff
 from models.disclosure import role_group, tenure_band
 from models.errors import Invalid, NotFound
 from models.idempotent import create_once
+from models.incidents import Incident
 from models.pagination import Keyset, keyset_page
 from models.scope import supervisees, unit_path
 from models.wellbeing import CheckIn, CheckInShare
@@ -31,6 +32,7 @@ from wellbeing.schemas import (
 )
 from wellbeing.scoring import ScoringError, score
 from wellbeing.settings import settings_for
+from wellbeing.talk import raise_from_checkin
 
 RESOURCE = "wellbeing_checkin"
 SAMARITANS = ("Samaritans (free, 24 hours)", "116 123")
@@ -38,7 +40,15 @@ DEFAULT_EAP = "Your employee assistance programme: ask HR or see your intranet"
 
 
 def request_hash(data: CheckInCreate) -> str:
-    canonical = json.dumps(data.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    """SHA-256 of the canonical body. Fields added after check-ins were first stored keep
+    the earlier form when left out (`tell_supervisor` omitted was null; `incident_id`
+    absent), so an offline replay of an older app's body still matches its check-in."""
+    body = data.model_dump(mode="json")
+    if "tell_supervisor" not in data.model_fields_set:
+        body["tell_supervisor"] = None
+    if body.get("incident_id") is None:
+        body.pop("incident_id", None)
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -113,14 +123,22 @@ async def create_checkin(
                     for e in exc.errors
                 ],
             ) from exc
-        if data.wants_to_talk and data.tell_supervisor is None:
-            raise Invalid(
-                "Say whether your supervisor should be told that you would like to talk.",
-                errors=[{"loc": ["body", "tell_supervisor"], "msg": "required", "type": "missing"}],
-            )
         tell = bool(data.wants_to_talk and data.tell_supervisor)
-        if (tell or data.share_with_supervisor) and actor.supervisor_id is None:
-            raise Invalid("You have no supervisor on record to tell or share with.")
+        if data.share_with_supervisor and actor.supervisor_id is None:
+            raise Invalid("You have no supervisor on record to share with.")
+        if data.incident_id is not None:
+            incident = await session.get(Incident, data.incident_id)
+            if incident is None or incident.staff_id != actor.id:
+                raise Invalid(
+                    "incident_id does not name an incident of yours.",
+                    errors=[
+                        {
+                            "loc": ["body", "incident_id"],
+                            "msg": "unknown incident",
+                            "type": "value_error",
+                        }
+                    ],
+                )
         me = await _me(session, actor)
         return CheckIn(
             id=data.id,
@@ -140,6 +158,7 @@ async def create_checkin(
             unit_path=await _unit_path(session, actor),
             role_group=role_group(r.value for r in actor.roles),
             tenure_band=tenure_band(me.started_on, now.date()),
+            incident_id=data.incident_id,
         )
 
     def same(existing: CheckIn) -> bool:
@@ -159,6 +178,8 @@ async def create_checkin(
     )
     if not created:
         return checkin, False
+    if checkin.talk_supervisor_id is not None:
+        await raise_from_checkin(session, actor, checkin, now)
     audience = [actor.id]
     if data.share_with_supervisor:
         share = await _share(session, actor, checkin, None, now)
@@ -174,9 +195,6 @@ _LATEST_TAKEN = Keyset[CheckIn](
 )
 _LATEST_SHARED = Keyset[Any](
     col(CheckInShare.shared_at), col(CheckInShare.id), lambda r: (r[1].shared_at, r[1].id)
-)
-_LATEST_TALK = Keyset[Any](
-    col(CheckIn.taken_at), col(CheckIn.id), lambda r: (r[0].taken_at, r[0].id)
 )
 
 
@@ -332,41 +350,3 @@ async def get_checkin(
         )
         return checkin, share
     raise NotFound("No such check-in.")
-
-
-async def talk_requests(
-    session: AsyncSession,
-    actor: Actor,
-    now: datetime,
-    *,
-    limit: int,
-    cursor: str | None,
-    days: int = 30,
-) -> tuple[list[tuple[CheckIn, Staff]], str | None]:
-    """Recent "I'd like to talk" requests from the caller's current supervisees who agreed
-    the caller should be told, newest first; each one returned is logged for its owner."""
-    stmt = (
-        select(CheckIn, Staff)
-        .join(Staff, col(Staff.id) == col(CheckIn.staff_id))
-        .where(
-            col(CheckIn.organisation_id) == actor.organisation_id,
-            col(CheckIn.talk_supervisor_id) == actor.id,
-            col(Staff.organisation_id) == actor.organisation_id,
-            col(Staff.supervisor_id) == actor.id,
-            col(CheckIn.wants_to_talk).is_(True),
-            col(CheckIn.taken_at) >= now - timedelta(days=days),
-        )
-    )
-    found, next_cursor = await keyset_page(session, stmt, _LATEST_TALK, limit=limit, cursor=cursor)
-    rows = [(c, s) for c, s in found]
-    for checkin, _ in rows:
-        await record_access(
-            session,
-            actor,
-            checkin.staff_id,
-            "wellbeing_talk_request",
-            checkin.id,
-            AccessReason.shared_with_me,
-            now,
-        )
-    return rows, next_cursor

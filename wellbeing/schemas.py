@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StrictInt, StringConstraints
+from pydantic import AwareDatetime, BaseModel, Field, StrictInt, StringConstraints
 
+from models.incidents import NOTE_MAX, IncidentCategory
 from models.schemas import Request
+from models.wellbeing import TalkOutcome, TalkTo
 
 ItemId = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 
@@ -18,9 +21,12 @@ class CheckInCreate(Request):
     instrument: Annotated[str, StringConstraints(min_length=1, max_length=40)]
     answers: Annotated[dict[ItemId, StrictInt], Field(max_length=100)]
     wants_to_talk: bool = False
-    # Required when wants_to_talk is true: an explicit yes or no to telling the supervisor.
-    tell_supervisor: bool | None = None
+    # With wants_to_talk: tell the supervisor (a talk request reaches them). Default false:
+    # nobody is told without a yes; the answer still offers who else could be asked.
+    tell_supervisor: bool = False
     share_with_supervisor: bool = False
+    # A follow-up check-in after a critical incident of yours.
+    incident_id: uuid.UUID | None = None
 
 
 class ShareCreate(Request):
@@ -48,7 +54,14 @@ class CheckInPublic(BaseModel):
     shared_with_supervisor: bool
     share_expires_at: datetime | None
     taken_at: datetime
+    incident_id: uuid.UUID | None = None
     signposting: list[Signpost]
+    # What the organisation says to someone in this band (editable per instrument band).
+    support: str | None = None
+    # With wants_to_talk: the talk request this check-in raised (None: nobody was told),
+    # and everyone the practitioner could ask (each with whether they are at work today).
+    talk_request: MyTalkRequestPublic | None = None
+    talk_options: list[TalkOption] = Field(default_factory=list)
 
 
 class SharedCheckInPublic(BaseModel):
@@ -66,11 +79,78 @@ class SharedCheckInPublic(BaseModel):
     shared_until: datetime
 
 
-class TalkRequestPublic(BaseModel):
-    checkin_id: uuid.UUID
+class TalkRequestCreate(Request):
+    """Raise "I'd like to talk" on its own (or from a check-in of yours, to someone else)."""
+
+    id: uuid.UUID
+    to: TalkTo = TalkTo.supervisor
+    checkin_id: uuid.UUID | None = None
+
+
+class TalkRequestClose(Request):
+    outcome: TalkOutcome
+
+
+class TalkStatus(StrEnum):
+    open = "open"
+    acknowledged = "acknowledged"
+    closed = "closed"
+
+
+class TalkOption(BaseModel):
+    """Someone the practitioner can ask to talk to, and whether they are at work today."""
+
+    to: TalkTo
     staff_id: uuid.UUID
     display_name: str
+    available: bool
+    # The last day of the leave they are on today (None: at work).
+    away_until: date | None
+
+
+class TalkOptionsPublic(BaseModel):
+    options: list[TalkOption]
+    signposting: list[Signpost]
+
+
+class MyTalkRequestPublic(BaseModel):
+    """A talk request as the practitioner who raised it sees it: who was told, when it was
+    seen, and what else they can do while that person is away."""
+
+    id: uuid.UUID
+    to: TalkTo
+    recipient_id: uuid.UUID
+    recipient_name: str
+    recipient_available: bool
+    recipient_away_until: date | None
+    checkin_id: uuid.UUID | None
+    status: TalkStatus
     raised_at: datetime
+    notified_at: datetime | None
+    seen_at: datetime | None
+    acknowledged_at: datetime | None
+    closed_at: datetime | None
+    outcome: TalkOutcome | None
+    # Everyone else the practitioner could send it to instead, and signposting.
+    alternatives: list[TalkOption]
+    signposting: list[Signpost]
+
+
+class TalkRequestPublic(BaseModel):
+    """A talk request as the person it was sent to sees it: who, when, never answers or
+    scores (`checkin_id` only while that check-in is also shared with them)."""
+
+    id: uuid.UUID
+    staff_id: uuid.UUID
+    display_name: str
+    to: TalkTo
+    checkin_id: uuid.UUID | None
+    status: TalkStatus
+    raised_at: datetime
+    seen_at: datetime | None
+    acknowledged_at: datetime | None
+    closed_at: datetime | None
+    outcome: TalkOutcome | None
 
 
 class TrendPoint(BaseModel):
@@ -170,6 +250,10 @@ class WellbeingSettingsPublic(BaseModel):
     share_days: int
     answers_retention_days: int
     employee_assistance: str | None
+    # Someone besides the supervisor and the unit manager a practitioner may ask to talk to.
+    wellbeing_contact_id: uuid.UUID | None = None
+    # Days from the first follow-up check-in after an incident to the second.
+    incident_follow_up_days: int = 4
 
 
 class WellbeingSettingsUpdate(Request):
@@ -177,3 +261,89 @@ class WellbeingSettingsUpdate(Request):
     share_days: Annotated[int, Field(ge=1, le=90)] | None = None
     answers_retention_days: Annotated[int, Field(ge=30, le=3650)] | None = None
     employee_assistance: Annotated[str, StringConstraints(max_length=300)] | None = None
+    wellbeing_contact_id: uuid.UUID | None = None
+    incident_follow_up_days: Annotated[int, Field(ge=1, le=28)] | None = None
+
+
+class SupportTextPublic(BaseModel):
+    """What the owner of a check-in in this band of this instrument is told."""
+
+    instrument: str
+    band: str
+    text: str
+    # True while the organisation has not written its own.
+    default: bool
+    version: int
+
+
+class SupportTextUpdate(Request):
+    text: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+
+
+class IncidentCreate(Request):
+    """That an incident happened: when, what kind; never the case."""
+
+    id: uuid.UUID
+    occurred_on: date
+    category: IncidentCategory
+    # Recording it for a supervisee of yours (they then see it; you see it while you
+    # supervise them). Omitted: it is yours.
+    staff_id: uuid.UUID | None = None
+    # Your own short private note (sealed; only you read it; not when recording for someone).
+    note: Annotated[str, StringConstraints(max_length=NOTE_MAX)] | None = None
+    share_with_supervisor: bool = False
+    # Put "talk about the incident" on your next supervision agenda (needs the share).
+    bring_to_supervision: bool = False
+    # When to offer the first follow-up check-in (default: the next working morning, 9:00
+    # in your zone); the second follows the organisation's `incident_follow_up_days` later.
+    follow_up_at: AwareDatetime | None = None
+    # `pulse`, or `stss` once the organisation has imported its licensed wording (default:
+    # stss when available, else pulse).
+    follow_up_instrument: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = (
+        None
+    )
+
+
+class IncidentUpdate(Request):
+    """The owner's choices (PATCH, If-Match): telling the supervisor, the agenda, timing."""
+
+    share_with_supervisor: bool | None = None
+    bring_to_supervision: bool | None = None
+    follow_up_at: AwareDatetime | None = None
+    note: Annotated[str, StringConstraints(max_length=NOTE_MAX)] | None = None
+
+
+class FollowUp(BaseModel):
+    """One offered follow-up check-in and the check-in that answered it, if any."""
+
+    due_at: datetime
+    checkin_id: uuid.UUID | None
+    band: str | None
+
+
+class IncidentPublic(BaseModel):
+    """An incident as its owner sees it."""
+
+    id: uuid.UUID
+    occurred_on: date
+    category: IncidentCategory
+    recorded_at: datetime
+    recorded_by_supervisor: bool
+    note: str | None
+    shared_with_supervisor: bool
+    bring_to_supervision: bool
+    follow_up_instrument: str
+    follow_ups: list[FollowUp]
+    version: int
+
+
+class SharedIncidentPublic(BaseModel):
+    """An incident as the supervisor it is shared with sees it (no note)."""
+
+    id: uuid.UUID
+    staff_id: uuid.UUID
+    display_name: str
+    occurred_on: date
+    category: IncidentCategory
+    recorded_at: datetime
+    bring_to_supervision: bool

@@ -1,4 +1,5 @@
-"""Per-organisation wellbeing settings: the k of the k-rule, share expiry, EAP contact."""
+"""Per-organisation wellbeing settings: the k of the k-rule, share expiry, EAP contact, the
+wellbeing contact people may ask to talk to, and the second incident follow-up's delay."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
+from models.directory.staff import Staff
+from models.errors import Invalid
 from models.etag import Tagged, content_etag, require_tag
 from models.wellbeing import (
     DEFAULT_ANSWERS_RETENTION_DAYS,
+    DEFAULT_INCIDENT_FOLLOW_UP_DAYS,
     DEFAULT_K,
     DEFAULT_SHARE_DAYS,
     MIN_K,
@@ -38,6 +42,8 @@ async def settings_for(session: AsyncSession, organisation_id: uuid.UUID) -> Wel
         share_days=DEFAULT_SHARE_DAYS,
         answers_retention_days=DEFAULT_ANSWERS_RETENTION_DAYS,
         employee_assistance=None,
+        wellbeing_contact_id=None,
+        incident_follow_up_days=DEFAULT_INCIDENT_FOLLOW_UP_DAYS,
         updated_at=datetime.min,
     )
 
@@ -48,6 +54,8 @@ def settings_public(row: WellbeingSettings) -> WellbeingSettingsPublic:
         share_days=row.share_days,
         answers_retention_days=row.answers_retention_days,
         employee_assistance=row.employee_assistance,
+        wellbeing_contact_id=row.wellbeing_contact_id,
+        incident_follow_up_days=row.incident_follow_up_days,
     )
 
 
@@ -63,6 +71,8 @@ def settings_etag(row: WellbeingSettings) -> str:
         row.share_days,
         row.answers_retention_days,
         row.employee_assistance,
+        row.wellbeing_contact_id,
+        row.incident_follow_up_days,
         row.updated_at,
     )
 
@@ -86,6 +96,24 @@ async def update_settings(
         current.answers_retention_days = int(changes["answers_retention_days"])
     if "employee_assistance" in changes:
         current.employee_assistance = changes["employee_assistance"]
+    if "wellbeing_contact_id" in changes:
+        contact = changes["wellbeing_contact_id"]
+        if contact is not None:
+            found = await session.get(Staff, contact)
+            if found is None or found.organisation_id != actor.organisation_id or not found.active:
+                raise Invalid(
+                    "wellbeing_contact_id does not name an active member of staff here.",
+                    errors=[
+                        {
+                            "loc": ["body", "wellbeing_contact_id"],
+                            "msg": "unknown staff member",
+                            "type": "value_error",
+                        }
+                    ],
+                )
+        current.wellbeing_contact_id = contact
+    if changes.get("incident_follow_up_days") is not None:
+        current.incident_follow_up_days = int(changes["incident_follow_up_days"])
     current.updated_at = now
     session.add(current)
     await session.flush()

@@ -16,8 +16,8 @@ from models.access_log import AccessReason, record_access
 from models.actor import Actor
 from models.changes import tombstone_unreadable
 from models.wellbeing import CheckIn, CheckInShare
-from wellbeing.checkin_views import checkin_public, shared_public
-from wellbeing.checkins import RESOURCE, share_active, share_of, shared_with, signposting
+from wellbeing.checkin_views import owner_views, shared_public
+from wellbeing.checkins import RESOURCE, share_of, shared_with
 
 
 def _readable_ids(actor: Actor, now: datetime) -> sa.Select[Any]:
@@ -37,16 +37,15 @@ async def render_checkins_for_sync(
         col(CheckIn.id).in_(ids), col(CheckIn.id).in_(_readable_ids(actor, now))
     )
     rendered: dict[uuid.UUID, dict[str, Any]] = {}
-    signs: list[tuple[str, str]] | None = None
-    for checkin in (await session.exec(stmt)).all():
-        share = await share_of(session, checkin)
+    found = list((await session.exec(stmt)).all())
+    mine = [c for c in found if c.staff_id == actor.id]
+    for checkin, view in zip(mine, await owner_views(session, actor, mine, now), strict=True):
+        rendered[checkin.id] = view.model_dump(mode="json")
+    for checkin in found:
         if checkin.staff_id == actor.id:
-            signs = signs if signs is not None else await signposting(session, actor)
-            live = share_active(share, now, actor.supervisor_id)
-            rendered[checkin.id] = checkin_public(checkin, share, live, signs).model_dump(
-                mode="json"
-            )
-        elif share is not None:
+            continue
+        share = await share_of(session, checkin)
+        if share is not None:
             await record_access(
                 session,
                 actor,

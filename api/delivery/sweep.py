@@ -13,8 +13,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.notifications.deliveries import plan_deliveries, purge_settled
 from models.notifications.outbox import enqueue, organisation_ids, schedule
 from supervision.reminders import due_reminders
+from wellbeing.incidents import due_incident_nudges
 from wellbeing.nudges import due_nudges
 from wellbeing.retention import purge_raw_answers
+from wellbeing.talk import due_talk_notifications, note_notified
 
 
 async def sweep_organisation(
@@ -24,7 +26,10 @@ async def sweep_organisation(
     device when `push` is configured; the organisation's webhook if it has one)."""
     found = await due_reminders(session, organisation_id, now)
     found += await due_nudges(session, organisation_id, now)
+    found += await due_talk_notifications(session, organisation_id, now)
+    found += await due_incident_nudges(session, organisation_id, now)
     created = await enqueue(session, await schedule(session, found, now), now)
+    await note_notified(session, created, now)
     await plan_deliveries(session, created, now, push=push)
     return created
 

@@ -99,7 +99,7 @@ async def _checkins(
             instrument=INSTRUMENT,
             answers=answers,
             wants_to_talk=talk,
-            tell_supervisor=True if talk else None,
+            tell_supervisor=talk,
             share_with_supervisor=recent and position == SHARES_LATEST,
         )
         await create_checkin(session, actor, body, at)

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.demo.agreements_and_groups import seed_agreements_and_groups
 from api.demo.checkins import seed_checkins
 from api.demo.people import Council, Team
 from api.demo.practice import seed_practice
@@ -26,7 +27,12 @@ from models.actor import Actor
 from models.crypto import KeyRing
 from models.directory.organisation import Organisation
 from models.directory.schemas import UnitCreate
-from models.directory.service import actor_for, create_unit, get_or_create_organisation
+from models.directory.service import (
+    actor_for,
+    create_unit,
+    get_or_create_organisation,
+    grant_roles_to_named_supervisors,
+)
 from models.directory.staff import Cohort, Role, Staff
 
 DEMO_ORG = "Harbourside Council (demo)"
@@ -74,6 +80,7 @@ async def seed_demo(
     await seed_reflections(session, ring, council, now)
     await seed_checkins(session, council, now)
     await seed_practice(session, ring, council, now)
+    await seed_agreements_and_groups(session, ring, council, now)
     return demo_logins()
 
 
@@ -152,6 +159,8 @@ async def _seed_council(
     await session.flush()
     director.supervisor_id = chief.id
     await session.flush()
+    # Whoever supervises holds the supervisor role (the director supervises the heads).
+    await grant_roles_to_named_supervisors(session, organisation.id, now)
     return Council(organisation.id, admin, director, hr, chief, heads, teams)
 
 
@@ -196,20 +205,21 @@ _LOGINS = (
     (
         "team manager (supervisor)",
         4,
-        "Assessment Team: overdue, due soon and off sick; shared notes; a talk request; "
-        "agreements (one review overdue); runs the monthly Signs of Safety group",
+        "Assessment Team: overdue, due soon and off sick; shared notes; a talk request "
+        "(acknowledged); a supervisee's incident on the next agenda; agreements (one "
+        "review overdue); runs the monthly Signs of Safety group",
     ),
     (
         "ASYE practitioner",
         5,
-        "weekly supervision, a record to sign off, a note brought to the next session, "
-        "an agreement to sign",
+        "weekly supervision, a record to sign off, a note brought to the next session; "
+        "deadlines that skip the closure day and bank holidays; an agreement to sign",
     ),
     (
         "practitioner",
         6,
-        "signed-off records, actions, notes (one shared), six months of check-ins and trend, "
-        "a signed agreement, group supervision records",
+        "signed-off records, actions, notes (one shared), six months of check-ins and trend; "
+        "an incident with its follow-up check-in; a signed agreement, group supervision",
     ),
 )
 

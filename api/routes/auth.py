@@ -9,12 +9,29 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from api.deps import CurrentStaff, Now, PasswordsDep, SessionDep, SettingsDep, TokensDep
+from api.deps import (
+    CurrentStaff,
+    Now,
+    OidcDep,
+    PasswordsDep,
+    SessionDep,
+    SettingsDep,
+    TokensDep,
+)
+from api.oidc import OidcError
 from api.problems import problems
+from api.sso_flow import ID_TOKEN_TYPE, TOKEN_EXCHANGE, exchange_id_token
 from models.directory.schemas import MePublic
-from models.directory.sign_in import BadCredentials, LoginThrottled, password_login
+from models.directory.sign_in import (
+    ADDRESS_FACTOR,
+    BadCredentials,
+    LoginThrottled,
+    SsoRequired,
+    password_login,
+)
+from models.directory.sso import SsoRefused
 from models.directory.staff import Staff
-from models.directory.throttle import ThrottlePolicy
+from models.directory.throttle import ThrottlePolicy, record_failure, retry_after, throttle_key
 from models.directory.tokens import (
     RefreshRejected,
     issue_refresh_token,
@@ -60,10 +77,18 @@ def _form_body(required: list[str], properties: dict[str, Any]) -> dict[str, Any
 _TOKEN_FORM = _form_body(
     ["grant_type"],
     {
-        "grant_type": {"type": "string", "enum": ["password", "refresh_token"]},
+        "grant_type": {
+            "type": "string",
+            "enum": ["password", "refresh_token", TOKEN_EXCHANGE],
+        },
         "username": {"type": "string", "description": "e-mail address"},
         "password": {"type": "string", "format": "password"},
         "refresh_token": {"type": "string"},
+        "subject_token": {
+            "type": "string",
+            "description": "token exchange: the identity provider's ID token",
+        },
+        "subject_token_type": {"type": "string", "enum": [ID_TOKEN_TYPE]},
     },
 )
 _OAUTH_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -92,9 +117,11 @@ async def issue_token(
     settings: SettingsDep,
     passwords: PasswordsDep,
     tokens: TokensDep,
+    oidc: OidcDep,
     now: Now,
 ) -> JSONResponse:
-    """Exchange a password or a refresh token for an access token and a new refresh token."""
+    """Exchange a password, a refresh token, or (RFC 8693) the council identity provider's
+    ID token for an access token and a new refresh token."""
     form = await _form(request)
     if form is None:
         return _oauth_error("invalid_request", "Send application/x-www-form-urlencoded.")
@@ -102,16 +129,16 @@ async def issue_token(
     if not grant:
         return _oauth_error("invalid_request", "grant_type is required.")
     refresh_lifetime = timedelta(days=settings.refresh_token_days)
+    policy = ThrottlePolicy(
+        settings.login_max_failures,
+        timedelta(seconds=settings.login_window_seconds),
+        timedelta(seconds=settings.login_lockout_seconds),
+    )
+    address = request.client.host if request.client else "unknown"
     if grant == "password":
         username, password = form.get("username"), form.get("password")
         if not username or not password:
             return _oauth_error("invalid_request", "username and password are required.")
-        policy = ThrottlePolicy(
-            settings.login_max_failures,
-            timedelta(seconds=settings.login_window_seconds),
-            timedelta(seconds=settings.login_lockout_seconds),
-        )
-        address = request.client.host if request.client else "unknown"
         try:
             staff = await password_login(
                 session, username, password, address, passwords.verify, policy, now
@@ -126,6 +153,12 @@ async def issue_token(
         except BadCredentials:
             # Returned, not raised, so the failure count commits.
             return _oauth_error("invalid_grant", "The e-mail address or password is wrong.")
+        except SsoRequired:
+            return _oauth_error(
+                "invalid_grant",
+                "Your organisation signs in with its own account (single sign-on); "
+                "password sign-in is switched off.",
+            )
         issued = await issue_refresh_token(session, staff, now, refresh_lifetime)
         return _tokens(tokens, staff, issued.token, now)
     if grant == "refresh_token":
@@ -138,7 +171,51 @@ async def issue_token(
             # Returned, not raised: a detected reuse has revoked the chain and must commit.
             return _oauth_error("invalid_grant", "The refresh token is not valid.")
         return _tokens(tokens, staff, issued.token, now)
-    return _oauth_error("unsupported_grant_type", "Use grant_type password or refresh_token.")
+    if grant == TOKEN_EXCHANGE:
+        return await _token_exchange(
+            form, session, oidc, tokens, address, policy, now, refresh_lifetime
+        )
+    return _oauth_error(
+        "unsupported_grant_type",
+        f"Use grant_type password, refresh_token or {TOKEN_EXCHANGE}.",
+    )
+
+
+async def _token_exchange(
+    form: dict[str, str],
+    session: SessionDep,
+    oidc: OidcDep,
+    tokens: TokensDep,
+    address: str,
+    policy: ThrottlePolicy,
+    now: datetime,
+    refresh_lifetime: timedelta,
+) -> JSONResponse:
+    """RFC 8693: the phone's ID token from the council's provider for Harbour's tokens."""
+    subject_token = form.get("subject_token")
+    if not subject_token or form.get("subject_token_type") != ID_TOKEN_TYPE:
+        return _oauth_error(
+            "invalid_request", f"subject_token and subject_token_type={ID_TOKEN_TYPE} are required."
+        )
+    if "requested_token_type" in form or "actor_token" in form:
+        return _oauth_error("invalid_request", "Only the default token type is issued here.")
+    key = throttle_key("ip", address)
+    wait = await retry_after(session, [key], now)
+    if wait is not None:
+        return _oauth_error(
+            "invalid_grant",
+            "Too many failed sign-in attempts. Try again later.",
+            status=429,
+            headers={"Retry-After": str(wait)},
+        )
+    try:
+        staff = await exchange_id_token(session, oidc, subject_token, now)
+    except (OidcError, SsoRefused) as exc:
+        loose = ThrottlePolicy(policy.max_failures * ADDRESS_FACTOR, policy.window, policy.lockout)
+        await record_failure(session, key, now, loose)
+        return _oauth_error("invalid_grant", f"The ID token is not accepted: {exc}")
+    issued = await issue_refresh_token(session, staff, now, refresh_lifetime)
+    return _tokens(tokens, staff, issued.token, now)
 
 
 def _tokens(tokens: TokensDep, staff: Staff, refresh: str, now: datetime) -> JSONResponse:

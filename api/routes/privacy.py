@@ -30,7 +30,9 @@ from supervision.schemas import AbsencePublic, SessionPublic
 from supervision.schemas_agreement import AgreementPublic
 from supervision.schemas_group import GroupSessionPublic
 from wellbeing.checkin_views import export_my_checkins
-from wellbeing.schemas import CheckInPublic
+from wellbeing.incident_views import export_my_incidents
+from wellbeing.schemas import CheckInPublic, IncidentPublic, MyTalkRequestPublic
+from wellbeing.talk_views import export_my_talk_requests
 
 router = APIRouter(prefix="/me", tags=["privacy"])
 
@@ -46,6 +48,8 @@ class PersonalExport(BaseModel):
     group_supervision: list[GroupSessionPublic]
     absences: list[AbsencePublic]
     checkins: list[CheckInPublic]
+    talk_requests: list[MyTalkRequestPublic]
+    incidents: list[IncidentPublic]
     session_feedback: list[FeedbackPublic]
     notifications: list[NotificationPublic]
     devices: list[DevicePublic]
@@ -90,6 +94,8 @@ async def export_my_data(
         group_supervision=await export_my_group_sessions(session, ring, actor),
         absences=await export_my_absences(session, actor),
         checkins=await export_my_checkins(session, actor, now),
+        talk_requests=await export_my_talk_requests(session, actor, now),
+        incidents=await export_my_incidents(session, ring, actor),
         session_feedback=await export_feedback(session, ring, actor),
         notifications=[
             NotificationPublic.model_validate(n, from_attributes=True) for n in notifications

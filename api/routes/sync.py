@@ -18,6 +18,7 @@ from models.agreement import AGREEMENT_RESOURCE
 from models.changes import ChangeOp, Reconciler, Renderer, read_feed
 from models.crypto import KeyRing
 from models.group_supervision import GROUP_RESOURCE
+from models.incidents import RESOURCE as INCIDENT
 from models.notifications.outbox import RESOURCE_TYPE as NOTIFICATION
 from models.notifications.outbox import render_for_sync as notifications_for_sync
 from models.notifications.schemas import NotificationPublic
@@ -34,7 +35,10 @@ from supervision.sync import (
     revoke_lost_shares,
 )
 from wellbeing.checkins import RESOURCE as CHECKIN
+from wellbeing.incident_views import render_incidents_for_sync, revoke_lost_incidents
 from wellbeing.sync import render_checkins_for_sync, revoke_lost_checkins
+from wellbeing.talk import RESOURCE as TALK_REQUEST
+from wellbeing.talk_views import render_talk_requests_for_sync, revoke_lost_talk_requests
 
 router = APIRouter(tags=["sync"])
 
@@ -86,8 +90,15 @@ def renderers(ring: KeyRing) -> Mapping[str, Renderer]:
             for row_id, row in rows.items()
         }
 
+    async def incidents(
+        session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID], now: datetime
+    ) -> Mapping[uuid.UUID, dict[str, Any]]:
+        return await render_incidents_for_sync(session, ring, actor, ids, now)
+
     return {
         REFLECTION: reflections,
+        INCIDENT: incidents,
+        TALK_REQUEST: render_talk_requests_for_sync,
         SESSION: sessions,
         ACTION: render_actions_for_sync,
         AGREEMENT_RESOURCE: agreements,
@@ -102,6 +113,8 @@ RECONCILERS: Sequence[Reconciler] = (
     revoke_lost_shares,
     revoke_lost_sessions,
     revoke_lost_checkins,
+    revoke_lost_talk_requests,
+    revoke_lost_incidents,
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from api.deps import (
     AdminActor,
@@ -28,7 +28,6 @@ from wellbeing.checkin_views import (
     record_checkin,
     share_checkin_view,
     shared_with_me,
-    talk_request_page,
 )
 from wellbeing.checkins import revoke_share
 from wellbeing.schemas import (
@@ -37,12 +36,14 @@ from wellbeing.schemas import (
     InstrumentPublic,
     ShareCreate,
     SharedCheckInPublic,
-    TalkRequestPublic,
+    SupportTextPublic,
+    SupportTextUpdate,
     TrendPublic,
     WellbeingSettingsPublic,
     WellbeingSettingsUpdate,
 )
 from wellbeing.settings import read_settings, update_settings
+from wellbeing.support import support_text, support_texts, update_support_text
 from wellbeing.trends import my_trend
 
 router = APIRouter(prefix="/wellbeing", tags=["wellbeing"])
@@ -155,23 +156,6 @@ async def unshare_checkin_route(
 
 
 @router.get(
-    "/talk-requests",
-    name="list_talk_requests",
-    response_model=Page[TalkRequestPublic],
-    responses=problems(403),
-)
-async def talk_requests_route(
-    actor: SupervisorActor,
-    session: SessionDep,
-    now: Now,
-    limit: Limit = DEFAULT_LIMIT,
-    cursor: Cursor = None,
-) -> Page[TalkRequestPublic]:
-    """Supervisees who said they would like to talk and agreed that you be told (30 days)."""
-    return await talk_request_page(session, actor, now, limit=limit, cursor=cursor)
-
-
-@router.get(
     "/trends/me", name="my_wellbeing_trend", response_model=TrendPublic, responses=problems()
 )
 async def my_trend_route(
@@ -216,5 +200,61 @@ async def put_settings_route(
     """Change k (never below 5), share expiry days or the employee assistance contact
     (If-Match required)."""
     tagged = await update_settings(session, actor, body, if_match, now)
+    response.headers["ETag"] = tagged.etag
+    return tagged.view
+
+
+InstrumentKey = Annotated[str, Path(min_length=1, max_length=40)]
+BandKey = Annotated[str, Path(min_length=1, max_length=40)]
+
+
+@router.get(
+    "/support-texts",
+    name="list_support_texts",
+    response_model=Page[SupportTextPublic],
+    responses=problems(403),
+)
+async def support_texts_route(actor: AdminActor, session: SessionDep) -> Page[SupportTextPublic]:
+    """What a check-in's owner is told in each band of each instrument (one page)."""
+    return await support_texts(session, actor)
+
+
+@router.get(
+    "/support-texts/{instrument}/{band}",
+    name="get_support_text",
+    response_model=SupportTextPublic,
+    responses=problems(403, 404),
+)
+async def support_text_route(
+    instrument: InstrumentKey,
+    band: BandKey,
+    actor: AdminActor,
+    session: SessionDep,
+    response: Response,
+) -> SupportTextPublic:
+    """The text for one band, with its ETag."""
+    tagged = await support_text(session, actor, instrument, band)
+    response.headers["ETag"] = tagged.etag
+    return tagged.view
+
+
+@router.put(
+    "/support-texts/{instrument}/{band}",
+    name="update_support_text",
+    response_model=SupportTextPublic,
+    responses=problems(403, 404, 412, 428),
+)
+async def put_support_text_route(
+    instrument: InstrumentKey,
+    band: BandKey,
+    body: SupportTextUpdate,
+    actor: AdminActor,
+    session: SessionDep,
+    now: Now,
+    response: Response,
+    if_match: IfMatch = None,
+) -> SupportTextPublic:
+    """Rewrite what the owner of a check-in in this band is told (admins; If-Match)."""
+    tagged = await update_support_text(session, actor, instrument, band, body, if_match, now)
     response.headers["ETag"] = tagged.etag
     return tagged.view

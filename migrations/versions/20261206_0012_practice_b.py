@@ -1,7 +1,7 @@
 """practice (issue 16, part B): record text sealed, agreements, group supervision
 
 Revision ID: 0012_practice_b
-Revises: 0009
+Revises: 0011_practice_a
 Create Date: 2026-12-06 02:54:28.757776+00:00
 
 Record text (the four functions, the sign-off comment, each case discussion's Signs of
@@ -29,7 +29,7 @@ import models.base
 from models.crypto import KeyRing, KeyRingSettings, open_json, seal_json
 
 revision: str = '0012_practice_b'
-down_revision: str | Sequence[str] | None = '0009'
+down_revision: str | Sequence[str] | None = '0011_practice_a'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

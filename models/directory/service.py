@@ -9,15 +9,15 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from models.actor import Actor
+from models.directory.leavers import end_access, end_sessions
 from models.directory.organisation import Organisation, Unit
 from models.directory.schemas import StaffCreate, StaffUpdate, UnitCreate, UnitUpdate
 from models.directory.staff import Role, Staff
-from models.directory.tokens import revoke_all_refresh_tokens
 from models.errors import Conflict, Invalid, NotFound
 from models.etag import require_match
 from models.pagination import Keyset, keyset_page
@@ -153,7 +153,7 @@ async def create_staff(
     password_hash: str | None,
     now: datetime,
 ) -> Staff:
-    await _check_links(session, actor, data.unit_id, data.supervisor_id, None)
+    supervisor = await _check_links(session, actor, data.unit_id, data.supervisor_id, None)
     if await _email_taken(session, data.email):
         raise Conflict("A staff member with this e-mail address already exists.")
     staff = Staff(
@@ -171,8 +171,42 @@ async def create_staff(
         updated_at=now,
     )
     session.add(staff)
+    if supervisor is not None:
+        grant_supervisor_role(supervisor, now)
     await _flush_unique(session, "A staff member with this e-mail address already exists.")
     return staff
+
+
+def grant_supervisor_role(supervisor: Staff, now: datetime) -> None:
+    """Whoever is named someone's supervisor holds the `supervisor` role (what supervisees
+    send them, and the supervisor's own screens, need it): granted in the transaction that
+    names them, by the API, the CSV import and the demo alike."""
+    if Role.supervisor.value not in supervisor.roles:
+        supervisor.roles = sorted({*supervisor.roles, Role.supervisor.value})
+        supervisor.version += 1
+        supervisor.updated_at = now
+
+
+async def grant_roles_to_named_supervisors(
+    session: AsyncSession, organisation_id: uuid.UUID, now: datetime
+) -> int:
+    """Give the `supervisor` role to everyone in the organisation named as someone's
+    supervisor who lacks it (after a bulk change such as the CSV import); answers how many."""
+    named = select(col(Staff.supervisor_id)).where(
+        col(Staff.organisation_id) == organisation_id, col(Staff.supervisor_id).is_not(None)
+    )
+    rows = (
+        await session.exec(
+            select(Staff).where(
+                col(Staff.organisation_id) == organisation_id, col(Staff.id).in_(named)
+            )
+        )
+    ).all()
+    lacking = [s for s in rows if Role.supervisor.value not in s.roles]
+    for supervisor in lacking:
+        grant_supervisor_role(supervisor, now)
+    await session.flush()
+    return len(lacking)
 
 
 async def bootstrap_admin(
@@ -230,13 +264,17 @@ async def update_staff(
             raise Invalid(
                 f"{required} may not be null.", errors=[_field_error(required, "may not be null")]
             )
-    await _check_links(
+    supervisor = await _check_links(
         session,
         actor,
         changes.get("unit_id"),
         changes.get("supervisor_id"),
         staff.id,
     )
+    if supervisor is not None:
+        grant_supervisor_role(supervisor, now)
+    if "roles" in changes and Role.supervisor not in changes["roles"]:
+        await _still_supervising(session, staff)
     if "email" in changes and changes["email"] != staff.email:
         if await _email_taken(session, changes["email"]):
             raise Conflict("A staff member with this e-mail address already exists.")
@@ -246,10 +284,12 @@ async def update_staff(
         setattr(staff, field, value)
     if password_hash is not None:
         staff.password_hash = password_hash
-    if changes.get("active") is False or password_hash is not None:
+    if changes.get("active") is False:
         # Deactivation ends access at once: access tokens are checked against `active` on
-        # every request, and no refresh token outlives it. A new password ends old sessions.
-        await revoke_all_refresh_tokens(session, staff, now)
+        # every request; no refresh token, browser session or device outlives it.
+        await end_access(session, staff, now)
+    elif password_hash is not None:
+        await end_sessions(session, staff, now)  # a new password ends old sessions
     staff.version += 1
     staff.updated_at = now
     await _flush_unique(session, "A staff member with this e-mail address already exists.")
@@ -312,13 +352,28 @@ async def _staff_in_org(
     return staff
 
 
+async def _still_supervising(session: AsyncSession, staff: Staff) -> None:
+    """Refuse to take the supervisor role from someone still named as a supervisor."""
+    stmt = select(func.count()).where(
+        col(Staff.organisation_id) == staff.organisation_id, col(Staff.supervisor_id) == staff.id
+    )
+    count = int((await session.exec(stmt)).one())
+    if count:
+        raise Invalid(
+            f"{staff.display_name} supervises {count} people: give them another supervisor "
+            "before removing the supervisor role.",
+            errors=[_field_error("roles", "still supervises someone")],
+        )
+
+
 async def _check_links(
     session: AsyncSession,
     actor: Actor,
     unit_id: uuid.UUID | None,
     supervisor_id: uuid.UUID | None,
     staff_id: uuid.UUID | None,
-) -> None:
+) -> Staff | None:
+    """Check the unit and the supervisor exist in the organisation; the supervisor's row."""
     if unit_id is not None:
         stmt = readable_units(actor).where(col(Unit.id) == unit_id)
         if (await session.exec(stmt)).first() is None:
@@ -332,7 +387,8 @@ async def _check_links(
                 "Nobody can be their own supervisor.",
                 errors=[_field_error("supervisor_id", "is the staff member themself")],
             )
-        await _staff_in_org(session, actor, supervisor_id, "supervisor_id")
+        return await _staff_in_org(session, actor, supervisor_id, "supervisor_id")
+    return None
 
 
 async def _email_taken(session: AsyncSession, email: str) -> bool:

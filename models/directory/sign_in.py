@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.directory.service import find_login
+from models.directory.sso import sso_required
 from models.directory.staff import Staff
 from models.directory.throttle import (
     ThrottlePolicy,
@@ -29,6 +30,12 @@ class LoginThrottled(Exception):
 
 class BadCredentials(Exception):
     """Unknown e-mail, wrong password, no password set, or a deactivated account: one answer."""
+
+
+class SsoRequired(Exception):
+    """The right password, but the person's organisation signs in with single sign-on only.
+
+    Said only after the password verified, so it tells nothing to someone without it."""
 
 
 async def password_login(
@@ -61,4 +68,6 @@ async def password_login(
         await record_failure(session, address_key, now, address_policy)
         raise BadCredentials
     await clear(session, user_key)
+    if await sso_required(session, staff):
+        raise SsoRequired
     return staff

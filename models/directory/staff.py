@@ -33,6 +33,8 @@ class Staff(TenantTable, table=True):
     __table_args__ = (
         sa.Index("ix_staff_org_unit", "organisation_id", "unit_id"),
         sa.Index("ix_staff_org_supervisor", "organisation_id", "supervisor_id"),
+        sa.UniqueConstraint("organisation_id", "external_id", name="uq_staff_org_external_id"),
+        sa.UniqueConstraint("organisation_id", "user_name", name="uq_staff_org_user_name"),
     )
 
     # Globally unique, lower-cased: the token endpoint finds the person before it knows the tenant.
@@ -51,6 +53,10 @@ class Staff(TenantTable, table=True):
     started_on: date
     timezone: str = Field(default="Europe/London", max_length=64)
     active: bool = Field(default=True)
+    # The identity provider's id for the person (SCIM externalId, or the `oid`/`sub` claim).
+    external_id: str | None = Field(default=None, max_length=256)
+    # The SCIM userName the identity provider gave (often the UPN); None for people made here.
+    user_name: str | None = Field(default=None, max_length=320)
     version: int = Field(default=1)
     created_at: datetime = utc_column()
     updated_at: datetime = utc_column()

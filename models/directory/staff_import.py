@@ -15,8 +15,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
+from models.directory.leavers import end_access
 from models.directory.organisation import Unit
 from models.directory.schemas import Roles
+from models.directory.service import grant_roles_to_named_supervisors
 from models.directory.staff import Cohort, Role, Staff
 from models.errors import Invalid
 from models.schemas import Email, Name, TimeZone
@@ -136,6 +138,7 @@ async def import_staff(
 
     created = updated = 0
     by_email = dict(existing)
+    leavers: list[Staff] = []
     for row in rows:
         staff = by_email.get(row.email)
         if staff is None:
@@ -160,12 +163,18 @@ async def import_staff(
         staff.cohort = row.cohort
         staff.started_on = row.started_on
         staff.timezone = row.timezone
+        if staff.active and not row.active and staff.id is not None:
+            leavers.append(staff)
         staff.active = row.active
     await session.flush()
+    for staff in leavers:  # a leaver in the file ends their access like any other
+        await end_access(session, staff, now)
     for row in rows:
         sup_staff = by_email.get(row.supervisor_email) if row.supervisor_email else None
         by_email[row.email].supervisor_id = sup_staff.id if sup_staff else None
     await session.flush()
+    # Whoever is named a supervisor holds the role, whatever their own line says.
+    await grant_roles_to_named_supervisors(session, actor.organisation_id, now)
     return created, updated
 
 

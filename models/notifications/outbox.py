@@ -45,12 +45,25 @@ class NotificationKind(StrEnum):
     record_not_signed = "record_not_signed"
     action_due = "action_due"
     checkin_nudge = "checkin_nudge"
+    # "I'd like to talk" reached you (subject: the talk request), and its owner's "seen".
+    talk_request = "talk_request"
+    talk_request_acknowledged = "talk_request_acknowledged"
+    # A secondary-trauma check-in after a critical incident (subject: the incident).
+    incident_checkin = "incident_checkin"
 
 
-# Reminders that say something about a person's wellbeing participation (a check-in nudge goes
-# only to someone who has not checked in this week): they reach the person alone, by inbox and
-# push, never the organisation's webhook nor, with a name attached, an admin's delivery view.
-PERSONAL_KINDS = frozenset({NotificationKind.checkin_nudge})
+# Reminders that say something about a person's wellbeing (a check-in nudge goes only to
+# someone who has not checked in this week; a talk request or an incident follow-up tells
+# who is struggling): they reach the person alone, by inbox and push, never the
+# organisation's webhook nor, with a name attached, an admin's delivery view.
+PERSONAL_KINDS = frozenset(
+    {
+        NotificationKind.checkin_nudge,
+        NotificationKind.talk_request,
+        NotificationKind.talk_request_acknowledged,
+        NotificationKind.incident_checkin,
+    }
+)
 
 
 class Platform(StrEnum):

@@ -118,7 +118,10 @@ async def preferences_for(
         (
             await session.exec(
                 select(col(Staff.id), col(Staff.timezone)).where(
-                    col(Staff.organisation_id) == organisation_id, col(Staff.id).in_(wanted)
+                    col(Staff.organisation_id) == organisation_id,
+                    col(Staff.id).in_(wanted),
+                    # A leaver gets no reminder, even as someone's supervisor or manager.
+                    col(Staff.active),
                 )
             )
         ).all()

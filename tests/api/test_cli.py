@@ -113,12 +113,15 @@ def test_placeholder_secret_is_refused_outside_development(tmp_path: Path) -> No
 
 def test_sweep_at_a_time_is_idempotent(database_url: str) -> None:
     harbour(database_url, "demo")
+    # The demo's talk request was notified when it was raised.
+    seeded = scalar(database_url, "select count(*) from notifications")
+    assert seeded == 1
     first = harbour(database_url, "sweep", "--at", "2026-11-23T09:30:00Z")
     second = harbour(database_url, "sweep", "--at", "2026-11-23T09:30:00Z")
     created = int(first.split(": ")[1].split()[0])
     assert created > 0
     assert second.strip().endswith(": 0 new notification(s)")
-    assert scalar(database_url, "select count(*) from notifications") == created
+    assert scalar(database_url, "select count(*) from notifications") == created + seeded
 
 
 def test_create_admin_refuses_what_the_api_would(database_url: str) -> None:

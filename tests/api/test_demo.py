@@ -147,9 +147,26 @@ async def _manager_dashboard_shows_a_mix(
     assert by_status["cancelled"] >= 1
     assert len(upcoming) >= 5
 
-    # Someone asked to talk and agreed their supervisor be told.
+    # Someone asked to talk and agreed their supervisor be told; the supervisor acknowledged.
     talks = await _get(client, "/api/v1/wellbeing/talk-requests", manager)
-    assert len(talks["data"]) == 1
+    assert [t["status"] for t in talks["data"]] == ["acknowledged"]
+    assert "scores" not in talks["data"][0]
+    # A supervisee told them about an incident and asked to bring it to supervision.
+    incidents = await _get(client, "/api/v1/wellbeing/incidents/shared-with-me", manager)
+    assert [(i["category"], i["bring_to_supervision"]) for i in incidents["data"]] == [
+        ("distressing_visit", True)
+    ]
+    # A closure day the write-up deadlines skip: the ASYE's next session's deadline is 6
+    # weekdays after it, not 5.
+    closures = await _get(client, "/api/v1/supervision/closure-days", manager)
+    assert [c["name"] for c in closures["data"]] == ["Staff conference"]
+    closed = date.fromisoformat(closures["data"][0]["day"])
+    spans = [
+        (date.fromisoformat(s["scheduled_for"][:10]), date.fromisoformat(s["write_up_due_on"]))
+        for s in sessions["data"]
+        if s["status"] == "scheduled" and s["write_up_due_on"]
+    ]
+    assert any(start < closed <= due for start, due in spans)
 
 
 async def _directorate_is_mostly_on_track(
@@ -211,7 +228,15 @@ async def _practitioner_has_history(
     assert {"supervision_session", "supervision_action", "wellbeing_checkin", "reflection"} <= feed
     checkins = await _get(client, "/api/v1/wellbeing/checkins", practitioner, limit=200)
     assert len(checkins["data"]) >= 12
-    assert checkins["data"][0]["shared_with_supervisor"]  # the latest, shared by choice
+    # The latest follows up today's incident; the weekly one before it is shared by choice.
+    assert checkins["data"][0]["incident_id"] is not None
+    assert checkins["data"][0]["support"]
+    assert checkins["data"][1]["shared_with_supervisor"]
+    incidents = await _get(client, "/api/v1/wellbeing/incidents", practitioner)
+    [incident] = incidents["data"]
+    assert incident["note"]
+    assert incident["follow_ups"][0]["checkin_id"] == checkins["data"][0]["id"]
+    assert incident["follow_ups"][1]["checkin_id"] is None
     trend = await _get(client, "/api/v1/wellbeing/trends/me", practitioner, period="month")
     assert len(trend["points"]) >= 4
     actions = (await _get(client, "/api/v1/supervision/actions", practitioner, limit=200))["data"]

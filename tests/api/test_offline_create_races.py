@@ -22,8 +22,9 @@ from models.agreement import SupervisionAgreement
 from models.db import session_scope
 from models.directory.staff import Role, Staff
 from models.group_supervision import GroupSession
+from models.incidents import Incident
 from models.supervision import SupervisionSession
-from models.wellbeing import CheckIn
+from models.wellbeing import CheckIn, TalkRequest
 from tests.factories.directory import bearer, make_org, make_staff
 from tests.factories.wellbeing import pulse_answers
 from tests.harness import Committed
@@ -207,3 +208,32 @@ async def test_concurrent_group_sessions_make_one_and_refuse_another_body(
     _mixed_outcome(responses, mixed, lambda b: b["scheduled_for"][:10])
     assert await _count(committed, GroupSession, row_id) == 1
     assert await _count(committed, GroupSession, row_id2) == 1
+
+
+async def test_concurrent_identical_talk_requests_and_incidents_make_one(
+    committed: Committed,
+) -> None:
+    p = await pair(committed)
+    talk_id, incident_id, checkin_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    talks = await _race(
+        committed, "/api/v1/wellbeing/talk-requests", p.supervisee, [{"id": str(talk_id)}] * 10
+    )
+    _identical_outcome(talks)
+    assert await _count(committed, TalkRequest, talk_id) == 1
+    incident = {"id": str(incident_id), "occurred_on": "2026-11-20", "category": "disclosure"}
+    made = await _race(committed, "/api/v1/wellbeing/incidents", p.supervisee, [incident] * 10)
+    _identical_outcome(made)
+    assert await _count(committed, Incident, incident_id) == 1
+    other = await _race(
+        committed,
+        "/api/v1/wellbeing/incidents",
+        p.supervisee,
+        [incident | {"category": "other"}] * 3,
+    )
+    assert {r.status_code for r in other} == {409}
+    # A check-in that tells the supervisor, sent many times at once: one talk request.
+    told = checkin_body(checkin_id) | {"wants_to_talk": True, "tell_supervisor": True}
+    _identical_outcome(await _race(committed, CHECKINS, p.supervisee, [told] * 10))
+    async with committed.sessions() as db:
+        stmt = select(TalkRequest).where(col(TalkRequest.checkin_id) == checkin_id)
+        assert len((await db.exec(stmt)).all()) == 1

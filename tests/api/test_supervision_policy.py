@@ -41,6 +41,7 @@ def _policy(**changes: Any) -> dict[str, Any]:
         "group_max_attendees": 10,
         "agreement_first_review_months": 3,
         "agreement_review_months": 12,
+        "nation": "england_and_wales",
     }
     body.update(changes)
     return body

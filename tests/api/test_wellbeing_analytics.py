@@ -253,6 +253,8 @@ async def test_k_is_an_admin_setting_never_below_five(
         "share_days": 14,
         "answers_retention_days": 365,
         "employee_assistance": None,
+        "wellbeing_contact_id": None,
+        "incident_follow_up_days": 4,
     }
     for k in (4, 0, -1):
         refused = await client.put(url, json={"k": k}, headers=bearer(app, admin))
@@ -286,6 +288,25 @@ async def test_k_is_an_admin_setting_never_below_five(
     assert {"name": "Employee assistance", "contact": "Care First 0800 000 000"} in checkin.json()[
         "signposting"
     ]
+    # The wellbeing contact: someone of this organisation, active; then on everyone's options.
+    outsider = await make_staff(db, await make_org(db, now=now), now=now)
+    contact = await make_staff(db, org, now=now)
+    etag = (await client.get(url, headers=bearer(app, admin))).headers["etag"]
+    wrong = await client.put(
+        url,
+        json={"wellbeing_contact_id": str(outsider.id)},
+        headers={**bearer(app, admin), "If-Match": etag},
+    )
+    assert wrong.status_code == 422
+    named = await client.put(
+        url,
+        json={"wellbeing_contact_id": str(contact.id), "incident_follow_up_days": 7},
+        headers={**bearer(app, admin), "If-Match": etag},
+    )
+    assert named.json()["wellbeing_contact_id"] == str(contact.id)
+    assert named.json()["incident_follow_up_days"] == 7
+    options = await client.get("/api/v1/wellbeing/talk-requests/options", headers=bearer(app, me))
+    assert [o["staff_id"] for o in options.json()["options"]] == [str(contact.id)]
 
 
 async def test_refused_analytics_calls_are_audited_with_what_was_asked(

@@ -77,7 +77,6 @@ async def test_client_scores_are_not_accepted_and_bad_answers_change_nothing(
         _body(answers={"mood": "4", "stress": 1, "exposure": 1, "supported": 1, "sleep": 1}),
         _body(answers={"mood": 4}),
         _body(instrument="nope"),
-        _body(wants_to_talk=True),  # no explicit choice about telling the supervisor
         _body(share_with_supervisor=True),  # no supervisor on record
     ]
     for body in bad:
@@ -108,11 +107,39 @@ async def test_wants_to_talk_reaches_the_supervisor_only_with_consent(
     )
     assert told.json()["supervisor_told"] is True
     requests = await client.get("/api/v1/wellbeing/talk-requests", headers=bearer(app, supervisor))
-    assert [r["checkin_id"] for r in requests.json()["data"]] == [told.json()["id"]]
-    assert "scores" not in requests.json()["data"][0]
-    assert (
-        await client.get("/api/v1/wellbeing/talk-requests", headers=bearer(app, me))
-    ).status_code == 403
+    [request] = requests.json()["data"]
+    assert request["staff_id"] == str(me.id)
+    assert request["checkin_id"] is None  # the check-in itself is not shared with them
+    assert "scores" not in request
+    assert "answers" not in request
+    assert told.json()["talk_request"]["id"] == request["id"]
+    # Nobody asked the practitioner anything: their list of requests sent to them is empty.
+    mine = await client.get("/api/v1/wellbeing/talk-requests", headers=bearer(app, me))
+    assert mine.status_code == 200
+    assert mine.json()["data"] == []
+
+
+async def test_tell_supervisor_is_optional_and_defaults_to_no(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    now = now_of(app)
+    org = await make_org(db, now=now)
+    supervisor = await make_staff(db, org, Role.supervisor, now=now)
+    me = await make_staff(db, org, supervisor=supervisor, now=now)
+    body = _body(wants_to_talk=True)
+    created = await client.post(URL, json=body, headers=bearer(app, me))
+    assert created.status_code == 201
+    data = created.json()
+    assert data["supervisor_told"] is False
+    assert data["talk_request"] is None
+    # The answer offers whom they could ask instead of telling nobody.
+    assert [o["staff_id"] for o in data["talk_options"]] == [str(supervisor.id)]
+    requests = await client.get("/api/v1/wellbeing/talk-requests", headers=bearer(app, supervisor))
+    assert requests.json()["data"] == []
+    schema = (await client.get("/api/v1/openapi.json")).json()["components"]["schemas"]
+    field = schema["CheckInCreate"]["properties"]["tell_supervisor"]
+    assert field["default"] is False
+    assert "tell_supervisor" not in schema["CheckInCreate"].get("required", [])
 
 
 async def test_share_defaults_to_14_days_and_can_be_revoked(

@@ -44,13 +44,14 @@ async def make_checkin(
     wants_to_talk: bool = False,
     tell_supervisor: bool | None = None,
 ) -> CheckIn:
+    extra = {"tell_supervisor": tell_supervisor} if tell_supervisor is not None else {}
     body = CheckInCreate(
         id=uuid.uuid4(),
         instrument=instrument,
         answers=answers if answers is not None else pulse_answers(wellbeing),
         wants_to_talk=wants_to_talk,
-        tell_supervisor=tell_supervisor,
         share_with_supervisor=share,
+        **extra,
     )
     checkin, _ = await create_checkin(db, actor_for(staff), body, at)
     return checkin

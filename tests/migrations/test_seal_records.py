@@ -1,6 +1,6 @@
 """Migration 0012_practice_b seals the supervision record text that was stored in plain text.
 
-Rows written under revision 0009 (plain text) are sealed in place by the upgrade, with the
+Rows written under the revision before it (plain text) are sealed in place by the upgrade, with the
 key ring `harbour migrate` passes in, and read back unchanged through the domain's views;
 the downgrade opens them again. On SQLite and PostgreSQL.
 """
@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
+from alembic.script import ScriptDirectory
 
 from migrations import alembic_config
 from models.base import UTCDateTime
@@ -67,7 +68,15 @@ async def _url(backend: str, tmp: Path) -> str:
     return pg_url(name)
 
 
-async def _plaintext_rows_at_0009(url: str) -> dict[str, uuid.UUID]:
+def _before_sealing() -> str:
+    """The revision 0012_practice_b follows (whatever the chain becomes)."""
+    script = ScriptDirectory.from_config(alembic_config())
+    previous = script.get_revision("0012_practice_b").down_revision
+    assert isinstance(previous, str)
+    return previous
+
+
+async def _plaintext_rows(url: str) -> dict[str, uuid.UUID]:
     ids = {k: uuid.uuid4() for k in ("org", "a", "b", "held", "cancelled", "rec", "cd", "add")}
     engine = create_engine(url, pool_size=1)
     try:
@@ -254,8 +263,9 @@ async def test_the_upgrade_seals_old_plaintext_and_the_downgrade_opens_it(
     backend: str, tmp_path: Path
 ) -> None:
     url = await _url(backend, tmp_path)
-    await asyncio.to_thread(command.upgrade, alembic_config(url), "0009")
-    ids = await _plaintext_rows_at_0009(url)
+    before = _before_sealing()
+    await asyncio.to_thread(command.upgrade, alembic_config(url), before)
+    ids = await _plaintext_rows(url)
     assert await _raw(url) == TEXT
 
     await asyncio.to_thread(command.upgrade, alembic_config(url, RING), "head")
@@ -296,5 +306,5 @@ async def test_the_upgrade_seals_old_plaintext_and_the_downgrade_opens_it(
     assert manager_view.record.support is None  # still private to the supervision
     assert cancelled_view.cancelled_reason == TEXT["cancelled_reason"]
 
-    await asyncio.to_thread(command.downgrade, alembic_config(url, RING), "0009")
+    await asyncio.to_thread(command.downgrade, alembic_config(url, RING), before)
     assert await _raw(url) == TEXT

@@ -1,0 +1,241 @@
+"""SCIM 2.0 service provider at /scim/v2 (RFC 7644): the council's directory provisions
+staff. Authenticated by the organisation's SCIM bearer token (admins make it:
+/api/v1/org/scim-token); answers `application/scim+json`, errors in the SCIM error schema.
+Not in the OpenAPI document (SCIM describes itself: /ServiceProviderConfig, /Schemas,
+/ResourceTypes)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+from scim2_models import (
+    AuthenticationScheme,
+    Bulk,
+    ChangePassword,
+    Context,
+    Error,
+    ETag,
+    Filter,
+    ListResponse,
+    Patch,
+    ResourceType,
+    SchemaExtension,
+    ServiceProviderConfig,
+    Sort,
+)
+
+from api.deps import Now, SessionDep
+from models.directory.scim import (
+    MAX_PAGE,
+    ScimError,
+    ScimUser,
+    Scope,
+    create_user,
+    delete_user,
+    dump,
+    enterprise_schema,
+    get_user,
+    list_users,
+    patch_user,
+    replace_user,
+    user_schema,
+)
+from models.directory.scim_tokens import scim_organisation
+
+SCIM_JSON = "application/scim+json"
+PREFIX = "/scim/v2"
+MAX_BODY = 256 * 1024
+router = APIRouter(prefix=PREFIX, include_in_schema=False)
+
+
+def scim_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return JSONResponse(body, status_code=status, media_type=SCIM_JSON, headers=headers)
+
+
+def scim_error(exc: ScimError) -> Response:
+    error = Error(status=exc.status, scim_type=exc.scim_type, detail=exc.detail)
+    headers = {"WWW-Authenticate": 'Bearer realm="scim"'} if exc.status == 401 else None
+    return scim_response(error.model_dump(), exc.status, headers)
+
+
+async def scim_scope(request: Request, session: SessionDep, now: Now) -> Scope:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    organisation = None
+    if scheme.lower() == "bearer" and token:
+        organisation = await scim_organisation(session, token.strip(), now)
+    if organisation is None:
+        raise ScimError(401, "A valid SCIM bearer token is required.")
+    return Scope(organisation, str(request.base_url).rstrip("/") + PREFIX)
+
+
+ScopeDep = Annotated[Scope, Depends(scim_scope)]
+
+
+async def _body(request: Request) -> Any:
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise ScimError(413, "The request is too large.")
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise ScimError(400, "The body is not JSON.", "invalidSyntax") from exc
+
+
+def _etag(user: ScimUser) -> dict[str, str]:
+    version = user.meta.version if user.meta else None
+    return {"ETag": version} if version else {}
+
+
+@router.get("/ServiceProviderConfig")
+async def service_provider_config(_scope: ScopeDep) -> Response:
+    config = ServiceProviderConfig(
+        documentation_uri=None,
+        patch=Patch(supported=True),
+        bulk=Bulk(supported=False, max_operations=0, max_payload_size=0),
+        filter=Filter(supported=True, max_results=MAX_PAGE),
+        change_password=ChangePassword(supported=False),
+        sort=Sort(supported=False),
+        etag=ETag(supported=True),
+        authentication_schemes=[
+            AuthenticationScheme(
+                type=AuthenticationScheme.Type.oauthbearertoken,
+                name="OAuth Bearer Token",
+                description="The organisation's SCIM token, made by an admin in Harbour.",
+                primary=True,
+            )
+        ],
+    )
+    config.meta = None
+    return scim_response(config.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
+
+
+def _resource_type(base: str) -> ResourceType:
+    rt = ResourceType(
+        id="User",
+        name="User",
+        endpoint="/Users",
+        description="Staff",
+        schema_="urn:ietf:params:scim:schemas:core:2.0:User",
+        schema_extensions=[
+            SchemaExtension(
+                schema_="urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+                required=False,
+            )
+        ],
+    )
+    rt.meta = {"resourceType": "ResourceType", "location": f"{base}/ResourceTypes/User"}  # type: ignore[assignment]
+    return rt
+
+
+def _schemas(base: str) -> list[Any]:
+    out = []
+    for schema in (user_schema(), enterprise_schema()):
+        schema.meta = {"resourceType": "Schema", "location": f"{base}/Schemas/{schema.id}"}  # type: ignore[assignment]
+        out.append(schema)
+    return out
+
+
+def _listing(items: list[Any]) -> dict[str, Any]:
+    return {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": len(items),
+        "startIndex": 1,
+        "itemsPerPage": len(items),
+        "Resources": items,
+    }
+
+
+@router.get("/ResourceTypes")
+async def resource_types(scope: ScopeDep) -> Response:
+    rt = _resource_type(scope.base_url)
+    return scim_response(_listing([rt.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)]))
+
+
+@router.get("/ResourceTypes/{name}")
+async def resource_type(name: str, scope: ScopeDep) -> Response:
+    if name != "User":
+        raise ScimError(404, "No such resource type.")
+    rt = _resource_type(scope.base_url)
+    return scim_response(rt.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
+
+
+@router.get("/Schemas")
+async def schemas(scope: ScopeDep) -> Response:
+    found = [
+        s.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE) for s in _schemas(scope.base_url)
+    ]
+    return scim_response(_listing(found))
+
+
+@router.get("/Schemas/{schema_id}")
+async def schema(schema_id: str, scope: ScopeDep) -> Response:
+    for found in _schemas(scope.base_url):
+        if found.id == schema_id:
+            return scim_response(found.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
+    raise ScimError(404, "No such schema.")
+
+
+@router.get("/Users")
+async def list_users_route(
+    scope: ScopeDep,
+    session: SessionDep,
+    filter: Annotated[str | None, Query(max_length=1000)] = None,  # noqa: A002
+    start_index: Annotated[int, Query(alias="startIndex")] = 1,
+    count: Annotated[int, Query()] = 100,
+) -> Response:
+    total, users = await list_users(
+        session, scope, filter_text=filter, start_index=start_index, count=count
+    )
+    page = ListResponse[ScimUser](
+        total_results=total,
+        start_index=max(start_index, 1),
+        items_per_page=len(users),
+        resources=users or None,
+    )
+    return scim_response(page.model_dump(scim_ctx=Context.SEARCH_RESPONSE))
+
+
+@router.post("/Users")
+async def create_user_route(
+    request: Request, scope: ScopeDep, session: SessionDep, now: Now
+) -> Response:
+    user = await create_user(session, scope, await _body(request), now)
+    headers = {
+        **_etag(user),
+        "Location": user.meta.location if user.meta and user.meta.location else "",
+    }
+    return scim_response(dump(user, Context.RESOURCE_CREATION_RESPONSE), 201, headers)
+
+
+@router.get("/Users/{user_id}")
+async def get_user_route(user_id: str, scope: ScopeDep, session: SessionDep) -> Response:
+    user = await get_user(session, scope, user_id)
+    return scim_response(dump(user, Context.RESOURCE_QUERY_RESPONSE), headers=_etag(user))
+
+
+@router.put("/Users/{user_id}")
+async def replace_user_route(
+    user_id: str, request: Request, scope: ScopeDep, session: SessionDep, now: Now
+) -> Response:
+    user = await replace_user(session, scope, user_id, await _body(request), now)
+    return scim_response(dump(user, Context.RESOURCE_REPLACEMENT_RESPONSE), headers=_etag(user))
+
+
+@router.patch("/Users/{user_id}")
+async def patch_user_route(
+    user_id: str, request: Request, scope: ScopeDep, session: SessionDep, now: Now
+) -> Response:
+    user = await patch_user(session, scope, user_id, await _body(request), now)
+    return scim_response(dump(user, Context.RESOURCE_PATCH_RESPONSE), headers=_etag(user))
+
+
+@router.delete("/Users/{user_id}", status_code=204)
+async def delete_user_route(
+    user_id: str, scope: ScopeDep, session: SessionDep, now: Now
+) -> Response:
+    await delete_user(session, scope, user_id, now)
+    return Response(status_code=204)
