@@ -1,12 +1,15 @@
 # Two commands do everything on a fresh clone:
-#   make run   - virtualenv, install, migrate, seed the demo council, serve on :8000
-#   make test  - the whole suite on SQLite and PostgreSQL
+#   make run   - virtualenv, install, web assets, migrate, seed the demo council, serve on :8000
+#   make test  - the whole suite on SQLite and PostgreSQL, and the pages in headless Chromium
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The web pages' assets (GOV.UK Frontend, Chart.js, axe-core) come from npm with the committed
+# lock file and are built into a git-ignored folder that Harbour serves under /app/assets.
+ASSETS := api/web/assets/.built
 
-.PHONY: run test lint typecheck check-migrations ci clean
+.PHONY: run test lint typecheck check-migrations ci clean assets chromium screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,12 +17,27 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+$(ASSETS): web/package.json web/package-lock.json web/build.mjs $(wildcard web/src/*)
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	cd web && node build.mjs
+	touch $(ASSETS)
+
+assets: $(ASSETS)
+
+# The browser tests drive Debian's Chromium; installed with apt-get when missing (as root).
+chromium:
+	@bash .ci/chromium
+
+run: $(STAMP) $(ASSETS)
 	$(BIN)/harbour demo
 	$(BIN)/harbour serve --host 127.0.0.1 --port 8000
 
-test: $(STAMP)
+test: $(STAMP) $(ASSETS) chromium
 	$(BIN)/pytest
+
+# PNGs of the main pages for docs/screenshots (the same browser set-up as the tests).
+screenshots: $(STAMP) $(ASSETS) chromium
+	$(BIN)/python -m tests.web.screenshots docs/screenshots
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -35,4 +53,4 @@ check-migrations: $(STAMP)
 	status=$$?; rm -rf $$tmp; exit $$status
 
 clean:
-	rm -rf $(VENV) harbour.db harbour.db-wal harbour.db-shm
+	rm -rf $(VENV) harbour.db harbour.db-wal harbour.db-shm web/node_modules api/web/assets

@@ -48,6 +48,7 @@ from api.routes import (
 )
 from api.security import AccessTokens, Passwords
 from api.settings import PLACEHOLDER_SECRET, SchedulerMode, Settings, get_settings
+from api.web import install as install_web
 from models.db import create_engine, create_session_factory
 
 log = logging.getLogger("harbour")
@@ -140,6 +141,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(sso.router)
     app.include_router(scim.router)
+    install_web(app)  # after problems.install: the pages answer errors in HTML
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)

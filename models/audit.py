@@ -30,6 +30,7 @@ from models.directory.staff import Staff
 from models.errors import Invalid
 from models.pagination import Keyset, keyset_page
 from models.schemas import Page
+from models.spreadsheet import Cell
 from models.wellbeing import AnalyticsAudit, audit_analytics
 
 ACCESS_LOG_READ = "admin_access_log"
@@ -121,31 +122,31 @@ ANALYTICS_AUDIT_CSV_HEADER = (
 )
 
 
-def access_log_row(e: AdminAccessLogEntry) -> tuple[object, ...]:
-    return (
+def access_log_row(e: AdminAccessLogEntry) -> list[Cell]:
+    return [
         e.at.isoformat(),
-        e.reader_id,
+        str(e.reader_id),
         e.reader_name,
-        e.subject_id,
+        str(e.subject_id),
         e.subject_name,
         e.resource_type,
-        e.resource_id,
+        str(e.resource_id),
         e.reason,
-    )
+    ]
 
 
-def analytics_audit_row(e: AdminAnalyticsAuditEntry) -> tuple[object, ...]:
+def analytics_audit_row(e: AdminAnalyticsAuditEntry) -> list[Cell]:
     params = "; ".join(f"{k}={'' if v is None else v}" for k, v in sorted(e.params.items()))
-    return (
+    return [
         e.at.isoformat(),
-        e.actor_id,
+        str(e.actor_id),
         e.actor_name,
         e.endpoint,
         params,
         e.released,
         e.suppressed,
         e.status,
-    )
+    ]
 
 
 _NEWEST_ACCESS = Keyset[Any](col(AccessLog.at), col(AccessLog.id), lambda r: (r[0].at, r[0].id))

@@ -28,7 +28,7 @@ from models.audit import (
 )
 from models.pagination import DEFAULT_LIMIT
 from models.schemas import Page
-from models.spreadsheet import csv_text
+from models.spreadsheet import CSV_MEDIA_TYPE, csv_bytes
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -49,11 +49,11 @@ async def window(
 DateWindow = Annotated[Window, Depends(window)]
 
 
-def _csv(request: Request, name: str, text: str, next_cursor: str | None) -> Response:
+def _csv(request: Request, name: str, body: bytes, next_cursor: str | None) -> Response:
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
     if next_cursor is not None:  # more rows than one download holds: RFC 8288's next link
         headers["Link"] = f'<{request.url.include_query_params(cursor=next_cursor)}>; rel="next"'
-    return Response(text, media_type="text/csv; charset=utf-8", headers=headers)
+    return Response(body, media_type=CSV_MEDIA_TYPE, headers=headers)
 
 
 @router.get(
@@ -120,8 +120,8 @@ async def access_log_csv_route(
         now=now,
         endpoint=ACCESS_LOG_CSV_READ,
     )
-    text = csv_text(ACCESS_LOG_CSV_HEADER, [access_log_row(e) for e in page.data])
-    return _csv(request, "access-log.csv", text, page.next_cursor)
+    body = csv_bytes(ACCESS_LOG_CSV_HEADER, [access_log_row(e) for e in page.data])
+    return _csv(request, "access-log.csv", body, page.next_cursor)
 
 
 @router.get(
@@ -178,5 +178,5 @@ async def analytics_audit_csv_route(
         limit=limit,
         cursor=cursor,
     )
-    text = csv_text(ANALYTICS_AUDIT_CSV_HEADER, [analytics_audit_row(e) for e in page.data])
-    return _csv(request, "analytics-audit.csv", text, page.next_cursor)
+    body = csv_bytes(ANALYTICS_AUDIT_CSV_HEADER, [analytics_audit_row(e) for e in page.data])
+    return _csv(request, "analytics-audit.csv", body, page.next_cursor)

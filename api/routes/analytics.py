@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from dataclasses import replace
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
@@ -17,12 +15,30 @@ from api.problems import problems
 from api.refusals import audit_refusals
 from models.actor import Actor
 from models.disclosure import Breakdown, PeriodKind
-from models.spreadsheet import neutralise
+from models.spreadsheet import (
+    CSV_MEDIA_TYPE,
+    XLSX_MEDIA_TYPE,
+    Cell,
+    csv_bytes,
+    neutralise,
+    xlsx_bytes,
+)
 from wellbeing.release import Answer, participation, require_unit, wellbeing_aggregate
 from wellbeing.release import Query as AggregateQuery
 from wellbeing.schemas import AggregatePublic, CellPublic, ParticipationCell, ParticipationPublic
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
+__all__ = ["neutralise"]  # re-exported: the one neutraliser lives in models/spreadsheet.py
+
+DOWNLOAD_HEADER = ("period", "group", "label", "n", "mean", "suppressed", "k")
+
+
+def download_rows(answer: Answer) -> list[list[Cell]]:
+    """The figures as download rows (CSV and XLSX alike; the web page's downloads too)."""
+    return [
+        [r.period.isoformat(), r.group, r.label, r.n, r.mean, str(r.suppressed).lower(), answer.k]
+        for r in answer.rows
+    ]
 
 
 def aggregate_public(answer: Answer, query: AggregateQuery) -> AggregatePublic:
@@ -69,7 +85,7 @@ ScopedParams = Annotated[AggregateQuery, Depends(scoped_query)]
 AggregateParams = Annotated[AggregateQuery, Depends(aggregate_query)]
 
 
-async def _hr_aggregate(
+async def hr_aggregate(
     actor: Actor, session: SessionDep, query: AggregateQuery, now: Now, endpoint: str
 ) -> Answer:
     if query.unit_id is not None:
@@ -88,7 +104,7 @@ async def analytics_wellbeing_route(
     actor: HrActor, session: SessionDep, query: AggregateParams, now: Now
 ) -> AggregatePublic:
     """Anonymised scores by unit subtree, role or tenure band over completed periods."""
-    answer = await _hr_aggregate(actor, session, query, now, "analytics_wellbeing")
+    answer = await hr_aggregate(actor, session, query, now, "analytics_wellbeing")
     return aggregate_public(answer, query)
 
 
@@ -100,32 +116,43 @@ async def analytics_wellbeing_route(
     responses={200: {"content": {"text/csv": {}}}, **problems(403, 404)},
 )
 async def analytics_wellbeing_csv_route(
-    actor: HrActor, session: SessionDep, query: AggregateParams, now: Now
+    actor: HrActor,
+    session: SessionDep,
+    query: AggregateParams,
+    now: Now,
+    _format: Annotated[
+        Literal["csv"] | None,
+        Query(
+            alias="format",
+            description="csv only (anything else is a 422); spreadsheets: wellbeing.xlsx",
+        ),
+    ] = None,
 ) -> Response:
     """The same figures as CSV (fields that look like formulas are neutralised)."""
-    answer = await _hr_aggregate(actor, session, query, now, "analytics_wellbeing_csv")
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(["period", "group", "label", "n", "mean", "suppressed", "k"])
-    for r in answer.rows:
-        writer.writerow(
-            [
-                neutralise(v)
-                for v in (
-                    r.period,
-                    r.group,
-                    r.label,
-                    r.n,
-                    r.mean,
-                    str(r.suppressed).lower(),
-                    answer.k,
-                )
-            ]
-        )
+    answer = await hr_aggregate(actor, session, query, now, "analytics_wellbeing_csv")
     return Response(
-        out.getvalue(),
-        media_type="text/csv; charset=utf-8",
+        csv_bytes(DOWNLOAD_HEADER, download_rows(answer)),
+        media_type=CSV_MEDIA_TYPE,
         headers={"Content-Disposition": 'attachment; filename="wellbeing.csv"'},
+    )
+
+
+@router.get(
+    "/wellbeing.xlsx",
+    name="analytics_wellbeing_xlsx",
+    dependencies=[Depends(audit_refusals("analytics_wellbeing_xlsx"))],
+    response_class=Response,
+    responses={200: {"content": {XLSX_MEDIA_TYPE: {}}}, **problems(403, 404)},
+)
+async def analytics_wellbeing_xlsx_route(
+    actor: HrActor, session: SessionDep, query: AggregateParams, now: Now
+) -> Response:
+    """The same figures as an Excel workbook (text that looks like a formula is neutralised)."""
+    answer = await hr_aggregate(actor, session, query, now, "analytics_wellbeing_xlsx")
+    return Response(
+        xlsx_bytes("wellbeing", DOWNLOAD_HEADER, download_rows(answer)),
+        media_type=XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": 'attachment; filename="wellbeing.xlsx"'},
     )
 
 

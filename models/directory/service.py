@@ -146,6 +146,18 @@ async def list_staff(
     return await keyset_page(session, readable_staff(actor), _STAFF, limit=limit, cursor=cursor)
 
 
+async def readable_staff_all(session: AsyncSession, actor: Actor) -> Sequence[Staff]:
+    """Every staff member the caller may read, by name (the web's sortable directory)."""
+    stmt = readable_staff(actor).order_by(col(Staff.display_name), col(Staff.id))
+    return (await session.exec(stmt)).all()
+
+
+async def readable_units_all(session: AsyncSession, actor: Actor) -> Sequence[Unit]:
+    """Every unit of the caller's organisation, by name."""
+    stmt = readable_units(actor).order_by(col(Unit.name), col(Unit.id))
+    return (await session.exec(stmt)).all()
+
+
 async def create_staff(
     session: AsyncSession,
     actor: Actor,

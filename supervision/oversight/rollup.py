@@ -370,3 +370,23 @@ async def supervisees_oversight(
 ) -> list[StaffSupervisionRow]:
     """A supervisor's view: a row for each of their active supervisees."""
     return await staff_rows(session, actor.organisation_id, _supervisees_of(actor), now)
+
+
+async def oversight_roots(session: AsyncSession, actor: Actor, now: datetime) -> list[UnitRollup]:
+    """Where the caller's oversight starts: the units they manage (managers) and the top of
+    the tree (admins, HR), each with its roll-up; drill down with `unit_oversight`."""
+    conditions: list[sa.ColumnElement[bool]] = []
+    if actor.has(Role.manager):
+        conditions.append(col(Unit.manager_id) == actor.id)
+    if actor.has(Role.admin) or actor.has(Role.hr):
+        conditions.append(col(Unit.parent_id).is_(None))
+    if not conditions:
+        return []
+    stmt = select(col(Unit.id)).where(
+        col(Unit.organisation_id) == actor.organisation_id, sa.or_(*conditions)
+    )
+    found = []
+    for unit_id in (await session.exec(stmt)).all():
+        view = await unit_oversight(session, actor, unit_id, now)
+        found.append(UnitRollup.model_validate(view.model_dump(exclude={"units", "staff"})))
+    return sorted(found, key=lambda u: (u.name, u.unit_id))

@@ -1,0 +1,69 @@
+"""HR's wellbeing page and downloads: what the API releases, suppressed cells in words."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import httpx
+from fastapi import FastAPI
+from openpyxl import load_workbook
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.directory.staff import Role
+from tests.api.test_wellbeing_analytics import _k, _team
+from tests.api.web.conftest import signed_in
+from tests.conftest import FrozenClock
+from tests.factories.directory import bearer, make_org, make_staff, make_unit, now_of
+
+
+async def test_the_page_and_its_downloads_show_what_the_api_releases(
+    web: httpx.AsyncClient, app: FastAPI, db: AsyncSession, clock: FrozenClock
+) -> None:
+    now = now_of(app)
+    org = await make_org(db, now=now)
+    await _k(db, org, 5, app)
+    hr = await make_staff(db, org, Role.hr, now=now)
+    big = await make_unit(db, org, "Big Team", now=now)
+    small = await make_unit(db, org, "=Small Team", now=now)
+    await _team(db, org, big, 6, 18, app)
+    await _team(db, org, small, 3, 12, app)
+    clock.advance(days=40)
+    await signed_in(web, db, app, hr)
+    page = await web.get("/app/wellbeing?by=unit&period=month")
+    assert page.status_code == 200
+    assert "Not shown" in page.text
+    assert "fewer than 5 people" in page.text
+    assert "Big Team" in page.text
+    api = await web.get(
+        "/api/v1/analytics/wellbeing.csv?by=unit&period=month", headers=bearer(app, hr)
+    )
+    mine = await web.get("/app/wellbeing.csv?by=unit&period=month")
+    assert mine.status_code == 200
+    assert mine.text == api.text  # the same figures, byte for byte
+    book = await web.get("/app/wellbeing.xlsx?by=unit&period=month")
+    sheet = load_workbook(io.BytesIO(book.content)).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    csv_rows = list(csv.reader(io.StringIO(api.text)))
+    assert [r[2] for r in rows] == [r[2] for r in csv_rows]
+    assert "'=Small Team" in [r[2] for r in rows]
+    small_rows = [r for r in rows[1:] if r[2] == "'=Small Team"]
+    assert small_rows
+    assert all(r[5] == "true" and r[3] is None for r in small_rows)
+
+
+async def test_a_unit_from_another_organisation_is_not_found(
+    web: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    org = await make_org(db, now=now_of(app))
+    hr = await make_staff(db, org, Role.hr, now=now_of(app))
+    elsewhere = await make_org(db, now=now_of(app))
+    theirs = await make_unit(db, elsewhere, now=now_of(app))
+    await signed_in(web, db, app, hr)
+    for path in ("/app/wellbeing", "/app/wellbeing.csv", "/app/wellbeing.xlsx"):
+        assert (await web.get(f"{path}?unit_id={theirs.id}")).status_code == 404
+    bad = await web.get("/app/wellbeing?unit_id=not-a-unit")
+    assert bad.status_code == 422
+    assert "Choose a unit from the list" in bad.text
+    assert (await web.get("/app/wellbeing?period=week")).status_code == 400
