@@ -21,6 +21,7 @@ from api.middleware import BodyLimit, RequestMetrics
 from api.oidc import OidcVerifier
 from api.routes import (
     absences,
+    admin,
     analytics,
     auth,
     closure_days,
@@ -38,6 +39,8 @@ from api.routes import (
     sso,
     staff,
     supervision,
+    supervision_agreements,
+    supervision_groups,
     sync,
     talk_requests,
     webhook,
@@ -117,6 +120,8 @@ def create_app(
         staff,
         privacy,
         supervision,
+        supervision_agreements,
+        supervision_groups,
         closure_days,
         absences,
         oversight_supervision,
@@ -130,6 +135,7 @@ def create_app(
         notifications,
         webhook,
         deliveries,
+        admin,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(health.router)

@@ -22,7 +22,8 @@ from models.errors import Conflict
 
 
 def migrate(settings: Settings) -> None:
-    command.upgrade(alembic_config(settings.database_url), "head")
+    """`alembic upgrade head` with the app's key ring (migrations that seal rows use it)."""
+    command.upgrade(alembic_config(settings.database_url, settings.key_ring()), "head")
 
 
 async def _create_admin(settings: Settings, org: str, email: str, password: str) -> str:
@@ -198,7 +199,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="seed a demo council and print the logins")
     rotate = sub.add_parser(
         "rotate-keys",
-        help="re-encrypt stored notes under the first key of HARBOUR_ENCRYPTION_KEYS (online)",
+        help="re-encrypt sealed values (notes, supervision records, agreements, ...) under the "
+        "first key of HARBOUR_ENCRYPTION_KEYS (online)",
     )
     rotate.add_argument("--batch-size", type=int, default=500)
     instruments = sub.add_parser("instruments", help="wellbeing instruments")

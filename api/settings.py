@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from enum import StrEnum
 from functools import lru_cache
 from typing import Self
 
 from pydantic import Field, SecretStr, model_validator
 
-from models.crypto import KeyRing, KeyRingError, parse_key_ring
+from models.crypto import PLACEHOLDER_SECRET as PLACEHOLDER_SECRET  # api.app reads it here
+from models.crypto import KeyRingError, KeyRingSettings, parse_key_ring
 from models.db import DatabaseSettings
-
-PLACEHOLDER_SECRET = "change-me-in-production"
 
 
 class Environment(StrEnum):
@@ -33,12 +30,10 @@ class SmtpSecurity(StrEnum):
     none = "none"  # development and tests only (a local relay)
 
 
-class Settings(DatabaseSettings):
+class Settings(DatabaseSettings, KeyRingSettings):
+    # secret_key and encryption_keys (and `key_ring()`) come from KeyRingSettings.
     env: Environment = Environment.development
     database_pool_size: int = Field(default=10, ge=1)
-    secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
-    # "kid:base64key,kid2:base64key": the first key encrypts, every key decrypts.
-    encryption_keys: SecretStr = SecretStr("")
     scheduler: SchedulerMode = SchedulerMode.embedded
     scheduler_heartbeat_seconds: int = Field(default=30, ge=1)
     reminder_sweep_seconds: int = Field(default=300, ge=10)
@@ -134,17 +129,6 @@ class Settings(DatabaseSettings):
         except KeyRingError as exc:
             raise ValueError(f"HARBOUR_ENCRYPTION_KEYS: {exc}") from exc
         return self
-
-    def key_ring(self) -> KeyRing:
-        """The encryption key ring; in development without keys, one derived from the secret."""
-        spec = self.encryption_keys.get_secret_value()
-        if not spec.strip():
-            # Development quick start only (the validator refuses this anywhere else).
-            seed = hashlib.sha256(
-                b"harbour-dev-encryption/" + self.secret_key.get_secret_value().encode()
-            )
-            spec = "dev:" + base64.b64encode(seed.digest()).decode()
-        return parse_key_ring(spec)
 
 
 @lru_cache

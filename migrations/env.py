@@ -39,9 +39,14 @@ def run_migrations_offline() -> None:
 
 
 def _run_sync(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
     _configure(connection=connection)
     with context.begin_transaction():
         context.run_migrations()
+        if sqlite:  # enforcement is off while migrating: prove the result before it commits
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"migration left broken foreign keys: {broken[:5]}")
 
 
 def _foreign_keys(connection: Connection, on: bool) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import os
 import re
@@ -24,9 +25,13 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 FORMAT = "v1"
 NONCE_BYTES = 12
+TAG_BYTES = 16
+PLACEHOLDER_SECRET = "change-me-in-production"
 _KID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
@@ -114,6 +119,42 @@ def generate_key_spec(kid: str) -> str:
     return f"{kid}:{base64.urlsafe_b64encode(os.urandom(32)).decode()}"
 
 
+class KeyRingSettings(BaseSettings):
+    """Where the key ring comes from: `HARBOUR_ENCRYPTION_KEYS` (and, in development
+    without keys, `HARBOUR_SECRET_KEY`). The app's settings extend this; the migrations
+    that seal existing rows read it alone, so they never import the API."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HARBOUR_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: str = "development"
+    secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
+    # "kid:base64key,kid2:base64key": the first key encrypts, every key decrypts.
+    encryption_keys: SecretStr = SecretStr("")
+
+    def key_ring(self) -> KeyRing:
+        """The encryption key ring; in development without keys, one derived from the secret
+        (anywhere else an empty ring is refused: the app's settings refuse to start)."""
+        spec = self.encryption_keys.get_secret_value()
+        if not spec.strip():
+            if self.env != "development":
+                raise KeyRingError("HARBOUR_ENCRYPTION_KEYS is empty outside development")
+            seed = hashlib.sha256(
+                b"harbour-dev-encryption/" + self.secret_key.get_secret_value().encode()
+            )
+            spec = "dev:" + base64.b64encode(seed.digest()).decode()
+        return parse_key_ring(spec)
+
+
+def sealed_length(chars: int) -> int:
+    """The longest sealed value of a string of at most `chars` characters (`seal_text`):
+    JSON escapes a character in at most 6 bytes (`\\u001f`), plus quotes, nonce and tag,
+    base64 (4 per 3), and the `v1.<kid>.` prefix (a key id is at most 32 characters)."""
+    raw = NONCE_BYTES + TAG_BYTES + 6 * chars + 2
+    return len(FORMAT) + 1 + 32 + 1 + 4 * -(-raw // 3)
+
+
 def associated_data(table: str, row_id: uuid.UUID, column: str) -> bytes:
     """What a sealed value is bound to: its table, its row and its column."""
     return f"harbour/{table}/{row_id}/{column}".encode()
@@ -128,6 +169,18 @@ def seal_json(ring: KeyRing, value: Any, table: str, row_id: uuid.UUID, column: 
 
 def open_json(ring: KeyRing, token: str, table: str, row_id: uuid.UUID, column: str) -> Any:
     return json.loads(ring.open(token, associated_data(table, row_id, column)))
+
+
+def seal_text(ring: KeyRing, text: str, table: str, row_id: uuid.UUID, column: str) -> str:
+    """A string sealed for one row's column (JSON inside, like every sealed value)."""
+    return seal_json(ring, text, table, row_id, column)
+
+
+def open_text(ring: KeyRing, token: str, table: str, row_id: uuid.UUID, column: str) -> str:
+    value = open_json(ring, token, table, row_id, column)
+    if not isinstance(value, str):
+        raise Undecryptable("the sealed value is not text")
+    return value
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,16 @@ class HowWell(BaseModel):
     at_least_minimum_rate: RatePair
 
 
+class PracticeCounts(BaseModel):
+    """Agreements and group supervision (issue 16): group sessions counted apart from the
+    one-to-ones of `how_much`; agreements among the people in post at the period's end."""
+
+    group_sessions_held: CountPair  # each group session once, if someone here attended
+    group_people_reached: CountPair  # people here who attended at least one
+    agreements_in_place: CountPair  # a signed agreement in force on the period's last day
+    agreement_reviews_overdue: CountPair  # of those, past their review date that day
+
+
 class BetterOff(BaseModel):
     helpful: ReleasedPair
     felt_safe: ReleasedPair
@@ -78,3 +88,4 @@ class ReportCard(BaseModel):
     how_well: HowWell
     better_off: BetterOff
     wellbeing: WellbeingDirection | None = None  # filled by wellbeing (see the route)
+    practice: PracticeCounts

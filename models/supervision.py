@@ -3,6 +3,12 @@
 A session row holds what everyone in the relationship may see (dates, status, kind, length);
 record text lives in `supervision_records` and `supervision_case_discussions`, so metadata
 readers (oversight, admins) never load it.
+
+Record text is sealed at rest like reflective notes (`models/crypto.py`, bound to table, row
+and column; `SEALED_RECORD_COLUMNS` below are registered so `harbour rotate-keys`
+re-encrypts them): the four functions, the sign-off comment, the Signs of Safety mapping and
+the decision of each case discussion, addenda and the cancellation reason. Case references,
+scaling scores, dates and flags stay plain: oversight and the case export select by them.
 """
 
 from __future__ import annotations
@@ -16,10 +22,13 @@ from pydantic import BaseModel
 from sqlmodel import Field
 
 from models.base import TenantTable, utc_column
-from models.crypto import register_sealed_column
+from models.crypto import register_sealed_column, sealed_length
 
 SECTION_MAX = 20_000
 SHORT_TEXT_MAX = 2_000
+# Column lengths for the sealed form of a section and of a short text.
+SECTION_SEALED = sealed_length(SECTION_MAX)
+SHORT_SEALED = sealed_length(SHORT_TEXT_MAX)
 
 
 class SessionKind(StrEnum):
@@ -71,6 +80,10 @@ class SupervisionPolicyRow(TenantTable, table=True):
         max_length=20,
         sa_column_kwargs={"server_default": "england_and_wales"},
     )
+    group_min_attendees: int = Field(default=4, sa_column_kwargs={"server_default": "4"})
+    group_max_attendees: int = Field(default=10, sa_column_kwargs={"server_default": "10"})
+    agreement_first_review_months: int = Field(default=3, sa_column_kwargs={"server_default": "3"})
+    agreement_review_months: int = Field(default=12, sa_column_kwargs={"server_default": "12"})
     version: int = Field(default=1)
     updated_at: datetime = utc_column()
 
@@ -119,7 +132,7 @@ class SupervisionSession(TenantTable, table=True):
     held_at: datetime | None = utc_column(nullable=True)
     held_on: date | None = Field(default=None, nullable=True)
     held_minutes: int | None = Field(default=None, nullable=True)
-    cancelled_reason: str | None = Field(default=None, max_length=SHORT_TEXT_MAX)
+    cancelled_reason: str | None = Field(default=None, sa_type=sa.String(SHORT_SEALED))
     cancelled_by: uuid.UUID | None = Field(
         default=None, foreign_key="staff.id", nullable=True, ondelete="SET NULL"
     )
@@ -143,17 +156,18 @@ class SupervisionRecord(TenantTable, table=True):
     )
 
     session_id: uuid.UUID = Field(foreign_key="supervision_sessions.id", ondelete="CASCADE")
-    management: str = Field(default="", max_length=SECTION_MAX)
-    development: str = Field(default="", max_length=SECTION_MAX)
-    support: str = Field(default="", max_length=SECTION_MAX)
-    mediation: str = Field(default="", max_length=SECTION_MAX)
+    # Sealed (no default: an unsealed empty string must never reach the table).
+    management: str = Field(sa_type=sa.String(SECTION_SEALED))
+    development: str = Field(sa_type=sa.String(SECTION_SEALED))
+    support: str = Field(sa_type=sa.String(SECTION_SEALED))
+    mediation: str = Field(sa_type=sa.String(SECTION_SEALED))
     support_private: bool = Field(default=False)
     wellbeing_discussed: bool = Field(default=False)
     recorded_by: uuid.UUID | None = Field(
         default=None, foreign_key="staff.id", nullable=True, ondelete="SET NULL"
     )
     sign_off_agreed: bool | None = Field(default=None, nullable=True)
-    sign_off_comment: str | None = Field(default=None, max_length=SHORT_TEXT_MAX)
+    sign_off_comment: str | None = Field(default=None, sa_type=sa.String(SHORT_SEALED))
 
 
 class CaseDiscussion(TenantTable, table=True):
@@ -168,12 +182,13 @@ class CaseDiscussion(TenantTable, table=True):
     session_id: uuid.UUID = Field(foreign_key="supervision_sessions.id", ondelete="CASCADE")
     position: int
     case_reference: str = Field(max_length=100)
-    worried_about: str = Field(default="", max_length=SECTION_MAX)
-    working_well: str = Field(default="", max_length=SECTION_MAX)
-    needs_to_happen: str = Field(default="", max_length=SECTION_MAX)
+    # Sealed, like the record's sections.
+    worried_about: str = Field(sa_type=sa.String(SECTION_SEALED))
+    working_well: str = Field(sa_type=sa.String(SECTION_SEALED))
+    needs_to_happen: str = Field(sa_type=sa.String(SECTION_SEALED))
     scaling: int | None = Field(default=None, nullable=True)
-    decision: str = Field(default="", max_length=SECTION_MAX)
-    rationale: str = Field(default="", max_length=SECTION_MAX)
+    decision: str = Field(sa_type=sa.String(SECTION_SEALED))
+    rationale: str = Field(sa_type=sa.String(SECTION_SEALED))
 
 
 class SupervisionAction(TenantTable, table=True):
@@ -218,8 +233,25 @@ class Addendum(TenantTable, table=True):
     author_id: uuid.UUID | None = Field(
         default=None, foreign_key="staff.id", nullable=True, ondelete="SET NULL"
     )
-    text: str = Field(max_length=SECTION_MAX)
+    text: str = Field(sa_type=sa.String(SECTION_SEALED))  # sealed
     created_at: datetime = utc_column()
+
+
+SESSIONS_TABLE = "supervision_sessions"
+RECORDS_TABLE = "supervision_records"
+CASE_DISCUSSIONS_TABLE = "supervision_case_discussions"
+ADDENDA_TABLE = "supervision_addenda"
+RECORD_SECTIONS = ("management", "development", "support", "mediation")
+CASE_TEXTS = ("worried_about", "working_well", "needs_to_happen", "decision", "rationale")
+SEALED_RECORD_COLUMNS: tuple[tuple[str, str], ...] = (
+    (SESSIONS_TABLE, "cancelled_reason"),
+    *((RECORDS_TABLE, c) for c in RECORD_SECTIONS),
+    (RECORDS_TABLE, "sign_off_comment"),
+    *((CASE_DISCUSSIONS_TABLE, c) for c in CASE_TEXTS),
+    (ADDENDA_TABLE, "text"),
+)
+for _table, _column in SEALED_RECORD_COLUMNS:
+    register_sealed_column(_table, _column)
 
 
 FEEDBACK_TABLE = "supervision_feedback"

@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 from models.absence import Absence
 from models.access_log import AccessLog
+from models.agreement import SupervisionAgreement
 from models.calendar import BankHoliday, ClosureDay
 from models.changes import Change, ChangeCounter
 from models.directory.auth import LoginThrottle, RefreshToken
@@ -19,6 +20,7 @@ from models.directory.identity import (
 )
 from models.directory.organisation import Organisation, Unit
 from models.directory.staff import Staff
+from models.group_supervision import GroupAttendee, GroupSession
 from models.incidents import Incident
 from models.notifications.deliveries import Delivery
 from models.notifications.outbox import Device, Notification
@@ -61,6 +63,8 @@ __all__ = [
     "ClosureDay",
     "Delivery",
     "Device",
+    "GroupAttendee",
+    "GroupSession",
     "IdentityAudit",
     "Incident",
     "InstrumentText",
@@ -79,6 +83,7 @@ __all__ = [
     "SsoConfig",
     "SsoLogin",
     "Staff",
+    "SupervisionAgreement",
     "SupervisionAction",
     "SupervisionPolicyRow",
     "SupervisionRecord",

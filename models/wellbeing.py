@@ -208,7 +208,8 @@ class CheckInShare(TenantTable, table=True):
 
 class AnalyticsAudit(TenantTable, table=True):
     """Every anonymised-analytics call: who asked what, and how much was released; a call
-    refused for its scope (403, 404) too, with nothing released."""
+    refused for its scope (403, 404) too, with nothing released. Admins' reads of the access
+    log are recorded here as well (`models/audit.py`), and admins read this table there."""
 
     __tablename__ = "wellbeing_analytics_audit"
     __table_args__ = (sa.Index("ix_wellbeing_analytics_audit_org_at", "organisation_id", "at"),)

@@ -16,8 +16,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.access_log import AccessReason, record_access
 from models.actor import Actor
+from models.crypto import KeyRing, open_text
 from models.directory.staff import Staff
+from models.spreadsheet import neutralise
 from models.supervision import (
+    CASE_DISCUSSIONS_TABLE,
     HELD_STATUSES,
     CaseDiscussion,
     SessionStatus,
@@ -31,7 +34,7 @@ RESOURCE = "supervision_session"
 
 
 async def export_case(
-    session: AsyncSession, actor: Actor, case_reference: str, now: datetime
+    session: AsyncSession, ring: KeyRing, actor: Actor, case_reference: str, now: datetime
 ) -> CaseExport:
     """Decisions and actions about `case_reference` from sessions whose record the caller may
     read; each supervisee's access log notes the export."""
@@ -97,8 +100,8 @@ async def export_case(
                 supervisor_name=names.get(s.supervisor_id, ""),
                 signed_off=s.status == SessionStatus.signed_off,
                 scaling=d.scaling,
-                decision=d.decision,
-                rationale=d.rationale,
+                decision=_opened(ring, d, "decision"),
+                rationale=_opened(ring, d, "rationale"),
             )
             for d, s in rows
         ],
@@ -115,6 +118,12 @@ async def export_case(
             )
             for a, s in actions
         ],
+    )
+
+
+def _opened(ring: KeyRing, discussion: CaseDiscussion, column: str) -> str:
+    return open_text(
+        ring, getattr(discussion, column), CASE_DISCUSSIONS_TABLE, discussion.id, column
     )
 
 
@@ -136,12 +145,6 @@ CSV_COLUMNS = [
 ]
 
 
-def _cell(value: object) -> str:
-    """A CSV cell a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def export_csv(export: CaseExport) -> str:
     """The export as CSV: one row per decision, then one per action."""
     buffer = io.StringIO()
@@ -149,7 +152,7 @@ def export_csv(export: CaseExport) -> str:
     writer.writerow(CSV_COLUMNS)
     for d in export.decisions:
         writer.writerow(
-            _cell(v)
+            neutralise(v)
             for v in (
                 export.case_reference,
                 "decision",
@@ -169,7 +172,7 @@ def export_csv(export: CaseExport) -> str:
         )
     for a in export.actions:
         writer.writerow(
-            _cell(v)
+            neutralise(v)
             for v in (
                 export.case_reference,
                 "action",

@@ -7,12 +7,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.absence import Absence
 from models.actor import Actor
+from models.crypto import KeyRing
 from models.supervision import SupervisionSession
 from supervision.schemas import AbsencePublic, Audience, SessionPublic
 from supervision.session_views import session_public
 
 
-async def export_my_sessions(session: AsyncSession, actor: Actor) -> list[SessionPublic]:
+async def export_my_sessions(
+    session: AsyncSession, ring: KeyRing, actor: Actor
+) -> list[SessionPublic]:
     """Every session in which the caller was supervised, in full (records, actions, addenda),
     oldest first. Their own feedback ratings travel separately."""
     rows = (
@@ -25,7 +28,7 @@ async def export_my_sessions(session: AsyncSession, actor: Actor) -> list[Sessio
             .order_by(col(SupervisionSession.scheduled_for), col(SupervisionSession.id))
         )
     ).all()
-    return [await session_public(session, row, Audience.full) for row in rows]
+    return [await session_public(session, ring, row, Audience.full) for row in rows]
 
 
 async def export_my_absences(session: AsyncSession, actor: Actor) -> list[AbsencePublic]:

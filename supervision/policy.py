@@ -34,6 +34,13 @@ class CadencePolicy:
     write_up_working_days: int = 5
     sign_off_working_days: int = 5
     bank_holidays: frozenset[date] = field(default_factory=frozenset)
+    # Group supervision: how many attendees a group session invites.
+    group_min_attendees: int = 4
+    group_max_attendees: int = 10
+    # Supervision agreements: reviewed this many months after a relationship's first
+    # agreement starts, then this many months after each later version starts.
+    agreement_first_review_months: int = 3
+    agreement_review_months: int = 12
     nation: Nation = DEFAULT_NATION
     # Every non-working day besides weekends the deadlines skip: `bank_holidays` plus the
     # nation's bank holidays and the organisation's closure days, loaded by
@@ -49,6 +56,13 @@ def add_months(day: date, months: int) -> date:
     index = day.month - 1 + months
     year, month = day.year + index // 12, index % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def agreement_review_due_on(policy: CadencePolicy, starts_on: date, *, first: bool) -> date:
+    """When an agreement starting on `starts_on` is due for review: 3 months after the first
+    agreement of a relationship starts, then yearly (policy values; month ends clamp)."""
+    months = policy.agreement_first_review_months if first else policy.agreement_review_months
+    return add_months(starts_on, months)
 
 
 def interval_on(policy: CadencePolicy, cohort: Cohort, started_on: date, on: date) -> int:

@@ -36,6 +36,10 @@ def _from_row(row: SupervisionPolicyRow) -> CadencePolicy:
         write_up_working_days=row.write_up_working_days,
         sign_off_working_days=row.sign_off_working_days,
         bank_holidays=frozenset(date.fromisoformat(d) for d in row.bank_holidays),
+        group_min_attendees=row.group_min_attendees,
+        group_max_attendees=row.group_max_attendees,
+        agreement_first_review_months=row.agreement_first_review_months,
+        agreement_review_months=row.agreement_review_months,
         nation=Nation(row.nation),
     )
 
@@ -56,6 +60,10 @@ def policy_public(policy: CadencePolicy) -> PolicyPublic:
         write_up_working_days=policy.write_up_working_days,
         sign_off_working_days=policy.sign_off_working_days,
         bank_holidays=sorted(policy.bank_holidays),
+        group_min_attendees=policy.group_min_attendees,
+        group_max_attendees=policy.group_max_attendees,
+        agreement_first_review_months=policy.agreement_first_review_months,
+        agreement_review_months=policy.agreement_review_months,
         nation=policy.nation,
     )
 

@@ -9,10 +9,16 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
+from models.base import new_id
+from models.crypto import KeyRing, seal_text
 from models.directory.staff import Staff
 from models.errors import Conflict, Forbidden, Invalid
 from models.etag import Tagged, require_match
 from models.supervision import (
+    CASE_DISCUSSIONS_TABLE,
+    CASE_TEXTS,
+    RECORD_SECTIONS,
+    RECORDS_TABLE,
     CaseDiscussion,
     SessionStatus,
     SupervisionAction,
@@ -39,6 +45,7 @@ def _field_error(loc: list[str | int], message: str) -> dict[str, object]:
 
 async def write_record(
     session: AsyncSession,
+    ring: KeyRing,
     actor: Actor,
     session_id: uuid.UUID,
     data: RecordPut,
@@ -82,18 +89,30 @@ async def write_record(
             )
         )
     ).first()
+    record_id = record.id if record is not None else new_id()
+
+    def sealed(column: str) -> str:  # bound to this record and column
+        return seal_text(ring, getattr(data, column), RECORDS_TABLE, record_id, column)
+
     if record is None:
-        record = SupervisionRecord(organisation_id=actor.organisation_id, session_id=row.id)
+        record = SupervisionRecord(
+            id=record_id,
+            organisation_id=actor.organisation_id,
+            session_id=row.id,
+            management=sealed("management"),
+            development=sealed("development"),
+            support=sealed("support"),
+            mediation=sealed("mediation"),
+        )
         session.add(record)
-    record.management = data.management
-    record.development = data.development
-    record.support = data.support
-    record.mediation = data.mediation
+    else:
+        for column in RECORD_SECTIONS:
+            setattr(record, column, sealed(column))
     record.support_private = data.support_private
     record.wellbeing_discussed = data.wellbeing_discussed
     record.recorded_by = actor.id
 
-    await _replace_case_discussions(session, row, data)
+    await _replace_case_discussions(session, ring, row, data)
     await _sync_actions(session, row, data.actions, now)
 
     row.status = SessionStatus.recorded
@@ -106,11 +125,11 @@ async def write_record(
     row.updated_at = now
     await session.flush()
     await session_changed(session, row, now)
-    return await tagged_session(session, visible)
+    return await tagged_session(session, ring, visible)
 
 
 async def _replace_case_discussions(
-    session: AsyncSession, row: SupervisionSession, data: RecordPut
+    session: AsyncSession, ring: KeyRing, row: SupervisionSession, data: RecordPut
 ) -> None:
     old = await session.exec(
         select(CaseDiscussion).where(
@@ -121,12 +140,22 @@ async def _replace_case_discussions(
     for discussion in old.all():
         await session.delete(discussion)
     for position, item in enumerate(data.case_discussions):
+        discussion_id = new_id()
+        sealed = {
+            column: seal_text(
+                ring, getattr(item, column), CASE_DISCUSSIONS_TABLE, discussion_id, column
+            )
+            for column in CASE_TEXTS
+        }
         session.add(
             CaseDiscussion(
+                id=discussion_id,
                 organisation_id=row.organisation_id,
                 session_id=row.id,
                 position=position,
-                **item.model_dump(),
+                case_reference=item.case_reference,
+                scaling=item.scaling,
+                **sealed,
             )
         )
 

@@ -94,6 +94,18 @@ class PolicyBody(BaseModel):
     bank_holidays: Annotated[list[PlausibleDate], Field(max_length=400)]
     # Whose bank holidays the working-day deadlines skip (PUT without it: England and Wales).
     nation: Nation = DEFAULT_NATION
+    # Added with group supervision and agreements (issue 16): optional in a PUT, so a
+    # client written before them keeps working (the default is Standard 5 practice).
+    group_min_attendees: Annotated[int, Field(ge=2, le=30)] = 4
+    group_max_attendees: Annotated[int, Field(ge=2, le=30)] = 10
+    agreement_first_review_months: Annotated[int, Field(ge=1, le=24)] = 3
+    agreement_review_months: Annotated[int, Field(ge=1, le=36)] = 12
+
+    @model_validator(mode="after")
+    def _group_bounds(self) -> Self:
+        if self.group_max_attendees < self.group_min_attendees:
+            raise ValueError("group_max_attendees is below group_min_attendees")
+        return self
 
 
 class PolicyUpdate(PolicyBody, Request):

@@ -10,9 +10,14 @@ from dataclasses import dataclass
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.crypto import KeyRing, open_text
 from models.etag import Tagged, etag_for
 from models.supervision import (
+    ADDENDA_TABLE,
+    CASE_DISCUSSIONS_TABLE,
     HELD_STATUSES,
+    RECORDS_TABLE,
+    SESSIONS_TABLE,
     Addendum,
     CaseDiscussion,
     SessionKind,
@@ -90,11 +95,42 @@ def action_public(action: SupervisionAction) -> ActionPublic:
     return ActionPublic.model_validate(action, from_attributes=True)
 
 
+def cancelled_reason(ring: KeyRing, row: SupervisionSession) -> str | None:
+    if row.cancelled_reason is None:
+        return None
+    return open_text(ring, row.cancelled_reason, SESSIONS_TABLE, row.id, "cancelled_reason")
+
+
+def addendum_public(ring: KeyRing, addendum: Addendum) -> AddendumPublic:
+    return AddendumPublic(
+        id=addendum.id,
+        author_id=addendum.author_id,
+        text=open_text(ring, addendum.text, ADDENDA_TABLE, addendum.id, "text"),
+        created_at=addendum.created_at,
+    )
+
+
+def case_discussion_public(ring: KeyRing, d: CaseDiscussion) -> CaseDiscussionPublic:
+    def text(column: str) -> str:
+        return open_text(ring, getattr(d, column), CASE_DISCUSSIONS_TABLE, d.id, column)
+
+    return CaseDiscussionPublic(
+        case_reference=d.case_reference,
+        worried_about=text("worried_about"),
+        working_well=text("working_well"),
+        needs_to_happen=text("needs_to_happen"),
+        scaling=d.scaling,
+        decision=text("decision"),
+        rationale=text("rationale"),
+    )
+
+
 async def session_public(
-    session: AsyncSession, row: SupervisionSession, audience: Audience
+    session: AsyncSession, ring: KeyRing, row: SupervisionSession, audience: Audience
 ) -> SessionPublic:
     """The session as `audience` may see it: admins get no record text at all, managers get
-    the record without a support section its supervisee marked private."""
+    the record without a support section its supervisee marked private. Sealed text is
+    opened here, for those who may read it."""
     policy = await load_policy(session, row.organisation_id)
     actions = (
         await session.exec(
@@ -109,7 +145,7 @@ async def session_public(
     record_public: RecordPublic | None = None
     addenda: list[AddendumPublic] = []
     if audience is not Audience.metadata:
-        record_public = await _record_public(session, row, audience)
+        record_public = await _record_public(session, ring, row, audience)
         found = await session.exec(
             select(Addendum)
             .where(
@@ -118,11 +154,11 @@ async def session_public(
             )
             .order_by(col(Addendum.created_at), col(Addendum.id))
         )
-        addenda = [AddendumPublic.model_validate(a, from_attributes=True) for a in found.all()]
+        addenda = [addendum_public(ring, a) for a in found.all()]
     return SessionPublic(
         **summary(row, policy).model_dump(),
         access=audience,
-        cancelled_reason=row.cancelled_reason if audience is not Audience.metadata else None,
+        cancelled_reason=None if audience is Audience.metadata else cancelled_reason(ring, row),
         record=record_public,
         addenda=addenda,
         actions=[action_public(a) for a in actions],
@@ -130,7 +166,7 @@ async def session_public(
 
 
 async def _record_public(
-    session: AsyncSession, row: SupervisionSession, audience: Audience
+    session: AsyncSession, ring: KeyRing, row: SupervisionSession, audience: Audience
 ) -> RecordPublic | None:
     record = (
         await session.exec(
@@ -153,26 +189,34 @@ async def _record_public(
         )
     ).all()
     redacted = record.support_private and audience is not Audience.full
+
+    def section(column: str) -> str:
+        return open_text(ring, getattr(record, column), RECORDS_TABLE, record.id, column)
+
+    comment = record.sign_off_comment
     return RecordPublic(
-        management=record.management,
-        development=record.development,
-        support=None if redacted else record.support,
+        management=section("management"),
+        development=section("development"),
+        # A redacted section is never opened, not only never shown.
+        support=None if redacted else section("support"),
         support_redacted=redacted,
-        mediation=record.mediation,
+        mediation=section("mediation"),
         support_private=record.support_private,
         wellbeing_discussed=record.wellbeing_discussed,
-        case_discussions=[
-            CaseDiscussionPublic.model_validate(d, from_attributes=True) for d in discussions
-        ],
+        case_discussions=[case_discussion_public(ring, d) for d in discussions],
         recorded_by=record.recorded_by,
         sign_off_agreed=record.sign_off_agreed,
-        sign_off_comment=record.sign_off_comment,
+        sign_off_comment=None
+        if comment is None
+        else open_text(ring, comment, RECORDS_TABLE, record.id, "sign_off_comment"),
     )
 
 
-async def tagged_session(session: AsyncSession, visible: Visible) -> Tagged[SessionPublic]:
+async def tagged_session(
+    session: AsyncSession, ring: KeyRing, visible: Visible
+) -> Tagged[SessionPublic]:
     """The session as the caller may see it, with its ETag."""
     return Tagged(
-        await session_public(session, visible.row, visible.audience),
+        await session_public(session, ring, visible.row, visible.audience),
         etag_for(visible.row.version),
     )

@@ -10,6 +10,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.access_log import AccessReason, record_access
 from models.actor import Actor
+from models.base import new_id
+from models.crypto import KeyRing, seal_text
 from models.directory.staff import Role, Staff
 from models.errors import Conflict, Forbidden, NotFound
 from models.etag import Tagged, require_match
@@ -18,7 +20,10 @@ from models.pagination import Keyset, keyset_page
 from models.schemas import Page
 from models.scope import managed_staff
 from models.supervision import (
+    ADDENDA_TABLE,
     HELD_STATUSES,
+    RECORDS_TABLE,
+    SESSIONS_TABLE,
     Addendum,
     SessionStatus,
     SupervisionRecord,
@@ -96,14 +101,15 @@ async def open_session(
 
 
 async def read_session(
-    session: AsyncSession, actor: Actor, session_id: uuid.UUID, now: datetime
+    session: AsyncSession, ring: KeyRing, actor: Actor, session_id: uuid.UUID, now: datetime
 ) -> Tagged[SessionPublic]:
     """One session with as much of its record as the caller may see (the read is logged)."""
-    return await tagged_session(session, await open_session(session, actor, session_id, now))
+    visible = await open_session(session, actor, session_id, now)
+    return await tagged_session(session, ring, visible)
 
 
 async def schedule_session(
-    session: AsyncSession, actor: Actor, data: SessionCreate, now: datetime
+    session: AsyncSession, ring: KeyRing, actor: Actor, data: SessionCreate, now: datetime
 ) -> tuple[Tagged[SessionPublic], bool]:
     """Schedule supervision for a supervisee (their supervisor, or a manager above them).
 
@@ -153,7 +159,7 @@ async def schedule_session(
     if created:
         await session_changed(session, row, now)
     return await tagged_session(
-        session, Visible(row, await _audience(session, actor, row))
+        session, ring, Visible(row, await _audience(session, actor, row))
     ), created
 
 
@@ -191,6 +197,7 @@ def _may_manage_lifecycle(visible: Visible) -> bool:
 
 async def cancel_session(
     session: AsyncSession,
+    ring: KeyRing,
     actor: Actor,
     session_id: uuid.UUID,
     data: CancelRequest,
@@ -207,18 +214,19 @@ async def cancel_session(
     if row.status != SessionStatus.scheduled:
         raise Conflict(f"A {SessionStatus(row.status).value} session cannot be cancelled.")
     row.status = SessionStatus.cancelled
-    row.cancelled_reason = data.reason
+    row.cancelled_reason = seal_text(ring, data.reason, SESSIONS_TABLE, row.id, "cancelled_reason")
     row.cancelled_by = actor.id
     row.cancelled_at = now
     row.version += 1
     row.updated_at = now
     await session.flush()
     await session_changed(session, row, now)
-    return await tagged_session(session, visible)
+    return await tagged_session(session, ring, visible)
 
 
 async def sign_off_session(
     session: AsyncSession,
+    ring: KeyRing,
     actor: Actor,
     session_id: uuid.UUID,
     data: SignOffRequest,
@@ -243,18 +251,23 @@ async def sign_off_session(
         )
     ).one()
     record.sign_off_agreed = data.agreed
-    record.sign_off_comment = data.comment
+    record.sign_off_comment = (
+        None
+        if data.comment is None
+        else seal_text(ring, data.comment, RECORDS_TABLE, record.id, "sign_off_comment")
+    )
     row.status = SessionStatus.signed_off
     row.signed_off_at = now
     row.version += 1
     row.updated_at = now
     await session.flush()
     await session_changed(session, row, now)
-    return await tagged_session(session, visible)
+    return await tagged_session(session, ring, visible)
 
 
 async def add_addendum(
     session: AsyncSession,
+    ring: KeyRing,
     actor: Actor,
     session_id: uuid.UUID,
     data: AddendumCreate,
@@ -268,11 +281,13 @@ async def add_addendum(
     row = visible.row
     if row.status != SessionStatus.signed_off:
         raise Conflict("Only a signed-off record takes addenda; edit the record instead.")
+    addendum_id = new_id()
     addendum = Addendum(
+        id=addendum_id,
         organisation_id=actor.organisation_id,
         session_id=row.id,
         author_id=actor.id,
-        text=data.text,
+        text=seal_text(ring, data.text, ADDENDA_TABLE, addendum_id, "text"),
         created_at=now,
     )
     session.add(addendum)
@@ -280,4 +295,4 @@ async def add_addendum(
     row.updated_at = now
     await session.flush()
     await session_changed(session, row, now)
-    return await tagged_session(session, visible)
+    return await tagged_session(session, ring, visible)

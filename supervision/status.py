@@ -7,7 +7,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlmodel import col, func, select
+from sqlmodel import col, func
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -15,7 +15,8 @@ from models.absence import absence_spans
 from models.actor import Actor
 from models.directory.staff import Cohort, Staff
 from models.errors import NotFound
-from models.supervision import HELD_STATUSES, SupervisionSession
+from models.group_supervision import Attendance, GroupAttendee, GroupSession
+from models.supervision import HELD_STATUSES, SessionKind, SessionStatus, SupervisionSession
 from supervision.access import overseeable_staff
 from supervision.policy import Cadence, CadencePolicy, cadence
 from supervision.policy_store import load_policy
@@ -38,6 +39,27 @@ def counted(policy: CadencePolicy) -> list[sa.ColumnElement[bool]]:
     ]
 
 
+def _attended_groups(
+    organisation_id: uuid.UUID,
+    staff_ids: SelectOfScalar[uuid.UUID] | list[uuid.UUID],
+    policy: CadencePolicy,
+) -> sa.Select[uuid.UUID, date | None]:
+    """(person, day) for each group session they attended that counts under `policy`."""
+    a, g = GroupAttendee, GroupSession
+    return (
+        sa.select(col(a.staff_id).label("person"), col(a.held_on).label("held_on"))
+        .join(g, col(g.id) == col(a.group_session_id))
+        .where(
+            col(a.organisation_id) == organisation_id,
+            col(g.organisation_id) == organisation_id,
+            col(a.staff_id).in_(staff_ids),
+            col(a.attendance) == Attendance.attended,
+            col(g.status) == SessionStatus.recorded,
+            col(g.held_minutes) >= policy.minimum_minutes,
+        )
+    )
+
+
 async def last_counted_on(
     session: AsyncSession,
     organisation_id: uuid.UUID,
@@ -48,24 +70,26 @@ async def last_counted_on(
 ) -> dict[uuid.UUID, date]:
     """The date of each person's last counted session, in one statement.
 
-    A correlated `max(held_on)` per person rather than a GROUP BY over their sessions: on
-    PostgreSQL each is a backward walk of `ix_supervision_sessions_org_supervisee_held` that
-    stops at the newest counted session, so the cost follows the number of people, not the
-    years of history behind them (docs/PERFORMANCE.md, "scale of the rest").
-    """
+    When the policy counts group sessions, a group session a person attended counts for them
+    too (`models/group_supervision.py`): the two kinds are one UNION, still one statement."""
     s = SupervisionSession
-    latest = select(func.max(s.held_on)).where(
+    one_to_one: sa.Select[uuid.UUID, date | None] = sa.select(
+        col(s.supervisee_id).label("person"), col(s.held_on).label("held_on")
+    ).where(
         col(s.organisation_id) == organisation_id,
-        col(s.supervisee_id) == col(Staff.id),
-        col(s.held_on).is_not(None),
+        col(s.supervisee_id).in_(staff_ids),
         *counted(policy),
     )
+    held: sa.Select[uuid.UUID, date | None] | sa.CompoundSelect[uuid.UUID, date | None]
+    held = one_to_one
+    if SessionKind.group in policy.counted_kinds:
+        held = sa.union_all(one_to_one, _attended_groups(organisation_id, staff_ids, policy))
+    sessions = held.subquery()
+    stmt = sa.select(sessions.c.person, func.max(sessions.c.held_on)).group_by(sessions.c.person)
     if on_or_before is not None:
-        latest = latest.where(col(s.held_on) <= on_or_before)
-    stmt = select(col(Staff.id), latest.scalar_subquery()).where(
-        col(Staff.organisation_id) == organisation_id, col(Staff.id).in_(staff_ids)
-    )
-    return {sid: held for sid, held in (await session.exec(stmt)).all() if held is not None}
+        stmt = stmt.where(sessions.c.held_on <= on_or_before)
+    result = await session.exec(stmt)  # type: ignore[call-overload]
+    return {sid: day for sid, day in result.all() if day is not None}
 
 
 async def status_of(

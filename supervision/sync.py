@@ -50,7 +50,11 @@ async def revoke_lost_shares(session: AsyncSession, actor: Actor, now: datetime)
 
 
 async def render_sessions_for_sync(
-    session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID], now: datetime
+    session: AsyncSession,
+    ring: KeyRing,
+    actor: Actor,
+    ids: Sequence[uuid.UUID],
+    now: datetime,
 ) -> Mapping[uuid.UUID, dict[str, Any]]:
     """Sessions the caller may still see, each as `GET /supervision/sessions/{id}` shows it
     to them (and logged as that read would be)."""
@@ -58,7 +62,7 @@ async def render_sessions_for_sync(
     rendered: dict[uuid.UUID, dict[str, Any]] = {}
     for row in (await session.exec(stmt)).all():
         visible = await open_session(session, actor, row.id, now)
-        public = await session_public(session, visible.row, visible.audience)
+        public = await session_public(session, ring, visible.row, visible.audience)
         rendered[row.id] = public.model_dump(mode="json")
     return rendered
 

@@ -20,6 +20,7 @@ from api.app import create_app
 from api.settings import Settings
 from models.db import create_session_factory, session_scope
 from models.directory.organisation import Organisation, Unit
+from models.group_supervision import GroupSession
 from models.supervision import SupervisionSession
 
 if TYPE_CHECKING:
@@ -50,13 +51,17 @@ class Committed:
     async def cleanup(self) -> None:
         """Delete the tracked organisations and everything under them. Two foreign keys
         restrict what the cascade would otherwise reach in its own order (a session's
-        supervisor, a unit's parent), so those rows are cleared first."""
+        supervisor, a group's facilitator, a unit's parent), so those rows are cleared
+        first."""
         tracked = self.organisations
         async with session_scope(self.sessions) as session:
             await session.exec(
                 sa.delete(SupervisionSession).where(
                     col(SupervisionSession.organisation_id).in_(tracked)
                 )
+            )
+            await session.exec(
+                sa.delete(GroupSession).where(col(GroupSession.organisation_id).in_(tracked))
             )
             await session.exec(
                 sa.update(Unit).where(col(Unit.organisation_id).in_(tracked)).values(parent_id=None)

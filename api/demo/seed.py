@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.demo.agreements_and_groups import seed_agreements_and_groups
 from api.demo.checkins import seed_checkins
 from api.demo.people import Council, Team
 from api.demo.practice import seed_practice
@@ -79,6 +80,7 @@ async def seed_demo(
     await seed_reflections(session, ring, council, now)
     await seed_checkins(session, council, now)
     await seed_practice(session, ring, council, now)
+    await seed_agreements_and_groups(session, ring, council, now)
     return demo_logins()
 
 
@@ -187,27 +189,37 @@ def _email(index: int) -> str:
 # Seeding order is fixed: admin, director, hr, the first head of service, the first team's
 # manager, then that team's members (an ASYE first, a qualified practitioner second).
 _LOGINS = (
-    ("admin", 0, "staff, units and the supervision policy; supervision dates without text"),
+    (
+        "admin",
+        0,
+        "staff, units and the supervision policy; supervision dates without text; "
+        "the access log and analytics audit (/api/v1/admin/access-log)",
+    ),
     ("hr", 2, "anonymised wellbeing analytics: services released, small teams suppressed"),
     ("director", 1, "oversight of Children's Services: compliance across both services"),
-    ("head of service", 3, "Children's Social Care: oversight, trend, monthly report card"),
+    (
+        "head of service",
+        3,
+        "Children's Social Care: oversight, trend, monthly report card (groups, agreements)",
+    ),
     (
         "team manager (supervisor)",
         4,
         "Assessment Team: overdue, due soon and off sick; shared notes; a talk request "
-        "(acknowledged); a supervisee's incident on the next agenda",
+        "(acknowledged); a supervisee's incident on the next agenda; agreements (one "
+        "review overdue); runs the monthly Signs of Safety group",
     ),
     (
         "ASYE practitioner",
         5,
         "weekly supervision, a record to sign off, a note brought to the next session; "
-        "deadlines that skip the closure day and bank holidays",
+        "deadlines that skip the closure day and bank holidays; an agreement to sign",
     ),
     (
         "practitioner",
         6,
         "signed-off records, actions, notes (one shared), six months of check-ins and trend; "
-        "an incident with its follow-up check-in",
+        "an incident with its follow-up check-in; a signed agreement, group supervision",
     ),
 )
 

@@ -241,7 +241,7 @@ async def _schedule(
 ) -> SupervisionSession:
     body = SessionCreate(supervisee_id=line.supervisee.id, scheduled_for=at)
     tagged, _ = await schedule_session(
-        ctx.session, actor_for(line.supervisor), body, ctx.past(booked)
+        ctx.session, ctx.ring, actor_for(line.supervisor), body, ctx.past(booked)
     )
     row = await ctx.session.get(SupervisionSession, tagged.view.id)  # in the identity map
     assert row is not None
@@ -256,6 +256,7 @@ async def _cancelled(ctx: _Context, line: _Line, at: datetime, rng: random.Rando
     when = ctx.past(at - timedelta(hours=20))
     await cancel_session(
         ctx.session,
+        ctx.ring,
         actor_for(by),
         row.id,
         CancelRequest(reason=reason),
@@ -280,7 +281,9 @@ async def _held_session(
     written = ctx.past(local(weekday_on_or_after(held_at.date() + timedelta(days=lag)), 16, 30))
     record = _record(line, held_at, rng)
     supervisor, supervisee = actor_for(line.supervisor), actor_for(line.supervisee)
-    await write_record(ctx.session, supervisor, row.id, record, etag_for(row.version), written)
+    await write_record(
+        ctx.session, ctx.ring, supervisor, row.id, record, etag_for(row.version), written
+    )
     if signed:
         wait = rng.choice((0, 1, 1, 2, 3, 7)) if lag < 8 else 1
         signed_at = ctx.past(local(held_at.date() + timedelta(days=lag + wait + 1), 9, 15))
@@ -289,7 +292,7 @@ async def _held_session(
         comment = None if agreed else rng.choice(text.DISAGREEMENT)
         body = SignOffRequest(agreed=agreed, comment=comment)
         await sign_off_session(
-            ctx.session, supervisee, row.id, body, etag_for(row.version), signed_at
+            ctx.session, ctx.ring, supervisee, row.id, body, etag_for(row.version), signed_at
         )
         if rng.random() < FEEDBACK_SHARE:
             rating = FeedbackCreate(

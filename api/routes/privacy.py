@@ -20,11 +20,15 @@ from models.notifications.schemas import DevicePublic, NotificationPublic, Prefe
 from models.pagination import DEFAULT_LIMIT
 from models.schemas import AccessLogEntry, Page
 from models.supervision import FeedbackPublic
+from supervision.agreements import export_my_agreements
 from supervision.feedback import export_feedback
+from supervision.group_views import export_my_group_sessions
 from supervision.personal_export import export_my_absences, export_my_sessions
 from supervision.reflections.notes import export_reflections
 from supervision.reflections.schemas import ReflectionExport
 from supervision.schemas import AbsencePublic, SessionPublic
+from supervision.schemas_agreement import AgreementPublic
+from supervision.schemas_group import GroupSessionPublic
 from wellbeing.checkin_views import export_my_checkins
 from wellbeing.incident_views import export_my_incidents
 from wellbeing.schemas import CheckInPublic, IncidentPublic, MyTalkRequestPublic
@@ -40,6 +44,8 @@ class PersonalExport(BaseModel):
     profile: StaffPublic
     reflections: list[ReflectionExport]
     supervision_sessions: list[SessionPublic]
+    supervision_agreements: list[AgreementPublic]
+    group_supervision: list[GroupSessionPublic]
     absences: list[AbsencePublic]
     checkins: list[CheckInPublic]
     talk_requests: list[MyTalkRequestPublic]
@@ -83,7 +89,9 @@ async def export_my_data(
             await get_staff(session, actor, actor.id), from_attributes=True
         ),
         reflections=await export_reflections(session, ring, actor),
-        supervision_sessions=await export_my_sessions(session, actor),
+        supervision_sessions=await export_my_sessions(session, ring, actor),
+        supervision_agreements=await export_my_agreements(session, ring, actor, now),
+        group_supervision=await export_my_group_sessions(session, ring, actor),
         absences=await export_my_absences(session, actor),
         checkins=await export_my_checkins(session, actor, now),
         talk_requests=await export_my_talk_requests(session, actor, now),

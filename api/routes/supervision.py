@@ -130,11 +130,12 @@ async def schedule_session_route(
     body: SessionCreate,
     actor: SupervisorOrManager,
     session: SessionDep,
+    ring: KeyRingDep,
     now: Now,
     response: Response,
 ) -> SessionPublic:
     """Schedule supervision for one of your supervisees or someone you manage."""
-    tagged, created = await schedule_session(session, actor, body, now)
+    tagged, created = await schedule_session(session, ring, actor, body, now)
     if not created:
         response.status_code = 200
     return _tagged(tagged, response)
@@ -167,10 +168,15 @@ async def list_sessions_route(
     responses=problems(404),
 )
 async def get_session_route(
-    session_id: uuid.UUID, actor: CurrentActor, session: SessionDep, now: Now, response: Response
+    session_id: uuid.UUID,
+    actor: CurrentActor,
+    session: SessionDep,
+    ring: KeyRingDep,
+    now: Now,
+    response: Response,
 ) -> SessionPublic:
     """One session with as much of its record as you may see (`access` says how much)."""
-    return _tagged(await read_session(session, actor, session_id, now), response)
+    return _tagged(await read_session(session, ring, actor, session_id, now), response)
 
 
 def _tagged(tagged: Tagged[SessionPublic], response: Response) -> SessionPublic:
@@ -189,12 +195,15 @@ async def cancel_session_route(
     body: CancelRequest,
     actor: CurrentActor,
     session: SessionDep,
+    ring: KeyRingDep,
     now: Now,
     response: Response,
     if_match: IfMatch = None,
 ) -> SessionPublic:
     """Cancel a scheduled session, with the reason (If-Match optional)."""
-    return _tagged(await cancel_session(session, actor, session_id, body, if_match, now), response)
+    return _tagged(
+        await cancel_session(session, ring, actor, session_id, body, if_match, now), response
+    )
 
 
 @router.put(
@@ -208,12 +217,15 @@ async def record_session_route(
     body: RecordPut,
     actor: CurrentActor,
     session: SessionDep,
+    ring: KeyRingDep,
     now: Now,
     response: Response,
     if_match: IfMatch = None,
 ) -> SessionPublic:
     """Write the record (the session's supervisor; If-Match required; until sign-off)."""
-    return _tagged(await write_record(session, actor, session_id, body, if_match, now), response)
+    return _tagged(
+        await write_record(session, ring, actor, session_id, body, if_match, now), response
+    )
 
 
 @router.post(
@@ -227,13 +239,14 @@ async def sign_off_route(
     body: SignOffRequest,
     actor: CurrentActor,
     session: SessionDep,
+    ring: KeyRingDep,
     now: Now,
     response: Response,
     if_match: IfMatch = None,
 ) -> SessionPublic:
     """Sign your supervision record, agreeing or disagreeing with a comment; it then locks."""
     return _tagged(
-        await sign_off_session(session, actor, session_id, body, if_match, now), response
+        await sign_off_session(session, ring, actor, session_id, body, if_match, now), response
     )
 
 
@@ -249,11 +262,12 @@ async def add_addendum_route(
     body: AddendumCreate,
     actor: CurrentActor,
     session: SessionDep,
+    ring: KeyRingDep,
     now: Now,
     response: Response,
 ) -> SessionPublic:
     """Add a dated note to a signed-off record (the supervisee or the supervisor)."""
-    return _tagged(await add_addendum(session, actor, session_id, body, now), response)
+    return _tagged(await add_addendum(session, ring, actor, session_id, body, now), response)
 
 
 @router.post(
@@ -371,11 +385,15 @@ async def update_action_route(
     responses=problems(),
 )
 async def export_case_route(
-    case_reference: CaseReference, actor: CurrentActor, session: SessionDep, now: Now
+    case_reference: CaseReference,
+    actor: CurrentActor,
+    session: SessionDep,
+    ring: KeyRingDep,
+    now: Now,
 ) -> CaseExport:
     """Decisions, rationale and actions about a case, for the child's record (no reflective
     or support text), from records you may read."""
-    return await export_case(session, actor, case_reference, now)
+    return await export_case(session, ring, actor, case_reference, now)
 
 
 @router.get(
@@ -385,10 +403,14 @@ async def export_case_route(
     responses={**problems(), 200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 async def export_case_csv_route(
-    case_reference: CaseReference, actor: CurrentActor, session: SessionDep, now: Now
+    case_reference: CaseReference,
+    actor: CurrentActor,
+    session: SessionDep,
+    ring: KeyRingDep,
+    now: Now,
 ) -> Response:
     """The same export as CSV (one row per decision, then per action)."""
-    export = await export_case(session, actor, case_reference, now)
+    export = await export_case(session, ring, actor, case_reference, now)
     return Response(
         export_csv(export),
         media_type="text/csv; charset=utf-8",

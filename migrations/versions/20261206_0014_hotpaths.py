@@ -3,7 +3,7 @@ on PostgreSQL, change sequence numbers assigned at commit by a deferred trigger;
 that keep oversight and the reminder sweep off the years of signed-off history
 
 Revision ID: 0014_hotpaths
-Revises: 0011_practice_a
+Revises: 0012_practice_b
 Create Date: 2026-12-06 03:00:00+00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0014_hotpaths'
-down_revision: str | Sequence[str] | None = '0011_practice_a'
+down_revision: str | Sequence[str] | None = '0012_practice_b'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -55,6 +55,7 @@ from models.supervision import (
     SupervisionSession,
 )
 from models.wellbeing import DEFAULT_K, WellbeingSettings, audit_analytics
+from supervision.oversight.practice import counted_group_days, practice_counts
 from supervision.oversight.rollup import people_in, staff_in_units, subtree_unit_ids
 from supervision.policy import (
     CadencePolicy,
@@ -141,9 +142,11 @@ def _how_well(
     people: Sequence[tuple[uuid.UUID, Cohort, date]],
     before: dict[uuid.UUID, date],
     spans: dict[uuid.UUID, list[tuple[date, date]]],
+    group_days: dict[uuid.UUID, list[date]],
 ) -> tuple[int, float | None, float | None, float | None, float | None]:
     as_of = period.end - timedelta(days=1)
-    counted: dict[uuid.UUID, list[date]] = {}
+    # Attended group sessions count when the policy counts them (`practice.py`).
+    counted = {pid: [d for d in days if d <= as_of] for pid, days in group_days.items()}
     for r in rows:
         if (
             r.status in HELD_STATUSES
@@ -322,8 +325,15 @@ async def report_card(
         for r in (await session.exec(stmt)).all()
     ]
     much = {p: _how_much(rows, period) for p, period in (("c", current), ("p", previous))}
+    practice, groups = await practice_counts(
+        session,
+        org,
+        [(p.id, p.started_on) for p in found],
+        [(current.start, current.end), (previous.start, previous.end)],
+    )
+    group_days = counted_group_days(policy, groups)
     well = {
-        p: _how_well(rows, period, policy, people, before, spans)
+        p: _how_well(rows, period, policy, people, before, spans, group_days)
         for p, period in (("c", current), ("p", previous))
     }
     k = await _k(session, org)
@@ -366,6 +376,7 @@ async def report_card(
             at_least_minimum_rate=rates(4),
         ),
         better_off=better,
+        practice=practice,
     )
     figures = [better.helpful.current, better.helpful.previous]
     figures += [better.felt_safe.current, better.felt_safe.previous]
@@ -392,7 +403,8 @@ def report_card_rows(card: ReportCard) -> list[tuple[str, ...]]:
     """The card as CSV rows: one per figure, current beside previous; a suppressed
     feedback figure reads "suppressed" with no n."""
     rows: list[tuple[str, ...]] = [CSV_HEADER]
-    for section, group in (("how_much", card.how_much), ("how_well", card.how_well)):
+    sections = (("how_much", card.how_much), ("how_well", card.how_well))
+    for section, group in (*sections, ("practice", card.practice)):
         for name, pair in group:
             rows.append((section, name, _cell(pair.current), _cell(pair.previous), "", ""))
     for name, released in card.better_off:

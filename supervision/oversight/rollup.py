@@ -30,6 +30,13 @@ from models.supervision import (
     SupervisionAction,
     SupervisionSession,
 )
+from supervision.oversight.practice import (
+    Attended,
+    agreement_spans,
+    attended_groups,
+    in_force_on,
+    reach,
+)
 from supervision.oversight.schemas import (
     StaffSupervisionRow,
     UnitRollup,
@@ -46,6 +53,7 @@ from supervision.policy_store import load_policy
 from supervision.status import last_counted_on, local_today
 
 CANCELLED_WINDOW = timedelta(days=90)
+GROUP_WINDOW = timedelta(days=90)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +64,7 @@ class _Person:
     started_on: date
     timezone: str
     unit_id: uuid.UUID | None
+    supervisor_id: uuid.UUID | None = None
 
 
 @dataclass
@@ -145,14 +154,17 @@ async def people_in(
             col(Staff.started_on),
             col(Staff.timezone),
             col(Staff.unit_id),
+            col(Staff.supervisor_id),
         )
         .where(col(Staff.organisation_id) == organisation_id, where)
         .order_by(col(Staff.display_name), col(Staff.id))
     )
     connection = await session.connection()
     return [
-        _Person(sid, name, Cohort(cohort), started, tz, unit)
-        for sid, name, cohort, started, tz, unit in (await connection.execute(stmt)).all()
+        _Person(sid, name, Cohort(cohort), started, tz, unit, supervisor)
+        for sid, name, cohort, started, tz, unit, supervisor in (
+            await connection.execute(stmt)
+        ).all()
     ]
 
 
@@ -240,7 +252,18 @@ async def staff_rows(
     where: sa.ColumnElement[bool],
     now: datetime,
 ) -> list[StaffSupervisionRow]:
-    """One row per person matching `where`, from six statements whatever their number."""
+    """One row per person matching `where`, from eight statements whatever their number."""
+    rows, _ = await _rows_and_groups(session, organisation_id, where, now)
+    return rows
+
+
+async def _rows_and_groups(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    where: sa.ColumnElement[bool],
+    now: datetime,
+) -> tuple[list[StaffSupervisionRow], list[Attended]]:
+    """The people's rows, and who attended which group session in the last 90 days."""
     policy = await load_policy(session, organisation_id)
     people = await people_in(session, organisation_id, where)
     by_id = {p.id: p for p in people}
@@ -253,12 +276,21 @@ async def staff_rows(
     spans = await absence_spans(session, organisation_id, ids, ending_on_or_after=matter)
     pending = await _pending(session, organisation_id, ids, by_id, policy, now)
     actions = await _open_actions(session, organisation_id, ids)
+    agreements = await agreement_spans(session, organisation_id, ids)
+    since = (now - GROUP_WINDOW).date()
+    groups = await attended_groups(session, organisation_id, ids, since)
+    group_counts: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+    for a in groups:
+        group_counts[a.staff_id].add(a.group_id)
     rows = []
     for p in people:
         today = local_today(now, p.timezone)
         state = cadence(policy, p.cohort, p.started_on, last.get(p.id), spans.get(p.id, []), today)
         counts = pending.get(p.id, _Pending())
         open_actions = actions.get(p.id, [])
+        agreement = in_force_on(agreements.get(p.id, []), now.date())
+        if agreement is not None and agreement.supervisor_id != p.supervisor_id:
+            agreement = None  # made with a former supervisor: not this relationship's
         rows.append(
             StaffSupervisionRow(
                 staff_id=p.id,
@@ -278,15 +310,25 @@ async def staff_rows(
                 awaiting_sign_off=counts.awaiting_sign_off,
                 write_up_late=counts.write_up_late,
                 sign_off_late=counts.sign_off_late,
+                agreement_in_place=agreement is not None,
+                agreement_review_due_on=agreement.review_due_on if agreement else None,
+                agreement_review_overdue=agreement is not None and agreement.review_due_on < today,
+                group_sessions_last_90_days=len(group_counts.get(p.id, ())),
             )
         )
-    return rows
+    return rows, groups
 
 
-def _rollup(unit_id: uuid.UUID, name: str, rows: Sequence[StaffSupervisionRow]) -> UnitRollup:
+def _rollup(
+    unit_id: uuid.UUID,
+    name: str,
+    rows: Sequence[StaffSupervisionRow],
+    groups: Sequence[Attended],
+) -> UnitRollup:
     staff_count = len(rows)
     overdue = sum(1 for r in rows if r.days_overdue > 0)
     compliant = staff_count - overdue
+    held, reached = reach(groups, {r.staff_id for r in rows})
     return UnitRollup(
         unit_id=unit_id,
         name=name,
@@ -294,6 +336,10 @@ def _rollup(unit_id: uuid.UUID, name: str, rows: Sequence[StaffSupervisionRow]) 
         compliant_count=compliant,
         compliance_rate=round(compliant / staff_count, 4) if staff_count else None,
         overdue_count=overdue,
+        agreement_in_place_count=sum(1 for r in rows if r.agreement_in_place),
+        agreement_review_overdue_count=sum(1 for r in rows if r.agreement_review_overdue),
+        group_sessions_last_90_days=held,
+        group_people_reached_last_90_days=reached,
     )
 
 
@@ -304,7 +350,8 @@ async def unit_oversight(
     person; HR gets the counts only."""
     sees_people = await unit_audience(session, actor, unit_id)
     tree = await _tree(session, actor.organisation_id, unit_id)
-    rows = await staff_rows(session, actor.organisation_id, staff_in_units(list(tree.names)), now)
+    where = staff_in_units(list(tree.names))
+    rows, groups = await _rows_and_groups(session, actor.organisation_id, where, now)
     # Which child of the root each unit rolls up into (one pass over the tree, one over people).
     top_child: dict[uuid.UUID, uuid.UUID] = {}
     for child in tree.children.get(unit_id, []):
@@ -314,10 +361,10 @@ async def unit_oversight(
         if row.unit_id in top_child:
             grouped[top_child[row.unit_id]].append(row)
     children = [
-        _rollup(child, tree.names[child], grouped.get(child, []))
+        _rollup(child, tree.names[child], grouped.get(child, []), groups)
         for child in sorted(tree.children.get(unit_id, []), key=lambda u: (tree.names[u], u))
     ]
-    top = _rollup(unit_id, tree.names[unit_id], rows)
+    top = _rollup(unit_id, tree.names[unit_id], rows, groups)
     return UnitSupervisionOversight(
         **top.model_dump(), units=children, staff=rows if sees_people else []
     )

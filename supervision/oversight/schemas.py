@@ -26,6 +26,12 @@ class StaffSupervisionRow(BaseModel):
     awaiting_sign_off: int
     write_up_late: int
     sign_off_late: int
+    # Agreements (an agreement signed by both, in force, with the current line supervisor)
+    # and group supervision attended (held in the last 90 days).
+    agreement_in_place: bool
+    agreement_review_due_on: date | None
+    agreement_review_overdue: bool
+    group_sessions_last_90_days: int
 
 
 class UnitRollup(BaseModel):
@@ -35,6 +41,12 @@ class UnitRollup(BaseModel):
     compliant_count: int
     compliance_rate: float | None
     overdue_count: int
+    agreement_in_place_count: int
+    agreement_review_overdue_count: int
+    # Group supervision in the last 90 days, apart from one-to-ones: sessions at least one
+    # person here attended (each once), and how many people here attended one.
+    group_sessions_last_90_days: int
+    group_people_reached_last_90_days: int
 
 
 class UnitSupervisionOversight(UnitRollup):
@@ -55,6 +67,8 @@ class TrendMonth(BaseModel):
     sessions_held: int
     counted_sessions: int
     cancelled: int
+    group_sessions_held: int  # apart from one-to-ones: each group session once
+    group_people_reached: int  # people in the subtree who attended one that month
 
 
 class SupervisionTrend(BaseModel):

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.absence import absence_spans
 from models.actor import Actor
 from models.supervision import HELD_STATUSES, SessionKind, SessionStatus, SupervisionSession
+from supervision.oversight.practice import attended_groups, counted_group_days, reach
 from supervision.oversight.rollup import people_in, staff_in_units, subtree_unit_ids, unit_audience
 from supervision.oversight.schemas import SupervisionTrend, TrendMonth
 from supervision.policy import counts_toward_cadence, next_due_on
@@ -29,7 +30,8 @@ async def unit_trend(
     session: AsyncSession, actor: Actor, unit_id: uuid.UUID, months: int, now: datetime
 ) -> SupervisionTrend:
     """Month by month: the share of people within cadence at the month's end (or today),
-    sessions held and counted, and cancellations. People are those in the subtree now."""
+    sessions held and counted, cancellations, and group sessions apart from one-to-ones.
+    People are those in the subtree now."""
     await unit_audience(session, actor, unit_id)
     org = actor.organisation_id
     policy = await load_policy(session, org)
@@ -79,6 +81,10 @@ async def unit_trend(
         if counts_toward_cadence(policy, SessionKind(kind), minutes or 0):
             monthly_counted[held_on.replace(day=1)] += 1
             held[supervisee_id].append(held_on)
+    groups = await attended_groups(session, org, ids, first)
+    for person, days in counted_group_days(policy, groups).items():
+        held[person].extend(days)  # only when the policy counts group sessions
+    everyone = set(ids)
     result = []
     for back in range(months - 1, -1, -1):
         start = _month_start(today, back)
@@ -91,6 +97,9 @@ async def unit_trend(
             due = next_due_on(policy, p.cohort, p.started_on, last, spans.get(p.id, []))
             if end <= due:
                 compliant += 1
+        group_held, group_reached = reach(
+            [g for g in groups if start <= g.held_on <= end], everyone
+        )
         result.append(
             TrendMonth(
                 month=start.strftime("%Y-%m"),
@@ -101,6 +110,8 @@ async def unit_trend(
                 sessions_held=monthly_held.get(start, 0),
                 counted_sessions=monthly_counted.get(start, 0),
                 cancelled=monthly_cancelled.get(start, 0),
+                group_sessions_held=group_held,
+                group_people_reached=group_reached,
             )
         )
     return SupervisionTrend(unit_id=unit_id, months=result)

@@ -38,6 +38,9 @@ SEEDED_TABLES = (
     "changes",
     "change_counters",
     "access_log",
+    "supervision_agreements",
+    "supervision_group_sessions",
+    "supervision_group_attendees",
 )
 
 
@@ -98,6 +101,11 @@ async def test_every_demo_login_has_something_to_see(
     await _directorate_is_mostly_on_track(client, director)
     await _reflections_are_private_but_the_shared_one(client, practitioner, asye, manager)
     await _practitioner_has_history(client, practitioner)
+    await _agreements_and_groups(client, manager, practitioner, asye)
+    head = await _headers(client, logins["head of service"])
+    await _report_card_counts_practice(client, head)
+    admin = await _headers(client, logins["admin"])
+    await _admin_reads_the_access_log(client, admin)
     await _analytics_release_services_and_suppress_teams(client, hr)
 
 
@@ -259,6 +267,55 @@ async def _analytics_release_services_and_suppress_teams(
     team_cells = [c for c in body["cells"] if c["group"] in teams]
     assert team_cells
     assert all(c["suppressed"] and c["n"] is None and c["mean"] is None for c in team_cells)
+
+
+async def _agreements_and_groups(
+    client: httpx.AsyncClient,
+    manager: dict[str, str],
+    practitioner: dict[str, str],
+    asye: dict[str, str],
+) -> None:
+    """A signed agreement (and its first version kept), one waiting for the ASYE's
+    signature, a review overdue and someone without one; monthly group supervision."""
+    mine = (await _get(client, "/api/v1/supervision/agreements", practitioner))["data"]
+    assert [(a["number"], a["status"]) for a in mine] == [(2, "in_force"), (1, "superseded")]
+    current = await _get(client, f"/api/v1/supervision/agreements/{mine[0]['id']}", practitioner)
+    assert current["terms"]["learning_needs"]
+    waiting = (await _get(client, "/api/v1/supervision/agreements", asye))["data"]
+    assert [a["status"] for a in waiting] == ["draft"]
+    assert waiting[0]["supervisor_signed_at"] is not None
+    assert waiting[0]["supervisee_signed_at"] is None
+    me = await _get(client, "/api/v1/me", manager)
+    team = await _get(client, f"/api/v1/oversight/units/{me['unit_id']}/supervision", manager)
+    rows = team["staff"]
+    assert sum(r["agreement_review_overdue"] for r in rows) == 1
+    assert sum(not r["agreement_in_place"] for r in rows) == 2  # the ASYE's, and one off sick
+    assert team["group_sessions_last_90_days"] == 3
+    assert team["group_people_reached_last_90_days"] >= 6
+    groups = (await _get(client, "/api/v1/supervision/group-sessions", practitioner))["data"]
+    assert [g["status"] for g in groups] == ["scheduled", "recorded", "recorded", "recorded"]
+    latest = await _get(
+        client, f"/api/v1/supervision/group-sessions/{groups[1]['id']}", practitioner
+    )
+    assert latest["record"]["case_discussion"]["decision"]
+    assert latest["attended_count"] == 6
+    assert [a["attendance"] for a in latest["attendees"]].count("absent") == 1
+
+
+async def _report_card_counts_practice(client: httpx.AsyncClient, head: dict[str, str]) -> None:
+    me = await _get(client, "/api/v1/me", head)
+    url = f"/api/v1/oversight/units/{me['unit_id']}/report-card"
+    card = await _get(client, url, head, period="month")
+    assert card["practice"]["group_sessions_held"]["current"] == 1
+    assert card["practice"]["agreements_in_place"]["current"] > 20
+
+
+async def _admin_reads_the_access_log(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+    log = (await _get(client, "/api/v1/admin/access-log", admin))["data"]
+    assert {"management_oversight", "administration", "supervision"} <= {e["reason"] for e in log}
+    audit = (await _get(client, "/api/v1/admin/analytics-audit", admin))["data"]
+    # That read is itself in the audit, beside the head of service's report card.
+    assert {"admin_access_log", "report_card"} <= {a["endpoint"] for a in audit}
 
 
 async def _counts(db: AsyncSession) -> dict[str, int]:

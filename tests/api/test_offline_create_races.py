@@ -1,5 +1,6 @@
 """The one offline-create protocol under real races (separate connections, real commits):
-check-ins and supervision sessions, like reflections (test_reflections_concurrency.py).
+check-ins, supervision sessions, agreements and group sessions, like reflections
+(test_reflections_concurrency.py).
 
 The same id and body sent many times at once makes one row and answers 201 once and 200
 for every other; the same id with another body answers 409 (never 500)."""
@@ -17,8 +18,10 @@ import httpx
 import sqlalchemy as sa
 from sqlmodel import SQLModel, col, select
 
+from models.agreement import SupervisionAgreement
 from models.db import session_scope
 from models.directory.staff import Role, Staff
+from models.group_supervision import GroupSession
 from models.incidents import Incident
 from models.supervision import SupervisionSession
 from models.wellbeing import CheckIn, TalkRequest
@@ -28,6 +31,8 @@ from tests.harness import Committed
 
 CHECKINS = "/api/v1/wellbeing/checkins"
 SESSIONS = "/api/v1/supervision/sessions"
+AGREEMENTS = "/api/v1/supervision/agreements"
+GROUPS = "/api/v1/supervision/group-sessions"
 
 
 @dataclass
@@ -136,6 +141,73 @@ async def test_concurrent_sessions_with_one_id_and_two_bodies(committed: Committ
     responses = await _race(committed, SESSIONS, p.supervisor, bodies)
     _mixed_outcome(responses, bodies, lambda b: b["scheduled_for"][:10])
     assert await _count(committed, SupervisionSession, row_id) == 1
+
+
+def agreement_body(p: Pair, row_id: uuid.UUID, day: int = 23) -> dict[str, Any]:
+    return {
+        "id": str(row_id),
+        "supervisee_id": str(p.supervisee.id),
+        "starts_on": f"2026-11-{day}",
+        "terms": {"frequency_days": 28, "duration_minutes": 90, "learning_needs": "Court."},
+    }
+
+
+async def test_concurrent_identical_agreements_make_one(committed: Committed) -> None:
+    p = await pair(committed)
+    row_id = uuid.uuid4()
+    responses = await _race(committed, AGREEMENTS, p.supervisor, [agreement_body(p, row_id)] * 20)
+    _identical_outcome(responses)
+    assert await _count(committed, SupervisionAgreement, row_id) == 1
+
+
+async def test_concurrent_agreements_with_one_id_and_two_bodies(committed: Committed) -> None:
+    p = await pair(committed)
+    row_id = uuid.uuid4()
+    bodies = [agreement_body(p, row_id, day=23 + i % 2) for i in range(20)]
+    responses = await _race(committed, AGREEMENTS, p.supervisor, bodies)
+    _mixed_outcome(responses, bodies, lambda b: b["starts_on"])
+    assert await _count(committed, SupervisionAgreement, row_id) == 1
+
+
+async def test_concurrent_group_sessions_make_one_and_refuse_another_body(
+    committed: Committed,
+) -> None:
+    p = await pair(committed)
+    now = committed.clock()
+    async with session_scope(committed.sessions) as db:
+        org_id = p.supervisee.organisation_id
+        more = []
+        for _ in range(3):
+            person = Staff(
+                organisation_id=org_id,
+                email=f"{uuid.uuid4().hex}@council.example",
+                display_name="Attendee",
+                roles=["practitioner"],
+                supervisor_id=p.supervisor.id,
+                started_on=now.date(),
+                created_at=now,
+                updated_at=now,
+            )
+            db.add(person)
+            more.append(person)
+    row_id = uuid.uuid4()
+    attendees = [str(p.supervisee.id), *(str(m.id) for m in more)]
+    bodies = [
+        {
+            "id": str(row_id),
+            "scheduled_for": (now + timedelta(days=3 + i % 2)).isoformat(),
+            "attendee_ids": attendees,
+        }
+        for i in range(20)
+    ]
+    same = await _race(committed, GROUPS, p.supervisor, [bodies[0]] * 10)
+    _identical_outcome(same)
+    row_id2 = uuid.uuid4()
+    mixed = [{**b, "id": str(row_id2)} for b in bodies]
+    responses = await _race(committed, GROUPS, p.supervisor, mixed)
+    _mixed_outcome(responses, mixed, lambda b: b["scheduled_for"][:10])
+    assert await _count(committed, GroupSession, row_id) == 1
+    assert await _count(committed, GroupSession, row_id2) == 1
 
 
 async def test_concurrent_identical_talk_requests_and_incidents_make_one(

@@ -34,7 +34,6 @@ async def _cancel(
     row.status = SessionStatus.cancelled
     row.cancelled_by = by.id
     row.cancelled_at = at(on)
-    row.cancelled_reason = "clash"
     await db.flush()
 
 

@@ -37,10 +37,23 @@ def _policy(**changes: Any) -> dict[str, Any]:
         "write_up_working_days": 5,
         "sign_off_working_days": 5,
         "bank_holidays": [],
+        "group_min_attendees": 4,
+        "group_max_attendees": 10,
+        "agreement_first_review_months": 3,
+        "agreement_review_months": 12,
         "nation": "england_and_wales",
     }
     body.update(changes)
     return body
+
+
+# The body a client written before issue 16 sends: the four newer values left out.
+OLDER = (
+    "group_min_attendees",
+    "group_max_attendees",
+    "agreement_first_review_months",
+    "agreement_review_months",
+)
 
 
 async def test_policy_defaults_are_standard_5_and_admins_replace_them(
@@ -66,6 +79,14 @@ async def test_policy_defaults_are_standard_5_and_admins_replace_them(
     assert stale.status_code == 412
     missing = await client.put(POLICY, json=_policy(), headers=bearer(app, t.admin))
     assert missing.status_code == 428
+    # A client that predates the group and agreement values still replaces the policy; those
+    # take their defaults.
+    older = {k: v for k, v in _policy().items() if k not in OLDER}
+    replaced = await client.put(
+        POLICY, json=older, headers={**bearer(app, t.admin), "If-Match": put.headers["ETag"]}
+    )
+    assert replaced.status_code == 200
+    assert replaced.json() == _policy()
     # The other organisation still has the defaults.
     theirs = await client.get(POLICY, headers=bearer(app, t.outsider))
     assert theirs.json()["qualified_interval_days"] == 28
@@ -86,6 +107,9 @@ async def test_policy_changes_need_admin_and_valid_values(
         _policy(bank_holidays=["not-a-date"]),
         _policy(surprise=1),
         {"qualified_interval_days": 21},
+        _policy(group_min_attendees=6, group_max_attendees=5),
+        _policy(group_max_attendees=31),
+        _policy(agreement_review_months=0),
     ):
         response = await client.put(POLICY, json=bad, headers={**bearer(app, t.admin), **match})
         assert response.status_code == 422, bad

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.absence import Absence, AbsenceKind
+from models.agreement import (
+    AGREEMENTS_TABLE,
+    TERMS_COLUMN,
+    AgreementStatus,
+    SupervisionAgreement,
+)
+from models.crypto import KeyRing, parse_key_ring, seal_json, seal_text
 from models.directory.organisation import Organisation, Unit
 from models.directory.staff import Cohort, Role, Staff
+from models.group_supervision import Attendance, GroupAttendee, GroupFormat, GroupSession
 from models.supervision import (
+    RECORDS_TABLE,
     ActionStatus,
     SessionKind,
     SessionStatus,
@@ -18,7 +28,36 @@ from models.supervision import (
     SupervisionRecord,
     SupervisionSession,
 )
+from tests.conftest import TEST_ENCRYPTION_KEYS
 from tests.factories.directory import make_org, make_staff, make_unit
+
+# The ring the test apps seal with (tests/conftest.py's test settings).
+TEST_RING: KeyRing = parse_key_ring(TEST_ENCRYPTION_KEYS)
+
+
+def sealed_record(
+    session: SupervisionSession, author: Staff, ring: KeyRing = TEST_RING, **sections: str | bool
+) -> SupervisionRecord:
+    """A record row with its sections sealed as the app seals them (others empty)."""
+    record_id = uuid.uuid4()
+    support_private = bool(sections.pop("support_private", False))
+
+    def sealed(column: str) -> str:
+        return seal_text(ring, str(sections.pop(column, "")), RECORDS_TABLE, record_id, column)
+
+    record = SupervisionRecord(
+        id=record_id,
+        organisation_id=session.organisation_id,
+        session_id=session.id,
+        recorded_by=author.id,
+        support_private=support_private,
+        management=sealed("management"),
+        development=sealed("development"),
+        support=sealed("support"),
+        mediation=sealed("mediation"),
+    )
+    assert not sections, sections
+    return record
 
 
 async def make_session(
@@ -35,6 +74,7 @@ async def make_session(
     recorded_at: datetime | None = None,
     support: str = "",
     support_private: bool = False,
+    ring: KeyRing = TEST_RING,
 ) -> SupervisionSession:
     """A session; with `held_on` it is recorded (or `status`) on that day, with a record."""
     if held_on is not None and status == SessionStatus.scheduled:
@@ -61,13 +101,13 @@ async def make_session(
     await db.flush()
     if held_on is not None:
         db.add(
-            SupervisionRecord(
-                organisation_id=row.organisation_id,
-                session_id=row.id,
+            sealed_record(
+                row,
+                supervisor,
+                ring,
                 management="caseload reviewed",
                 support=support,
                 support_private=support_private,
-                recorded_by=supervisor.id,
             )
         )
         await db.flush()
@@ -178,3 +218,86 @@ async def make_team(
         admin=admin,
         outsider=outsider,
     )
+
+
+async def make_agreement(
+    db: AsyncSession,
+    supervisee: Staff,
+    supervisor: Staff,
+    *,
+    now: datetime,
+    starts_on: date,
+    review_due_on: date,
+    in_force_at: datetime | None,
+    superseded_at: datetime | None = None,
+    number: int = 1,
+) -> SupervisionAgreement:
+    """An agreement: a draft without `in_force_at`, else in force (or superseded)."""
+    row_id = uuid.uuid4()
+    status = AgreementStatus.draft
+    if in_force_at is not None:
+        status = AgreementStatus.superseded if superseded_at else AgreementStatus.in_force
+    terms = {"frequency_days": 28, "duration_minutes": 90, "learning_needs": "Court skills."}
+    row = SupervisionAgreement(
+        id=row_id,
+        organisation_id=supervisee.organisation_id,
+        supervisee_id=supervisee.id,
+        supervisor_id=supervisor.id,
+        number=number,
+        status=status,
+        starts_on=starts_on,
+        review_due_on=review_due_on,
+        terms=seal_json(TEST_RING, terms, AGREEMENTS_TABLE, row_id, TERMS_COLUMN),
+        supervisee_signed_at=in_force_at,
+        supervisor_signed_at=in_force_at,
+        in_force_at=in_force_at,
+        superseded_at=superseded_at,
+        created_at=now,
+        updated_at=now,
+    )
+    db.add(row)
+    await db.flush()
+    return row
+
+
+async def make_group(
+    db: AsyncSession,
+    facilitator: Staff,
+    attendees: list[tuple[Staff, Attendance]],
+    *,
+    now: datetime,
+    held_on: date,
+    minutes: int = 90,
+) -> GroupSession:
+    """A recorded group session held on `held_on` (no record text: oversight counts it)."""
+    held_at = datetime.combine(held_on, time(10, 0), tzinfo=UTC)
+    row = GroupSession(
+        organisation_id=facilitator.organisation_id,
+        facilitator_id=facilitator.id,
+        format=GroupFormat.signs_of_safety,
+        status=SessionStatus.recorded,
+        scheduled_for=held_at,
+        duration_minutes=minutes,
+        held_at=held_at,
+        held_minutes=minutes,
+        recorded_at=held_at,
+        created_by=facilitator.id,
+        request_hash="0" * 64,
+        created_at=now,
+        updated_at=now,
+    )
+    db.add(row)
+    await db.flush()
+    for position, (person, attendance) in enumerate(attendees):
+        db.add(
+            GroupAttendee(
+                organisation_id=row.organisation_id,
+                group_session_id=row.id,
+                staff_id=person.id,
+                position=position,
+                attendance=attendance,
+                held_on=held_on if attendance is Attendance.attended else None,
+            )
+        )
+    await db.flush()
+    return row

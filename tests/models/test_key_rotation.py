@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 import httpx
+import sqlalchemy as sa
 from pydantic import SecretStr
 from sqlmodel import col, select
 
@@ -18,6 +20,7 @@ from supervision.reflections.schemas import ReflectionUpdate
 from tests.conftest import TEST_ENCRYPTION_KEYS
 from tests.factories.directory import bearer, make_org, make_staff
 from tests.factories.reflections import make_reflection, note_body
+from tests.factories.supervision import make_session
 from tests.harness import Committed
 
 NEW, OLD = TEST_ENCRYPTION_KEYS.split(",")  # "k1:..." seals in the app; "k0:..." is older
@@ -97,3 +100,47 @@ async def test_a_row_rewritten_during_rotation_keeps_the_newer_value(
         kept = (await db.exec(select(Reflection).where(col(Reflection.id) == first))).one()
     assert open_json(ring, kept.content or "", "reflections", first, "content")["title"] == "Newer"
     assert await key_ids(committed, [first, second]) == ["k1", "k1"]
+
+
+async def test_supervision_record_text_is_rotated_too(committed: Committed) -> None:
+    """A record sealed under the old key is re-sealed, and its readers still see the text."""
+    old_ring = parse_key_ring(f"{OLD},{NEW}")
+    now = committed.clock()
+    async with session_scope(committed.sessions) as db:
+        org = await make_org(db, now=now)
+        committed.track(org)
+        supervisor = await make_staff(db, org, now=now)
+        supervisee = await make_staff(db, org, supervisor=supervisor, now=now)
+        held = await make_session(
+            db,
+            supervisee,
+            supervisor,
+            now=now,
+            held_on=date(2026, 11, 2),
+            ring=old_ring,
+            support="An old support section",
+        )
+    query = sa.text("SELECT support FROM supervision_records WHERE session_id = :sid")
+    params = {"sid": held.id.hex if committed.engine.dialect.name == "sqlite" else held.id}
+
+    async def support_key() -> str:
+        async with committed.sessions() as db:
+            stored: str = (await db.exec(query, params=params)).scalar_one()  # type: ignore[call-overload]
+        return key_id_of(stored)
+
+    assert await support_key() == "k0"
+    url = committed.engine.url.render_as_string(hide_password=False)
+    lines = await _rotate_keys(
+        committed.settings.model_copy(update={"database_url": url}), batch_size=2
+    )
+    assert any(line.startswith("supervision_records.support: re-encrypted ") for line in lines)
+    assert await support_key() == "k1"
+    committed.settings = committed.settings.model_copy(update={"encryption_keys": SecretStr(NEW)})
+    app = committed.app()
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
+        read = await client.get(
+            f"/api/v1/supervision/sessions/{held.id}", headers=bearer(app, supervisee)
+        )
+    assert read.json()["record"]["support"] == "An old support section"
