@@ -16,6 +16,7 @@ from api import problems
 from api.delivery.scheduler import Scheduler
 from api.deps import Clock, system_clock
 from api.logs import configure_logging
+from api.mail import Mailer
 from api.metrics import Metrics
 from api.middleware import BodyLimit, RequestMetrics
 from api.oidc import OidcVerifier
@@ -33,6 +34,7 @@ from api.routes import (
     org_sso,
     oversight_supervision,
     oversight_wellbeing,
+    passwords,
     privacy,
     reflections,
     scim,
@@ -111,6 +113,7 @@ def create_app(
     app.state.metrics = Metrics()
     app.state.key_ring = settings.key_ring()
     app.state.oidc = OidcVerifier(settings)
+    app.state.mailer = Mailer(settings)
 
     problems.install(app)
     for module in (
@@ -118,6 +121,7 @@ def create_app(
         org,
         org_sso,
         staff,
+        passwords,
         privacy,
         supervision,
         supervision_agreements,

@@ -15,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.mail import Mailer
 from api.oidc import OidcVerifier
 from api.security import AccessTokens, InvalidToken, Passwords
 from api.settings import Settings
@@ -76,6 +77,11 @@ async def get_key_ring(request: Request) -> KeyRing:
     return ring
 
 
+async def get_mailer(request: Request) -> Mailer:
+    mailer: Mailer = request.app.state.mailer
+    return mailer
+
+
 async def get_oidc(request: Request) -> OidcVerifier:
     verifier: OidcVerifier = request.app.state.oidc
     return verifier
@@ -89,6 +95,7 @@ PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
 TokensDep = Annotated[AccessTokens, Depends(get_tokens)]
 KeyRingDep = Annotated[KeyRing, Depends(get_key_ring)]
 OidcDep = Annotated[OidcVerifier, Depends(get_oidc)]
+MailerDep = Annotated[Mailer, Depends(get_mailer)]
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str | None, Query(max_length=500)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from fastapi import APIRouter, Request, Response
 
@@ -12,15 +13,18 @@ from api.deps import (
     Cursor,
     IfMatch,
     Limit,
+    MailerDep,
     Now,
     PasswordsDep,
     SessionDep,
+    SettingsDep,
 )
+from api.mail import deliver_links, invitation_public
 from api.problems import problems
 from models.directory.schemas import ImportResult, StaffCreate, StaffPublic, StaffUpdate
 from models.directory.service import create_staff, get_staff, list_staff, update_staff
 from models.directory.staff import Staff
-from models.directory.staff_import import import_staff
+from models.directory.staff_import import InviteTerms, import_and_invite
 from models.errors import Invalid
 from models.etag import etag_for
 from models.pagination import DEFAULT_LIMIT
@@ -79,15 +83,30 @@ async def list_staff_route(
     },
 )
 async def import_staff_route(
-    request: Request, actor: AdminActor, session: SessionDep, now: Now
+    request: Request,
+    actor: AdminActor,
+    session: SessionDep,
+    settings: SettingsDep,
+    mailer: MailerDep,
+    now: Now,
+    invite: bool = False,
 ) -> ImportResult:
-    """Create or update staff from an HR system's CSV; all or nothing, errors by line."""
+    """Create or update staff from an HR system's CSV; all or nothing, errors by line. With
+    `invite=true`, everyone the file makes is invited to set a password (e-mailed when a
+    mail server is configured, otherwise each link is in the answer to pass on)."""
     try:
         text = (await request.body()).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise Invalid("The file is not UTF-8 text.") from exc
-    created, updated = await import_staff(session, actor, text, now)
-    return ImportResult(created=created, updated=updated)
+    lifetime = timedelta(days=settings.invitation_days)
+    terms = InviteTerms(lifetime, settings.public_url) if invite else None
+    created, updated, links = await import_and_invite(session, actor, text, now, terms)
+    sent = await deliver_links(mailer, links, lifetime.total_seconds() / 3600)
+    return ImportResult(
+        created=created,
+        updated=updated,
+        invitations=[invitation_public(link, ok) for link, ok in zip(links, sent, strict=True)],
+    )
 
 
 @router.get("/{staff_id}", name="get_staff", response_model=StaffPublic, responses=problems(404))

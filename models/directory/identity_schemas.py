@@ -62,13 +62,17 @@ class ScimTokenIssued(ScimTokenPublic):
 
 class InvitationPublic(BaseModel):
     staff_id: uuid.UUID
+    email: str
     expires_at: datetime
-    sent: bool  # True: e-mailed to the person; False: `url` is for the admin to pass on
+    # True: e-mailed to the person (no `url` here). False: no mail server is configured or it
+    # refused the message; `url` is for the admin to pass on, privately.
+    sent: bool
     url: str | None
 
 
 class PasswordForgot(Request):
-    email: Annotated[str, StringConstraints(max_length=320)]
+    # Any text: a malformed address gets the same answer as an unknown one.
+    email: Annotated[str, StringConstraints(min_length=1, max_length=320)]
 
 
 class PasswordSet(Request):

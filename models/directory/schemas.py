@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field
 
+from models.directory.identity_schemas import InvitationPublic
 from models.directory.staff import Cohort, Role
 from models.schemas import Email, Name, Password, Request, TimeZone
 
@@ -82,3 +83,5 @@ class StaffPublic(MePublic):
 class ImportResult(BaseModel):
     created: int
     updated: int
+    # With `?invite=true`: one per person the file made (docs/identity.md).
+    invitations: list[InvitationPublic] = []

@@ -7,7 +7,7 @@ import io
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.actor import Actor
 from models.directory.leavers import end_access
 from models.directory.organisation import Unit
+from models.directory.password_links import Link, invite_imported
 from models.directory.schemas import Roles
 from models.directory.service import grant_roles_to_named_supervisors
 from models.directory.staff import Cohort, Role, Staff
@@ -58,13 +59,46 @@ class _Row:
 async def import_staff(
     session: AsyncSession, actor: Actor, text: str, now: datetime
 ) -> tuple[int, int]:
+    """`import_staff_people` answering how many were created and updated."""
+    created, updated = await import_staff_people(session, actor, text, now)
+    return len(created), updated
+
+
+async def import_and_invite(
+    session: AsyncSession,
+    actor: Actor,
+    text: str,
+    now: datetime,
+    invite: InviteTerms | None,
+) -> tuple[int, int, list[Link]]:
+    """Import, then (when `invite` is given) invite the people the file made: created and
+    updated counts and the invitations' links (docs/identity.md)."""
+    created, updated = await import_staff_people(session, actor, text, now)
+    links: list[Link] = []
+    if invite is not None:
+        links = await invite_imported(
+            session, actor, [s.id for s in created], now, invite.lifetime, invite.public_url
+        )
+    return len(created), updated, links
+
+
+@dataclass(frozen=True)
+class InviteTerms:
+    lifetime: timedelta
+    public_url: str
+
+
+async def import_staff_people(
+    session: AsyncSession, actor: Actor, text: str, now: datetime
+) -> tuple[list[Staff], int]:
     """Create or update (by e-mail) every row, or raise `Invalid` listing each bad line.
 
     Columns: email, display_name, started_on (required); roles (separated by `;` or spaces,
     default practitioner), unit (a unit's id, or its name when that is unique), supervisor_email
     (someone already in Harbour or elsewhere in the file), cohort, timezone, active.
-    Imported people get no password: an admin sets one, or they sign in through the
-    organisation's identity provider.
+    Imported people get no password: an admin invites them (or sets one), or they sign in
+    through the organisation's identity provider. Answers the people made and how many
+    were updated.
     """
     if "\x00" in text:
         raise Invalid("The file contains NUL characters; export it again as plain CSV text.")
@@ -136,7 +170,8 @@ async def import_staff(
         errors.sort(key=lambda e: e["line"])
         raise Invalid(f"{len(errors)} problem(s) in the file; nothing was imported.", errors=errors)
 
-    created = updated = 0
+    created: list[Staff] = []
+    updated = 0
     by_email = dict(existing)
     leavers: list[Staff] = []
     for row in rows:
@@ -152,7 +187,7 @@ async def import_staff(
             )
             session.add(staff)
             by_email[row.email] = staff
-            created += 1
+            created.append(staff)
         else:
             staff.version += 1
             staff.updated_at = now
