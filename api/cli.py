@@ -131,6 +131,20 @@ async def _import_instrument(settings: Settings, org: str, path: str, attestatio
         await engine.dispose()
 
 
+async def _sso_disable(settings: Settings, org: str) -> str:
+    from models.directory.sso import break_glass_disable
+    from models.errors import NotFound
+
+    engine = create_engine(settings.database_url, pool_size=1)
+    try:
+        async with session_scope(create_session_factory(engine)) as session:
+            return await break_glass_disable(session, org, datetime.now(UTC))
+    except NotFound as exc:
+        raise SystemExit(exc.detail) from exc
+    finally:
+        await engine.dispose()
+
+
 async def _import_bank_holidays(settings: Settings, path: str) -> str:
     import json
 
@@ -220,6 +234,14 @@ def _parser() -> argparse.ArgumentParser:
         help="replace each nation's bank holidays from a GOV.UK bank-holidays.json file",
     )
     replace.add_argument("file")
+    sso = sub.add_parser("sso", help="an organisation's single sign-on")
+    sso_sub = sso.add_subparsers(dest="sso_command", required=True)
+    disable = sso_sub.add_parser(
+        "disable",
+        help="break glass when the identity provider is broken: stop requiring single "
+        "sign-on so staff can sign in with passwords (settings are kept)",
+    )
+    disable.add_argument("--org", required=True, help="the organisation's name")
     return parser
 
 
@@ -266,6 +288,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(asyncio.run(_import_instrument(settings, args.org, args.file, args.attest)))
     elif args.command == "bank-holidays":
         print(asyncio.run(_import_bank_holidays(settings, args.file)))
+    elif args.command == "sso":
+        print(asyncio.run(_sso_disable(settings, args.org)))
 
 
 if __name__ == "__main__":

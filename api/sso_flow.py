@@ -8,25 +8,27 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import httpx
-import sqlalchemy as sa
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.oidc import OidcError, OidcVerifier, peek_issuer
 from models.crypto import KeyRing
-from models.directory.identity import SsoConfig, SsoLogin
-from models.directory.organisation import Organisation
-from models.directory.sso import SsoRefused, client_secret, configs_for_issuer, sso_staff
+from models.directory.identity import SsoConfig
+from models.directory.sso import (
+    SsoRefused,
+    client_secret,
+    config_for_org,
+    configs_for_issuer,
+    sso_staff,
+)
+from models.directory.sso_logins import organisation_by_key, record_login, spend_login
 from models.directory.staff import Staff
-from models.directory.tokens import hash_token
 
 ID_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:id_token"
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -75,15 +77,6 @@ class LoginStart:
     state: str  # also set in a cookie, compared at the callback (login CSRF)
 
 
-async def organisation_by_key(session: AsyncSession, key: str) -> Organisation | None:
-    """An organisation by id or by exact name (the login page's `org` parameter)."""
-    try:
-        stmt = select(Organisation).where(col(Organisation.id) == uuid.UUID(key))
-    except ValueError:
-        stmt = select(Organisation).where(col(Organisation.name) == key)
-    return (await session.exec(stmt)).first()
-
-
 def safe_return_to(value: str | None) -> str:
     """A local path to land on after sign-in (never another site)."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
@@ -102,37 +95,22 @@ async def start_login(
 ) -> LoginStart:
     """Record state, nonce and PKCE verifier; answer where to send the browser."""
     organisation = await organisation_by_key(session, org_key)
-    config = None
-    if organisation is not None:
-        config = (
-            await session.exec(
-                select(SsoConfig).where(col(SsoConfig.organisation_id) == organisation.id)
-            )
-        ).first()
+    config = None if organisation is None else await config_for_org(session, organisation.id)
     if config is None or config.client_secret is None:
         raise SsoRefused("This organisation does not sign in with single sign-on in the browser.")
     metadata = await verifier.metadata(config.issuer, now)
     state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     code_verifier = secrets.token_urlsafe(64)
-    session.add(
-        SsoLogin(
-            organisation_id=config.organisation_id,
-            state_hash=hash_token(state),
-            nonce=nonce,
-            code_verifier=code_verifier,
-            return_to=safe_return_to(return_to),
-            created_at=now,
-            expires_at=now + LOGIN_LIFETIME,
-        )
+    await record_login(
+        session,
+        config.organisation_id,
+        state=state,
+        nonce=nonce,
+        code_verifier=code_verifier,
+        return_to=safe_return_to(return_to),
+        now=now,
+        lifetime=LOGIN_LIFETIME,
     )
-    # Sign-ins abandoned at the provider are cleared as new ones start.
-    await session.exec(
-        sa.delete(SsoLogin).where(
-            col(SsoLogin.organisation_id) == config.organisation_id,
-            col(SsoLogin.expires_at) <= now,
-        )
-    )
-    await session.flush()
     url = add_params_to_uri(
         metadata.authorization_endpoint,
         [
@@ -167,21 +145,12 @@ async def finish_login(
         hashlib.sha256(state.encode()).digest(), hashlib.sha256(cookie_state.encode()).digest()
     ):
         raise SsoRefused("This sign-in was not started in this browser; start again.")
-    login = (
-        await session.exec(
-            select(SsoLogin).where(col(SsoLogin.state_hash) == hash_token(state)).with_for_update()
-        )
-    ).first()
+    login = await spend_login(session, state)
     if login is None:
         raise SsoRefused("This sign-in is unknown or was already used; start again.")
-    await session.exec(sa.delete(SsoLogin).where(col(SsoLogin.id) == login.id))
     if login.expires_at <= now:
         raise SsoRefused("This sign-in took too long; start again.")
-    config = (
-        await session.exec(
-            select(SsoConfig).where(col(SsoConfig.organisation_id) == login.organisation_id)
-        )
-    ).first()
+    config = await config_for_org(session, login.organisation_id)
     secret = client_secret(ring, config) if config is not None else None
     if config is None or secret is None:
         raise SsoRefused("Single sign-on was switched off for this organisation.")

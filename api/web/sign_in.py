@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import Now, PasswordsDep, SessionDep, SettingsDep
-from api.sso_flow import organisation_by_key
 from api.web.render import page
 from api.web.security import SignedForm, checked_form
 from api.web_session import end_session, pre_session, start_browser_session
@@ -23,6 +22,7 @@ from models.directory.sign_in import (
     password_login,
 )
 from models.directory.sso import config_for_org
+from models.directory.sso_logins import organisation_by_key
 from models.directory.throttle import ThrottlePolicy
 
 router = APIRouter()

@@ -24,7 +24,7 @@ from models.base import new_id
 from models.crypto import KeyRing, associated_data
 from models.directory.identity import SSO_TABLE, IdentityAudit, SsoConfig, SubjectClaim
 from models.directory.identity_schemas import SsoConfigPublic, SsoConfigPut
-from models.directory.organisation import Unit
+from models.directory.organisation import Organisation, Unit
 from models.directory.staff import Role, Staff
 from models.errors import Forbidden, Invalid, NotFound, PreconditionFailed
 from models.etag import content_etag, require_tag
@@ -179,6 +179,50 @@ async def delete_sso_config(session: AsyncSession, actor: Actor, now: datetime) 
     if result.rowcount == 0:
         raise NotFound("Single sign-on is not set up for this organisation.")
     await audit(session, actor, "sso.deleted", None, now)
+
+
+async def break_glass_disable(session: AsyncSession, organisation: str, now: datetime) -> str:
+    """`harbour sso disable --org`: when the identity provider is broken, let the
+    organisation's staff sign in with passwords again. The provider's settings stay (so
+    single sign-on works again for those who use it once the provider is back); the change
+    is recorded in `identity_audit` with no actor (the operator at the console). Answers
+    what it did; raises NotFound for an unknown organisation."""
+    org_id = (
+        await session.exec(
+            select(col(Organisation.id)).where(col(Organisation.name) == organisation)
+        )
+    ).first()
+    if org_id is None:
+        raise NotFound(f"No organisation called {organisation!r}.")
+    row = (
+        await session.exec(
+            select(SsoConfig).where(col(SsoConfig.organisation_id) == org_id).with_for_update()
+        )
+    ).first()
+    if row is None:
+        return f"{organisation!r} has no single sign-on; password sign-in already works."
+    if not row.require_sso:
+        return f"{organisation!r} already allows password sign-in; nothing changed."
+    row.require_sso = False
+    row.version += 1
+    row.updated_at = now
+    session.add(row)
+    session.add(
+        IdentityAudit(
+            organisation_id=org_id,
+            actor_id=None,
+            action="sso.break_glass",
+            subject_id=row.id,
+            at=now,
+        )
+    )
+    await session.flush()
+    return (
+        f"{organisation!r} no longer requires single sign-on: password sign-in works again. "
+        "Staff without a password ask for a link at /api/v1/auth/password/forgot, or an admin "
+        "invites them (POST /api/v1/staff/{id}/invitation). Set require_sso again with "
+        "PUT /api/v1/org/sso when the provider is back."
+    )
 
 
 def client_secret(ring: KeyRing, row: SsoConfig) -> str | None:

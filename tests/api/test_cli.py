@@ -139,3 +139,59 @@ def test_create_admin_refuses_what_the_api_would(database_url: str) -> None:
     assert "email" in result.stderr
     assert "password" in result.stderr
     assert scalar(database_url, "select count(*) from staff") == 0
+
+
+def test_sso_disable_breaks_glass_for_one_organisation(database_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from sqlmodel import select
+
+    from models.db import create_session_factory, session_scope
+    from models.directory.identity import SsoConfig
+    from models.directory.organisation import Organisation
+
+    harbour(database_url, "migrate")
+    for org in ("Northshire", "Southshire"):
+        harbour(
+            database_url, "create-admin", "--org", org, "--email", f"admin@{org}.example",
+            "--password", "a-long-password",
+        )  # fmt: skip
+
+    async def require_sso() -> None:
+        engine = create_engine(database_url, pool_size=1)
+        try:
+            async with session_scope(create_session_factory(engine)) as session:
+                now = datetime.now(UTC)
+                for org in (await session.exec(select(Organisation))).all():
+                    session.add(
+                        SsoConfig(
+                            organisation_id=org.id,
+                            issuer="https://login.example",
+                            client_id=org.name,
+                            require_sso=True,
+                            created_at=now,
+                            updated_at=now,
+                        )
+                    )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(require_sso())
+    said = harbour(database_url, "sso", "disable", "--org", "Northshire")
+    assert "password sign-in works again" in said
+    assert "nothing changed" in harbour(database_url, "sso", "disable", "--org", "Northshire")
+    assert scalar(database_url, "select count(*) from sso_configs where require_sso") == 1
+    assert scalar(database_url, "select client_id from sso_configs where require_sso") == (
+        "Southshire"
+    )
+    assert scalar(database_url, "select action from identity_audit") == "sso.break_glass"
+    unknown = subprocess.run(
+        [sys.executable, "-m", "api.cli", "sso", "disable", "--org", "Nowhere"],
+        env={**os.environ, "HARBOUR_DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert unknown.returncode != 0
+    assert "No organisation called 'Nowhere'" in unknown.stderr
