@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
 from scim2_models import (
     AuthenticationScheme,
     Bulk,
@@ -19,10 +20,13 @@ from scim2_models import (
     Error,
     ETag,
     Filter,
+    Group,
     ListResponse,
     Patch,
     ResourceType,
+    ResponseParameters,
     SchemaExtension,
+    SCIMException,
     ServiceProviderConfig,
     Sort,
 )
@@ -42,6 +46,15 @@ from models.directory.scim import (
     patch_user,
     replace_user,
     user_schema,
+)
+from models.directory.scim_groups import (
+    create_group,
+    delete_group,
+    get_group,
+    group_schema,
+    list_groups,
+    patch_group,
+    replace_group,
 )
 from models.directory.scim_tokens import scim_organisation
 
@@ -75,6 +88,33 @@ async def scim_scope(request: Request, session: SessionDep, now: Now) -> Scope:
 ScopeDep = Annotated[Scope, Depends(scim_scope)]
 
 
+def _names(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    return names or None
+
+
+async def response_parameters(
+    attributes: Annotated[str | None, Query(max_length=1000)] = None,
+    excluded: Annotated[str | None, Query(alias="excludedAttributes", max_length=1000)] = None,
+) -> ResponseParameters[Any] | None:
+    """RFC 7644 3.4.2.5: `attributes` or `excludedAttributes` (not both) on GET."""
+    if attributes is None and excluded is None:
+        return None
+    try:
+        return ResponseParameters(
+            attributes=_names(attributes), excluded_attributes=_names(excluded)
+        )
+    except (ValidationError, SCIMException) as exc:
+        raise ScimError(
+            400, "attributes and excludedAttributes are not valid together.", "invalidValue"
+        ) from exc
+
+
+Shown = Annotated[ResponseParameters[Any] | None, Depends(response_parameters)]
+
+
 async def _body(request: Request) -> Any:
     raw = await request.body()
     if len(raw) > MAX_BODY:
@@ -85,8 +125,8 @@ async def _body(request: Request) -> Any:
         raise ScimError(400, "The body is not JSON.", "invalidSyntax") from exc
 
 
-def _etag(user: ScimUser) -> dict[str, str]:
-    version = user.meta.version if user.meta else None
+def _etag(resource: ScimUser | Group) -> dict[str, str]:
+    version = resource.meta.version if resource.meta else None
     return {"ETag": version} if version else {}
 
 
@@ -113,6 +153,18 @@ async def service_provider_config(_scope: ScopeDep) -> Response:
     return scim_response(config.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
 
 
+def _group_type(base: str) -> ResourceType:
+    rt = ResourceType(
+        id="Group",
+        name="Group",
+        endpoint="/Groups",
+        description="Groups of staff, mapped to roles as the organisation configures",
+        schema_="urn:ietf:params:scim:schemas:core:2.0:Group",
+    )
+    rt.meta = {"resourceType": "ResourceType", "location": f"{base}/ResourceTypes/Group"}  # type: ignore[assignment]
+    return rt
+
+
 def _resource_type(base: str) -> ResourceType:
     rt = ResourceType(
         id="User",
@@ -133,7 +185,7 @@ def _resource_type(base: str) -> ResourceType:
 
 def _schemas(base: str) -> list[Any]:
     out = []
-    for schema in (user_schema(), enterprise_schema()):
+    for schema in (user_schema(), enterprise_schema(), group_schema()):
         schema.meta = {"resourceType": "Schema", "location": f"{base}/Schemas/{schema.id}"}  # type: ignore[assignment]
         out.append(schema)
     return out
@@ -151,15 +203,18 @@ def _listing(items: list[Any]) -> dict[str, Any]:
 
 @router.get("/ResourceTypes")
 async def resource_types(scope: ScopeDep) -> Response:
-    rt = _resource_type(scope.base_url)
-    return scim_response(_listing([rt.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)]))
+    types = (_resource_type(scope.base_url), _group_type(scope.base_url))
+    return scim_response(
+        _listing([rt.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE) for rt in types])
+    )
 
 
 @router.get("/ResourceTypes/{name}")
 async def resource_type(name: str, scope: ScopeDep) -> Response:
-    if name != "User":
+    types = {"User": _resource_type, "Group": _group_type}
+    if name not in types:
         raise ScimError(404, "No such resource type.")
-    rt = _resource_type(scope.base_url)
+    rt = types[name](scope.base_url)
     return scim_response(rt.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE))
 
 
@@ -186,6 +241,7 @@ async def list_users_route(
     filter: Annotated[str | None, Query(max_length=1000)] = None,  # noqa: A002
     start_index: Annotated[int, Query(alias="startIndex")] = 1,
     count: Annotated[int, Query()] = 100,
+    shown: Shown = None,
 ) -> Response:
     total, users = await list_users(
         session, scope, filter_text=filter, start_index=start_index, count=count
@@ -196,7 +252,9 @@ async def list_users_route(
         items_per_page=len(users),
         resources=users or None,
     )
-    return scim_response(page.model_dump(scim_ctx=Context.SEARCH_RESPONSE))
+    return scim_response(
+        page.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=shown)
+    )
 
 
 @router.post("/Users")
@@ -212,9 +270,12 @@ async def create_user_route(
 
 
 @router.get("/Users/{user_id}")
-async def get_user_route(user_id: str, scope: ScopeDep, session: SessionDep) -> Response:
+async def get_user_route(
+    user_id: str, scope: ScopeDep, session: SessionDep, shown: Shown = None
+) -> Response:
     user = await get_user(session, scope, user_id)
-    return scim_response(dump(user, Context.RESOURCE_QUERY_RESPONSE), headers=_etag(user))
+    body = user.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=shown)
+    return scim_response(body, headers=_etag(user))
 
 
 @router.put("/Users/{user_id}")
@@ -239,3 +300,85 @@ async def delete_user_route(
 ) -> Response:
     await delete_user(session, scope, user_id, now)
     return Response(status_code=204)
+
+
+@router.get("/Groups")
+async def list_groups_route(
+    scope: ScopeDep,
+    session: SessionDep,
+    filter: Annotated[str | None, Query(max_length=1000)] = None,  # noqa: A002
+    start_index: Annotated[int, Query(alias="startIndex")] = 1,
+    count: Annotated[int, Query()] = 100,
+    shown: Shown = None,
+) -> Response:
+    total, groups = await list_groups(
+        session, scope, filter_text=filter, start_index=start_index, count=count
+    )
+    page = ListResponse[Group](
+        total_results=total,
+        start_index=max(start_index, 1),
+        items_per_page=len(groups),
+        resources=groups or None,
+    )
+    return scim_response(
+        page.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=shown)
+    )
+
+
+@router.post("/Groups")
+async def create_group_route(
+    request: Request, scope: ScopeDep, session: SessionDep, now: Now
+) -> Response:
+    group = await create_group(session, scope, await _body(request), now)
+    headers = {
+        **_etag(group),
+        "Location": group.meta.location if group.meta and group.meta.location else "",
+    }
+    return scim_response(
+        group.model_dump(scim_ctx=Context.RESOURCE_CREATION_RESPONSE), 201, headers
+    )
+
+
+@router.get("/Groups/{group_id}")
+async def get_group_route(
+    group_id: str, scope: ScopeDep, session: SessionDep, shown: Shown = None
+) -> Response:
+    group = await get_group(session, scope, group_id)
+    body = group.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=shown)
+    return scim_response(body, headers=_etag(group))
+
+
+@router.put("/Groups/{group_id}")
+async def replace_group_route(
+    group_id: str, request: Request, scope: ScopeDep, session: SessionDep, now: Now
+) -> Response:
+    group = await replace_group(session, scope, group_id, await _body(request), now)
+    return scim_response(
+        group.model_dump(scim_ctx=Context.RESOURCE_REPLACEMENT_RESPONSE), headers=_etag(group)
+    )
+
+
+@router.patch("/Groups/{group_id}")
+async def patch_group_route(
+    group_id: str, request: Request, scope: ScopeDep, session: SessionDep, now: Now
+) -> Response:
+    group = await patch_group(session, scope, group_id, await _body(request), now)
+    return scim_response(
+        group.model_dump(scim_ctx=Context.RESOURCE_PATCH_RESPONSE), headers=_etag(group)
+    )
+
+
+@router.delete("/Groups/{group_id}", status_code=204)
+async def delete_group_route(
+    group_id: str, scope: ScopeDep, session: SessionDep, now: Now
+) -> Response:
+    await delete_group(session, scope, group_id, now)
+    return Response(status_code=204)
+
+
+@router.post("/.search")
+@router.post("/Users/.search")
+@router.post("/Groups/.search")
+async def search_route(_scope: ScopeDep) -> Response:
+    """RFC 7644 3.4.3 searches by POST are not offered (GET with `filter` is): 501."""
+    raise ScimError(501, "Search by POST is not supported; use GET with filter.")

@@ -36,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.directory.identity import ScimGroupMember
 from models.directory.leavers import end_access
 from models.directory.organisation import Unit
 from models.directory.service import grant_supervisor_role
@@ -173,10 +174,10 @@ def parse_user(payload: Any, ctx: Context) -> ScimUser:
     try:
         return ScimUser.model_validate(payload, scim_ctx=ctx)
     except (ValidationError, SCIMException) as exc:
-        raise ScimError(400, f"The user is not valid: {_first_error(exc)}", "invalidValue") from exc
+        raise ScimError(400, f"The user is not valid: {first_error(exc)}", "invalidValue") from exc
 
 
-def _first_error(exc: Exception) -> str:
+def first_error(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         err = exc.errors()[0]
         return f"{'.'.join(str(p) for p in err.get('loc', ()))}: {err.get('msg', '')}"
@@ -187,7 +188,7 @@ def _scoped(scope: Scope) -> Any:
     return select(Staff).where(col(Staff.organisation_id) == scope.organisation_id)
 
 
-def _visible(scope: Scope) -> Any:
+def visible_users(scope: Scope) -> Any:
     """The users SCIM serves: everyone of the organisation but those it deleted (inactive
     with no userName: DELETE deactivates and releases the identifiers)."""
     return _scoped(scope).where(sa.or_(col(Staff.user_name).is_not(None), col(Staff.active)))
@@ -198,7 +199,7 @@ async def _find(session: AsyncSession, scope: Scope, user_id: str, *, lock: bool
         staff_id = uuid.UUID(user_id)
     except ValueError:
         raise ScimError(404, "No such user.") from None
-    stmt = _visible(scope).where(col(Staff.id) == staff_id)
+    stmt = visible_users(scope).where(col(Staff.id) == staff_id)
     if lock:
         stmt = stmt.with_for_update()
     staff: Staff | None = (await session.exec(stmt)).first()
@@ -358,9 +359,7 @@ async def patch_user(
         )
         patch.patch(current)
     except (ValidationError, SCIMException, ValueError, TypeError) as exc:
-        raise ScimError(
-            400, f"The patch is not valid: {_first_error(exc)}", "invalidValue"
-        ) from exc
+        raise ScimError(400, f"The patch is not valid: {first_error(exc)}", "invalidValue") from exc
     await _apply(session, scope, staff, current, now)
     staff.version += 1
     session.add(staff)
@@ -374,6 +373,13 @@ async def delete_user(session: AsyncSession, scope: Scope, user_id: str, now: da
     if staff.active:
         await end_access(session, staff, now)
     staff.active = False
+    # No longer served, so in no group either (their roles stay as they were).
+    await session.exec(
+        sa.delete(ScimGroupMember).where(
+            col(ScimGroupMember.organisation_id) == staff.organisation_id,
+            col(ScimGroupMember.staff_id) == staff.id,
+        )
+    )
     # Released identifiers, so the directory may provision the same person again later.
     staff.user_name = None
     staff.external_id = None
@@ -412,7 +418,7 @@ async def list_users(
     the filter, one page, in a stable order. `userName eq`, `externalId eq` and
     `emails.value eq` run in the database; any other filter is evaluated over the
     organisation's users (slower; identity providers send the former)."""
-    stmt = _visible(scope)
+    stmt = visible_users(scope)
     in_python: ScimFilter[ScimUser] | None = None
     if filter_text:
         simple = _simple_eq(filter_text)
