@@ -70,6 +70,7 @@ def _form(
         errors=errors or [],
         signed_out=request.query_params.get("signed_out") == "1",
         timed_out=request.query_params.get("expired") == "1",
+        password_set=request.query_params.get("password_set") == "1",
         sso_url=sso_url,
         status_code=status_code,
     )

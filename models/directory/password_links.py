@@ -28,7 +28,7 @@ from models.directory.staff import Staff
 from models.directory.tokens import hash_token
 from models.errors import Conflict, Invalid, NotFound
 
-SET_PASSWORD_PATH = "/auth/password"
+SET_PASSWORD_PATH = "/app/set-password"  # the page api/web/passwords.py serves
 
 
 class LinkRefused(Invalid):

@@ -74,7 +74,7 @@ async def mail_client(mail_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 def token_in(message: EmailMessage) -> str:
     body = message.get_content()
-    found = re.search(r"/auth/password\?token=([A-Za-z0-9_\-]+)", body)
+    found = re.search(r"/app/set-password\?token=([A-Za-z0-9_\-]+)", body)
     assert found, body
     return found.group(1)
 
@@ -162,7 +162,7 @@ async def test_without_smtp_the_admin_gets_the_link_and_it_expires(
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["sent"] is False
-    assert body["url"].startswith("http://127.0.0.1:8000/auth/password?token=")
+    assert body["url"].startswith("http://127.0.0.1:8000/app/set-password?token=")
     clock.advance(days=7, seconds=1)  # HARBOUR_INVITATION_DAYS is 7
     expired = await set_password(client, token_of(body["url"]), NEW_PASSWORD)
     assert expired.status_code == 400
