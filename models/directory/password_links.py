@@ -25,6 +25,7 @@ from models.directory.identity import IdentityAudit, LinkPurpose, PasswordLink
 from models.directory.leavers import end_sessions
 from models.directory.sso import require_admin, sso_required
 from models.directory.staff import Staff
+from models.directory.throttle import ThrottlePolicy, record_failure, retry_after, throttle_key
 from models.directory.tokens import hash_token
 from models.errors import Conflict, Invalid, NotFound
 
@@ -187,12 +188,22 @@ async def invite_imported(
     return links
 
 
+# Reset requests per address: this many in the window, then none until it passes (a mailbox
+# is not flooded; the answer stays the same, so the limit reveals nothing either).
+RESETS_PER_ADDRESS = ThrottlePolicy(3, timedelta(hours=1), timedelta(hours=1))
+
+
 async def request_reset(
     session: AsyncSession, email: str, now: datetime, lifetime: timedelta, public_url: str
 ) -> Link | None:
     """A forgotten password: a reset link for the active account `email` names, or None
-    (unknown, deactivated, or an organisation that signs in only with SSO). The caller
-    answers the same either way and sends the mail after the response."""
+    (unknown, deactivated, an organisation that signs in only with SSO, or the address
+    asked too often). The caller answers the same either way and sends the mail after the
+    response. Every request counts against the address, known or not."""
+    key = throttle_key("reset", email.strip().lower())
+    if await retry_after(session, [key], now) is not None:
+        return None
+    await record_failure(session, key, now, RESETS_PER_ADDRESS)
     staff = (
         await session.exec(
             select(Staff).where(col(Staff.email) == email.strip().lower()).with_for_update()
