@@ -114,6 +114,21 @@ class Settings(DatabaseSettings, KeyRingSettings):
         return self
 
     @model_validator(mode="after")
+    def _refuse_plain_smtp(self) -> Self:
+        """Links that set passwords never cross a network in clear text in production."""
+        local = self.smtp_host in {"", "127.0.0.1", "localhost", "::1"}
+        if (
+            self.env is Environment.production
+            and self.smtp_security is SmtpSecurity.none
+            and not local
+        ):
+            raise ValueError(
+                "HARBOUR_SMTP_SECURITY=none is only for a relay on this machine; use starttls "
+                "or ssl for HARBOUR_SMTP_HOST"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _check_encryption_keys(self) -> Self:
         spec = self.encryption_keys.get_secret_value()
         if not spec.strip():

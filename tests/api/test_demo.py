@@ -337,3 +337,6 @@ async def test_seeding_twice_changes_nothing(
     second = await _seed(db, test_settings, clock)
     assert second == first
     assert await _counts(db) == after_first
+    # The demo council signs in with passwords: no single sign-on, no SCIM token, no groups.
+    for table in ("sso_configs", "scim_tokens", "scim_groups"):
+        assert (await db.exec(sa.text(f"select count(*) from {table}"))).one()[0] == 0

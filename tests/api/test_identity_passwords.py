@@ -15,10 +15,12 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from fastapi import FastAPI
+from pydantic import ValidationError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.security import Passwords
+from api.settings import Settings
 from models.directory.auth import RefreshToken
 from models.directory.identity import IdentityAudit, PasswordLink, SsoConfig
 from models.directory.organisation import Organisation
@@ -431,3 +433,10 @@ async def test_the_csv_import_invites_the_people_it_makes(
         headers={**bearer(app, practitioner), "Content-Type": "text/csv"},
     )
     assert refused.status_code == 403
+
+
+def test_plain_smtp_to_another_host_is_refused_in_production(test_settings: Settings) -> None:
+    base = test_settings.model_dump() | {"env": "production", "smtp_security": "none"}
+    with pytest.raises(ValidationError, match="HARBOUR_SMTP_SECURITY=none"):
+        Settings(**(base | {"smtp_host": "mail.council.example"}))
+    assert Settings(**(base | {"smtp_host": "127.0.0.1"})).smtp_host == "127.0.0.1"
