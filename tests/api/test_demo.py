@@ -339,4 +339,4 @@ async def test_seeding_twice_changes_nothing(
     assert await _counts(db) == after_first
     # The demo council signs in with passwords: no single sign-on, no SCIM token, no groups.
     for table in ("sso_configs", "scim_tokens", "scim_groups"):
-        assert (await db.exec(sa.text(f"select count(*) from {table}"))).one()[0] == 0
+        assert (await db.execute(sa.text(f"select count(*) from {table}"))).one()[0] == 0
