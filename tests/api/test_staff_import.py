@@ -38,7 +38,7 @@ async def test_import_creates_and_updates(
     )
     response = await _post(client, bearer(app, council.admin), csv_text)
     assert response.status_code == 200, response.text
-    assert response.json() == {"created": 2, "updated": 1}
+    assert response.json() == {"created": 2, "updated": 1, "invitations": []}
 
     ana = (await db.exec(select(Staff).where(col(Staff.email) == "ana@council.example"))).one()
     bo = (await db.exec(select(Staff).where(col(Staff.email) == "bo@council.example"))).one()
