@@ -56,3 +56,28 @@ async def test_an_invitation_link_opens_a_page_that_sets_the_password_once(
     assert "not valid" in again.text
     signed_in = await web_sign_in(web, person.email, NEW)
     assert signed_in.status_code == 303
+
+
+async def test_the_forgot_password_page_answers_the_same_for_any_address(
+    web: httpx.AsyncClient, db: AsyncSession, clock: FrozenClock
+) -> None:
+    org = await make_org(db, now=clock.now)
+    person = await make_staff(db, org, now=clock.now)
+    sign_in = await web.get("/app/sign-in")
+    assert 'href="/app/forgot-password"' in sign_in.text
+    page = await web.get("/app/forgot-password")
+    assert page.status_code == 200
+    assert "does not send e-mail" in page.text  # no SMTP in this app
+    answers = []
+    for email in (person.email, "nobody@council.example"):
+        csrf = await form_token(web, "/app/forgot-password")
+        response = await web.post("/app/forgot-password", data={"csrf_token": csrf, "email": email})
+        assert response.status_code == 200
+        answers.append(response.text.replace(csrf, ""))
+    assert answers[0] == answers[1]
+    assert "a link to set a new one is on its way" in answers[0]
+    csrf = await form_token(web, "/app/forgot-password")
+    empty = await web.post("/app/forgot-password", data={"csrf_token": csrf, "email": " "})
+    assert empty.status_code == 422
+    no_csrf = await web.post("/app/forgot-password", data={"email": person.email})
+    assert no_csrf.status_code == 403
