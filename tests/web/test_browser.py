@@ -189,9 +189,32 @@ def test_admin_walks_every_admin_page(base: str, page: Page) -> None:
         "/app/admin/units/new",
         "/app/admin/policy",
         "/app/admin/access-log",
+        "/app/admin/analytics-audit",
+        "/app/admin/analytics-audit?endpoint=web_admin_access_log",
         "/app/units",
     ):
         visit(page, f"{base}{path}")
+    # The access log, filtered by a person and dates, downloaded as the CSV on the page.
+    page.goto(f"{base}/app/admin/access-log")
+    assert page.locator("#access-table tbody tr").count() >= 1
+    grace = page.locator("#person option", has_text="Grace Singh").get_attribute("value")
+    page.select_option("#person", value=grace)
+    page.fill("#from", "1/1/2020")
+    page.click("button:has-text('Apply filters')")
+    page.wait_for_url(re.compile(r".*person=.*from=1%2F1%2F2020.*"))
+    assert axe_violations(page) == []
+    rows = page.locator("#access-table tbody tr").all_inner_texts()
+    assert rows
+    assert all("Grace Singh" in r for r in rows)
+    with page.expect_download() as info:
+        page.click("a:has-text('Download these entries as CSV')")
+    saved = info.value.path().read_text(encoding="utf-8-sig").splitlines()
+    assert saved[0].startswith("at,reader_id,reader_name")
+    assert len(saved) == 1 + len(rows)
+    page.fill("#to", "31/2/2026")
+    page.click("button:has-text('Apply filters')")
+    assert "To must be a real date" in page.inner_text(".govuk-error-summary")
+    assert axe_violations(page) == []
     page.goto(f"{base}/app/admin/staff?q=grace")
     page.locator("#staff-table tbody a").first.click()
     page.wait_for_url(re.compile(r".*/app/admin/staff/[0-9a-f-]{36}$"))

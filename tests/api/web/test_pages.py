@@ -37,6 +37,9 @@ PAGES = {
     "admin_import": "/app/admin/import",
     "admin_policy": "/app/admin/policy",
     "admin_access_log": "/app/admin/access-log",
+    "admin_access_log_csv": "/app/admin/access-log.csv",
+    "admin_analytics_audit": "/app/admin/analytics-audit",
+    "admin_analytics_audit_csv": "/app/admin/analytics-audit.csv",
 }
 # Which pages each person in the team may open (every other one answers 403).
 ALLOWED = {
