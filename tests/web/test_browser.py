@@ -100,6 +100,14 @@ def test_team_manager_sees_their_unit_supervisees_notes_and_talk_requests(
     table = page.inner_text("#people-table")
     assert "Overdue by" in table
     assert "On leave" in table
+    assert "Review overdue since" in table  # the demo's practitioner whose review is late
+    assert "No agreement" in table
+    visit(page, f"{unit}?status=agreement_review_overdue&sort=agreement")
+    overdue_reviews = page.locator("#people-table tbody td:nth-child(8)").all_inner_texts()
+    assert overdue_reviews
+    assert all(t.startswith("Review overdue since") for t in overdue_reviews)
+    visit(page, f"{unit}?sort=groups&order=desc")
+    assert int(page.inner_text("#people-table tbody tr:first-child td:nth-child(5)")) >= 1
     visit(page, f"{unit}?status=overdue&sort=name&order=desc")
     rows = page.locator("#people-table tbody tr").count()
     assert 1 <= rows < 8
