@@ -18,7 +18,17 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.problems import problem
-from api.web import admin, admin_audit, admin_policy, home, sign_in, supervisees, units, wellbeing
+from api.web import (
+    admin,
+    admin_audit,
+    admin_policy,
+    home,
+    sign_in,
+    supervisees,
+    talk,
+    units,
+    wellbeing,
+)
 from api.web.render import ASSETS, page
 from api.web.security import WebHeaders, is_web_path
 from api.web_session import COOKIE, SignInRequired, forget_session
@@ -51,7 +61,17 @@ async def _delegate(handler: Any, request: Request, exc: Exception) -> Response:
 
 def install(app: FastAPI) -> None:
     """Mount the pages under /app, their assets under /app/assets, and `GET /`."""
-    for module in (sign_in, home, units, supervisees, wellbeing, admin, admin_audit, admin_policy):
+    for module in (
+        sign_in,
+        home,
+        units,
+        supervisees,
+        talk,
+        wellbeing,
+        admin,
+        admin_audit,
+        admin_policy,
+    ):
         app.include_router(module.router, prefix="/app", include_in_schema=False)
     app.mount("/app/assets", StaticFiles(directory=ASSETS, check_dir=False), name="web_assets")
 

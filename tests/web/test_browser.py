@@ -129,6 +129,22 @@ def test_team_manager_sees_their_unit_supervisees_notes_and_talk_requests(
     assert axe_violations(page) == []
     visit(page, f"{base}/app/supervisees/talk-requests")
     assert page.locator("main table tbody tr").count() >= 1
+    # Open one, acknowledge it, close it with an outcome (CSRF-checked forms).
+    page.locator("#talk-table tbody a").first.click()
+    page.wait_for_url(re.compile(r".*/app/supervisees/talk-requests/[0-9a-f-]{36}$"))
+    assert axe_violations(page) == []
+    if page.locator("button:has-text('Acknowledge')").count():
+        page.click("button:has-text('Acknowledge')")
+        assert "You acknowledged this request" in page.inner_text(".govuk-notification-banner")
+        assert axe_violations(page) == []
+    page.click("button:has-text('Close request')")
+    assert "Select how it ended" in page.inner_text(".govuk-error-summary")
+    assert axe_violations(page) == []
+    page.check("label:has-text('We talked')")
+    page.click("button:has-text('Close request')")
+    assert "You closed this request" in page.inner_text(".govuk-notification-banner")
+    assert "We talked" in page.inner_text(".govuk-summary-list")
+    assert axe_violations(page) == []
     for forbidden in ("/app/wellbeing", "/app/admin", "/app/admin/staff"):
         visit(page, f"{base}{forbidden}", status=403)
 
