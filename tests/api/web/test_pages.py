@@ -42,12 +42,13 @@ PAGES = {
     "admin_analytics_audit_csv": "/app/admin/analytics-audit.csv",
 }
 # Which pages each person in the team may open (every other one answers 403).
+# Requests to talk need no role (as in the API): whoever was asked sees their own.
 ALLOWED = {
-    "manager": {"home", "units"},
+    "manager": {"home", "units", "talk"},
     "supervisor": {"home", "supervisees", "notes", "talk"},
-    "hr": {"home", "units", "wellbeing", "wellbeing_csv", "wellbeing_xlsx"},
-    "admin": {"home", "units"} | {p for p in PAGES if p.startswith("admin")},
-    "supervisee": {"home"},
+    "hr": {"home", "units", "wellbeing", "wellbeing_csv", "wellbeing_xlsx", "talk"},
+    "admin": {"home", "units", "talk"} | {p for p in PAGES if p.startswith("admin")},
+    "supervisee": {"home", "talk"},
 }
 
 

@@ -111,3 +111,37 @@ async def test_nobody_else_sees_or_acts_on_it(
     await db.refresh(row)
     assert row.acknowledged_at is None
     assert row.closed_at is None
+
+
+async def test_a_unit_manager_who_was_asked_lists_and_closes_it_without_the_supervisor_role(
+    web: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    team = await make_team(db, now=now_of(app))
+    made = await web.post(
+        "/api/v1/wellbeing/talk-requests",
+        json={"id": str(uuid.uuid4()), "to": "unit_manager"},
+        headers=bearer(app, team.supervisee),
+    )
+    assert made.status_code == 201, made.text
+    request_id = made.json()["id"]
+    assert "supervisor" not in team.manager.roles
+    await signed_in(web, db, app, team.manager)
+    home = await web.get("/app")
+    assert 'href="/app/supervisees/talk-requests"' in home.text
+    listed = await web.get("/app/supervisees/talk-requests")
+    assert listed.status_code == 200
+    url = f"/app/supervisees/talk-requests/{request_id}"
+    assert f'href="{url}"' in listed.text
+    assert 'href="/app/supervisees/notes"' not in listed.text  # no supervisor's sections
+    token = await form_token(web, url)
+    closed = await web.post(
+        f"{url}/close", data={"csrf_token": token, "version": "1", "outcome": "talked"}
+    )
+    assert closed.status_code == 303
+    assert "as their unit" in (await web.get(url)).text
+    # The supervisor was not asked: not in their list, 404 on the page.
+    await signed_in(web, db, app, team.supervisor)
+    assert (
+        f'href="{url}"' not in (await web.get("/app/supervisees/talk-requests?status=closed")).text
+    )
+    assert (await web.get(url)).status_code == 404
