@@ -36,6 +36,7 @@ from supervision.policy import (
     write_up_due_on,
 )
 from supervision.policy_store import load_policy
+from supervision.practice_reminders import agreement_reminders, group_reminders
 from supervision.status import last_counted_on, local_today
 
 DUE_SOON_DAYS = 3
@@ -126,6 +127,8 @@ async def due_reminders(
     found += await _session_reminders(session, organisation_id, staff, policy, now)
     found += await _cadence_reminders(session, organisation_id, staff, managers, policy, now)
     found += await _action_reminders(session, organisation_id, staff, now)
+    found += await agreement_reminders(session, organisation_id, staff, now)
+    found += await group_reminders(session, organisation_id, staff, now)
     return found
 
 

@@ -20,11 +20,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.problems import problem
 from api.web import (
     admin,
+    admin_audit,
     admin_policy,
     home,
     passwords,
     sign_in,
     supervisees,
+    talk,
     units,
     wellbeing,
 )
@@ -60,7 +62,18 @@ async def _delegate(handler: Any, request: Request, exc: Exception) -> Response:
 
 def install(app: FastAPI) -> None:
     """Mount the pages under /app, their assets under /app/assets, and `GET /`."""
-    for module in (sign_in, passwords, home, units, supervisees, wellbeing, admin, admin_policy):
+    for module in (
+        sign_in,
+        passwords,
+        home,
+        units,
+        supervisees,
+        talk,
+        wellbeing,
+        admin,
+        admin_audit,
+        admin_policy,
+    ):
         app.include_router(module.router, prefix="/app", include_in_schema=False)
     app.mount("/app/assets", StaticFiles(directory=ASSETS, check_dir=False), name="web_assets")
 

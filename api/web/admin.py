@@ -1,6 +1,7 @@
-"""Admins' pages: staff (list, add, change), units (list, add, change), the CSV import, the
-supervision policy, and the access log. Updates carry the version read into the form, so a
-change someone else made meanwhile is refused (the API's If-Match, 412)."""
+"""Admins' pages: staff (list, add, change), units (list, add, change), the CSV import (the
+policy: `admin_policy.py`; the access log and audits: `admin_audit.py`). Updates carry the
+version read into the form, so a change someone else made meanwhile is refused (the API's
+If-Match, 412)."""
 
 from __future__ import annotations
 
@@ -507,15 +508,6 @@ async def import_form(
         by_field=errors.by_field,
         status_code=422,
     )
-
-
-# --- access log ----------------------------------------------------------------------------
-
-
-@router.get("/access-log", name="web_admin_access_log")
-async def access_log_page(request: Request, _actor: AdminPage) -> HTMLResponse:
-    """Where the organisation-wide access log and audits will be shown."""
-    return page(request, "admin/access_log.html", title="Access log and audits", section="admin")
 
 
 def if_match(version: str) -> str | None:

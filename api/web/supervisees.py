@@ -12,9 +12,10 @@ from fastapi.responses import HTMLResponse
 
 from api.deps import Cursor, KeyRingDep, Now, SessionDep
 from api.web.render import page
-from api.web.security import SupervisorPage
+from api.web.security import Signed, SupervisorPage
 from api.web.tables import matches, table_view
 from api.web.units import STATUSES, staff_table
+from models.directory.staff import Role
 from models.pagination import MAX_LIMIT
 from supervision.oversight.rollup import supervisees_oversight
 from supervision.reflections.notes import get_reflection, list_shared_with_me, to_public
@@ -126,9 +127,10 @@ STATUS_FILTER = {
 
 @router.get("/talk-requests", name="web_talk_requests")
 async def talk_requests_page(
-    request: Request, actor: SupervisorPage, session: SessionDep, now: Now, cursor: Cursor = None
+    request: Request, actor: Signed, session: SessionDep, now: Now, cursor: Cursor = None
 ) -> HTMLResponse:
-    """Requests to talk sent to you (the API's list: each read is in its owner's access log)."""
+    """Requests to talk sent to you (the API's list: each read is in its owner's access log).
+    No role, as in the API: a unit manager or wellbeing contact is asked too."""
     wanted = request.query_params.get("status", "")
     status = TalkStatus(wanted) if wanted in TalkStatus.__members__ else None
     found = await addressed_page(session, actor, now, status=status, limit=MAX_LIMIT, cursor=cursor)
@@ -155,7 +157,7 @@ async def talk_requests_page(
         request,
         "talk_requests.html",
         title="Requests to talk",
-        section="supervisees",
+        section="supervisees" if actor.has(Role.supervisor) else "home",
         requests=view.apply(shown),
         next_cursor=found.next_cursor,
         view=view,

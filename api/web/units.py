@@ -36,6 +36,8 @@ STATUSES = {
     "awaiting_write_up": "Awaiting write-up",
     "awaiting_sign_off": "Awaiting sign-off",
     "on_leave": "On leave",
+    "no_agreement": "No supervision agreement",
+    "agreement_review_overdue": "Agreement review overdue",
 }
 
 
@@ -56,6 +58,27 @@ def status_of(row: StaffSupervisionRow, today: date) -> Status:
     return Status("Within cadence", "green")
 
 
+def agreement_of(row: StaffSupervisionRow, today: date) -> Status:
+    """The supervision agreement with their current line supervisor, in words: none, its
+    review overdue, due soon (within the same 14 days as sessions), or in place."""
+    due = row.agreement_review_due_on
+    if not row.agreement_in_place or due is None:
+        return Status("No agreement", "grey")
+    when = f"{due.day} {due:%B %Y}"
+    if row.agreement_review_overdue:
+        return Status(f"Review overdue since {when}", "red")
+    if due <= today + timedelta(days=DUE_SOON_DAYS):
+        return Status(f"In place, review due {when}", "yellow")
+    return Status(f"In place, review {when}", "green")
+
+
+def _agreement_key(row: StaffSupervisionRow) -> tuple[int, date]:
+    """None first, then reviews overdue, then in place; each by its review date."""
+    if not row.agreement_in_place or row.agreement_review_due_on is None:
+        return (0, date.min)
+    return (1 if row.agreement_review_overdue else 2, row.agreement_review_due_on)
+
+
 def _wanted(row: StaffSupervisionRow, status: str, today: date) -> bool:
     if status == "overdue":
         return row.days_overdue > 0 and not row.on_leave
@@ -68,6 +91,10 @@ def _wanted(row: StaffSupervisionRow, status: str, today: date) -> bool:
         return row.awaiting_sign_off > 0
     if status == "on_leave":
         return row.on_leave
+    if status == "no_agreement":
+        return not row.agreement_in_place
+    if status == "agreement_review_overdue":
+        return row.agreement_review_overdue
     return True
 
 
@@ -78,18 +105,22 @@ STAFF_KEYS = {
     "overdue": lambda r: r.days_overdue,
     "actions": lambda r: r.open_actions,
     "pending": lambda r: r.awaiting_write_up + r.awaiting_sign_off,
+    "agreement": _agreement_key,
+    "groups": lambda r: r.group_sessions_last_90_days,
 }
 UNIT_KEYS = {
     "name": lambda u: u.name.casefold(),
     "staff": lambda u: u.staff_count,
     "rate": lambda u: u.compliance_rate,
     "overdue": lambda u: u.overdue_count,
+    "agreements": lambda u: u.agreement_in_place_count,
+    "groups": lambda u: u.group_sessions_last_90_days,
 }
 
 
 def staff_table(
     request: Request, rows: list[StaffSupervisionRow], today: date
-) -> tuple[object, list[tuple[StaffSupervisionRow, Status]], str, str]:
+) -> tuple[object, list[tuple[StaffSupervisionRow, Status, Status]], str, str]:
     """The staff table's view: filters from the query (status, name) then the sort."""
     query = request.query_params
     status = query.get("status", "")
@@ -104,7 +135,8 @@ def staff_table(
         anchor="people",
     )
     shown = [r for r in rows if _wanted(r, status, today) and matches(r.display_name, name)]
-    return view, [(r, status_of(r, today)) for r in view.apply(shown)], status, name
+    shown = view.apply(shown)
+    return view, [(r, status_of(r, today), agreement_of(r, today)) for r in shown], status, name
 
 
 @router.get("", name="web_units")

@@ -50,6 +50,12 @@ class NotificationKind(StrEnum):
     talk_request_acknowledged = "talk_request_acknowledged"
     # A secondary-trauma check-in after a critical incident (subject: the incident).
     incident_checkin = "incident_checkin"
+    # A supervision agreement's review is near or past (subject: the agreement), to both.
+    agreement_review_due = "agreement_review_due"
+    agreement_review_overdue = "agreement_review_overdue"
+    # A group supervision session is coming (subject: the group session).
+    group_session_upcoming_24h = "group_session_upcoming_24h"
+    group_session_upcoming_1h = "group_session_upcoming_1h"
 
 
 # Reminders that say something about a person's wellbeing (a check-in nudge goes only to

@@ -16,13 +16,21 @@ from api.delivery.sweep import sweep_organisation
 from models.db import session_scope
 from models.directory.organisation import Organisation
 from models.directory.service import actor_for
+from models.group_supervision import Attendance
 from models.notifications.deliveries import Delivery
 from models.notifications.outbox import Notification, Platform, register_device
 from models.supervision import SessionStatus
 from tests.api.test_oversight_supervision import counting
+from tests.api.test_practice_reminders import make_scheduled_group
 from tests.conftest import FrozenClock
 from tests.factories.directory import bearer, make_staff
-from tests.factories.supervision import make_absence, make_action, make_session, make_team
+from tests.factories.supervision import (
+    make_absence,
+    make_action,
+    make_agreement,
+    make_session,
+    make_team,
+)
 from tests.factories.wellbeing import make_checkin
 from tests.harness import Committed
 
@@ -229,18 +237,32 @@ async def test_a_sweep_makes_as_many_statements_for_thirty_people_as_for_three(
     counts: dict[str, list[int]] = {"first": [], "repeat": []}
     for size in (3, 30):
         team = await make_team(db, now=now)
+        people = []
         for n in range(size):
             person = await make_staff(
                 db, team.org, unit=team.team, supervisor=team.supervisor, now=now
             )
             await register_device(db, actor_for(person), Platform.android, f"t-{size}-{n}", now)
+            # An agreement whose review is near, and a place at tomorrow's group session.
+            await make_agreement(
+                db,
+                person,
+                team.supervisor,
+                now=now,
+                starts_on=now.date() - timedelta(days=80),
+                review_due_on=now.date() + timedelta(days=7),
+                in_force_at=now - timedelta(days=80),
+            )
+            people.append((person, Attendance.invited))
+        await make_scheduled_group(db, team.supervisor, people, now + timedelta(hours=20), now)
         for name in ("first", "repeat"):
             with counting(connection) as statements:
                 created = await sweep_organisation(db, team.org.id, now, push=True)
             counts[name].append(len(statements))
             if name == "first":
-                # Each: overdue, their supervisor told, the manager's escalation, a nudge.
-                assert len(created) >= 4 * size
+                # Each: overdue, their supervisor told, the manager's escalation, a nudge,
+                # the agreement review (to both), the group session.
+                assert len(created) >= 7 * size
                 planned = (
                     select(func.count())
                     .select_from(Delivery)

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from models.notifications.outbox import NotificationKind as K
 from supervision.policy import DEFAULT_POLICY, Cadence
+from supervision.practice_reminders import agreement_review, group_upcoming
 from supervision.reminders import (
     Found,
     action_due,
@@ -101,3 +102,23 @@ def test_nudge_week_is_the_local_week() -> None:
     london = nudge_week(now, "Europe/London", 1, time(8, 0))
     assert london is not None
     assert london[0] == "2026-W47"
+
+
+def test_agreement_review_windows() -> None:
+    review = date(2026, 12, 10)
+    assert agreement_review(review, date(2026, 11, 25)) is None
+    assert agreement_review(review, date(2026, 11, 26)) is K.agreement_review_due  # 14 days
+    assert agreement_review(review, review) is K.agreement_review_due
+    assert agreement_review(review, date(2026, 12, 11)) is K.agreement_review_overdue
+    assert agreement_review(review, date(2027, 6, 1)) is K.agreement_review_overdue
+
+
+def test_group_session_windows() -> None:
+    assert group_upcoming(START, START - timedelta(hours=24, seconds=1)) is None
+    assert group_upcoming(START, START - timedelta(hours=24)) is K.group_session_upcoming_24h
+    assert group_upcoming(START, START - timedelta(hours=1, seconds=1)) is (
+        K.group_session_upcoming_24h
+    )
+    assert group_upcoming(START, START - timedelta(hours=1)) is K.group_session_upcoming_1h
+    assert group_upcoming(START, START - timedelta(seconds=1)) is K.group_session_upcoming_1h
+    assert group_upcoming(START, START) is None

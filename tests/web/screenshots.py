@@ -19,6 +19,7 @@ SHOTS = [
     ("hr-wellbeing", "hr", "/app/wellbeing"),
     ("admin-staff", "admin", "/app/admin/staff"),
     ("admin-import-errors", "admin", "/app/admin/import"),
+    ("admin-access-log", "admin", "/app/admin/access-log"),
 ]
 
 

@@ -100,6 +100,14 @@ def test_team_manager_sees_their_unit_supervisees_notes_and_talk_requests(
     table = page.inner_text("#people-table")
     assert "Overdue by" in table
     assert "On leave" in table
+    assert "Review overdue since" in table  # the demo's practitioner whose review is late
+    assert "No agreement" in table
+    visit(page, f"{unit}?status=agreement_review_overdue&sort=agreement")
+    overdue_reviews = page.locator("#people-table tbody td:nth-child(8)").all_inner_texts()
+    assert overdue_reviews
+    assert all(t.startswith("Review overdue since") for t in overdue_reviews)
+    visit(page, f"{unit}?sort=groups&order=desc")
+    assert int(page.inner_text("#people-table tbody tr:first-child td:nth-child(5)")) >= 1
     visit(page, f"{unit}?status=overdue&sort=name&order=desc")
     rows = page.locator("#people-table tbody tr").count()
     assert 1 <= rows < 8
@@ -121,6 +129,22 @@ def test_team_manager_sees_their_unit_supervisees_notes_and_talk_requests(
     assert axe_violations(page) == []
     visit(page, f"{base}/app/supervisees/talk-requests")
     assert page.locator("main table tbody tr").count() >= 1
+    # Open one, acknowledge it, close it with an outcome (CSRF-checked forms).
+    page.locator("#talk-table tbody a").first.click()
+    page.wait_for_url(re.compile(r".*/app/supervisees/talk-requests/[0-9a-f-]{36}$"))
+    assert axe_violations(page) == []
+    if page.locator("button:has-text('Acknowledge')").count():
+        page.click("button:has-text('Acknowledge')")
+        assert "You acknowledged this request" in page.inner_text(".govuk-notification-banner")
+        assert axe_violations(page) == []
+    page.click("button:has-text('Close request')")
+    assert "Select how it ended" in page.inner_text(".govuk-error-summary")
+    assert axe_violations(page) == []
+    page.check("label:has-text('We talked')")
+    page.click("button:has-text('Close request')")
+    assert "You closed this request" in page.inner_text(".govuk-notification-banner")
+    assert "We talked" in page.inner_text(".govuk-summary-list")
+    assert axe_violations(page) == []
     for forbidden in ("/app/wellbeing", "/app/admin", "/app/admin/staff"):
         visit(page, f"{base}{forbidden}", status=403)
 
@@ -189,9 +213,32 @@ def test_admin_walks_every_admin_page(base: str, page: Page) -> None:
         "/app/admin/units/new",
         "/app/admin/policy",
         "/app/admin/access-log",
+        "/app/admin/analytics-audit",
+        "/app/admin/analytics-audit?endpoint=web_admin_access_log",
         "/app/units",
     ):
         visit(page, f"{base}{path}")
+    # The access log, filtered by a person and dates, downloaded as the CSV on the page.
+    page.goto(f"{base}/app/admin/access-log")
+    assert page.locator("#access-table tbody tr").count() >= 1
+    grace = page.locator("#person option", has_text="Grace Singh").get_attribute("value")
+    page.select_option("#person", value=grace)
+    page.fill("#from", "1/1/2020")
+    page.click("button:has-text('Apply filters')")
+    page.wait_for_url(re.compile(r".*person=.*from=1%2F1%2F2020.*"))
+    assert axe_violations(page) == []
+    rows = page.locator("#access-table tbody tr").all_inner_texts()
+    assert rows
+    assert all("Grace Singh" in r for r in rows)
+    with page.expect_download() as info:
+        page.click("a:has-text('Download these entries as CSV')")
+    saved = info.value.path().read_text(encoding="utf-8-sig").splitlines()
+    assert saved[0].startswith("at,reader_id,reader_name")
+    assert len(saved) == 1 + len(rows)
+    page.fill("#to", "31/2/2026")
+    page.click("button:has-text('Apply filters')")
+    assert "To must be a real date" in page.inner_text(".govuk-error-summary")
+    assert axe_violations(page) == []
     page.goto(f"{base}/app/admin/staff?q=grace")
     page.locator("#staff-table tbody a").first.click()
     page.wait_for_url(re.compile(r".*/app/admin/staff/[0-9a-f-]{36}$"))

@@ -37,14 +37,18 @@ PAGES = {
     "admin_import": "/app/admin/import",
     "admin_policy": "/app/admin/policy",
     "admin_access_log": "/app/admin/access-log",
+    "admin_access_log_csv": "/app/admin/access-log.csv",
+    "admin_analytics_audit": "/app/admin/analytics-audit",
+    "admin_analytics_audit_csv": "/app/admin/analytics-audit.csv",
 }
 # Which pages each person in the team may open (every other one answers 403).
+# Requests to talk need no role (as in the API): whoever was asked sees their own.
 ALLOWED = {
-    "manager": {"home", "units"},
+    "manager": {"home", "units", "talk"},
     "supervisor": {"home", "supervisees", "notes", "talk"},
-    "hr": {"home", "units", "wellbeing", "wellbeing_csv", "wellbeing_xlsx"},
-    "admin": {"home", "units"} | {p for p in PAGES if p.startswith("admin")},
-    "supervisee": {"home"},
+    "hr": {"home", "units", "wellbeing", "wellbeing_csv", "wellbeing_xlsx", "talk"},
+    "admin": {"home", "units", "talk"} | {p for p in PAGES if p.startswith("admin")},
+    "supervisee": {"home", "talk"},
 }
 
 
