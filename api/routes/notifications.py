@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 from fastapi import APIRouter, Response
 
-from api.deps import CurrentActor, Cursor, IfMatch, Limit, Now, SessionDep
+from api.deps import CurrentActor, Cursor, IfMatchRequired, Limit, Now, SessionDep
 from api.problems import problems
 from models.notifications.outbox import (
     Notification,
@@ -121,7 +121,7 @@ async def put_my_preferences_route(
     session: SessionDep,
     now: Now,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatchRequired,
 ) -> PreferencesPublic:
     """Replace my notification preferences (If-Match: the ETag of my last read)."""
     saved = await update_preferences(

@@ -15,6 +15,7 @@ from api.deps import (
     CurrentActor,
     Cursor,
     IfMatch,
+    IfMatchRequired,
     KeyRingDep,
     Limit,
     Now,
@@ -148,7 +149,7 @@ async def record_group_route(
     ring: KeyRingDep,
     now: Now,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatchRequired,
 ) -> GroupSessionPublic:
     """Write the group record: attendance, presenter, the case mapped, notes (the
     facilitator; If-Match required). A rewrite clears the acknowledgements."""
@@ -170,7 +171,7 @@ async def acknowledge_group_route(
     ring: KeyRingDep,
     now: Now,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatchRequired,
 ) -> GroupSessionPublic:
     """Acknowledge the group record you read (an attendee who was there; If-Match)."""
     return _tagged(
