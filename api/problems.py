@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -11,7 +13,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match, Route
 
 from models.directory.scim import ScimError
 from models.errors import DomainError
@@ -153,19 +154,33 @@ def _if_match_missing(exc: RequestValidationError) -> bool:
     )
 
 
+def _path_patterns(app: FastAPI) -> list[tuple[re.Pattern[str], bool, list[str]]]:
+    """The documented paths as patterns, whether each is literal, and its methods (built once
+    per app from its own OpenAPI document, so Allow always agrees with the document)."""
+    patterns: list[tuple[re.Pattern[str], bool, list[str]]] | None = getattr(
+        app.state, "allow_patterns", None
+    )
+    if patterns is None:
+        patterns = []
+        for path, item in app.openapi().get("paths", {}).items():
+            regex = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path))
+            methods = [m.upper() for m in item if m in _METHODS]
+            patterns.append((re.compile(f"^{regex}$"), "{" not in path, methods))
+        app.state.allow_patterns = patterns
+    return patterns
+
+
+_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
+
+
 def allowed_methods(request: Request, *, literal_only: bool = False) -> list[str]:
-    """Every method some route serves at this path (Starlette's 405 names only the first
-    route's). `literal_only`: only routes without path parameters, so that a literal sub-path
-    (`/reflections/templates`) is not taken for an id of the route beside it."""
+    """Every method the document gives this path (Starlette's 405 names only the first
+    route's). `literal_only`: only paths without parameters, so that a literal sub-path
+    (`/reflections/templates`) is not taken for an id of the path beside it."""
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        if not isinstance(route, Route) or route.methods is None:
-            continue
-        if literal_only and route.param_convertors:
-            continue
-        match, _ = route.matches({**request.scope, "method": "OPTIONS"})
-        if match is not Match.NONE:
-            methods |= route.methods
+    for pattern, literal, verbs in _path_patterns(request.app):
+        if (literal or not literal_only) and pattern.match(request.url.path):
+            methods.update(verbs)
     return sorted(methods)
 
 
@@ -198,8 +213,8 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if request.url.path.startswith("/scim/"):
             return _scim_error(exc.status_code, str(exc.detail), None)
-        if exc.status_code == 405:
-            return _method_not_allowed(allowed_methods(request))
+        if exc.status_code == 405 and (methods := allowed_methods(request)):
+            return _method_not_allowed(methods)
         headers = dict(exc.headers) if exc.headers else None
         return problem(exc.status_code, str(exc.detail), headers=headers)
 
@@ -262,7 +277,12 @@ def _declare_statuses(path: str, method: str, operation: dict[str, Any]) -> None
     """What every operation of its sort really answers: 401 when signed in is needed, 400 and
     413 for a body, 412 and 428 around If-Match, 405 for a path the router knows."""
     responses = operation.setdefault("responses", {})
-    wanted: list[int] = []
+    if _OAUTH_REF in json.dumps(responses):  # RFC 6749 endpoints: their own 400, never 422
+        wanted: list[int] = [413]
+        for status in wanted:
+            responses.setdefault(str(status), _problem_response(status))
+        return
+    wanted = []
     if operation.get("security"):
         wanted.append(401)
     if "requestBody" in operation:
@@ -323,7 +343,47 @@ def rewrite_openapi(schema: dict[str, Any]) -> dict[str, Any]:
                     content.setdefault(PROBLEM_JSON, body)
                 if status in ("200", "201") and _carries_etag(path, tagged):
                     response.setdefault("headers", {})["ETag"] = _HEADERS["ETag"]
+    _offer_password_flow(schema)
     components = schema.get("components", {}).get("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
-    return schema
+    return _page_names(schema)
+
+
+def _page_names(schema: dict[str, Any]) -> dict[str, Any]:
+    """`ReflectionPublicPage`, not pydantic's `Page_ReflectionPublic_`: the names clients
+    generate classes from."""
+    components = schema.get("components", {}).get("schemas", {})
+    renames = {
+        name: f"{match.group(1)}Page"
+        for name in components
+        if (match := re.fullmatch(r"Page_(\w+)_", name))
+    }
+    if not renames:
+        return schema
+    text = json.dumps(schema)
+    for old, new in renames.items():
+        text = text.replace(f'"#/components/schemas/{old}"', f'"#/components/schemas/{new}"')
+    renamed: dict[str, Any] = json.loads(text)
+    schemas = renamed["components"]["schemas"]
+    for old, new in renames.items():
+        schemas[new] = schemas.pop(old)
+        schemas[new]["title"] = new
+    return renamed
+
+
+def _offer_password_flow(schema: dict[str, Any]) -> None:
+    """The same bearer token, obtained with the password grant: Swagger UI's "Authorize" then
+    signs in with an e-mail address and password instead of asking for a pasted token."""
+    schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+    schemes["OAuth2Password"] = {
+        "type": "oauth2",
+        "description": "POST /api/v1/auth/token (grant_type=password); send the access token "
+        "as `Authorization: Bearer <token>`",
+        "flows": {"password": {"tokenUrl": "/api/v1/auth/token", "scopes": {}}},
+    }
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            security = operation.get("security")
+            if security and {"OAuth2Password": []} not in security:
+                security.append({"OAuth2Password": []})

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+from datetime import datetime, time
 from typing import Annotated, Any, Generic, TypeVar
 from zoneinfo import available_timezones
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -35,6 +37,33 @@ def _timezone(value: str) -> str:
     return value
 
 
+LOCAL_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+_LOCAL_TIME = re.compile(LOCAL_TIME_PATTERN)
+
+
+def _local_time(value: Any) -> time:
+    """A wall-clock time in the person's own time zone: HH:MM (or HH:MM:SS), no offset (an
+    offset could not be stored, and the zone is the person's `timezone`)."""
+    if isinstance(value, time) and value.tzinfo is None:
+        return value
+    if isinstance(value, str) and _LOCAL_TIME.match(value):
+        return time.fromisoformat(value)
+    raise ValueError("a local time of day, HH:MM (24-hour, no offset)")
+
+
+# Sent back as HH:MM:SS, as before; the pattern accepts both.
+LocalTime = Annotated[
+    time,
+    BeforeValidator(_local_time),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": LOCAL_TIME_PATTERN,
+            "description": "Local time of day in the person's time zone (no offset)",
+            "examples": ["21:00"],
+        }
+    ),
+]
 Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_email)]
 TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_timezone)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -66,6 +95,9 @@ class Request(BaseModel):
 
 
 class Page(BaseModel, Generic[T]):
+    """One page of a list, newest first unless said otherwise; pass `next_cursor` back as
+    `cursor` for the next page (null: this was the last)."""
+
     data: list[T]
     next_cursor: str | None
 

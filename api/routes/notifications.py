@@ -70,7 +70,13 @@ async def mark_notification_read_route(
     name="register_device",
     status_code=201,
     response_model=DevicePublic,
-    responses=problems(),
+    responses={
+        **problems(),
+        200: {
+            "model": DevicePublic,
+            "description": "A repeat of an earlier create (same id or token)",
+        },
+    },
 )
 async def register_device_route(
     body: DeviceCreate, actor: CurrentActor, session: SessionDep, now: Now, response: Response

@@ -125,7 +125,13 @@ async def get_status_route(
     name="schedule_supervision_session",
     status_code=201,
     response_model=SessionPublic,
-    responses=problems(403, 404, 409),
+    responses={
+        **problems(403, 404, 409),
+        200: {
+            "model": SessionPublic,
+            "description": "A repeat of an earlier create (same id or token)",
+        },
+    },
 )
 async def schedule_session_route(
     body: SessionCreate,

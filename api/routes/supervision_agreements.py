@@ -51,7 +51,13 @@ def _tagged(tagged: Tagged[AgreementPublic], response: Response) -> AgreementPub
     name="create_supervision_agreement",
     status_code=201,
     response_model=AgreementPublic,
-    responses=problems(404, 409),
+    responses={
+        **problems(404, 409),
+        200: {
+            "model": AgreementPublic,
+            "description": "A repeat of an earlier create (same id or token)",
+        },
+    },
 )
 async def create_agreement_route(
     body: AgreementCreate,

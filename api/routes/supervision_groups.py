@@ -56,7 +56,13 @@ def _tagged(tagged: Tagged[GroupSessionPublic], response: Response) -> GroupSess
     name="schedule_group_supervision",
     status_code=201,
     response_model=GroupSessionPublic,
-    responses=problems(403, 409),
+    responses={
+        **problems(403, 409),
+        200: {
+            "model": GroupSessionPublic,
+            "description": "A repeat of an earlier create (same id or token)",
+        },
+    },
 )
 async def schedule_group_route(
     body: GroupSessionCreate,

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import CurrentActor, Cursor, KeyRingDep, Limit, Now, SessionDep
@@ -55,7 +55,13 @@ from wellbeing.talk_views import render_talk_requests_for_sync, revoke_lost_talk
 router = APIRouter(tags=["sync"])
 
 
+# Answers always carry every field, so the document marks them all required.
+_ALWAYS_SENT = ConfigDict(json_schema_serialization_defaults_required=True)
+
+
 class _Upsert(BaseModel):
+    model_config = _ALWAYS_SENT
+
     op: Literal["upsert"] = "upsert"
     id: uuid.UUID
 
@@ -148,6 +154,8 @@ SyncEntity = Literal[
 class SyncTombstone(BaseModel):
     """Deleted, or no longer mine to see: drop the local copy of `entity` `id` (whichever of
     its shapes you hold)."""
+
+    model_config = _ALWAYS_SENT
 
     type: Literal["tombstone"] = "tombstone"
     op: Literal["delete"] = "delete"

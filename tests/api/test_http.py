@@ -24,7 +24,7 @@ async def test_unknown_path_is_problem_json(client: httpx.AsyncClient) -> None:
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json() == {
-        "type": "about:blank",
+        "type": "urn:harbour:problem:not-found",
         "title": "Not Found",
         "status": 404,
         "detail": "Not Found",
@@ -35,6 +35,43 @@ async def test_wrong_method_is_problem_json(client: httpx.AsyncClient) -> None:
     response = await client.delete("/api/v1/me")
     assert response.status_code == 405
     assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"] == "urn:harbour:problem:method-not-allowed"
+
+
+async def test_405_allow_names_every_method_of_the_path(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    admin = await make_staff(db, await make_org(db, now=now_of(app)), Role.admin, now=now_of(app))
+    response = await client.delete("/api/v1/wellbeing/settings", headers=bearer(app, admin))
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, PUT"
+    # A literal sub-path is not an id of the route beside it: 405, not 422.
+    templates = await client.put("/api/v1/reflections/templates", headers=bearer(app, admin))
+    assert templates.status_code == 405
+    assert templates.headers["Allow"] == "GET"
+    # A malformed id is still a validation problem.
+    bad = await client.get("/api/v1/reflections/not-a-uuid", headers=bearer(app, admin))
+    assert bad.status_code == 422
+    assert bad.json()["type"] == "urn:harbour:problem:validation"
+    assert bad.json()["errors"][0]["loc"] == ["path", "reflection_id"]
+
+
+async def test_a_missing_if_match_is_428_with_its_problem_type(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    admin = await make_staff(db, await make_org(db, now=now_of(app)), Role.admin, now=now_of(app))
+    response = await client.put(
+        "/api/v1/wellbeing/settings", json={"share_days": 7}, headers=bearer(app, admin)
+    )
+    assert response.status_code == 428
+    assert response.json()["type"] == "urn:harbour:problem:if-match-required"
+    stale = await client.put(
+        "/api/v1/wellbeing/settings",
+        json={"share_days": 7},
+        headers={**bearer(app, admin), "If-Match": '"999"'},
+    )
+    assert stale.status_code == 412
+    assert stale.json()["type"] == "urn:harbour:problem:stale-etag"
 
 
 async def test_malformed_json_is_422_problem(
