@@ -177,11 +177,13 @@ def allowed_methods(request: Request, *, literal_only: bool = False) -> list[str
     """Every method the document gives this path (Starlette's 405 names only the first
     route's). `literal_only`: only paths without parameters, so that a literal sub-path
     (`/reflections/templates`) is not taken for an id of the path beside it."""
-    methods: set[str] = set()
-    for pattern, literal, verbs in _path_patterns(request.app):
-        if (literal or not literal_only) and pattern.match(request.url.path):
-            methods.update(verbs)
-    return sorted(methods)
+    literal: set[str] = set()
+    templated: set[str] = set()
+    for pattern, is_literal, verbs in _path_patterns(request.app):
+        if pattern.match(request.url.path):
+            (literal if is_literal else templated).update(verbs)
+    # A literal path wins over a template it also fits, as in routing.
+    return sorted(literal if literal or literal_only else templated)
 
 
 def _method_not_allowed(methods: list[str]) -> JSONResponse:
@@ -291,9 +293,8 @@ def _declare_statuses(path: str, method: str, operation: dict[str, Any]) -> None
         wanted.append(422)
     if_match = _if_match(operation)
     if if_match is not None:
-        wanted.append(412)
+        wanted += [412, 428]  # stale; missing where required, or empty
         if if_match.get("required"):
-            wanted.append(428)
             if_match["schema"] = {"type": "string", "minLength": 1}
     del path, method
     for status in wanted:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, time
-from typing import Annotated, Any, Generic, TypeVar
+from datetime import date, datetime, time
+from typing import Annotated, Any, Generic, TypeVar, get_args
 from zoneinfo import available_timezones
 
 from pydantic import (
@@ -14,7 +14,9 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     StringConstraints,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
@@ -64,6 +66,18 @@ LocalTime = Annotated[
         }
     ),
 ]
+
+
+def _iso_date(value: Any) -> date:
+    """YYYY-MM-DD only: pydantic would also take a number as seconds since 1970."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return date.fromisoformat(value)
+    raise ValueError("a date, YYYY-MM-DD")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_email)]
 TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_timezone)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -80,6 +94,12 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
+def _admits_bool(annotation: Any) -> bool:
+    if annotation is bool or annotation is Any:
+        return True
+    return any(_admits_bool(arg) for arg in get_args(annotation))
+
+
 class Request(BaseModel):
     """Base of every request body: unknown fields are refused (422), and so is text holding
     NUL characters (PostgreSQL cannot store them; no real text contains them)."""
@@ -92,6 +112,17 @@ class Request(BaseModel):
         if _has_nul(data):
             raise ValueError("text may not contain NUL characters")
         return data
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_bool_as_number(cls, value: Any, info: ValidationInfo) -> Any:
+        """`true` is not the number 1 (pydantic's lax mode would take it as one): a field
+        the document types as a number refuses a boolean."""
+        if isinstance(value, bool) and info.field_name is not None:
+            field = cls.model_fields.get(info.field_name)
+            if field is not None and not _admits_bool(field.annotation):
+                raise ValueError("not a boolean here")
+        return value
 
 
 class Page(BaseModel, Generic[T]):

@@ -293,3 +293,81 @@ async def test_forged_time_cursors_are_422_on_every_time_ordered_list(
         response = await client.get(path, params={"cursor": forged}, headers=bearer(app, me))
         assert response.status_code == 422, (path, forged)
         assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_local_times_are_hh_mm_and_refuse_an_offset(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    me = await make_staff(db, await make_org(db, now=now_of(app)), now=now_of(app))
+    prefs = "/api/v1/me/preferences"
+    read = await client.get(prefs, headers=bearer(app, me))
+    body = {**read.json(), "quiet_hours_start": "21:30+05:00"}
+    tagged = {**bearer(app, me), "If-Match": read.headers["ETag"]}
+    refused = await client.put(prefs, json=body, headers=tagged)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["loc"] == ["body", "quiet_hours_start"]
+    assert (await client.get(prefs, headers=bearer(app, me))).json() == read.json()
+    saved = await client.put(prefs, json={**body, "quiet_hours_start": "21:30"}, headers=tagged)
+    assert saved.status_code == 200
+    assert saved.json()["quiet_hours_start"] == "21:30:00"
+    schema = app.openapi()["components"]["schemas"]["PreferencesBody"]["properties"]
+    assert "pattern" in str(schema["quiet_hours_start"])
+
+
+def test_the_document_is_typed_for_client_generators(app: FastAPI) -> None:
+    schema = app.openapi()
+    names = set(schema["components"]["schemas"])
+    assert not [n for n in names if "_" in n or "Type0" in n]
+    assert "ReflectionPublicPage" in names
+    changes = schema["components"]["schemas"]["SyncPage"]["properties"]["changes"]["items"]
+    assert changes["discriminator"]["propertyName"] == "type"
+    token = schema["paths"]["/api/v1/auth/token"]["post"]["responses"]
+    assert list(token["400"]["content"]) == ["application/json"]
+    assert "Retry-After" in token["429"]["headers"]
+    put = schema["paths"]["/api/v1/reflections/{reflection_id}"]["put"]
+    if_match = next(p for p in put["parameters"] if p["name"] == "If-Match")
+    assert if_match["required"] is True
+    assert {"400", "401", "412", "413", "422", "428"} <= set(put["responses"])
+    assert "ETag" in put["responses"]["200"]["headers"]
+    create = schema["paths"]["/api/v1/supervision/sessions"]["post"]["responses"]
+    assert {"200", "201"} <= set(create)
+
+
+def test_every_problem_type_is_listed_for_app_developers(app: FastAPI) -> None:
+    from pathlib import Path
+
+    from api.problems import PROBLEM_KINDS
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "app-developers.md").read_text()
+    described = app.openapi()["components"]["schemas"]["Problem"]["properties"]["type"]
+    for kind in PROBLEM_KINDS:
+        assert f"`urn:harbour:problem:{kind}`" in page, kind
+        assert f"urn:harbour:problem:{kind}" in described["description"], kind
+
+
+async def test_cors_is_off_by_default_and_follows_the_setting(make_app: AppFactory) -> None:
+    preflight = {
+        "Origin": "https://app.council.example",
+        "Access-Control-Request-Method": "PUT",
+        "Access-Control-Request-Headers": "authorization,if-match",
+    }
+    for origins, allowed in (
+        ("", None),
+        ("https://app.council.example", "https://app.council.example"),
+    ):
+        app = make_app(cors_origins=origins)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as c:
+            response = await c.options("/api/v1/me", headers=preflight)
+        assert response.headers.get("access-control-allow-origin") == allowed
+
+
+async def test_swagger_ui_is_served_locally_with_the_password_flow(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    page = (await client.get("/docs")).text
+    assert "/app/assets/swagger/swagger-ui-bundle.js" in page
+    assert "cdn" not in page.lower()
+    schemes = app.openapi()["components"]["securitySchemes"]
+    assert schemes["OAuth2Password"]["flows"]["password"]["tokenUrl"] == "/api/v1/auth/token"
