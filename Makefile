@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 ASSETS := api/web/assets/.built
 
 .PHONY: run test lint typecheck check-migrations ci clean assets chromium screenshots \
-	bench-load bench-scale
+	bench-load bench-scale clients
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ run: $(STAMP) $(ASSETS)
 
 test: $(STAMP) $(ASSETS) chromium
 	$(BIN)/pytest
+
+# The OpenAPI document as client generators see it: a Python and a TypeScript client in the
+# git-ignored clients/generated/, both without generator warnings, the latter type-checked.
+clients: $(STAMP)
+	bash .ci/clients
 
 # PNGs of the main pages for docs/screenshots (the same browser set-up as the tests).
 screenshots: $(STAMP) $(ASSETS) chromium
@@ -69,4 +74,5 @@ bench-scale: $(STAMP)
 	$(BIN)/python -m bench.bench_scale $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) harbour.db harbour.db-wal harbour.db-shm web/node_modules api/web/assets
+	rm -rf $(VENV) harbour.db harbour.db-wal harbour.db-shm web/node_modules api/web/assets \
+		clients/node_modules clients/generated schemathesis-report

@@ -8,6 +8,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -100,7 +103,7 @@ def create_app(
         version="1.0.0",
         summary="Reflective supervision and workforce wellbeing for children's social care.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served below, from local assets
         redoc_url=None,
         generate_unique_id_function=_operation_id,
         lifespan=lifespan,
@@ -146,8 +149,18 @@ def create_app(
     app.include_router(sso.router)
     app.include_router(scim.router)
     install_web(app)  # after problems.install: the pages answer errors in HTML
+    _install_docs(app)
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    if settings.cors_origin_list():
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list(),
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "If-Match"],
+            expose_headers=["ETag", "Retry-After", "Location"],
+            max_age=600,
+        )
     app.add_middleware(RequestMetrics, metrics=app.state.metrics)
 
     def openapi() -> dict[str, Any]:
@@ -158,6 +171,25 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+SWAGGER = "/app/assets/swagger"  # built by `make assets` from swagger-ui-dist (no CDN)
+
+
+def _install_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs from Harbour's own assets; "Authorize" offers the password flow
+    (the document's OAuth2Password scheme) as well as pasting a bearer token."""
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=f"{API_PREFIX}/openapi.json",
+            title="Harbour API",
+            swagger_js_url=f"{SWAGGER}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER}/favicon-32x32.png",
+            oauth2_redirect_url=None,
+        )
 
 
 def create_app_from_env() -> FastAPI:

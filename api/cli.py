@@ -211,6 +211,7 @@ def _parser() -> argparse.ArgumentParser:
     admin.add_argument("--email", required=True)
     admin.add_argument("--password", required=True)
     sub.add_parser("demo", help="seed a demo council and print the logins")
+    sub.add_parser("openapi", help="print the OpenAPI document (what /api/v1/openapi.json serves)")
     rotate = sub.add_parser(
         "rotate-keys",
         help="re-encrypt sealed values (notes, supervision records, agreements, ...) under the "
@@ -274,6 +275,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         asyncio.run(run_worker(settings))
     elif args.command == "create-admin":
         print(asyncio.run(_create_admin(settings, args.org, args.email, args.password)))
+    elif args.command == "openapi":
+        import json
+
+        from api.app import create_app
+
+        print(json.dumps(create_app(settings, scheduler=False).openapi(), indent=2))
     elif args.command == "demo":
         migrate(settings)
         asyncio.run(_demo(settings))

@@ -96,7 +96,17 @@ TokensDep = Annotated[AccessTokens, Depends(get_tokens)]
 KeyRingDep = Annotated[KeyRing, Depends(get_key_ring)]
 OidcDep = Annotated[OidcVerifier, Depends(get_oidc)]
 MailerDep = Annotated[Mailer, Depends(get_mailer)]
+# If-Match where a change may also be made blind (cancel, sign off, delete: the state machine
+# guards them); IfMatchRequired where the server refuses a change without it. A missing
+# required one answers 428 (api/problems.py), as an empty one does.
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
+IfMatchRequired = Annotated[
+    str,
+    Header(
+        alias="If-Match",
+        description='The ETag you read (`"3"`), or the `version` of a list or sync entry, quoted',
+    ),
+]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 Cursor = Annotated[str | None, Query(max_length=500)]
 

@@ -10,13 +10,13 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.metrics import Metrics
-from api.problems import PROBLEM_JSON
+from api.problems import PROBLEM_JSON, problem_type
 
 
 async def _send_413(send: Send, limit: int) -> None:
     body = json.dumps(
         {
-            "type": "about:blank",
+            "type": problem_type("body-too-large"),
             "title": "Content Too Large",
             "status": 413,
             "detail": f"The request body is larger than {limit} bytes.",

@@ -74,6 +74,12 @@ class Settings(DatabaseSettings, KeyRingSettings):
     argon2_time_cost: int = Field(default=2, ge=1)
 
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    # Web origins (scheme://host[:port], comma-separated) whose pages may call the API from the
+    # browser (CORS). Empty: none (the phone app and same-origin pages need none).
+    cors_origins: str = ""
+
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
 
     # Council identity (docs/identity.md). Links in invitation and reset e-mails, and the
     # browser sign-in's redirect URI (<public_url>/auth/sso/callback), start with this.

@@ -46,6 +46,7 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -261,10 +262,11 @@ async def record_changes(
     await session.exec(stmt, params=rows)
 
 
-# A renderer answers the current JSON of those ids the actor may still see.
+# A renderer answers the current view (a response schema) of those ids the actor may still
+# see; the view's class tells the API which typed sync change it is.
 Renderer = Callable[
     [AsyncSession, Actor, Sequence[uuid.UUID], datetime],
-    Awaitable[Mapping[uuid.UUID, dict[str, Any]]],
+    Awaitable[Mapping[uuid.UUID, BaseModel]],
 ]
 
 
@@ -279,7 +281,7 @@ class FeedItem:
     type: str
     op: ChangeOp
     id: uuid.UUID
-    data: dict[str, Any] | None
+    data: BaseModel | None
 
 
 @dataclass(frozen=True)
@@ -350,7 +352,7 @@ async def read_feed(
     for row in rows:
         if ChangeOp(row.op) is ChangeOp.upsert:
             wanted.setdefault(row.entity_type, []).append(row.entity_id)
-    rendered: dict[tuple[str, uuid.UUID], dict[str, Any]] = {}
+    rendered: dict[tuple[str, uuid.UUID], BaseModel] = {}
     for entity_type, ids in wanted.items():
         renderer = renderers.get(entity_type)
         if renderer is None:

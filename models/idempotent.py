@@ -69,11 +69,11 @@ async def create_once(
         return row, True
     raced = await session.get(table, values["id"], populate_existing=True)
     if raced is None:  # pragma: no cover - a conflict on `id` means the row exists
-        raise Conflict(conflict)
+        raise Conflict(conflict, kind="duplicate-id")
     return _same_or_conflict(raced, same, conflict), False
 
 
 def _same_or_conflict(existing: T, same: Callable[[T], bool], conflict: str) -> T:
     if not same(existing):
-        raise Conflict(conflict)
+        raise Conflict(conflict, kind="duplicate-id")
     return existing

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from datetime import date, datetime, time
+from typing import Annotated, Any, Generic, TypeVar, get_args
 from zoneinfo import available_timezones
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     StringConstraints,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
@@ -35,6 +39,45 @@ def _timezone(value: str) -> str:
     return value
 
 
+LOCAL_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+_LOCAL_TIME = re.compile(LOCAL_TIME_PATTERN)
+
+
+def _local_time(value: Any) -> time:
+    """A wall-clock time in the person's own time zone: HH:MM (or HH:MM:SS), no offset (an
+    offset could not be stored, and the zone is the person's `timezone`)."""
+    if isinstance(value, time) and value.tzinfo is None:
+        return value
+    if isinstance(value, str) and _LOCAL_TIME.match(value):
+        return time.fromisoformat(value)
+    raise ValueError("a local time of day, HH:MM (24-hour, no offset)")
+
+
+# Sent back as HH:MM:SS, as before; the pattern accepts both.
+LocalTime = Annotated[
+    time,
+    BeforeValidator(_local_time),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": LOCAL_TIME_PATTERN,
+            "description": "Local time of day in the person's time zone (no offset)",
+            "examples": ["21:00"],
+        }
+    ),
+]
+
+
+def _iso_date(value: Any) -> date:
+    """YYYY-MM-DD only: pydantic would also take a number as seconds since 1970."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return date.fromisoformat(value)
+    raise ValueError("a date, YYYY-MM-DD")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_email)]
 TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_timezone)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -51,6 +94,12 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
+def _admits_bool(annotation: Any) -> bool:
+    if annotation is bool or annotation is Any:
+        return True
+    return any(_admits_bool(arg) for arg in get_args(annotation))
+
+
 class Request(BaseModel):
     """Base of every request body: unknown fields are refused (422), and so is text holding
     NUL characters (PostgreSQL cannot store them; no real text contains them)."""
@@ -64,8 +113,22 @@ class Request(BaseModel):
             raise ValueError("text may not contain NUL characters")
         return data
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_bool_as_number(cls, value: Any, info: ValidationInfo) -> Any:
+        """`true` is not the number 1 (pydantic's lax mode would take it as one): a field
+        the document types as a number refuses a boolean."""
+        if isinstance(value, bool) and info.field_name is not None:
+            field = cls.model_fields.get(info.field_name)
+            if field is not None and not _admits_bool(field.annotation):
+                raise ValueError("not a boolean here")
+        return value
+
 
 class Page(BaseModel, Generic[T]):
+    """One page of a list, newest first unless said otherwise; pass `next_cursor` back as
+    `cursor` for the next page (null: this was the last)."""
+
     data: list[T]
     next_cursor: str | None
 

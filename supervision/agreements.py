@@ -22,6 +22,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -126,6 +127,7 @@ def summary(row: SupervisionAgreement, today: date) -> AgreementSummary:
         supervisee_id=row.supervisee_id,
         supervisor_id=row.supervisor_id,
         number=row.number,
+        version=row.version,
         status=status,
         supersedes_id=row.supersedes_id,
         starts_on=row.starts_on,
@@ -247,7 +249,9 @@ async def _relationship(session: AsyncSession, actor: Actor, supervisee_id: uuid
     if supervisee is None:
         raise NotFound("No such staff member among yourself and your supervisees.")
     if supervisee.supervisor_id is None:
-        raise Conflict("There is no line supervisor to make an agreement with.")
+        raise Conflict(
+            "There is no line supervisor to make an agreement with.", kind="no-supervisor"
+        )
     return supervisee
 
 
@@ -296,7 +300,10 @@ async def create_agreement(
             )
         ).first()
         if open_draft is not None and open_draft != row_id:
-            raise Conflict(f"A draft of this agreement is open already ({open_draft}): edit it.")
+            raise Conflict(
+                f"A draft of this agreement is open already ({open_draft}): edit it.",
+                kind="draft-open",
+            )
         number = (await session.exec(select(func.max(col(a.number))).where(*mine))).one() or 0
         in_force = (
             await session.exec(
@@ -353,7 +360,9 @@ def _as_party(actor: Actor, row: SupervisionAgreement, doing: str) -> None:
 def _draft_only(row: SupervisionAgreement) -> None:
     if row.status != AgreementStatus.draft:
         state = AgreementStatus(row.status).value.replace("_", " ")
-        raise Conflict(f"This agreement is {state}; draft a new version to change it.")
+        raise Conflict(
+            f"This agreement is {state}; draft a new version to change it.", kind="record-locked"
+        )
 
 
 async def update_agreement(
@@ -405,7 +414,8 @@ async def sign_agreement(
     if supervisee.supervisor_id != row.supervisor_id:
         raise Conflict(
             "The supervisor named on this draft no longer supervises this person; draft a new "
-            "agreement with their current supervisor."
+            "agreement with their current supervisor.",
+            kind="supervisor-changed",
         )
     terms = _terms(ring, row)
     empty = [name for name in TERM_TEXTS_ALL if not getattr(terms, name).strip()]
@@ -416,7 +426,7 @@ async def sign_agreement(
         )
     is_supervisee = actor.id == row.supervisee_id
     if (row.supervisee_signed_at if is_supervisee else row.supervisor_signed_at) is not None:
-        raise Conflict("You have signed this version already.")
+        raise Conflict("You have signed this version already.", kind="already-done")
     if is_supervisee:
         row.supervisee_signed_at = now
     else:
@@ -460,16 +470,14 @@ async def _supersede(
 
 async def render_agreements_for_sync(
     session: AsyncSession, ring: KeyRing, actor: Actor, ids: Sequence[uuid.UUID], now: datetime
-) -> Mapping[uuid.UUID, dict[str, Any]]:
+) -> Mapping[uuid.UUID, BaseModel]:
     """Agreements the caller may still see, as `GET /supervision/agreements/{id}` shows them
     (and logged as that read would be)."""
     stmt = readable_agreements(actor).where(col(SupervisionAgreement.id).in_(ids))
-    rendered: dict[uuid.UUID, dict[str, Any]] = {}
+    rendered: dict[uuid.UUID, BaseModel] = {}
     for row in (await session.exec(stmt)).all():
         await _log_read(session, actor, row, now)
-        rendered[row.id] = (await _view(session, ring, actor, row, now)).view.model_dump(
-            mode="json"
-        )
+        rendered[row.id] = (await _view(session, ring, actor, row, now)).view
     return rendered
 
 

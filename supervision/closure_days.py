@@ -85,7 +85,8 @@ async def add_closure_day(
     if not created and row.name != data.name:
         raise Conflict(
             f"{data.day.isoformat()} is already a closure day named {row.name!r}; remove it "
-            "first to rename it."
+            "first to rename it.",
+            kind="closure-day-taken",
         )
     return _public(row), created
 

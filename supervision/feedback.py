@@ -67,7 +67,7 @@ async def give_feedback(
     if actor.id != row.supervisee_id:
         raise Forbidden("Only the supervisee rates their supervision.")
     if row.status not in HELD_STATUSES:
-        raise Conflict("Only a session that was held can be rated.")
+        raise Conflict("Only a session that was held can be rated.", kind="wrong-state")
     exists = (
         await session.exec(
             select(col(SessionFeedback.id)).where(
@@ -77,7 +77,7 @@ async def give_feedback(
         )
     ).first()
     if exists is not None:
-        raise Conflict("You have already rated this session.")
+        raise Conflict("You have already rated this session.", kind="already-done")
     feedback_id = new_id()
     feedback = SessionFeedback(
         id=feedback_id,
@@ -93,7 +93,7 @@ async def give_feedback(
     try:
         await session.flush()
     except IntegrityError as exc:
-        raise Conflict("You have already rated this session.") from exc
+        raise Conflict("You have already rated this session.", kind="already-done") from exc
     return to_public(ring, feedback)
 
 

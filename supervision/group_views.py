@@ -18,9 +18,9 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -153,6 +153,7 @@ def group_summary(
     return GroupSessionSummary(
         id=row.id,
         facilitator_id=row.facilitator_id,
+        version=row.version,
         format=GroupFormat(row.format),
         status=SessionStatus(row.status),
         scheduled_for=row.scheduled_for,
@@ -257,18 +258,16 @@ async def group_changed(
 
 async def render_groups_for_sync(
     session: AsyncSession, ring: KeyRing, actor: Actor, ids: Sequence[uuid.UUID], now: datetime
-) -> Mapping[uuid.UUID, dict[str, Any]]:
+) -> Mapping[uuid.UUID, BaseModel]:
     """Group sessions the caller may still see, as `GET /supervision/group-sessions/{id}`
     shows them (and logged as that read would be)."""
     stmt = readable_group_sessions(actor).where(col(GroupSession.id).in_(ids))
-    rendered: dict[uuid.UUID, dict[str, Any]] = {}
+    rendered: dict[uuid.UUID, BaseModel] = {}
     for row in (await session.exec(stmt)).all():
         attendees = await attendees_of(session, row)
         visible = VisibleGroup(row, attendees, await _audience(session, actor, row, attendees))
         await log_group_read(session, actor, visible, now)
-        rendered[row.id] = (await group_public(session, ring, actor, visible)).view.model_dump(
-            mode="json"
-        )
+        rendered[row.id] = (await group_public(session, ring, actor, visible)).view
     return rendered
 
 

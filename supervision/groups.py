@@ -231,7 +231,10 @@ async def cancel_group_session(
     if if_match is not None:
         require_match(if_match, row.version)
     if row.status != SessionStatus.scheduled:
-        raise Conflict(f"A {SessionStatus(row.status).value} group session cannot be cancelled.")
+        raise Conflict(
+            f"A {SessionStatus(row.status).value} group session cannot be cancelled.",
+            kind="wrong-state",
+        )
     row.status = SessionStatus.cancelled
     row.cancelled_reason = seal_text(
         ring, data.reason, GROUP_SESSIONS_TABLE, row.id, "cancelled_reason"
@@ -260,7 +263,7 @@ async def write_group_record(
     row = visible.row
     require_match(if_match, row.version)
     if row.status == SessionStatus.cancelled:
-        raise Conflict("A cancelled group session has no record.")
+        raise Conflict("A cancelled group session has no record.", kind="wrong-state")
     if data.held_at > now + CLOCK_SKEW:
         raise Invalid("held_at is in the future.", errors=[_error(["held_at"], "in the future")])
     by_staff = {a.staff_id: a for a in visible.attendees}
@@ -338,11 +341,11 @@ async def acknowledge_group_record(
     row = visible.row
     require_match(if_match, row.version)
     if row.status != SessionStatus.recorded:
-        raise Conflict("There is no group record to acknowledge yet.")
+        raise Conflict("There is no group record to acknowledge yet.", kind="wrong-state")
     if mine.attendance != Attendance.attended:
-        raise Conflict("Only those who attended acknowledge the record.")
+        raise Conflict("Only those who attended acknowledge the record.", kind="not-attended")
     if mine.acknowledged_at is not None:
-        raise Conflict("You have acknowledged this record already.")
+        raise Conflict("You have acknowledged this record already.", kind="already-done")
     mine.acknowledged_at = now
     row.version += 1
     row.updated_at = now

@@ -59,9 +59,11 @@ async def write_record(
         raise Forbidden("Only the session's supervisor writes its record.")
     require_match(if_match, row.version)
     if row.status == SessionStatus.cancelled:
-        raise Conflict("A cancelled session has no record.")
+        raise Conflict("A cancelled session has no record.", kind="wrong-state")
     if row.status == SessionStatus.signed_off:
-        raise Conflict("The record is signed off and locked; add an addendum instead.")
+        raise Conflict(
+            "The record is signed off and locked; add an addendum instead.", kind="record-locked"
+        )
     if data.held_at > now + CLOCK_SKEW:
         raise Invalid(
             "held_at is in the future.", errors=[_field_error(["held_at"], "in the future")]

@@ -267,6 +267,7 @@ class ActionPublic(BaseModel):
     completed_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    version: int = Field(description='The ETag\'s value: send If-Match: "<version>" to change it')
 
 
 class CaseDiscussionPublic(BaseModel):
@@ -320,6 +321,7 @@ class SessionSummary(BaseModel):
     signed_off_at: datetime | None
     sign_off_due_on: date | None
     created_at: datetime
+    version: int = Field(description='The ETag\'s value: send If-Match: "<version>" to change it')
 
 
 class SessionPublic(SessionSummary):

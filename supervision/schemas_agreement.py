@@ -58,6 +58,7 @@ class AgreementSummary(BaseModel):
     id: uuid.UUID
     supervisee_id: uuid.UUID
     supervisor_id: uuid.UUID
+    version: int = Field(description='The ETag\'s value: send If-Match: "<version>" to change it')
     number: int = Field(description="the version of the supervisee's agreement: 1, 2, ...")
     status: AgreementStatus
     supersedes_id: uuid.UUID | None

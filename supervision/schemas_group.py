@@ -92,6 +92,7 @@ class GroupSessionSummary(BaseModel):
 
     id: uuid.UUID
     facilitator_id: uuid.UUID
+    version: int = Field(description='The ETag\'s value: send If-Match: "<version>" to change it')
     format: GroupFormat
     status: SessionStatus
     scheduled_for: datetime

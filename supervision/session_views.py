@@ -81,6 +81,7 @@ def summary(row: SupervisionSession, policy: CadencePolicy) -> SessionSummary:
         signed_off_at=row.signed_off_at,
         sign_off_due_on=sign_off_due,
         created_at=row.created_at,
+        version=row.version,
     )
 
 

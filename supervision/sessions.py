@@ -212,7 +212,9 @@ async def cancel_session(
     if if_match is not None:
         require_match(if_match, row.version)
     if row.status != SessionStatus.scheduled:
-        raise Conflict(f"A {SessionStatus(row.status).value} session cannot be cancelled.")
+        raise Conflict(
+            f"A {SessionStatus(row.status).value} session cannot be cancelled.", kind="wrong-state"
+        )
     row.status = SessionStatus.cancelled
     row.cancelled_reason = seal_text(ring, data.reason, SESSIONS_TABLE, row.id, "cancelled_reason")
     row.cancelled_by = actor.id
@@ -241,7 +243,9 @@ async def sign_off_session(
     if if_match is not None:
         require_match(if_match, row.version)
     if row.status != SessionStatus.recorded:
-        raise Conflict(f"A {SessionStatus(row.status).value} session cannot be signed off.")
+        raise Conflict(
+            f"A {SessionStatus(row.status).value} session cannot be signed off.", kind="wrong-state"
+        )
     record = (
         await session.exec(
             select(SupervisionRecord).where(
@@ -280,7 +284,9 @@ async def add_addendum(
         raise Forbidden("Only the supervisee and their supervisor add to a record.")
     row = visible.row
     if row.status != SessionStatus.signed_off:
-        raise Conflict("Only a signed-off record takes addenda; edit the record instead.")
+        raise Conflict(
+            "Only a signed-off record takes addenda; edit the record instead.", kind="wrong-state"
+        )
     addendum_id = new_id()
     addendum = Addendum(
         id=addendum_id,

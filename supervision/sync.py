@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
+from pydantic import BaseModel
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,12 +30,12 @@ async def render_for_sync(
     actor: Actor,
     ids: Sequence[uuid.UUID],
     now: datetime,
-) -> Mapping[uuid.UUID, dict[str, Any]]:
+) -> Mapping[uuid.UUID, BaseModel]:
     """The sync feed's view of these notes: those the caller may still read, as JSON."""
     stmt = readable_reflections(actor).where(col(Reflection.id).in_(ids))
     notes = list((await session.exec(stmt)).all())
     await log_if_not_mine(session, actor, [n for n in notes if n.author_id != actor.id], now)
-    return {n.id: to_public(ring, n).model_dump(mode="json") for n in notes}
+    return {n.id: to_public(ring, n) for n in notes}
 
 
 async def revoke_lost_shares(session: AsyncSession, actor: Actor, now: datetime) -> None:
@@ -55,27 +55,25 @@ async def render_sessions_for_sync(
     actor: Actor,
     ids: Sequence[uuid.UUID],
     now: datetime,
-) -> Mapping[uuid.UUID, dict[str, Any]]:
+) -> Mapping[uuid.UUID, BaseModel]:
     """Sessions the caller may still see, each as `GET /supervision/sessions/{id}` shows it
     to them (and logged as that read would be)."""
     stmt = readable_sessions(actor).where(col(SupervisionSession.id).in_(ids))
-    rendered: dict[uuid.UUID, dict[str, Any]] = {}
+    rendered: dict[uuid.UUID, BaseModel] = {}
     for row in (await session.exec(stmt)).all():
         visible = await open_session(session, actor, row.id, now)
         public = await session_public(session, ring, visible.row, visible.audience)
-        rendered[row.id] = public.model_dump(mode="json")
+        rendered[row.id] = public
     return rendered
 
 
 async def render_actions_for_sync(
     session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID], now: datetime
-) -> Mapping[uuid.UUID, dict[str, Any]]:
+) -> Mapping[uuid.UUID, BaseModel]:
     """Actions the caller may still see."""
     del now
     stmt = readable_actions(actor).where(col(SupervisionAction.id).in_(ids))
-    return {
-        a.id: action_public(a).model_dump(mode="json") for a in (await session.exec(stmt)).all()
-    }
+    return {a.id: action_public(a) for a in (await session.exec(stmt)).all()}
 
 
 async def revoke_lost_sessions(session: AsyncSession, actor: Actor, now: datetime) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
+from pydantic import BaseModel
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -163,15 +163,15 @@ async def update_incident_view(
 
 async def render_incidents_for_sync(
     session: AsyncSession, ring: KeyRing, actor: Actor, ids: Sequence[uuid.UUID], now: datetime
-) -> Mapping[uuid.UUID, dict[str, Any]]:
+) -> Mapping[uuid.UUID, BaseModel]:
     mine = list((await session.exec(own_incidents(actor).where(col(Incident.id).in_(ids)))).all())
     theirs = list((await session.exec(shared_with(actor).where(col(Incident.id).in_(ids)))).all())
     await log_reads(session, actor, theirs, now)
-    rendered: dict[uuid.UUID, dict[str, Any]] = {}
+    rendered: dict[uuid.UUID, BaseModel] = {}
     for row, view in zip(mine, await owner_views(session, ring, actor, mine), strict=True):
-        rendered[row.id] = view.model_dump(mode="json")
+        rendered[row.id] = view
     for row, other in zip(theirs, await shared_views(session, theirs), strict=True):
-        rendered[row.id] = other.model_dump(mode="json")
+        rendered[row.id] = other
     return rendered
 
 

@@ -19,11 +19,23 @@ ItemId = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 class CheckInCreate(Request):
     id: uuid.UUID
     instrument: Annotated[str, StringConstraints(min_length=1, max_length=40)]
-    answers: Annotated[dict[ItemId, StrictInt], Field(max_length=100)]
+    answers: Annotated[
+        dict[ItemId, StrictInt],
+        Field(
+            max_length=100,
+            description="Item id to the chosen option's value, as the instrument defines them "
+            "(GET /wellbeing/instruments: each item's id, and its scale's min to max); "
+            "answers that do not fit the instrument are refused (422).",
+        ),
+    ]
     wants_to_talk: bool = False
     # With wants_to_talk: tell the supervisor (a talk request reaches them). Default false:
     # nobody is told without a yes; the answer still offers who else could be asked.
-    tell_supervisor: bool = False
+    tell_supervisor: bool = Field(
+        default=False,
+        description="With wants_to_talk: raise a talk request to my supervisor. Left out: "
+        "nobody is told (the answer still lists who I could ask).",
+    )
     share_with_supervisor: bool = False
     # A follow-up check-in after a critical incident of yours.
     incident_id: uuid.UUID | None = None

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,16 +32,16 @@ def _readable_ids(actor: Actor, now: datetime) -> sa.Select[Any]:
 
 async def render_checkins_for_sync(
     session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID], now: datetime
-) -> Mapping[uuid.UUID, dict[str, Any]]:
+) -> Mapping[uuid.UUID, BaseModel]:
     """The owner's view of their own check-ins; the shared view (logged) for a supervisor."""
     stmt = select(CheckIn).where(
         col(CheckIn.id).in_(ids), col(CheckIn.id).in_(_readable_ids(actor, now))
     )
-    rendered: dict[uuid.UUID, dict[str, Any]] = {}
+    rendered: dict[uuid.UUID, BaseModel] = {}
     found = list((await session.exec(stmt)).all())
     mine = [c for c in found if c.staff_id == actor.id]
     for checkin, view in zip(mine, await owner_views(session, actor, mine, now), strict=True):
-        rendered[checkin.id] = view.model_dump(mode="json")
+        rendered[checkin.id] = view
     theirs = [c for c in found if c.staff_id != actor.id]
     shares = await shares_for(session, theirs)  # one statement for the page, not one each
     for checkin in theirs:
@@ -55,7 +56,7 @@ async def render_checkins_for_sync(
                 AccessReason.shared_with_me,
                 now,
             )
-            rendered[checkin.id] = shared_public(checkin, share).model_dump(mode="json")
+            rendered[checkin.id] = shared_public(checkin, share)
     return rendered
 
 

@@ -405,7 +405,7 @@ async def acknowledge(
         raise NotFound("No such talk request.")  # only the person asked acknowledges
     require_match(if_match, row.version)
     if row.closed_at is not None:
-        raise Conflict("This talk request is closed.")
+        raise Conflict("This talk request is closed.", kind="wrong-state")
     if row.acknowledged_at is None:
         row.acknowledged_at = now
         row.seen_at = row.seen_at or now
@@ -434,7 +434,7 @@ async def close(
             ],
         )
     if row.closed_at is not None:
-        raise Conflict("This talk request is already closed.")
+        raise Conflict("This talk request is already closed.", kind="wrong-state")
     row.closed_at = now
     row.outcome = outcome
     row.closed_by = actor.id

@@ -7,8 +7,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
+from pydantic import BaseModel
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -236,7 +236,7 @@ async def checkin_talk_options(
 
 async def render_talk_requests_for_sync(
     session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID], now: datetime
-) -> Mapping[uuid.UUID, dict[str, Any]]:
+) -> Mapping[uuid.UUID, BaseModel]:
     """Talk requests the caller may still see, each as its reader sees it (the asked
     person's reads are logged)."""
     mine = list(
@@ -254,11 +254,11 @@ async def render_talk_requests_for_sync(
         (await session.exec(addressed_to(actor).where(col(TalkRequest.id).in_(ids)))).all()
     )
     await seen_by_recipient(session, actor, theirs, now)
-    rendered: dict[uuid.UUID, dict[str, Any]] = {}
+    rendered: dict[uuid.UUID, BaseModel] = {}
     for row, view in zip(mine, await owner_views(session, actor, mine, now), strict=True):
-        rendered[row.id] = view.model_dump(mode="json")
+        rendered[row.id] = view
     for row, other in zip(theirs, await recipient_views(session, actor, theirs, now), strict=True):
-        rendered[row.id] = other.model_dump(mode="json")
+        rendered[row.id] = other
     return rendered
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -27,7 +26,7 @@ from models.audit import (
     organisation_analytics_audit,
 )
 from models.pagination import DEFAULT_LIMIT
-from models.schemas import Page
+from models.schemas import IsoDate, Page
 from models.spreadsheet import CSV_MEDIA_TYPE, csv_bytes
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -40,8 +39,8 @@ CSV_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 async def window(
-    from_: Annotated[date | None, Query(alias="from", description="first UTC day")] = None,
-    to: Annotated[date | None, Query(description="last UTC day (inclusive)")] = None,
+    from_: Annotated[IsoDate | None, Query(alias="from", description="first UTC day")] = None,
+    to: Annotated[IsoDate | None, Query(description="last UTC day (inclusive)")] = None,
 ) -> Window:
     return Window(from_, to)
 

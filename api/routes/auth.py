@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from api.deps import (
     CurrentStaffRead,
@@ -45,19 +45,36 @@ _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 class TokenResponse(BaseModel):
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     access_token: str
-    token_type: str = "bearer"
+    token_type: Literal["bearer"] = "bearer"
     expires_in: int
     refresh_token: str
 
 
+OAuthErrorCode = Literal[
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+]
+
+
 class OAuthError(BaseModel):
-    error: str
+    """RFC 6749 section 5.2 (application/json, as the RFC wants; not problem+json)."""
+
+    error: OAuthErrorCode
     error_description: str | None = None
 
 
 def _oauth_error(
-    error: str, description: str, status: int = 400, headers: dict[str, str] | None = None
+    error: OAuthErrorCode,
+    description: str,
+    status: int = 400,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     body = OAuthError(error=error, error_description=description).model_dump()
     return JSONResponse(body, status_code=status, headers={**_NO_STORE, **(headers or {})})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -10,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 from api.deps import AdminActor, CurrentActor, Cursor, Limit, Now, SessionDep
 from api.problems import problems
 from models.pagination import DEFAULT_LIMIT
-from models.schemas import Page
+from models.schemas import IsoDate, Page
 from supervision.closure_days import add_closure_day, list_closure_days, remove_closure_day
 from supervision.schemas import ClosureDayCreate, ClosureDayPublic
 
@@ -23,8 +22,8 @@ router = APIRouter(prefix="/supervision/closure-days", tags=["supervision"])
 async def list_closure_days_route(
     actor: CurrentActor,
     session: SessionDep,
-    since: Annotated[date | None, Query(alias="from")] = None,
-    until: Annotated[date | None, Query(alias="to")] = None,
+    since: Annotated[IsoDate | None, Query(alias="from")] = None,
+    until: Annotated[IsoDate | None, Query(alias="to")] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[ClosureDayPublic]:
@@ -55,7 +54,9 @@ async def add_closure_day_route(
 
 
 @router.delete("/{day}", name="remove_closure_day", status_code=204, responses=problems(403))
-async def remove_closure_day_route(day: date, actor: AdminActor, session: SessionDep) -> Response:
+async def remove_closure_day_route(
+    day: IsoDate, actor: AdminActor, session: SessionDep
+) -> Response:
     """Remove a closure day (admins; removing one that is not there is a no-op)."""
     await remove_closure_day(session, actor, day)
     return Response(status_code=204)

@@ -8,7 +8,15 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from api.deps import CurrentActor, Cursor, IfMatch, KeyRingDep, Limit, Now, SessionDep
+from api.deps import (
+    CurrentActor,
+    Cursor,
+    IfMatchRequired,
+    KeyRingDep,
+    Limit,
+    Now,
+    SessionDep,
+)
 from api.problems import problems
 from models.pagination import DEFAULT_LIMIT
 from models.schemas import Page
@@ -118,7 +126,7 @@ async def update_route(
     ring: KeyRingDep,
     now: Now,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatchRequired,
 ) -> IncidentPublic | SharedIncidentPublic:
     """Tell or stop telling your supervisor, the agenda, the follow-up time, your note
     (yours only; If-Match)."""

@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 from fastapi import APIRouter, Response
 
-from api.deps import CurrentActor, Cursor, IfMatch, Limit, Now, SessionDep
+from api.deps import CurrentActor, Cursor, IfMatchRequired, Limit, Now, SessionDep
 from api.problems import problems
 from models.notifications.outbox import (
     Notification,
@@ -70,7 +70,13 @@ async def mark_notification_read_route(
     name="register_device",
     status_code=201,
     response_model=DevicePublic,
-    responses=problems(),
+    responses={
+        **problems(),
+        200: {
+            "model": DevicePublic,
+            "description": "A repeat of an earlier create (same id or token)",
+        },
+    },
 )
 async def register_device_route(
     body: DeviceCreate, actor: CurrentActor, session: SessionDep, now: Now, response: Response
@@ -121,7 +127,7 @@ async def put_my_preferences_route(
     session: SessionDep,
     now: Now,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatchRequired,
 ) -> PreferencesPublic:
     """Replace my notification preferences (If-Match: the ETag of my last read)."""
     saved = await update_preferences(

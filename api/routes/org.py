@@ -6,7 +6,15 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from api.deps import AdminActor, CurrentActor, Cursor, IfMatch, Limit, Now, SessionDep
+from api.deps import (
+    AdminActor,
+    CurrentActor,
+    Cursor,
+    IfMatchRequired,
+    Limit,
+    Now,
+    SessionDep,
+)
 from api.problems import problems
 from models.directory.organisation import Unit
 from models.directory.schemas import UnitCreate, UnitPublic, UnitUpdate
@@ -70,7 +78,7 @@ async def update_unit_route(
     session: SessionDep,
     now: Now,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatchRequired,
 ) -> UnitPublic:
     """Rename, move or change the manager of a unit (If-Match required)."""
     unit = await update_unit(session, actor, unit_id, body, if_match, now)

@@ -10,6 +10,7 @@ from api.deps import (
     CurrentActor,
     Cursor,
     IfMatch,
+    IfMatchRequired,
     KeyRingDep,
     Limit,
     Now,
@@ -147,7 +148,7 @@ async def update_reflection_route(
     ring: KeyRingDep,
     now: Now,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatchRequired,
 ) -> ReflectionPublic:
     """Replace my note's content (If-Match required)."""
     note = await update_reflection(session, ring, actor, reflection_id, body, if_match, now)

@@ -11,7 +11,7 @@ from api.deps import (
     AdminActor,
     CurrentActor,
     Cursor,
-    IfMatch,
+    IfMatchRequired,
     Limit,
     MailerDep,
     Now,
@@ -133,7 +133,7 @@ async def update_staff_route(
     passwords: PasswordsDep,
     now: Now,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatchRequired,
 ) -> StaffPublic:
     """Change a staff member (If-Match required); `active: false` ends their access at once."""
     password_hash = passwords.hash(body.password) if body.password else None

@@ -12,6 +12,7 @@ from api.deps import (
     CurrentActor,
     Cursor,
     IfMatch,
+    IfMatchRequired,
     KeyRingDep,
     Limit,
     Now,
@@ -89,7 +90,7 @@ async def put_policy_route(
     session: SessionDep,
     now: Now,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatchRequired,
 ) -> PolicyPublic:
     """Replace the policy (admins; If-Match with the ETag you read)."""
     policy, version = await put_policy(session, actor, body, if_match, now)
@@ -124,7 +125,13 @@ async def get_status_route(
     name="schedule_supervision_session",
     status_code=201,
     response_model=SessionPublic,
-    responses=problems(403, 404, 409),
+    responses={
+        **problems(403, 404, 409),
+        200: {
+            "model": SessionPublic,
+            "description": "A repeat of an earlier create (same id or token)",
+        },
+    },
 )
 async def schedule_session_route(
     body: SessionCreate,
@@ -220,7 +227,7 @@ async def record_session_route(
     ring: KeyRingDep,
     now: Now,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatchRequired,
 ) -> SessionPublic:
     """Write the record (the session's supervisor; If-Match required; until sign-off)."""
     return _tagged(
@@ -367,7 +374,7 @@ async def update_action_route(
     session: SessionDep,
     now: Now,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatchRequired,
 ) -> ActionPublic:
     """Mark an action done, dropped or open (If-Match required)."""
     action = await update_action_status(session, actor, action_id, body.status, if_match, now)

@@ -10,7 +10,15 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from api.deps import CurrentActor, Cursor, IfMatch, KeyRingDep, Limit, Now, SessionDep
+from api.deps import (
+    CurrentActor,
+    Cursor,
+    IfMatchRequired,
+    KeyRingDep,
+    Limit,
+    Now,
+    SessionDep,
+)
 from api.problems import problems
 from models.agreement import AgreementStatus
 from models.etag import Tagged
@@ -43,7 +51,13 @@ def _tagged(tagged: Tagged[AgreementPublic], response: Response) -> AgreementPub
     name="create_supervision_agreement",
     status_code=201,
     response_model=AgreementPublic,
-    responses=problems(404, 409),
+    responses={
+        **problems(404, 409),
+        200: {
+            "model": AgreementPublic,
+            "description": "A repeat of an earlier create (same id or token)",
+        },
+    },
 )
 async def create_agreement_route(
     body: AgreementCreate,
@@ -121,7 +135,7 @@ async def update_agreement_route(
     ring: KeyRingDep,
     now: Now,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatchRequired,
 ) -> AgreementPublic:
     """Rewrite a draft (either person; If-Match required); signatures so far are cleared."""
     return _tagged(
@@ -142,7 +156,7 @@ async def sign_agreement_route(
     ring: KeyRingDep,
     now: Now,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatchRequired,
 ) -> AgreementPublic:
     """Sign a draft as the supervisee or the supervisor (If-Match: the version you read); the
     second signature brings it into force and supersedes the previous version."""

@@ -15,6 +15,7 @@ from api.deps import (
     CurrentActor,
     Cursor,
     IfMatch,
+    IfMatchRequired,
     KeyRingDep,
     Limit,
     Now,
@@ -55,7 +56,13 @@ def _tagged(tagged: Tagged[GroupSessionPublic], response: Response) -> GroupSess
     name="schedule_group_supervision",
     status_code=201,
     response_model=GroupSessionPublic,
-    responses=problems(403, 409),
+    responses={
+        **problems(403, 409),
+        200: {
+            "model": GroupSessionPublic,
+            "description": "A repeat of an earlier create (same id or token)",
+        },
+    },
 )
 async def schedule_group_route(
     body: GroupSessionCreate,
@@ -148,7 +155,7 @@ async def record_group_route(
     ring: KeyRingDep,
     now: Now,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatchRequired,
 ) -> GroupSessionPublic:
     """Write the group record: attendance, presenter, the case mapped, notes (the
     facilitator; If-Match required). A rewrite clears the acknowledgements."""
@@ -170,7 +177,7 @@ async def acknowledge_group_route(
     ring: KeyRingDep,
     now: Now,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatchRequired,
 ) -> GroupSessionPublic:
     """Acknowledge the group record you read (an attendee who was there; If-Match)."""
     return _tagged(

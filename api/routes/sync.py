@@ -5,17 +5,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import CurrentActor, Cursor, KeyRingDep, Limit, Now, SessionDep
 from api.problems import problems
 from models.actor import Actor
 from models.agreement import AGREEMENT_RESOURCE
-from models.changes import ChangeOp, Reconciler, Renderer, read_feed
+from models.changes import FeedItem, Reconciler, Renderer, read_feed
 from models.crypto import KeyRing
 from models.group_supervision import GROUP_RESOURCE
 from models.incidents import RESOURCE as INCIDENT
@@ -27,6 +27,10 @@ from models.reflection import RESOURCE_TYPE as REFLECTION
 from supervision.agreements import render_agreements_for_sync
 from supervision.changes import ACTION, SESSION
 from supervision.group_views import render_groups_for_sync
+from supervision.reflections.schemas import ReflectionPublic
+from supervision.schemas import ActionPublic, SessionPublic
+from supervision.schemas_agreement import AgreementPublic
+from supervision.schemas_group import GroupSessionPublic
 from supervision.sync import (
     render_actions_for_sync,
     render_for_sync,
@@ -36,6 +40,14 @@ from supervision.sync import (
 )
 from wellbeing.checkins import RESOURCE as CHECKIN
 from wellbeing.incident_views import render_incidents_for_sync, revoke_lost_incidents
+from wellbeing.schemas import (
+    CheckInPublic,
+    IncidentPublic,
+    MyTalkRequestPublic,
+    SharedCheckInPublic,
+    SharedIncidentPublic,
+    TalkRequestPublic,
+)
 from wellbeing.sync import render_checkins_for_sync, revoke_lost_checkins
 from wellbeing.talk import RESOURCE as TALK_REQUEST
 from wellbeing.talk_views import render_talk_requests_for_sync, revoke_lost_talk_requests
@@ -43,11 +55,151 @@ from wellbeing.talk_views import render_talk_requests_for_sync, revoke_lost_talk
 router = APIRouter(tags=["sync"])
 
 
-class SyncChange(BaseModel):
-    type: str
-    op: ChangeOp
+# Answers always carry every field, so the document marks them all required.
+_ALWAYS_SENT = ConfigDict(json_schema_serialization_defaults_required=True)
+
+
+class _Upsert(BaseModel):
+    model_config = _ALWAYS_SENT
+
+    op: Literal["upsert"] = "upsert"
     id: uuid.UUID
-    data: dict[str, Any] | None
+
+
+class SyncReflection(_Upsert):
+    type: Literal["reflection"] = "reflection"
+    data: ReflectionPublic
+
+
+class SyncIncident(_Upsert):
+    """A critical incident of mine."""
+
+    type: Literal["wellbeing_incident"] = "wellbeing_incident"
+    data: IncidentPublic
+
+
+class SyncSharedIncident(_Upsert):
+    """A supervisee's incident shared with me."""
+
+    type: Literal["wellbeing_incident_shared"] = "wellbeing_incident_shared"
+    data: SharedIncidentPublic
+
+
+class SyncTalkRequest(_Upsert):
+    """A talk request I raised."""
+
+    type: Literal["wellbeing_talk_request"] = "wellbeing_talk_request"
+    data: MyTalkRequestPublic
+
+
+class SyncTalkRequestToMe(_Upsert):
+    """A talk request addressed to me."""
+
+    type: Literal["wellbeing_talk_request_to_me"] = "wellbeing_talk_request_to_me"
+    data: TalkRequestPublic
+
+
+class SyncSession(_Upsert):
+    type: Literal["supervision_session"] = "supervision_session"
+    data: SessionPublic
+
+
+class SyncAction(_Upsert):
+    type: Literal["supervision_action"] = "supervision_action"
+    data: ActionPublic
+
+
+class SyncAgreement(_Upsert):
+    type: Literal["supervision_agreement"] = "supervision_agreement"
+    data: AgreementPublic
+
+
+class SyncGroupSession(_Upsert):
+    type: Literal["supervision_group_session"] = "supervision_group_session"
+    data: GroupSessionPublic
+
+
+class SyncCheckIn(_Upsert):
+    """A check-in of mine."""
+
+    type: Literal["wellbeing_checkin"] = "wellbeing_checkin"
+    data: CheckInPublic
+
+
+class SyncSharedCheckIn(_Upsert):
+    """A supervisee's check-in shared with me (until the share ends)."""
+
+    type: Literal["wellbeing_checkin_shared"] = "wellbeing_checkin_shared"
+    data: SharedCheckInPublic
+
+
+class SyncNotification(_Upsert):
+    type: Literal["notification"] = "notification"
+    data: NotificationPublic
+
+
+SyncEntity = Literal[
+    "reflection",
+    "wellbeing_incident",
+    "wellbeing_talk_request",
+    "supervision_session",
+    "supervision_action",
+    "supervision_agreement",
+    "supervision_group_session",
+    "wellbeing_checkin",
+    "notification",
+]
+
+
+class SyncTombstone(BaseModel):
+    """Deleted, or no longer mine to see: drop the local copy of `entity` `id` (whichever of
+    its shapes you hold)."""
+
+    model_config = _ALWAYS_SENT
+
+    type: Literal["tombstone"] = "tombstone"
+    op: Literal["delete"] = "delete"
+    entity: SyncEntity
+    id: uuid.UUID
+    data: None = None
+
+
+_UPSERTS: tuple[type[_Upsert], ...] = (
+    SyncReflection,
+    SyncIncident,
+    SyncSharedIncident,
+    SyncTalkRequest,
+    SyncTalkRequestToMe,
+    SyncSession,
+    SyncAction,
+    SyncAgreement,
+    SyncGroupSession,
+    SyncCheckIn,
+    SyncSharedCheckIn,
+    SyncNotification,
+)
+# The typed change for each view class a renderer answers with.
+_BY_VIEW: dict[type[BaseModel], type[_Upsert]] = {
+    change.model_fields["data"].annotation: change  # type: ignore[misc]
+    for change in _UPSERTS
+}
+
+SyncChange = Annotated[
+    SyncReflection
+    | SyncIncident
+    | SyncSharedIncident
+    | SyncTalkRequest
+    | SyncTalkRequestToMe
+    | SyncSession
+    | SyncAction
+    | SyncAgreement
+    | SyncGroupSession
+    | SyncCheckIn
+    | SyncSharedCheckIn
+    | SyncNotification
+    | SyncTombstone,
+    Field(discriminator="type"),
+]
 
 
 class SyncPage(BaseModel):
@@ -56,43 +208,49 @@ class SyncPage(BaseModel):
     has_more: bool
 
 
+def typed(item: FeedItem) -> SyncChange:
+    """The feed item as its typed change: one `type` per shape, tombstones as their own."""
+    if item.data is None:
+        return SyncTombstone.model_validate({"entity": item.type, "id": item.id})
+    change = _BY_VIEW[type(item.data)]
+    return change.model_validate({"id": item.id, "data": item.data})  # type: ignore[return-value]
+
+
 def renderers(ring: KeyRing) -> Mapping[str, Renderer]:
     """Every entity type on the feed and how to show it (add yours here)."""
 
     async def reflections(
         session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID], now: datetime
-    ) -> Mapping[uuid.UUID, dict[str, Any]]:
+    ) -> Mapping[uuid.UUID, BaseModel]:
         return await render_for_sync(session, ring, actor, ids, now)
 
     async def sessions(
         session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID], now: datetime
-    ) -> Mapping[uuid.UUID, dict[str, Any]]:
+    ) -> Mapping[uuid.UUID, BaseModel]:
         return await render_sessions_for_sync(session, ring, actor, ids, now)
 
     async def agreements(
         session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID], now: datetime
-    ) -> Mapping[uuid.UUID, dict[str, Any]]:
+    ) -> Mapping[uuid.UUID, BaseModel]:
         return await render_agreements_for_sync(session, ring, actor, ids, now)
 
     async def groups(
         session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID], now: datetime
-    ) -> Mapping[uuid.UUID, dict[str, Any]]:
+    ) -> Mapping[uuid.UUID, BaseModel]:
         return await render_groups_for_sync(session, ring, actor, ids, now)
 
     async def notifications(
         session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID], _now: datetime
-    ) -> Mapping[uuid.UUID, dict[str, Any]]:
+    ) -> Mapping[uuid.UUID, BaseModel]:
         rows = await notifications_for_sync(session, actor, ids)
         return {
-            row_id: NotificationPublic.model_validate(row, from_attributes=True).model_dump(
-                mode="json"
-            )
+            row_id: NotificationPublic.model_validate(row, from_attributes=True)
             for row_id, row in rows.items()
         }
 
     async def incidents(
         session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID], now: datetime
-    ) -> Mapping[uuid.UUID, dict[str, Any]]:
+    ) -> Mapping[uuid.UUID, BaseModel]:
         return await render_incidents_for_sync(session, ring, actor, ids, now)
 
     return {
@@ -127,7 +285,11 @@ async def sync_route(
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> SyncPage:
-    """Changes after `cursor`, in server order; deletions and lost access come as tombstones."""
+    """Changes after `cursor`, in server order; deletions and lost access come as tombstones.
+
+    Each change's `type` names its shape (switch on it); `data.version`, where a shape has one,
+    is what a later change sends as If-Match. Read until `has_more` is false, then keep
+    `next_cursor` for the next sync."""
     page = await read_feed(
         session,
         actor,
@@ -138,7 +300,7 @@ async def sync_route(
         now=now,
     )
     return SyncPage(
-        changes=[SyncChange(type=c.type, op=c.op, id=c.id, data=c.data) for c in page.changes],
+        changes=[typed(c) for c in page.changes],
         next_cursor=page.next_cursor,
         has_more=page.has_more,
     )

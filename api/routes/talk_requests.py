@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from api.deps import CurrentActor, Cursor, IfMatch, Limit, Now, SessionDep
+from api.deps import CurrentActor, Cursor, IfMatchRequired, Limit, Now, SessionDep
 from api.problems import problems
 from models.pagination import DEFAULT_LIMIT
 from models.schemas import Page
@@ -127,7 +127,7 @@ async def acknowledge_route(
     session: SessionDep,
     now: Now,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatchRequired,
 ) -> MyTalkRequestPublic | TalkRequestPublic:
     """Say you have seen it and will be in touch (the person asked; If-Match)."""
     tagged = await acknowledge_view(session, actor, request_id, if_match, now)
@@ -148,7 +148,7 @@ async def close_route(
     session: SessionDep,
     now: Now,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatchRequired,
 ) -> MyTalkRequestPublic | TalkRequestPublic:
     """Close it with an outcome (the person asked), or withdraw your own
     (`declined_by_practitioner`); If-Match."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from api.deps import AdminActor, IfMatch, KeyRingDep, Now, SessionDep, SettingsDep
+from api.deps import AdminActor, IfMatch, IfMatchRequired, KeyRingDep, Now, SessionDep, SettingsDep
 from api.problems import problems
 from models.notifications.schemas import WebhookPublic, WebhookPut, WebhookWithSecret
 from models.notifications.webhooks import (
@@ -95,7 +95,7 @@ async def rotate_webhook_secret_route(
     ring: KeyRingDep,
     now: Now,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatchRequired,
 ) -> WebhookWithSecret:
     """A new signing secret, shown this once; the old one stops signing at once (If-Match)."""
     row, secret = await rotate_secret(session, actor, ring, if_match, now)

@@ -11,7 +11,7 @@ from api.deps import (
     AdminActor,
     CurrentActor,
     Cursor,
-    IfMatch,
+    IfMatchRequired,
     Limit,
     Now,
     SessionDep,
@@ -195,7 +195,7 @@ async def put_settings_route(
     session: SessionDep,
     now: Now,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatchRequired,
 ) -> WellbeingSettingsPublic:
     """Change k (never below 5), share expiry days or the employee assistance contact
     (If-Match required)."""
@@ -252,7 +252,7 @@ async def put_support_text_route(
     session: SessionDep,
     now: Now,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatchRequired,
 ) -> SupportTextPublic:
     """Rewrite what the owner of a check-in in this band is told (admins; If-Match)."""
     tagged = await update_support_text(session, actor, instrument, band, body, if_match, now)

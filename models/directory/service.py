@@ -167,7 +167,9 @@ async def create_staff(
 ) -> Staff:
     supervisor = await _check_links(session, actor, data.unit_id, data.supervisor_id, None)
     if await _email_taken(session, data.email):
-        raise Conflict("A staff member with this e-mail address already exists.")
+        raise Conflict(
+            "A staff member with this e-mail address already exists.", kind="email-taken"
+        )
     staff = Staff(
         organisation_id=actor.organisation_id,
         email=data.email,
@@ -230,7 +232,7 @@ async def bootstrap_admin(
     organisation = await get_or_create_organisation(session, org, now)
     staff = await find_login(session, data.email)
     if staff is not None and staff.organisation_id != organisation.id:
-        raise Conflict(f"{data.email} already belongs to another organisation")
+        raise Conflict(f"{data.email} already belongs to another organisation", kind="email-taken")
     if staff is None:
         # Nobody in the new organisation can act yet: the bootstrap acts as its first admin.
         bootstrap = Actor(
@@ -289,7 +291,9 @@ async def update_staff(
         await _still_supervising(session, staff)
     if "email" in changes and changes["email"] != staff.email:
         if await _email_taken(session, changes["email"]):
-            raise Conflict("A staff member with this e-mail address already exists.")
+            raise Conflict(
+                "A staff member with this e-mail address already exists.", kind="email-taken"
+            )
     if "roles" in changes:
         changes["roles"] = [Role(r).value for r in changes["roles"]]
     for field, value in changes.items():

@@ -239,12 +239,16 @@ async def retry_delivery(
     if row is None:
         raise NotFound("No such delivery.")
     if row.status != DeliveryStatus.dead:
-        raise Conflict(f"Only a dead delivery can be retried; this one is {row.status}.")
+        raise Conflict(
+            f"Only a dead delivery can be retried; this one is {row.status}.", kind="wrong-state"
+        )
     if row.webhook_id is not None:
         webhook = await session.get(Webhook, row.webhook_id)
         # Planning skips a disabled webhook; a retry must not send to it either.
         if webhook is None or not webhook.enabled:
-            raise Conflict("The webhook is disabled; enable it before retrying.")
+            raise Conflict(
+                "The webhook is disabled; enable it before retrying.", kind="wrong-state"
+            )
     row.status = DeliveryStatus.pending
     row.attempts = 0
     row.next_attempt_at = now

@@ -6,7 +6,7 @@ webhook, whose secret appears in a body only when it is made (create, rotate).""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from models.notifications.deliveries import DeliveryChannel, DeliveryStatus
 from models.notifications.outbox import NotificationKind, Platform
 from models.notifications.webhooks import URL_MAX_LENGTH
-from models.schemas import Request, TimeZone
+from models.schemas import LocalTime, Request, TimeZone
 
 
 class NotificationPublic(BaseModel):
@@ -44,19 +44,19 @@ class PreferencesBody(Request):
     """All of my notification preferences (PUT replaces them)."""
 
     timezone: TimeZone
-    quiet_hours_start: time | None = None
-    quiet_hours_end: time | None = None
+    quiet_hours_start: LocalTime | None = None
+    quiet_hours_end: LocalTime | None = None
     checkin_nudge_weekday: Annotated[int | None, Field(ge=1, le=7)] = None
-    checkin_nudge_time: time | None = None
+    checkin_nudge_time: LocalTime | None = None
     push_enabled: bool = True
 
 
 class PreferencesPublic(BaseModel):
     timezone: str
-    quiet_hours_start: time | None
-    quiet_hours_end: time | None
+    quiet_hours_start: LocalTime | None
+    quiet_hours_end: LocalTime | None
     checkin_nudge_weekday: int | None
-    checkin_nudge_time: time | None
+    checkin_nudge_time: LocalTime | None
     push_enabled: bool
 
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Self
 
-from pydantic import BaseModel, StringConstraints, model_validator
+from pydantic import BaseModel, StringConstraints, WithJsonSchema, model_validator
 from pydantic import Field as PydanticField
 
 from models.reflection import ReflectionTemplate
@@ -20,10 +20,50 @@ Tags = Annotated[list[ReflectionTag], PydanticField(max_length=len(ReflectionTag
 Mood = Annotated[int, PydanticField(ge=1, le=5)]
 
 
+def _body_schema() -> dict[str, object]:
+    """The body's keys as the document states them: each template's prompts (a client
+    generates named fields, and an unknown key fails before the server sees it)."""
+    used_by: dict[str, list[str]] = {}
+    for template, (_, prompts) in TEMPLATES.items():
+        for key, _label in prompts:
+            used_by.setdefault(key, []).append(template.value)
+    properties: dict[str, object] = {
+        key: {
+            "type": "string",
+            "maxLength": 10_000,
+            "description": f"Template(s): {', '.join(templates)}",
+        }
+        for key, templates in used_by.items()
+    }
+    properties[SCALING_PROMPT] = {
+        "type": "string",
+        "pattern": "^(|[0-9]|10)$",
+        "description": "signs_of_safety: the scaling question, a whole number 0-10 written as "
+        'text ("7"), or empty',
+    }
+    per_template = "; ".join(
+        f"{t.value}: {', '.join(k for k, _ in prompts)}" for t, (_, prompts) in TEMPLATES.items()
+    )
+    return {
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+        "description": f"The answers to the template's prompts, by key ({per_template}). "
+        "A key of another template is refused (422).",
+    }
+
+
+NoteBody = Annotated[
+    dict[PromptKey, PromptText],
+    PydanticField(max_length=10),
+    WithJsonSchema(_body_schema(), mode="validation"),
+]
+
+
 class ReflectionWrite(Request):
     template: ReflectionTemplate
     title: Title
-    body: dict[PromptKey, PromptText] = PydanticField(max_length=10)
+    body: NoteBody
     tags: Tags = []
     mood: Mood | None = None
 

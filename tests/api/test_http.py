@@ -24,7 +24,7 @@ async def test_unknown_path_is_problem_json(client: httpx.AsyncClient) -> None:
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json() == {
-        "type": "about:blank",
+        "type": "urn:harbour:problem:not-found",
         "title": "Not Found",
         "status": 404,
         "detail": "Not Found",
@@ -35,6 +35,43 @@ async def test_wrong_method_is_problem_json(client: httpx.AsyncClient) -> None:
     response = await client.delete("/api/v1/me")
     assert response.status_code == 405
     assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"] == "urn:harbour:problem:method-not-allowed"
+
+
+async def test_405_allow_names_every_method_of_the_path(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    admin = await make_staff(db, await make_org(db, now=now_of(app)), Role.admin, now=now_of(app))
+    response = await client.delete("/api/v1/wellbeing/settings", headers=bearer(app, admin))
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, PUT"
+    # A literal sub-path is not an id of the route beside it: 405, not 422.
+    templates = await client.put("/api/v1/reflections/templates", headers=bearer(app, admin))
+    assert templates.status_code == 405
+    assert templates.headers["Allow"] == "GET"
+    # A malformed id is still a validation problem.
+    bad = await client.get("/api/v1/reflections/not-a-uuid", headers=bearer(app, admin))
+    assert bad.status_code == 422
+    assert bad.json()["type"] == "urn:harbour:problem:validation"
+    assert bad.json()["errors"][0]["loc"] == ["path", "reflection_id"]
+
+
+async def test_a_missing_if_match_is_428_with_its_problem_type(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    admin = await make_staff(db, await make_org(db, now=now_of(app)), Role.admin, now=now_of(app))
+    response = await client.put(
+        "/api/v1/wellbeing/settings", json={"share_days": 7}, headers=bearer(app, admin)
+    )
+    assert response.status_code == 428
+    assert response.json()["type"] == "urn:harbour:problem:if-match-required"
+    stale = await client.put(
+        "/api/v1/wellbeing/settings",
+        json={"share_days": 7},
+        headers={**bearer(app, admin), "If-Match": '"999"'},
+    )
+    assert stale.status_code == 412
+    assert stale.json()["type"] == "urn:harbour:problem:stale-etag"
 
 
 async def test_malformed_json_is_422_problem(
@@ -256,3 +293,81 @@ async def test_forged_time_cursors_are_422_on_every_time_ordered_list(
         response = await client.get(path, params={"cursor": forged}, headers=bearer(app, me))
         assert response.status_code == 422, (path, forged)
         assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_local_times_are_hh_mm_and_refuse_an_offset(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    me = await make_staff(db, await make_org(db, now=now_of(app)), now=now_of(app))
+    prefs = "/api/v1/me/preferences"
+    read = await client.get(prefs, headers=bearer(app, me))
+    body = {**read.json(), "quiet_hours_start": "21:30+05:00"}
+    tagged = {**bearer(app, me), "If-Match": read.headers["ETag"]}
+    refused = await client.put(prefs, json=body, headers=tagged)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["loc"] == ["body", "quiet_hours_start"]
+    assert (await client.get(prefs, headers=bearer(app, me))).json() == read.json()
+    saved = await client.put(prefs, json={**body, "quiet_hours_start": "21:30"}, headers=tagged)
+    assert saved.status_code == 200
+    assert saved.json()["quiet_hours_start"] == "21:30:00"
+    schema = app.openapi()["components"]["schemas"]["PreferencesBody"]["properties"]
+    assert "pattern" in str(schema["quiet_hours_start"])
+
+
+def test_the_document_is_typed_for_client_generators(app: FastAPI) -> None:
+    schema = app.openapi()
+    names = set(schema["components"]["schemas"])
+    assert not [n for n in names if "_" in n or "Type0" in n]
+    assert "ReflectionPublicPage" in names
+    changes = schema["components"]["schemas"]["SyncPage"]["properties"]["changes"]["items"]
+    assert changes["discriminator"]["propertyName"] == "type"
+    token = schema["paths"]["/api/v1/auth/token"]["post"]["responses"]
+    assert list(token["400"]["content"]) == ["application/json"]
+    assert "Retry-After" in token["429"]["headers"]
+    put = schema["paths"]["/api/v1/reflections/{reflection_id}"]["put"]
+    if_match = next(p for p in put["parameters"] if p["name"] == "If-Match")
+    assert if_match["required"] is True
+    assert {"400", "401", "412", "413", "422", "428"} <= set(put["responses"])
+    assert "ETag" in put["responses"]["200"]["headers"]
+    create = schema["paths"]["/api/v1/supervision/sessions"]["post"]["responses"]
+    assert {"200", "201"} <= set(create)
+
+
+def test_every_problem_type_is_listed_for_app_developers(app: FastAPI) -> None:
+    from pathlib import Path
+
+    from api.problems import PROBLEM_KINDS
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "app-developers.md").read_text()
+    described = app.openapi()["components"]["schemas"]["Problem"]["properties"]["type"]
+    for kind in PROBLEM_KINDS:
+        assert f"`urn:harbour:problem:{kind}`" in page, kind
+        assert f"urn:harbour:problem:{kind}" in described["description"], kind
+
+
+async def test_cors_is_off_by_default_and_follows_the_setting(make_app: AppFactory) -> None:
+    preflight = {
+        "Origin": "https://app.council.example",
+        "Access-Control-Request-Method": "PUT",
+        "Access-Control-Request-Headers": "authorization,if-match",
+    }
+    for origins, allowed in (
+        ("", None),
+        ("https://app.council.example", "https://app.council.example"),
+    ):
+        app = make_app(cors_origins=origins)
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as c:
+            response = await c.options("/api/v1/me", headers=preflight)
+        assert response.headers.get("access-control-allow-origin") == allowed
+
+
+async def test_swagger_ui_is_served_locally_with_the_password_flow(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    page = (await client.get("/docs")).text
+    assert "/app/assets/swagger/swagger-ui-bundle.js" in page
+    assert "cdn" not in page.lower()
+    schemes = app.openapi()["components"]["securitySchemes"]
+    assert schemes["OAuth2Password"]["flows"]["password"]["tokenUrl"] == "/api/v1/auth/token"

@@ -118,7 +118,9 @@ async def test_deletes_come_as_tombstones_for_author_and_supervisor(
     ).status_code == 204
     for who, cursor in ((team.author, author_cursor), (team.supervisor, supervisor_cursor)):
         changes, _ = await drain(client, app, who, cursor)
-        assert changes == [{"type": "reflection", "op": "delete", "id": note, "data": None}]
+        assert changes == [
+            {"type": "tombstone", "op": "delete", "entity": "reflection", "id": note, "data": None}
+        ]
 
 
 async def test_unsharing_sends_the_supervisor_a_tombstone(
@@ -141,7 +143,9 @@ async def test_unsharing_sends_the_supervisor_a_tombstone(
 
     await client.delete(f"{URL}/{shared}/share", headers=bearer(app, team.author))
     gone, _ = await drain(client, app, team.supervisor, cursor)
-    assert gone == [{"type": "reflection", "op": "delete", "id": shared, "data": None}]
+    assert gone == [
+        {"type": "tombstone", "op": "delete", "entity": "reflection", "id": shared, "data": None}
+    ]
     # The author's own feed shows the note still there, now unshared.
     mine, _ = await drain(client, app, team.author)
     assert ops(mine) == [(private, "upsert"), (shared, "upsert")]
@@ -157,7 +161,9 @@ async def test_a_supervisor_replaced_after_a_share_gets_a_tombstone_not_the_note
     team.author.supervisor_id = team.other_supervisor.id
     await db.flush()
     changes, _ = await drain(client, app, team.supervisor)
-    assert changes == [{"type": "reflection", "op": "delete", "id": note, "data": None}]
+    assert changes == [
+        {"type": "tombstone", "op": "delete", "entity": "reflection", "id": note, "data": None}
+    ]
     assert (await drain(client, app, team.other_supervisor))[0] == []
 
 
@@ -180,7 +186,9 @@ async def test_a_supervisor_replaced_after_syncing_a_shared_note_gets_a_tombston
     )
     assert moved.status_code == 200
     changes, cursor = await drain(client, app, team.supervisor, cursor)
-    assert changes == [{"type": "reflection", "op": "delete", "id": note, "data": None}]
+    assert changes == [
+        {"type": "tombstone", "op": "delete", "entity": "reflection", "id": note, "data": None}
+    ]
     assert (await drain(client, app, team.supervisor, cursor))[0] == []
     assert (await drain(client, app, team.other_supervisor))[0] == []
     # The author's own feed is untouched by the move.

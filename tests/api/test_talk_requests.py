@@ -234,7 +234,7 @@ async def test_raising_on_its_own_is_offline_creatable(
     assert len(count) == 1
     # The feed carries it to both people (the supervisor's copy is logged on read).
     feed = (await client.get("/api/v1/sync", headers=bearer(app, t.supervisor))).json()
-    assert [c["type"] for c in feed["changes"]] == ["wellbeing_talk_request"]
+    assert [c["type"] for c in feed["changes"]] == ["wellbeing_talk_request_to_me"]
     assert feed["changes"][0]["data"]["staff_id"] == str(t.supervisee.id)
     export = (await client.get("/api/v1/me/export", headers=bearer(app, t.supervisee))).json()
     assert [r["id"] for r in export["talk_requests"]] == [first.json()["id"]]

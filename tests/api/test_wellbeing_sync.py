@@ -30,20 +30,23 @@ async def test_checkins_reach_the_owner_and_a_supervisor_only_while_shared(
     assert own[private["id"]]["data"]["answers"] == private["answers"]
 
     seen, cursor = await drain(client, app, t.supervisor)
-    theirs = [c for c in seen if c["type"] == "wellbeing_checkin"]
+    assert not [c for c in seen if c["type"] == "wellbeing_checkin"]  # the owner's shape
+    theirs = [c for c in seen if c["type"] == "wellbeing_checkin_shared"]
     assert [(c["id"], c["op"]) for c in theirs] == [(shared["id"], "upsert")]
     assert theirs[0]["data"]["owner_id"] == str(me.id)
 
     for who in (t.manager, t.head, t.colleague, t.hr, t.admin, t.outsider):
         changes, _ = await drain(client, app, who)
-        assert not [c for c in changes if c["type"] == "wellbeing_checkin"], who.email
+        assert not [c for c in changes if c["type"].startswith("wellbeing_checkin")], who.email
 
     # Revoking the share tombstones it on the supervisor's phone at once.
     assert (
         await client.delete(f"{URL}/{shared['id']}/share", headers=bearer(app, me))
     ).status_code in {200, 204}
     after, cursor = await drain(client, app, t.supervisor, cursor)
-    assert [(c["id"], c["op"], c["data"]) for c in after] == [(shared["id"], "delete", None)]
+    assert [(c["id"], c["type"], c["entity"], c["op"], c["data"]) for c in after] == [
+        (shared["id"], "tombstone", "wellbeing_checkin", "delete", None)
+    ]
 
     # A share that simply expires does the same, with no write at all.
     again = _body(share_with_supervisor=True)
