@@ -10,9 +10,6 @@ from datetime import date, datetime, timedelta
 import httpx
 import numpy as np
 from fastapi import FastAPI
-from sqlmodel.ext.asyncio.session import AsyncSession
-
-from models.directory.staff import Role, Staff
 from models.disclosure import (
     PeriodKind,
     period_end,
@@ -20,6 +17,9 @@ from models.disclosure import (
     role_group,
     tenure_band,
 )
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.directory.staff import Role, Staff
 from models.wellbeing import WellbeingSettings
 from tests.conftest import FrozenClock
 from tests.factories.directory import bearer, make_org, make_staff, make_unit, now_of
