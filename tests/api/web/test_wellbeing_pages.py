@@ -12,9 +12,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.directory.staff import Role
 from tests.api.test_wellbeing_analytics import _team
-from tests.factories.analytics import PLAIN_RHO, publish, set_privacy
 from tests.api.web.conftest import signed_in
 from tests.conftest import FrozenClock
+from tests.factories.analytics import PLAIN_RHO, publish, set_privacy
 from tests.factories.directory import bearer, make_org, make_staff, make_unit, now_of
 
 
