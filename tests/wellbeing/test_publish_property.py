@@ -12,6 +12,7 @@ import hashlib
 import uuid
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -91,7 +92,7 @@ async def test_the_ledger_never_exceeds_the_budget_and_figures_never_change(
     db: AsyncSession, steps: list[tuple[object, ...]]
 ) -> None:
     org, units, people = await _council(db)
-    seen: dict[object, tuple[object, ...]] = {}
+    seen: dict[object, object] = {}
     for step in steps:
         match step:
             case ("run", int(days)):
@@ -101,10 +102,10 @@ async def test_the_ledger_never_exceeds_the_budget_and_figures_never_change(
                 since = period_start(ReleaseKind.month, (now - timedelta(days=31 * months)).date())
                 await publish_due(db, org.id, now, since=since)
             case ("k", int(k)):
-                row = await db.get(WellbeingSettings, (await _settings_id(db, org)))
-                assert row is not None
-                row.k_threshold = k
-                db.add(row)
+                chosen = await db.get(WellbeingSettings, await _settings_id(db, org))
+                assert chosen is not None
+                chosen.k_threshold = k
+                db.add(chosen)
             case ("restructure", int(which)):
                 team = units[3 + which]
                 team.parent_id = units[1].id if team.parent_id != units[1].id else units[2].id
@@ -115,19 +116,19 @@ async def test_the_ledger_never_exceeds_the_budget_and_figures_never_change(
         await db.flush()
         spent: dict[int, float] = defaultdict(float)
         keys = set()
-        for row in await ledger(db, org):
-            spent[row.period_start.year] += row.rho
-            key = (row.measure, row.period_kind, row.period_start)
+        for spend in await ledger(db, org):
+            spent[spend.period_start.year] += spend.rho
+            key = (spend.measure, spend.period_kind, spend.period_start)
             assert key not in keys
             keys.add(key)
         assert all(total <= YEAR_RHO * (1 + 1e-9) for total in spent.values()), spent
         now_stored = {_key(r): r for r in await stored(db, org)}
-        for key, before in seen.items():
-            assert now_stored[key] == before  # a published figure never changes
+        for cell, before in seen.items():
+            assert now_stored[cell] == before  # a published figure never changes
         seen = dict(now_stored)
 
 
-def _key(row: tuple[tuple[str, object], ...]) -> object:
+def _key(row: tuple[tuple[str, Any], ...]) -> object:
     values = dict(row)
     return (
         values["measure"],
