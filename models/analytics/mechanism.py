@@ -37,7 +37,7 @@ import opendp.prelude as dp
 
 dp.enable_features("contrib")
 
-COUNT_SHARE = 0.2
+COUNT_SHARE = 0.3
 """Share of a value measure's rho spent on the counts (the rest goes to the sums).
 
 Means depend mostly on the sums' noise; counts need enough precision for the k rule."""
