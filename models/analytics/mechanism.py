@@ -27,6 +27,7 @@ so children add up to parents exactly.
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -202,8 +203,12 @@ def measure_period(
     sums = np.zeros(n)
     mid = (measure.lower + measure.upper) / 2.0
     half = (measure.upper - measure.lower) / 2.0
+    # the exact counts and centred sums: first per leaf, then up each leaf's path
+    leaf_counts: dict[tuple[str, str], int] = defaultdict(int)
+    leaf_sums: dict[tuple[str, str], float] = defaultdict(float)
+    names = set(trees)
     for person in contributions:
-        if set(person.leaves) != set(trees):
+        if person.leaves.keys() != names:
             raise ValueError("a contribution must name one leaf in every tree")
         if measure.has_value:
             if person.value is None or not math.isfinite(person.value):
@@ -211,12 +216,15 @@ def measure_period(
             centred = min(max(person.value, measure.lower), measure.upper) - mid
         else:
             centred = 0.0
-        for name, leaf in person.leaves.items():
-            path = layout.paths.get((name, leaf))
-            if path is None:
-                raise ValueError(f"{leaf!r} is not a leaf of tree {name!r}")
-            counts[path] += 1.0
-            sums[path] += centred
+        for key in person.leaves.items():
+            leaf_counts[key] += 1
+            leaf_sums[key] += centred
+    for key, people in leaf_counts.items():
+        path = layout.paths.get(key)
+        if path is None:
+            raise ValueError(f"{key[1]!r} is not a leaf of tree {key[0]!r}")
+        counts[path] += people
+        sums[path] += leaf_sums[key]
 
     if measure.has_value:
         # weight b on sums so that counts take COUNT_SHARE of rho: D / (D (1 + b^2 h^2)) = share
