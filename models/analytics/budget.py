@@ -19,15 +19,17 @@ from datetime import date
 from models.analytics.mechanism import Measure
 from models.errors import Conflict, Invalid
 
-DEFAULT_YEAR_RHO: float = 2.0
-"""The default budget per person per calendar year, for all measures together: rho = 2
-(zCDP), which implies (epsilon = 10.4, delta = 1e-6)-differential privacy. See
-docs/dp-mechanism.md for what that means in plain words."""
+DEFAULT_YEAR_RHO: float = 0.75
+"""The default budget per person per calendar year, for all measures together: rho = 0.75
+(zCDP), which implies (epsilon = 6.6, delta = 1e-6)-differential privacy. The smallest round
+budget that meets issue 14's accuracy targets on a 2,000-staff council with a margin
+(bench/bench_dp.py); docs/dp-mechanism.md says what it means in plain words."""
 
 PERIOD_KINDS = ("month", "quarter")
-QUARTER_WEIGHT = 3.0
-"""A quarter gets QUARTER_WEIGHT times a month's rho: with 3, a measure's year is spent half on
-its 12 months and half on its 4 quarters."""
+QUARTER_WEIGHT = 6.0
+"""A quarter gets QUARTER_WEIGHT times a month's rho: with 6, a measure's year is spent one third
+on its 12 months and two thirds on its 4 quarters (quarterly figures are the ones that reach
+down to directorates, role groups and tenure bands; monthly ones mostly serve the organisation)."""
 
 PLAN_SLACK = 1e-12  # plan() rounds each period's rho down by this much, so float sums fit
 

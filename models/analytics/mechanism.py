@@ -6,13 +6,15 @@ differential privacy, per person):
 
 1. Each person contributes once: a count of 1 at every node on their leaf-to-root path in
    every tree, and (for measures with values) their value for the period, clipped to the
-   measure's bounds and centred on the bounds' midpoint, at the same nodes.
-2. All those node counts and centred sums form one vector. Adding or removing one person
-   changes it by at most sqrt(D * (1 + b^2 h^2)) in L2 norm, where D is the number of nodes
-   on the longest leaf-to-root path summed over the trees, h is half the bound range and b
-   the weight given to sums (chosen so that COUNT_SHARE of rho goes to counts). OpenDP's
-   Gaussian mechanism (`make_gaussian`, zCDP, safe against floating-point attacks) adds
-   noise to the whole vector in one measurement whose privacy map gives the rho spent.
+   measure's bounds and centred on the bounds' midpoint (rounded towards it to a multiple of
+   GRID, so that sums are exact in floating point), at the same nodes.
+2. The node counts of all trees form one vector and the centred sums another. Adding or
+   removing one person changes the counts by at most sqrt(D) in L2 norm and the sums by at
+   most sqrt(D) * h, where D is the number of nodes on the longest leaf-to-root path summed
+   over the trees and h is half the bounds' range. OpenDP's Gaussian mechanism
+   (`make_gaussian`, zCDP, safe against floating-point attacks) adds noise to each vector;
+   COUNT_SHARE of rho goes to the counts, the rest to the sums, and the two spends add up
+   (zCDP composition) to the period's rho, as OpenDP's privacy maps confirm.
 3. Post-processing, which costs no privacy: weighted least squares makes each tree
    consistent (children add up to their parent, and every tree's root agrees), as in Hay et
    al. (2010) "Boosting the accuracy of differentially private histograms through
@@ -27,6 +29,7 @@ so children add up to parents exactly.
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
@@ -37,10 +40,14 @@ import opendp.prelude as dp
 
 dp.enable_features("contrib")
 
-COUNT_SHARE = 0.2
+COUNT_SHARE = 0.3
 """Share of a value measure's rho spent on the counts (the rest goes to the sums).
 
 Means depend mostly on the sums' noise; counts need enough precision for the k rule."""
+
+GRID = 2.0**-10
+"""Values are rounded towards the midpoint to multiples of GRID, so every sum is exact in
+floating point (no rounding error can make one person's effect larger than the bound)."""
 
 Z_DISPLAY = NormalDist().inv_cdf(0.99)  # one-sided 99%: a group under k shows < 1% of the time
 Z_INTERVAL = NormalDist().inv_cdf(0.975)  # two-sided 95% interval
@@ -202,45 +209,51 @@ def measure_period(
     sums = np.zeros(n)
     mid = (measure.lower + measure.upper) / 2.0
     half = (measure.upper - measure.lower) / 2.0
+    # the exact counts and centred sums: first per leaf, then up each leaf's path
+    leaf_counts: dict[tuple[str, str], int] = defaultdict(int)
+    leaf_sums: dict[tuple[str, str], float] = defaultdict(float)
+    names = set(trees)
     for person in contributions:
-        if set(person.leaves) != set(trees):
+        if person.leaves.keys() != names:
             raise ValueError("a contribution must name one leaf in every tree")
         if measure.has_value:
             if person.value is None or not math.isfinite(person.value):
                 raise ValueError(f"{measure.name} needs a value for every person")
-            centred = min(max(person.value, measure.lower), measure.upper) - mid
+            clipped = min(max(person.value, measure.lower), measure.upper)
+            centred = math.trunc((clipped - mid) / GRID) * GRID  # |centred| <= half, exact
         else:
             centred = 0.0
-        for name, leaf in person.leaves.items():
-            path = layout.paths.get((name, leaf))
-            if path is None:
-                raise ValueError(f"{leaf!r} is not a leaf of tree {name!r}")
-            counts[path] += 1.0
-            sums[path] += centred
+        for key in person.leaves.items():
+            leaf_counts[key] += 1
+            leaf_sums[key] += centred
+    for key, people in leaf_counts.items():
+        path = layout.paths.get(key)
+        if path is None:
+            raise ValueError(f"{key[1]!r} is not a leaf of tree {key[0]!r}")
+        counts[path] += people
+        sums[path] += leaf_sums[key]
 
+    # Two Gaussian measurements, composed (zCDP adds up): counts, L2 sensitivity sqrt(D), and
+    # centred sums, sqrt(D) * half. Their exact inputs (whole numbers, multiples of GRID) keep
+    # float rounding from adding sensitivity.
+    d_in = math.sqrt(layout.path_nodes)
+    count_rho = rho * COUNT_SHARE if measure.has_value else rho
+    sum_rho = rho - count_rho
+    while count_rho + sum_rho > rho:  # float rounding: never spend more than rho
+        sum_rho = math.nextafter(sum_rho, 0.0)
+    count_meas, sd = _gaussian(d_in, count_rho, n)
+    columns = [np.asarray(count_meas(counts.tolist()), dtype=np.float64)]
+    sum_sd = 0.0
     if measure.has_value:
-        # weight b on sums so that counts take COUNT_SHARE of rho: D / (D (1 + b^2 h^2)) = share
-        weight = math.sqrt((1.0 - COUNT_SHARE) / COUNT_SHARE) / half
-        d_in = math.sqrt(layout.path_nodes / COUNT_SHARE)
-        vector = np.concatenate([counts, weight * sums])
-    else:
-        weight = 0.0
-        d_in = math.sqrt(layout.path_nodes)
-        vector = counts
-    meas, sd = _gaussian(d_in, rho, len(vector))
-    noisy = np.asarray(meas([float(v) for v in vector]), dtype=np.float64)
-
-    if measure.has_value:
-        columns = np.stack([noisy[:n], noisy[n:] / weight], axis=1)
-    else:
-        columns = noisy[:n, None]
-    consistent, keep = _project(layout.constraints, columns)
+        sum_meas, sum_sd = _gaussian(d_in * half, sum_rho, n)
+        columns.append(np.asarray(sum_meas(sums.tolist()), dtype=np.float64))
+    consistent, keep = _project(layout.constraints, np.stack(columns, axis=1))
     count_var = sd**2 * keep
     out: list[NoisyNode] = []
     for i, (name, node) in enumerate(layout.keys):
         count = float(consistent[i, 0])
         if measure.has_value:
-            sum_var = (sd / weight) ** 2 * keep[i]
+            sum_var = sum_sd**2 * keep[i]
             out.append(
                 NoisyNode(
                     tree=name,

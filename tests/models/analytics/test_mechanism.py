@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from models.analytics import mechanism
 from models.analytics.mechanism import (
     Contribution,
     Measure,
@@ -144,3 +145,28 @@ def test_rho_to_epsilon_is_tighter_than_the_simple_bound() -> None:
     eps = rho_to_epsilon(rho, delta)
     assert 0 < eps <= rho + 2 * math.sqrt(rho * math.log(1 / delta))
     assert rho_to_epsilon(2 * rho, delta) > eps
+
+
+def test_a_period_spends_its_rho_on_the_sensitivity_of_the_deepest_paths(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Counts: sqrt(D) with D = 4 (org, directorate, service, team) + 2 (org, role); sums:
+    sqrt(D) times half the pulse's range. The two spends add up to the period's rho."""
+    calls: list[tuple[float, float]] = []
+    real = mechanism._gaussian
+
+    def spy(d_in: float, rho: float, length: int) -> tuple[object, float]:
+        calls.append((d_in, rho))
+        return real(d_in, rho, length)
+
+    monkeypatch.setattr(mechanism, "_gaussian", spy)
+    measure_period(people(40), TREES, WELLBEING, rho=0.3)
+    assert [d for d, _ in calls] == pytest.approx([math.sqrt(6), 10 * math.sqrt(6)])
+    assert calls[0][1] == pytest.approx(0.3 * mechanism.COUNT_SHARE)
+    assert sum(r for _, r in calls) <= 0.3
+    assert sum(r for _, r in calls) == pytest.approx(0.3)
+    calls.clear()
+    measure_period(people(40, None), TREES, INCIDENTS, rho=0.3)
+    assert len(calls) == 1
+    assert calls[0][0] == pytest.approx(math.sqrt(6))
+    assert calls[0][1] == 0.3
