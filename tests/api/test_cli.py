@@ -139,3 +139,12 @@ def test_create_admin_refuses_what_the_api_would(database_url: str) -> None:
     assert "email" in result.stderr
     assert "password" in result.stderr
     assert scalar(database_url, "select count(*) from staff") == 0
+
+
+def test_publish_backfills_each_period_once(database_url: str) -> None:
+    harbour(database_url, "demo")  # the demo publishes its own history
+    assert int(str(scalar(database_url, "select count(*) from analytics_budget_ledger"))) > 0
+    first = harbour(database_url, "publish", "--backfill-from", "2025-01")
+    assert int(first.split()[1]) > 0  # the months and quarters before the demo's history
+    again = harbour(database_url, "publish", "--org", "Harbourside Council (demo)")
+    assert again.strip() == "Published 0 measure-periods."
