@@ -205,7 +205,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
-    sub.add_parser("worker", help="run the scheduler process (reminders, delivery, retention, publishing)")
+    sub.add_parser(
+        "worker", help="run the scheduler process (reminders, delivery, retention, publishing)"
+    )
     sub.add_parser("migrate", help="alembic upgrade head")
     sweep = sub.add_parser("sweep", help="run one reminder sweep as if it were --at")
     sweep.add_argument("--at", type=_instant, default=None, help="ISO datetime (default: now)")
