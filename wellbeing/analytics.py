@@ -19,6 +19,7 @@ from models.actor import Actor
 from models.analytics.periods import Breakdown, ReleaseKind, period_end, periods
 from models.analytics.published import (
     DIRECT,
+    NO_ONE,
     ROOT,
     WELLBEING,
     Shown,
@@ -37,7 +38,6 @@ from wellbeing.publish import INSTRUMENT
 
 DEFAULT_SPAN = {ReleaseKind.month: 12, ReleaseKind.quarter: 4}
 MAX_PERIODS = 106
-NO_ONE = "no one was in this group in this period"
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.analytics.mechanism import Z_INTERVAL, NoisyNode, displayable
 from models.analytics.periods import ReleaseKind
-from models.analytics.tables import PublishedFigure
+from models.analytics.tables import PrivacySpend, PublishedFigure
 from models.wellbeing import DEFAULT_K, MIN_K, WellbeingSettings
 
 # The measures the publisher releases (names in the budget ledger and the figures table).
@@ -37,6 +37,7 @@ DIRECT = ":direct"  # suffix of the leaf holding the people directly in a unit w
 # Plain words for a figure that is not shown.
 NOT_PUBLISHED = "not published yet: a period is published a few days after it ends"
 TOO_FEW = "too few people to show: fewer than k, allowing for the noise"
+NO_ONE = "no one was in this group in this period"
 
 
 async def display_k(session: AsyncSession, organisation_id: uuid.UUID) -> int:
@@ -175,4 +176,26 @@ async def node_figures(
         )
     )
     found = {r.period_start: shown(r, k) for r in rows.all()}
-    return {s: found.get(s) or unpublished(s, node, "") for s in starts}
+    decided = set(
+        (
+            await session.exec(
+                select(col(PrivacySpend.period_start)).where(
+                    col(PrivacySpend.organisation_id) == organisation_id,
+                    col(PrivacySpend.measure) == measure,
+                    col(PrivacySpend.period_kind) == kind.value,
+                    col(PrivacySpend.period_start).in_(list(starts)),
+                )
+            )
+        ).all()
+    )
+    answer: dict[date, Shown] = {}
+    for start in starts:
+        if start in found:
+            answer[start] = found[start]
+        elif start in decided:  # published, but the unit held no one then
+            answer[start] = Shown(
+                start, node, None, "", None, None, None, None, None, None, 0, True, NO_ONE
+            )
+        else:
+            answer[start] = unpublished(start, node, "")
+    return answer
