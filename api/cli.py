@@ -186,6 +186,23 @@ async def _sweep(settings: Settings, at: datetime) -> str:
     return f"sweep as of {at.isoformat()}: {created} new notification(s)"
 
 
+async def _publish(settings: Settings, org: str | None, since: str | None) -> str:
+    from api.delivery.scheduler import publish_all
+
+    try:
+        first = datetime.strptime(since, "%Y-%m").date() if since else None
+    except ValueError as exc:
+        raise SystemExit("publish: --backfill-from takes a month, YYYY-MM") from exc
+    engine = create_engine(settings.database_url, pool_size=1)
+    try:
+        count = await publish_all(
+            create_session_factory(engine), datetime.now(UTC), org=org, since=first
+        )
+    finally:
+        await engine.dispose()
+    return f"Published {count} measure-periods."
+
+
 def _instant(value: str) -> datetime:
     """An ISO datetime; one without an offset is taken as UTC."""
     try:
@@ -202,7 +219,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
-    sub.add_parser("worker", help="run the scheduler process (reminders, delivery, retention)")
+    sub.add_parser(
+        "worker", help="run the scheduler process (reminders, delivery, retention, publishing)"
+    )
     sub.add_parser("migrate", help="alembic upgrade head")
     sweep = sub.add_parser("sweep", help="run one reminder sweep as if it were --at")
     sweep.add_argument("--at", type=_instant, default=None, help="ISO datetime (default: now)")
@@ -212,6 +231,13 @@ def _parser() -> argparse.ArgumentParser:
     admin.add_argument("--password", required=True)
     sub.add_parser("demo", help="seed a demo council and print the logins")
     sub.add_parser("openapi", help="print the OpenAPI document (what /api/v1/openapi.json serves)")
+    publish = sub.add_parser(
+        "publish", help="publish completed periods of the anonymised release (once each)"
+    )
+    publish.add_argument("--org", help="only this organisation (by name)")
+    publish.add_argument(
+        "--backfill-from", metavar="YYYY-MM", help="every completed period from this month"
+    )
     rotate = sub.add_parser(
         "rotate-keys",
         help="re-encrypt sealed values (notes, supervision records, agreements, ...) under the "
@@ -281,6 +307,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         from api.app import create_app
 
         print(json.dumps(create_app(settings, scheduler=False).openapi(), indent=2))
+    elif args.command == "publish":
+        print(asyncio.run(_publish(settings, args.org, args.backfill_from)))
     elif args.command == "demo":
         migrate(settings)
         asyncio.run(_demo(settings))

@@ -46,8 +46,8 @@ import httpx
 
 from api.security import AccessTokens
 from api.settings import Settings
+from models.analytics.periods import role_group, tenure_band
 from models.crypto import seal_json
-from models.disclosure import role_group, tenure_band
 from models.pagination import encode_cursor
 from models.reflection import CONTENT_COLUMN, REFLECTIONS_TABLE
 from wellbeing.checkins import request_hash

@@ -23,9 +23,15 @@ class RatePair(BaseModel):
 
 
 class ReleasedFigure(BaseModel):
+    """A published differentially private figure: noisy count of people, mean and its 95%
+    interval; all null when suppressed, with `reason` in plain words."""
+
     n: int | None  # null when suppressed
     mean: float | None
+    low: float | None = None
+    high: float | None = None
     suppressed: bool
+    reason: str | None = None
 
 
 class ReleasedPair(BaseModel):
@@ -67,7 +73,9 @@ class BetterOff(BaseModel):
 
 class WellbeingDirection(BaseModel):
     """The unit's mean on the pulse's primary measure, this period beside the last, from the
-    same k-rule release as the wellbeing aggregates; `direction` only when both are shown."""
+    same published release as the wellbeing aggregates; `direction` only when both are
+    shown: up or down when the two 95% intervals do not overlap, flat when they do (no
+    clear change)."""
 
     instrument: str
     measure: str

@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 from models.absence import Absence
 from models.access_log import AccessLog
 from models.agreement import SupervisionAgreement
+from models.analytics.tables import MembershipSnapshot, PrivacySpend, PublishedFigure
 from models.calendar import BankHoliday, ClosureDay
 from models.changes import Change, ChangeCounter
 from models.directory.auth import LoginThrottle, RefreshToken
@@ -67,12 +68,15 @@ __all__ = [
     "GroupSession",
     "IdentityAudit",
     "Incident",
+    "MembershipSnapshot",
     "InstrumentText",
     "LoginThrottle",
     "Notification",
     "NotificationPreferences",
     "Organisation",
     "PasswordLink",
+    "PrivacySpend",
+    "PublishedFigure",
     "RefreshToken",
     "Reflection",
     "SchedulerHeartbeat",

@@ -46,6 +46,9 @@ class WellbeingSettings(TenantTable, table=True):
         default=DEFAULT_INCIDENT_FOLLOW_UP_DAYS,
         sa_column_kwargs={"server_default": str(DEFAULT_INCIDENT_FOLLOW_UP_DAYS)},
     )
+    # The privacy budget per person per calendar year (rho, zCDP) for the anonymised
+    # release; null is the default (models/analytics/budget.py, docs/privacy.md).
+    year_rho: float | None = Field(default=None)
     updated_at: datetime = utc_column()
 
 

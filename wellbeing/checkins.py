@@ -17,9 +17,9 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from models.access_log import AccessReason, record_access
 from models.actor import Actor
+from models.analytics.periods import role_group, tenure_band
 from models.changes import ChangeOp, record_change
 from models.directory.staff import Staff
-from models.disclosure import role_group, tenure_band
 from models.errors import Invalid, NotFound
 from models.idempotent import create_once
 from models.incidents import Incident

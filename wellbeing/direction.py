@@ -1,61 +1,72 @@
 """The wellbeing direction of a unit, for the supervision report card.
 
-The unit's mean on the pulse's primary measure for two completed periods, read from the same
-canonical k-rule release as every other wellbeing aggregate (`cached_release`), so the report
-card never shows a figure the wellbeing analytics would not, and cannot be differenced
-against them. The caller has already checked the unit is in the reader's scope.
+The unit's published mean on the pulse's primary measure for two completed periods, read from
+the same stored release as every other wellbeing figure (`models.analytics.published`), so
+the report card never shows a figure the wellbeing analytics would not. The caller has
+already checked the unit is in the reader's scope.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Literal
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
-from models.disclosure import Figure, PeriodKind, total
+from models.analytics.periods import ReleaseKind
+from models.analytics.published import WELLBEING, Shown, display_k, node_figures
 from models.report_card import ReleasedFigure, WellbeingDirection
 from models.wellbeing import audit_analytics
 from wellbeing.instruments import latest
-from wellbeing.release import cached_release, observations
-from wellbeing.settings import settings_for
-
-INSTRUMENT = "pulse"
+from wellbeing.publish import INSTRUMENT
 
 
-def _shown(figure: Figure) -> ReleasedFigure:
-    mean = round(figure.mean, 2) if figure.mean is not None else None
-    return ReleasedFigure(n=figure.n, mean=mean, suppressed=figure.suppressed)
+def _shown(figure: Shown) -> ReleasedFigure:
+    return ReleasedFigure(
+        n=figure.n,
+        mean=figure.mean,
+        low=figure.low,
+        high=figure.high,
+        suppressed=figure.suppressed,
+        reason=figure.reason,
+    )
+
+
+def direction_of(
+    now_f: ReleasedFigure, before_f: ReleasedFigure
+) -> Literal["up", "down", "flat"] | None:
+    """Up or down only when the two 95% intervals do not overlap; flat when they do."""
+    now_low, now_high, then_low, then_high = now_f.low, now_f.high, before_f.low, before_f.high
+    if now_low is None or now_high is None or then_low is None or then_high is None:
+        return None
+    if now_low > then_high:
+        return "up"
+    if now_high < then_low:
+        return "down"
+    return "flat"
 
 
 async def unit_direction(
     session: AsyncSession,
     actor: Actor,
     unit_id: uuid.UUID,
-    kind: PeriodKind,
+    kind: ReleaseKind,
     current: date,
     previous: date,
     now: datetime,
 ) -> WellbeingDirection | None:
-    """Up, down or flat between two released means; None without the pulse instrument."""
+    """Up, down or flat between two published means; None without the pulse instrument."""
     instrument = latest(INSTRUMENT)
     if instrument is None:
         return None
-    measure = instrument.primary
-    k = (await settings_for(session, actor.organisation_id)).k_threshold
-    result = cached_release(
-        await observations(session, actor.organisation_id, instrument.key, measure),
-        k,
-        now.date(),
+    k = await display_k(session, actor.organisation_id)
+    found = await node_figures(
+        session, actor.organisation_id, WELLBEING, kind, str(unit_id), [current, previous], k
     )
-    scope = str(unit_id)
-    now_f = _shown(result.figure(total(kind, current, scope)))
-    before_f = _shown(result.figure(total(kind, previous, scope)))
-    direction = None
-    if now_f.mean is not None and before_f.mean is not None:
-        diff = now_f.mean - before_f.mean
-        direction = "up" if diff > 0 else "down" if diff < 0 else "flat"
+    now_f, before_f = _shown(found[current]), _shown(found[previous])
+    direction = direction_of(now_f, before_f)
     shown = sum(1 for f in (now_f, before_f) if not f.suppressed)
     params = {"unit_id": unit_id, "period": kind.value, "instrument": instrument.key}
     await audit_analytics(
@@ -63,7 +74,7 @@ async def unit_direction(
     )
     return WellbeingDirection(
         instrument=instrument.key,
-        measure=measure,
+        measure=instrument.primary,
         current=now_f,
         previous=before_f,
         direction=direction,

@@ -25,10 +25,10 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from models.access_log import AccessReason, record_access
 from models.actor import Actor
+from models.analytics.periods import role_group, tenure_band
 from models.changes import ChangeOp, record_change
 from models.crypto import KeyRing, open_json, seal_json
 from models.directory.staff import Role, Staff
-from models.disclosure import role_group, tenure_band
 from models.errors import Invalid, NotFound
 from models.etag import require_match
 from models.idempotent import create_once

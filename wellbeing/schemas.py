@@ -221,12 +221,20 @@ class InstrumentPublic(BaseModel):
 
 
 class CellPublic(BaseModel):
+    """One published figure: `n` and `mean` are the differentially private estimates,
+    `interval` (also as `low`, `high`) the mean's 95% interval; all null when suppressed,
+    with `reason` saying why in plain words."""
+
     period: date
     group: str
     label: str
     n: int | None
     mean: float | None
+    interval: list[float] | None
+    low: float | None
+    high: float | None
     suppressed: bool
+    reason: str | None
 
 
 class AggregatePublic(BaseModel):
@@ -243,10 +251,13 @@ class ParticipationCell(BaseModel):
     period: date
     group: str
     label: str
-    staff: int | None
-    participants: int | None
+    staff: int | None  # the period's head count (staff, exact)
+    participants: int | None  # the published noisy count of people who checked in
+    low: int | None  # the participants' 95% interval
+    high: int | None
     rate: float | None
     suppressed: bool
+    reason: str | None
 
 
 class ParticipationPublic(BaseModel):

@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
-from models.disclosure import PeriodKind, period_start
+from models.analytics.periods import PeriodKind, period_start
 from models.errors import Invalid
 from models.wellbeing import CheckIn
 from wellbeing.instruments import latest

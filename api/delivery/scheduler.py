@@ -13,7 +13,7 @@ import os
 import signal
 import socket
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -27,6 +27,7 @@ from api.deps import Clock, system_clock
 from api.settings import Settings
 from models.db import create_engine, create_session_factory, session_scope
 from models.ops import claim_lease, release_lease
+from wellbeing.publish import due_periods, organisations, publish_period
 
 log = logging.getLogger("harbour.worker")
 
@@ -87,6 +88,10 @@ class Scheduler:
             **every,
         )
         self._scheduler.add_job(self.retention, "interval", hours=6, id="retention", **every)
+        # The anonymised release: completed periods not yet decided, checked hourly.
+        self._scheduler.add_job(
+            self.publish, "interval", hours=1, id="publish", next_run_time=at_start, **every
+        )
 
     @property
     def push_configured(self) -> bool:
@@ -132,6 +137,13 @@ class Scheduler:
         )
         return purged
 
+    async def publish(self) -> int:
+        """Decide each due period of each organisation once (wellbeing/publish.py), one
+        transaction per organisation and period, only while holding the lease."""
+        if not self.is_leader:
+            return 0
+        return await publish_all(self.session_factory, self.clock())
+
     async def heartbeat(self) -> bool:
         """Renew (or take over) the lease; jobs run only while this scheduler holds it."""
         ttl = timedelta(seconds=self.settings.scheduler_heartbeat_seconds * 3)
@@ -165,6 +177,31 @@ class Scheduler:
             except SQLAlchemyError:
                 log.exception("could not hand the lease back; it expires on its own")
         await self.client.aclose()
+
+
+async def publish_all(
+    session_factory: async_sessionmaker[AsyncSession],
+    now: datetime,
+    *,
+    org: str | None = None,
+    since: date | None = None,
+) -> int:
+    """Publish every due period (from `since` for a backfill) of every organisation, or of
+    the one named; answers how many measure-periods were published. A period that fails
+    (a race with another publisher, a database error) is logged and left for the next run."""
+    async with session_scope(session_factory) as session:
+        found = await organisations(session, org)
+    published = 0
+    for organisation_id in found:
+        for kind, start in due_periods(now, since):
+            try:
+                async with session_scope(session_factory) as session:
+                    decided = await publish_period(session, organisation_id, kind, start, now)
+            except SQLAlchemyError:
+                log.exception("publishing %s %s for %s failed", kind, start, organisation_id)
+                continue
+            published += len(decided.published)
+    return published
 
 
 async def run_worker(settings: Settings) -> None:

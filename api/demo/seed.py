@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.demo.agreements_and_groups import seed_agreements_and_groups
 from api.demo.checkins import seed_checkins
-from api.demo.people import Council, Team
+from api.demo.people import HISTORY_DAYS, Council, Team
 from api.demo.practice import seed_practice
 from api.demo.reflections import seed_reflections
 from api.demo.supervision import seed_supervision
@@ -34,6 +34,7 @@ from models.directory.service import (
     grant_roles_to_named_supervisors,
 )
 from models.directory.staff import Cohort, Role, Staff
+from wellbeing.publish import publish_due
 
 DEMO_ORG = "Harbourside Council (demo)"
 DEMO_DOMAIN = "harbourside.example"
@@ -81,6 +82,9 @@ async def seed_demo(
     await seed_checkins(session, council, now)
     await seed_practice(session, ring, council, now)
     await seed_agreements_and_groups(session, ring, council, now)
+    # What the worker would have published over the history (each period once).
+    first = (now - timedelta(days=HISTORY_DAYS)).date().replace(day=1)
+    await publish_due(session, organisation.id, now, since=first)
     return demo_logins()
 
 

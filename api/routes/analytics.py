@@ -1,4 +1,4 @@
-"""Anonymised wellbeing analytics for HR: every unit, k-rule and release check applied."""
+"""Anonymised wellbeing analytics for HR: the published differentially private release."""
 
 from __future__ import annotations
 
@@ -13,32 +13,16 @@ from fastapi.responses import Response
 from api.deps import HrActor, Now, SessionDep
 from api.problems import problems
 from api.refusals import audit_refusals
-from models.actor import Actor
-from models.disclosure import Breakdown, PeriodKind
-from models.spreadsheet import (
-    CSV_MEDIA_TYPE,
-    XLSX_MEDIA_TYPE,
-    Cell,
-    csv_bytes,
-    neutralise,
-    xlsx_bytes,
-)
-from wellbeing.release import Answer, participation, require_unit, wellbeing_aggregate
-from wellbeing.release import Query as AggregateQuery
+from models.analytics.periods import Breakdown, ReleaseKind
+from models.spreadsheet import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, neutralise
+from wellbeing.analytics import Answer, hr_aggregate, participation, wellbeing_download
+from wellbeing.analytics import Query as AggregateQuery
 from wellbeing.schemas import AggregatePublic, CellPublic, ParticipationCell, ParticipationPublic
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 __all__ = ["neutralise"]  # re-exported: the one neutraliser lives in models/spreadsheet.py
 
-DOWNLOAD_HEADER = ("period", "group", "label", "n", "mean", "suppressed", "k")
-
-
-def download_rows(answer: Answer) -> list[list[Cell]]:
-    """The figures as download rows (CSV and XLSX alike; the web page's downloads too)."""
-    return [
-        [r.period.isoformat(), r.group, r.label, r.n, r.mean, str(r.suppressed).lower(), answer.k]
-        for r in answer.rows
-    ]
+PERIOD_HELP = "month or quarter (weekly figures are not published: `week` answers 422)"
 
 
 def aggregate_public(answer: Answer, query: AggregateQuery) -> AggregatePublic:
@@ -56,7 +40,11 @@ def aggregate_public(answer: Answer, query: AggregateQuery) -> AggregatePublic:
                 label=r.label,
                 n=r.n,
                 mean=r.mean,
+                interval=[r.low, r.high] if r.low is not None and r.high is not None else None,
+                low=r.low,
+                high=r.high,
                 suppressed=r.suppressed,
+                reason=r.reason,
             )
             for r in answer.rows
         ],
@@ -66,7 +54,7 @@ def aggregate_public(answer: Answer, query: AggregateQuery) -> AggregatePublic:
 async def scoped_query(
     instrument: Annotated[str, Query(max_length=40)] = "pulse",
     measure: Annotated[str | None, Query(max_length=60)] = None,
-    period: PeriodKind = PeriodKind.month,
+    period: Annotated[ReleaseKind, Query(description=PERIOD_HELP)] = ReleaseKind.month,
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: date | None = None,
     by: Breakdown = Breakdown.unit,
@@ -85,26 +73,18 @@ ScopedParams = Annotated[AggregateQuery, Depends(scoped_query)]
 AggregateParams = Annotated[AggregateQuery, Depends(aggregate_query)]
 
 
-async def hr_aggregate(
-    actor: Actor, session: SessionDep, query: AggregateQuery, now: Now, endpoint: str
-) -> Answer:
-    if query.unit_id is not None:
-        await require_unit(session, actor, query.unit_id)
-    return await wellbeing_aggregate(session, actor, query, now, endpoint=endpoint)
-
-
 @router.get(
     "/wellbeing",
     name="analytics_wellbeing",
     dependencies=[Depends(audit_refusals("analytics_wellbeing"))],
     response_model=AggregatePublic,
-    responses=problems(403, 404),
+    responses=problems(403, 404, 422),
 )
 async def analytics_wellbeing_route(
     actor: HrActor, session: SessionDep, query: AggregateParams, now: Now
 ) -> AggregatePublic:
-    """Anonymised scores by unit subtree, role or tenure band over completed periods."""
-    answer = await hr_aggregate(actor, session, query, now, "analytics_wellbeing")
+    """Published scores by unit subtree, role or tenure band, each with its 95% interval."""
+    answer = await hr_aggregate(session, actor, query, now, endpoint="analytics_wellbeing")
     return aggregate_public(answer, query)
 
 
@@ -113,7 +93,7 @@ async def analytics_wellbeing_route(
     name="analytics_wellbeing_csv",
     dependencies=[Depends(audit_refusals("analytics_wellbeing_csv"))],
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}}, **problems(403, 404)},
+    responses={200: {"content": {"text/csv": {}}}, **problems(403, 404, 422)},
 )
 async def analytics_wellbeing_csv_route(
     actor: HrActor,
@@ -129,9 +109,11 @@ async def analytics_wellbeing_csv_route(
     ] = None,
 ) -> Response:
     """The same figures as CSV (fields that look like formulas are neutralised)."""
-    answer = await hr_aggregate(actor, session, query, now, "analytics_wellbeing_csv")
+    body = await wellbeing_download(
+        session, actor, query, now, endpoint="analytics_wellbeing_csv", form="csv"
+    )
     return Response(
-        csv_bytes(DOWNLOAD_HEADER, download_rows(answer)),
+        body,
         media_type=CSV_MEDIA_TYPE,
         headers={"Content-Disposition": 'attachment; filename="wellbeing.csv"'},
     )
@@ -142,15 +124,17 @@ async def analytics_wellbeing_csv_route(
     name="analytics_wellbeing_xlsx",
     dependencies=[Depends(audit_refusals("analytics_wellbeing_xlsx"))],
     response_class=Response,
-    responses={200: {"content": {XLSX_MEDIA_TYPE: {}}}, **problems(403, 404)},
+    responses={200: {"content": {XLSX_MEDIA_TYPE: {}}}, **problems(403, 404, 422)},
 )
 async def analytics_wellbeing_xlsx_route(
     actor: HrActor, session: SessionDep, query: AggregateParams, now: Now
 ) -> Response:
     """The same figures as an Excel workbook (text that looks like a formula is neutralised)."""
-    answer = await hr_aggregate(actor, session, query, now, "analytics_wellbeing_xlsx")
+    body = await wellbeing_download(
+        session, actor, query, now, endpoint="analytics_wellbeing_xlsx", form="xlsx"
+    )
     return Response(
-        xlsx_bytes("wellbeing", DOWNLOAD_HEADER, download_rows(answer)),
+        body,
         media_type=XLSX_MEDIA_TYPE,
         headers={"Content-Disposition": 'attachment; filename="wellbeing.xlsx"'},
     )
@@ -161,21 +145,19 @@ async def analytics_wellbeing_xlsx_route(
     name="analytics_participation",
     dependencies=[Depends(audit_refusals("analytics_participation"))],
     response_model=ParticipationPublic,
-    responses=problems(403, 404),
+    responses=problems(403, 404, 422),
 )
 async def analytics_participation_route(
     actor: HrActor,
     session: SessionDep,
     now: Now,
-    period: PeriodKind = PeriodKind.month,
+    period: Annotated[ReleaseKind, Query(description=PERIOD_HELP)] = ReleaseKind.month,
     from_: Annotated[date | None, Query(alias="from")] = None,
     to: date | None = None,
     by: Breakdown = Breakdown.unit,
     unit_id: uuid.UUID | None = None,
 ) -> ParticipationPublic:
-    """How many staff took part in check-ins, by group, over completed periods."""
-    if unit_id is not None:
-        await require_unit(session, actor, unit_id)
+    """How many staff took part in check-ins (published noisy counts), by group."""
     k, rows = await participation(session, actor, period, by, unit_id, from_, to, now)
     return ParticipationPublic(
         k=k,
@@ -189,8 +171,11 @@ async def analytics_participation_route(
                 label=r.label,
                 staff=r.staff,
                 participants=r.participants,
+                low=r.low,
+                high=r.high,
                 rate=r.rate,
                 suppressed=r.suppressed,
+                reason=r.reason,
             )
             for r in rows
         ],

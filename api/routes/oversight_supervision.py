@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from typing import Annotated
 
@@ -14,10 +12,10 @@ from api.deps import Now, Overseer, ReportReader, SessionDep, SupervisorActor
 from api.problems import problems
 from api.refusals import audit_refusals
 from models.actor import Actor
-from models.disclosure import PeriodKind
-from models.errors import Invalid
+from models.analytics.periods import ReleaseKind
 from models.report_card import ReportCard
-from supervision.oversight.report_card import report_card, report_card_rows
+from models.spreadsheet import CSV_MEDIA_TYPE
+from supervision.oversight.report_card import report_card, report_card_csv
 from supervision.oversight.rollup import supervisees_oversight, unit_oversight
 from supervision.oversight.schemas import (
     SupervisionTrend,
@@ -73,17 +71,11 @@ async def supervisees_supervision_route(
     return SupervisorOversight(staff=await supervisees_oversight(session, actor, now))
 
 
-Period = Annotated[PeriodKind, Query(description="month or quarter")]
-
-
-def _period(period: PeriodKind) -> PeriodKind:
-    if period is PeriodKind.week:
-        raise Invalid("The report card is by month or quarter.")
-    return period
+Period = Annotated[ReleaseKind, Query(description="month or quarter (week answers 422)")]
 
 
 async def _card(
-    session: SessionDep, actor: Actor, unit_id: uuid.UUID, period: PeriodKind, now: Now
+    session: SessionDep, actor: Actor, unit_id: uuid.UUID, period: ReleaseKind, now: Now
 ) -> ReportCard:
     """Supervision fills the card (and checks scope first); wellbeing adds its direction.
     Two domain calls because supervision may not import wellbeing (docs/report-card.md)."""
@@ -106,11 +98,11 @@ async def report_card_route(
     actor: ReportReader,
     session: SessionDep,
     now: Now,
-    period: Period = PeriodKind.quarter,
+    period: Period = ReleaseKind.quarter,
 ) -> ReportCard:
     """How much, how well, is anyone better off: the last completed period beside the one
     before (managers for their subtrees, HR for any unit; feedback under the k-rule)."""
-    return await _card(session, actor, unit_id, _period(period), now)
+    return await _card(session, actor, unit_id, period, now)
 
 
 @router.get(
@@ -125,14 +117,12 @@ async def report_card_csv_route(
     actor: ReportReader,
     session: SessionDep,
     now: Now,
-    period: Period = PeriodKind.quarter,
+    period: Period = ReleaseKind.quarter,
 ) -> Response:
     """The report card as CSV, one row per figure."""
-    card = await _card(session, actor, unit_id, _period(period), now)
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(report_card_rows(card))
+    card = await _card(session, actor, unit_id, period, now)
     return Response(
-        content=out.getvalue(),
-        media_type="text/csv; charset=utf-8",
+        content=report_card_csv(card),
+        media_type=CSV_MEDIA_TYPE,
         headers={"Content-Disposition": 'attachment; filename="report-card.csv"'},
     )

@@ -1,4 +1,4 @@
-"""Anonymised wellbeing for managers: units they manage (whole subtrees), k-rule applied."""
+"""Anonymised wellbeing for managers: units they manage (whole subtrees), published figures."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from api.deps import ManagerActor, Now, SessionDep
 from api.problems import problems
 from api.refusals import audit_refusals
 from api.routes.analytics import ScopedParams, aggregate_public
-from wellbeing.release import require_manageable_unit, wellbeing_aggregate
+from wellbeing.analytics import manager_aggregate
 from wellbeing.schemas import AggregatePublic
 
 router = APIRouter(prefix="/oversight/units", tags=["oversight"])
@@ -22,13 +22,12 @@ router = APIRouter(prefix="/oversight/units", tags=["oversight"])
     name="oversight_unit_wellbeing",
     dependencies=[Depends(audit_refusals("oversight_wellbeing"))],
     response_model=AggregatePublic,
-    responses=problems(403, 404),
+    responses=problems(403, 404, 422),
 )
 async def oversight_wellbeing_route(
     unit_id: uuid.UUID, actor: ManagerActor, session: SessionDep, query: ScopedParams, now: Now
 ) -> AggregatePublic:
-    """Anonymised scores for a unit you manage, by sub-unit, role or tenure band."""
-    await require_manageable_unit(session, actor, unit_id)
+    """Published scores for a unit you manage, by sub-unit, with 95% intervals."""
     query = replace(query, unit_id=unit_id)
-    answer = await wellbeing_aggregate(session, actor, query, now, endpoint="oversight_wellbeing")
+    answer = await manager_aggregate(session, actor, query, now)
     return aggregate_public(answer, query)

@@ -18,7 +18,7 @@ from api.deps import (
     SupervisorActor,
 )
 from api.problems import problems
-from models.disclosure import PeriodKind
+from models.analytics.periods import PeriodKind
 from models.pagination import DEFAULT_LIMIT
 from models.schemas import Page
 from wellbeing.catalogue import instruments_public

@@ -16,8 +16,8 @@ from api.refusals import audit_refusals
 from api.web.render import page
 from api.web.security import OverseerPage, ReportPage
 from api.web.tables import matches, table_view
+from models.analytics.periods import ReleaseKind
 from models.directory.service import get_unit
-from models.disclosure import PeriodKind
 from supervision.oversight.report_card import report_card
 from supervision.oversight.rollup import oversight_roots, unit_oversight
 from supervision.oversight.schemas import StaffSupervisionRow
@@ -235,7 +235,7 @@ async def report_card_page(
 ) -> HTMLResponse:
     """How much, how well, is anyone better off: the last period beside the one before.
     Two domain calls, as in the API route (supervision may not import wellbeing)."""
-    kind = PeriodKind(period)
+    kind = ReleaseKind(period)
     card = await report_card(session, actor, unit_id, kind, now)
     direction = await unit_direction(
         session, actor, unit_id, kind, card.current_period_start, card.previous_period_start, now

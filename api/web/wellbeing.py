@@ -16,17 +16,16 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.deps import Now, SessionDep
 from api.refusals import audit_refusals
-from api.routes.analytics import DOWNLOAD_HEADER, download_rows, hr_aggregate
 from api.web.render import page
 from api.web.security import HrPage
 from models.actor import Actor
+from models.analytics.periods import Breakdown, ReleaseKind
 from models.directory.service import list_units
-from models.disclosure import Breakdown, PeriodKind
 from models.errors import Invalid
 from models.pagination import MAX_LIMIT
-from models.spreadsheet import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, csv_bytes, xlsx_bytes
-from wellbeing.release import Query as AggregateQuery
-from wellbeing.release import participation
+from models.spreadsheet import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE
+from wellbeing.analytics import Query as AggregateQuery
+from wellbeing.analytics import hr_aggregate, participation, wellbeing_download
 
 router = APIRouter()
 
@@ -37,7 +36,7 @@ PERIODS = {"month": "Month", "quarter": "Quarter"}
 @dataclass(frozen=True, slots=True)
 class Filters:
     by: Breakdown
-    period: PeriodKind
+    period: ReleaseKind
     unit_id: uuid.UUID | None
 
     def query(self) -> AggregateQuery:
@@ -58,7 +57,7 @@ async def filters(
         unit = uuid.UUID(unit_id) if unit_id else None
     except ValueError as exc:
         raise Invalid("Choose a unit from the list.") from exc
-    return Filters(by, PeriodKind(period), unit)
+    return Filters(by, ReleaseKind(period), unit)
 
 
 FiltersDep = Annotated[Filters, Depends(filters)]
@@ -96,7 +95,7 @@ async def wellbeing_page(
     request: Request, actor: HrPage, session: SessionDep, chosen: FiltersDep, now: Now
 ) -> HTMLResponse:
     """Mean wellbeing by group and period: a chart of the released figures and the table."""
-    answer = await hr_aggregate(actor, session, chosen.query(), now, "web_wellbeing")
+    answer = await hr_aggregate(session, actor, chosen.query(), now, endpoint="web_wellbeing")
     k, part_rows = await participation(
         session, actor, chosen.period, chosen.by, chosen.unit_id, None, None, now
     )
@@ -116,12 +115,8 @@ async def wellbeing_page(
     )
 
 
-def _download(answer: Any, kind: str) -> Response:
-    rows = download_rows(answer)
-    if kind == "xlsx":
-        body, media = xlsx_bytes("wellbeing", DOWNLOAD_HEADER, rows), XLSX_MEDIA_TYPE
-    else:
-        body, media = csv_bytes(DOWNLOAD_HEADER, rows), CSV_MEDIA_TYPE
+def _download(body: bytes, kind: str) -> Response:
+    media = XLSX_MEDIA_TYPE if kind == "xlsx" else CSV_MEDIA_TYPE
     return Response(
         body,
         media_type=media,
@@ -138,8 +133,10 @@ async def wellbeing_csv(
     actor: HrPage, session: SessionDep, chosen: FiltersDep, now: Now
 ) -> Response:
     """The figures on the page as CSV."""
-    answer = await hr_aggregate(actor, session, chosen.query(), now, "web_wellbeing_csv")
-    return _download(answer, "csv")
+    body = await wellbeing_download(
+        session, actor, chosen.query(), now, endpoint="web_wellbeing_csv", form="csv"
+    )
+    return _download(body, "csv")
 
 
 @router.get(
@@ -151,5 +148,7 @@ async def wellbeing_xlsx(
     actor: HrPage, session: SessionDep, chosen: FiltersDep, now: Now
 ) -> Response:
     """The figures on the page as an Excel workbook."""
-    answer = await hr_aggregate(actor, session, chosen.query(), now, "web_wellbeing_xlsx")
-    return _download(answer, "xlsx")
+    body = await wellbeing_download(
+        session, actor, chosen.query(), now, endpoint="web_wellbeing_xlsx", form="xlsx"
+    )
+    return _download(body, "xlsx")

@@ -3,10 +3,10 @@
 How much did we do, how well did we do it, is anyone better off: each figure for the last
 completed month or quarter beside the one before it. The supervision figures come from a
 fixed number of statements (scope, policy, people, cadence baseline, absences, sessions); the
-cadence arithmetic is `supervision.policy`'s. The feedback figures are released only through
-the canonical k-rule release of `models.disclosure` (the same machinery as the wellbeing
-aggregates), over every rating in the organisation, so no unit, parent or period can be
-differenced against another to recover one person's rating. See docs/report-card.md.
+cadence arithmetic is `supervision.policy`'s. The feedback figures are only read from the
+published differentially private release (`models.analytics.published`), decided once per
+period by the publisher with every other figure of that period, so no unit, parent, period
+or k change can be differenced against another. See docs/report-card.md.
 """
 
 from __future__ import annotations
@@ -22,19 +22,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.absence import absence_spans
 from models.actor import Actor
-from models.directory.organisation import Unit
-from models.directory.staff import Cohort, Role, Staff
-from models.disclosure import (
-    TENURE_BANDS,
-    Figure,
-    Observation,
-    PeriodKind,
-    Release,
-    period_end,
-    period_start,
-    release,
-    total,
+from models.analytics.periods import ReleaseKind, period_end, period_start
+from models.analytics.published import (
+    FEEDBACK_FELT_SAFE,
+    FEEDBACK_HELPFUL,
+    Shown,
+    display_k,
+    node_figures,
 )
+from models.directory.organisation import Unit
+from models.directory.staff import Cohort, Role
 from models.errors import NotFound
 from models.report_card import (
     BetterOff,
@@ -47,14 +44,14 @@ from models.report_card import (
     ReportCard,
 )
 from models.scope import managed_units
+from models.spreadsheet import csv_bytes
 from models.supervision import (
     HELD_STATUSES,
-    SessionFeedback,
     SessionKind,
     SessionStatus,
     SupervisionSession,
 )
-from models.wellbeing import DEFAULT_K, WellbeingSettings, audit_analytics
+from models.wellbeing import audit_analytics
 from supervision.oversight.practice import counted_group_days, practice_counts
 from supervision.oversight.rollup import people_in, staff_in_units, subtree_unit_ids
 from supervision.policy import (
@@ -66,8 +63,6 @@ from supervision.policy import (
 )
 from supervision.policy_store import load_policy
 from supervision.status import last_counted_on
-
-FEEDBACK_KINDS = (PeriodKind.month, PeriodKind.quarter)
 
 
 async def _require_unit(session: AsyncSession, actor: Actor, unit_id: uuid.UUID) -> None:
@@ -81,19 +76,46 @@ async def _require_unit(session: AsyncSession, actor: Actor, unit_id: uuid.UUID)
         raise NotFound("No such unit.")
 
 
-def completed_periods(kind: PeriodKind, today: date) -> tuple[date, date]:
+def completed_periods(kind: ReleaseKind, today: date) -> tuple[date, date]:
     """Starts of the last completed period and of the one before it."""
     current = period_start(kind, period_start(kind, today) - timedelta(days=1))
     return current, period_start(kind, current - timedelta(days=1))
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class _Period:
     start: date
     end: date  # the first day after
 
     def holds(self, day: date | None) -> bool:
         return day is not None and self.start <= day < self.end
+
+
+@dataclass(frozen=True, slots=True)
+class Periods:
+    """The last completed period and the one before it, side by side on the card."""
+
+    current: _Period
+    previous: _Period
+
+
+@dataclass(frozen=True, slots=True)
+class HowMuchCounts:
+    sessions_held: int
+    people_supervised: int
+    cancellations: int
+    cancelled_by_supervisor: int
+    cancelled_by_supervisee: int
+    cancelled_by_manager: int
+
+
+@dataclass(frozen=True, slots=True)
+class HowWellRates:
+    staff_count: int
+    within_cadence_rate: float | None
+    written_on_time_rate: float | None
+    signed_on_time_rate: float | None
+    at_least_minimum_rate: float | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +136,7 @@ def _rate(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _how_much(rows: Sequence[_Session], period: _Period) -> dict[str, int]:
+def _how_much(rows: Sequence[_Session], period: _Period) -> HowMuchCounts:
     held = [r for r in rows if r.status in HELD_STATUSES and period.holds(r.held_on)]
     cancelled = [
         r
@@ -125,14 +147,14 @@ def _how_much(rows: Sequence[_Session], period: _Period) -> dict[str, int]:
     ]
     by_supervisor = sum(1 for r in cancelled if r.cancelled_by == r.supervisor_id)
     by_supervisee = sum(1 for r in cancelled if r.cancelled_by == r.supervisee_id)
-    return {
-        "sessions_held": len(held),
-        "people_supervised": len({r.supervisee_id for r in held}),
-        "cancellations": len(cancelled),
-        "cancelled_by_supervisor": by_supervisor,
-        "cancelled_by_supervisee": by_supervisee,
-        "cancelled_by_manager": len(cancelled) - by_supervisor - by_supervisee,
-    }
+    return HowMuchCounts(
+        sessions_held=len(held),
+        people_supervised=len({r.supervisee_id for r in held}),
+        cancellations=len(cancelled),
+        cancelled_by_supervisor=by_supervisor,
+        cancelled_by_supervisee=by_supervisee,
+        cancelled_by_manager=len(cancelled) - by_supervisor - by_supervisee,
+    )
 
 
 def _how_well(
@@ -143,7 +165,7 @@ def _how_well(
     before: dict[uuid.UUID, date],
     spans: dict[uuid.UUID, list[tuple[date, date]]],
     group_days: dict[uuid.UUID, list[date]],
-) -> tuple[int, float | None, float | None, float | None, float | None]:
+) -> HowWellRates:
     as_of = period.end - timedelta(days=1)
     # Attended group sessions count when the policy counts them (`practice.py`).
     counted = {pid: [d for d in days if d <= as_of] for pid, days in group_days.items()}
@@ -179,100 +201,46 @@ def _how_well(
         and r.signed_off_at.date() <= sign_off_due_on(policy, r.recorded_at.date())
     )
     long_enough = sum(1 for r in held if (r.held_minutes or 0) >= policy.minimum_minutes)
-    return (
-        len(in_post),
-        _rate(within, len(in_post)),
-        _rate(written, len(held)),
-        _rate(signed, len(held)),
-        _rate(long_enough, len(held)),
+    return HowWellRates(
+        staff_count=len(in_post),
+        within_cadence_rate=_rate(within, len(in_post)),
+        written_on_time_rate=_rate(written, len(held)),
+        signed_on_time_rate=_rate(signed, len(held)),
+        at_least_minimum_rate=_rate(long_enough, len(held)),
     )
 
 
-async def _k(session: AsyncSession, organisation_id: uuid.UUID) -> int:
-    found = (
-        await session.exec(
-            select(col(WellbeingSettings.k_threshold)).where(
-                col(WellbeingSettings.organisation_id) == organisation_id
-            )
-        )
-    ).first()
-    return int(found) if found is not None else DEFAULT_K
-
-
-async def feedback_observations(
-    session: AsyncSession, organisation_id: uuid.UUID
-) -> tuple[list[Observation], list[Observation]]:
-    """Every rating in the organisation as (helpful, felt safe) observations: the person is
-    the supervisee, the day the day the rating was given (never backdated, so a completed
-    period's data cannot change later), the unit path the snapshot taken then."""
-    units = (
-        await session.exec(
-            select(col(Unit.id), col(Unit.parent_id)).where(
-                col(Unit.organisation_id) == organisation_id
-            )
-        )
-    ).all()
-    parent = dict(units)
-    paths: dict[uuid.UUID | None, tuple[str, ...]] = {None: ()}
-
-    def path_of(unit_id: uuid.UUID | None) -> tuple[str, ...]:
-        chain: list[str] = []
-        seen: set[uuid.UUID] = set()
-        current = unit_id
-        while current is not None and current not in seen:
-            seen.add(current)
-            chain.append(str(current))
-            current = parent.get(current)
-        return tuple(reversed(chain))
-
-    f, s = SessionFeedback, SupervisionSession
-    stmt = (
-        select(f, s, col(Staff.unit_id))
-        .join(s, sa.and_(col(s.id) == col(f.session_id), col(s.organisation_id) == organisation_id))
-        .join(
-            Staff,
-            sa.and_(
-                col(Staff.id) == col(s.supervisee_id), col(Staff.organisation_id) == organisation_id
-            ),
-        )
-        .where(col(f.organisation_id) == organisation_id)
+def _released(figure: Shown) -> ReleasedFigure:
+    return ReleasedFigure(
+        n=figure.n,
+        mean=figure.mean,
+        low=figure.low,
+        high=figure.high,
+        suppressed=figure.suppressed,
+        reason=figure.reason,
     )
-    helpful: list[Observation] = []
-    felt_safe: list[Observation] = []
-    for rating, sess, unit_id in (await session.exec(stmt)).all():
-        if unit_id not in paths:
-            paths[unit_id] = path_of(unit_id)
-        path = tuple(rating.unit_path) if rating.unit_path is not None else paths[unit_id]
-        for target, value in ((helpful, rating.helpful), (felt_safe, rating.felt_safe)):
-            target.append(
-                Observation(
-                    sess.supervisee_id,
-                    rating.created_at.date(),
-                    path,
-                    "other",
-                    TENURE_BANDS[0],
-                    float(value),
-                )
-            )
-    return helpful, felt_safe
 
 
-def _released(figure: Figure) -> ReleasedFigure:
-    mean = round(figure.mean, 2) if figure.mean is not None else None
-    return ReleasedFigure(n=figure.n, mean=mean, suppressed=figure.suppressed)
-
-
-def _pair(
-    result: Release, kind: PeriodKind, current: date, previous: date, scope: str
+async def _feedback_pair(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    measure: str,
+    kind: ReleaseKind,
+    periods: Periods,
+    node: str,
+    k: int,
 ) -> ReleasedPair:
+    """The unit's published figure for both periods (stored when each was decided)."""
+    starts = [periods.current.start, periods.previous.start]
+    found = await node_figures(session, organisation_id, measure, kind, node, starts, k)
     return ReleasedPair(
-        current=_released(result.figure(total(kind, current, scope))),
-        previous=_released(result.figure(total(kind, previous, scope))),
+        current=_released(found[periods.current.start]),
+        previous=_released(found[periods.previous.start]),
     )
 
 
 async def report_card(
-    session: AsyncSession, actor: Actor, unit_id: uuid.UUID, kind: PeriodKind, now: datetime
+    session: AsyncSession, actor: Actor, unit_id: uuid.UUID, kind: ReleaseKind, now: datetime
 ) -> ReportCard:
     """The report card for `unit_id`'s subtree (audited like every analytics call)."""
     await _require_unit(session, actor, unit_id)
@@ -281,6 +249,7 @@ async def report_card(
     current_start, previous_start = completed_periods(kind, today)
     current = _Period(current_start, period_end(kind, current_start))
     previous = _Period(previous_start, current_start)
+    both = Periods(current, previous)
     policy = await load_policy(session, org)
     units = await subtree_unit_ids(session, org, unit_id)
     found = await people_in(session, org, staff_in_units(units))
@@ -324,7 +293,7 @@ async def report_card(
         )
         for r in (await session.exec(stmt)).all()
     ]
-    much = {p: _how_much(rows, period) for p, period in (("c", current), ("p", previous))}
+    much_now, much_before = _how_much(rows, current), _how_much(rows, previous)
     practice, groups = await practice_counts(
         session,
         org,
@@ -332,25 +301,22 @@ async def report_card(
         [(current.start, current.end), (previous.start, previous.end)],
     )
     group_days = counted_group_days(policy, groups)
-    well = {
-        p: _how_well(rows, period, policy, people, before, spans, group_days)
-        for p, period in (("c", current), ("p", previous))
-    }
-    k = await _k(session, org)
-    helpful_obs, safe_obs = await feedback_observations(session, org)
-    helpful = release(helpful_obs, k, until=today, kinds=FEEDBACK_KINDS)
-    felt_safe = release(safe_obs, k, until=today, kinds=FEEDBACK_KINDS)
+    well_now, well_before = (
+        _how_well(rows, period, policy, people, before, spans, group_days)
+        for period in (current, previous)
+    )
+    k = await display_k(session, org)
     scope = str(unit_id)
     better = BetterOff(
-        helpful=_pair(helpful, kind, current.start, previous.start, scope),
-        felt_safe=_pair(felt_safe, kind, current.start, previous.start, scope),
+        helpful=await _feedback_pair(session, org, FEEDBACK_HELPFUL, kind, both, scope, k),
+        felt_safe=await _feedback_pair(session, org, FEEDBACK_FELT_SAFE, kind, both, scope, k),
     )
 
     def counts(name: str) -> CountPair:
-        return CountPair(current=much["c"][name], previous=much["p"][name])
+        return CountPair(current=getattr(much_now, name), previous=getattr(much_before, name))
 
-    def rates(index: int) -> RatePair:
-        return RatePair(current=well["c"][index], previous=well["p"][index])
+    def rates(name: str) -> RatePair:
+        return RatePair(current=getattr(well_now, name), previous=getattr(well_before, name))
 
     card = ReportCard(
         unit_id=unit_id,
@@ -360,20 +326,13 @@ async def report_card(
         previous_period_start=previous.start,
         previous_period_end=previous.end - timedelta(days=1),
         k=k,
-        how_much=HowMuch(
-            sessions_held=counts("sessions_held"),
-            people_supervised=counts("people_supervised"),
-            cancellations=counts("cancellations"),
-            cancelled_by_supervisor=counts("cancelled_by_supervisor"),
-            cancelled_by_supervisee=counts("cancelled_by_supervisee"),
-            cancelled_by_manager=counts("cancelled_by_manager"),
-        ),
+        how_much=HowMuch(**{f: counts(f) for f in HowMuch.model_fields}),
         how_well=HowWell(
-            staff_count=CountPair(current=well["c"][0], previous=well["p"][0]),
-            within_cadence_rate=rates(1),
-            written_on_time_rate=rates(2),
-            signed_on_time_rate=rates(3),
-            at_least_minimum_rate=rates(4),
+            staff_count=CountPair(current=well_now.staff_count, previous=well_before.staff_count),
+            within_cadence_rate=rates("within_cadence_rate"),
+            written_on_time_rate=rates("written_on_time_rate"),
+            signed_on_time_rate=rates("signed_on_time_rate"),
+            at_least_minimum_rate=rates("at_least_minimum_rate"),
         ),
         better_off=better,
         practice=practice,
@@ -434,3 +393,9 @@ def report_card_rows(card: ReportCard) -> list[tuple[str, ...]]:
         direction = card.wellbeing.direction or ""
         rows.append(("better_off", "wellbeing_direction", direction, "", "", ""))
     return rows
+
+
+def report_card_csv(card: ReportCard) -> bytes:
+    """The card as a CSV file (the one formula-injection guard, `models.spreadsheet`)."""
+    rows = report_card_rows(card)
+    return csv_bytes(rows[0], rows[1:])

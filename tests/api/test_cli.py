@@ -195,3 +195,12 @@ def test_sso_disable_breaks_glass_for_one_organisation(database_url: str) -> Non
     )
     assert unknown.returncode != 0
     assert "No organisation called 'Nowhere'" in unknown.stderr
+
+
+def test_publish_backfills_each_period_once(database_url: str) -> None:
+    harbour(database_url, "demo")  # the demo publishes its own history
+    assert int(str(scalar(database_url, "select count(*) from analytics_budget_ledger"))) > 0
+    first = harbour(database_url, "publish", "--backfill-from", "2025-01")
+    assert int(first.split()[1]) > 0  # the months and quarters before the demo's history
+    again = harbour(database_url, "publish", "--org", "Harbourside Council (demo)")
+    assert again.strip() == "Published 0 measure-periods."

@@ -249,24 +249,24 @@ async def _practitioner_has_history(
 async def _analytics_release_services_and_suppress_teams(
     client: httpx.AsyncClient, hr: dict[str, str]
 ) -> None:
+    """The demo publishes its history: HR sees the organisation's and the directorate's
+    monthly figures with their 95% intervals (k 5, budget rho 10: api/demo/practice.py)."""
     units = await _units(client, hr)
-    teams = {
-        units[name]
-        for name in ("Assessment Team", "Child in Need Team", "Child Protection Team")
-        + ("Children in Care Team",)
-    }
     whole = await _get(client, "/api/v1/analytics/wellbeing", hr)
-    assert whole["k"] == 10
-    assert any(not c["suppressed"] and c["n"] >= 10 for c in whole["cells"])
-
+    assert whole["k"] == 5
+    shown = [c for c in whole["cells"] if not c["suppressed"]]
+    assert len({c["period"] for c in shown if c["group"] == "total"}) >= 4
+    assert all(c["low"] <= c["mean"] <= c["high"] and c["n"] >= 5 for c in shown)
+    directorate = units["Children's Services"]
+    assert any(c["group"] == directorate for c in shown)
     service = units["Children's Social Care"]
-    body = await _get(client, "/api/v1/analytics/wellbeing", hr, unit_id=service)
-    released = [c for c in body["cells"] if not c["suppressed"]]
-    assert released, body
-    assert all(c["n"] >= 10 for c in released)
-    team_cells = [c for c in body["cells"] if c["group"] in teams]
-    assert team_cells
-    assert all(c["suppressed"] and c["n"] is None and c["mean"] is None for c in team_cells)
+    quarters = await _get(
+        client, "/api/v1/analytics/wellbeing", hr, unit_id=service, period="quarter"
+    )
+    released = [c for c in quarters["cells"] if not c["suppressed"]]
+    assert all(c["n"] >= 5 and c["interval"] == [c["low"], c["high"]] for c in released)
+    hidden = [c for c in quarters["cells"] if c["suppressed"]]
+    assert all(c["n"] is None and c["mean"] is None and c["reason"] for c in hidden)
 
 
 async def _agreements_and_groups(

@@ -13,8 +13,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.directory.staff import Role
 from models.wellbeing import AnalyticsAudit
-from tests.api.test_wellbeing_analytics import _k, _team
+from tests.api.test_wellbeing_analytics import _team
 from tests.conftest import FrozenClock
+from tests.factories.analytics import PLAIN_RHO, publish, set_privacy
 from tests.factories.directory import bearer, make_org, make_staff, make_unit, now_of
 
 ANALYTICS = "/api/v1/analytics/wellbeing"
@@ -25,11 +26,12 @@ async def test_xlsx_has_the_csvs_figures_with_formulas_neutralised(
 ) -> None:
     now = now_of(app)
     org = await make_org(db, now=now)
-    await _k(db, org, 5, app)
+    await set_privacy(db, org, app, k=5, year_rho=PLAIN_RHO)
     hr = await make_staff(db, org, Role.hr, now=now)
     unit = await make_unit(db, org, '=HYPERLINK("http://evil.example","x")', now=now)
-    await _team(db, org, unit, 5, 18, app)
+    await _team(db, org, unit, 8, 18, app)
     clock.advance(days=40)
+    await publish(db, org, app)
     query = "?period=month&by=unit"
     response = await client.get(f"{ANALYTICS}.xlsx{query}", headers=bearer(app, hr))
     assert response.status_code == 200
@@ -40,7 +42,9 @@ async def test_xlsx_has_the_csvs_figures_with_formulas_neutralised(
     sheet = load_workbook(io.BytesIO(response.content)).active
     assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0] == ("period", "group", "label", "n", "mean", "suppressed", "k")
+    assert rows[0] == (
+        "period", "group", "label", "n", "mean", "low", "high", "suppressed", "reason", "k"
+    )  # fmt: skip
     labels = [r[2] for r in rows[1:]]
     assert "'" + unit.name in labels
     assert unit.name not in labels
@@ -48,10 +52,10 @@ async def test_xlsx_has_the_csvs_figures_with_formulas_neutralised(
     as_csv = await client.get(f"{ANALYTICS}.csv{query}", headers=bearer(app, hr))
     csv_rows = list(csv.reader(io.StringIO(as_csv.text)))
     assert len(csv_rows) == len(rows)
-    released = [r for r in rows[1:] if r[5] == "false"]
+    released = [r for r in rows[1:] if r[7] == "false"]
     assert released
     assert all(isinstance(r[3], int) for r in released)
-    assert [str(r[3]) for r in released] == [r[3] for r in csv_rows[1:] if r[5] == "false"]
+    assert [str(r[3]) for r in released] == [r[3] for r in csv_rows[1:] if r[7] == "false"]
     audits = (
         await db.exec(
             select(AnalyticsAudit.endpoint).where(col(AnalyticsAudit.organisation_id) == org.id)

@@ -1,147 +1,297 @@
-"""The differencing attack through the API: every call HR and a manager can make, stacked."""
+"""Issue 14's attacks, replayed through the API as the insider would make them.
+
+Each one used to recover someone's exact answer. Now every figure is decided once with
+noise and stored: the insider's action (a k change, a restructure, a move, a second
+check-in) changes no published number, and the stored figures the attack would subtract
+carry noise, so nothing exact comes out. The figures the insider sees are the stored
+ones; the tests look at the stored rows too, which is everything any reader could ever be
+shown at any k. A moderate budget (ATTACK_RHO) is used so that figures are shown at all in
+councils this small; the noise is what the default budget gives, only smaller.
+"""
 
 from __future__ import annotations
 
-import random
-import uuid
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+import csv
+import io
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
-import numpy as np
 from fastapi import FastAPI
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.analytics.periods import TENURE_BANDS
+from models.analytics.tables import PublishedFigure
+from models.directory.organisation import Organisation, Unit
 from models.directory.staff import Role, Staff
-from models.disclosure import (
-    PeriodKind,
-    period_end,
-    period_start,
-    role_group,
-    tenure_band,
-)
-from models.wellbeing import WellbeingSettings
+from models.supervision import SessionFeedback
 from tests.conftest import FrozenClock
+from tests.factories.analytics import figure, publish, set_privacy, stored
 from tests.factories.directory import bearer, make_org, make_staff, make_unit, now_of
+from tests.factories.supervision import make_session
 from tests.factories.wellbeing import make_checkin
 
-K = 5
+ATTACK_RHO = 200.0
+ANALYTICS = "/api/v1/analytics/wellbeing"
+NOVEMBER = date(2026, 11, 1)
 
 
-@dataclass(frozen=True)
-class Taken:
-    person: uuid.UUID
-    at: datetime
-    path: tuple[str, ...]
-    role: str
-    band: str
+def _noisy(row: PublishedFigure, true_count: int, true_mean: float | None) -> None:
+    """The stored figure is not the truth: its count is not a whole number of people and
+    its mean (when the noisy count leaves one) is not the exact mean."""
+    assert row.count != true_count
+    assert row.count != round(row.count)
+    if true_mean is not None and row.mean is not None:
+        assert row.mean != true_mean
+        assert round(row.mean, 2) != round(true_mean, 2)
 
 
-def _members(
-    taken: list[Taken], kind: PeriodKind, start: date, scope: str, by: str, group: str
-) -> set[uuid.UUID]:
-    """Who a released cell is about, from what the test itself created."""
-    last: dict[uuid.UUID, Taken] = {}
-    for t in sorted(taken, key=lambda t: t.at):
-        if period_start(kind, t.at.date()) == start:
-            last[t.person] = t
-    found = set()
-    for person, t in last.items():
-        if scope and scope not in t.path:
-            continue
-        if group == "total":
-            found.add(person)
-        elif by == "unit" and group == "direct":
-            if (t.path[-1] if t.path else "") == scope:
-                found.add(person)
-        elif by == "unit":
-            if group in t.path:
-                found.add(person)
-        elif by == "role" and t.role == group or by == "tenure_band" and t.band == group:
-            found.add(person)
-    return found
-
-
-async def test_no_sequence_of_calls_solves_for_one_person(
-    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession, clock: FrozenClock
-) -> None:
-    rng = random.Random(20261123)
+async def _council(
+    db: AsyncSession, app: FastAPI, *, k: int = 5
+) -> tuple[Organisation, Staff, Staff, Unit, Unit, list[Unit], Staff]:
+    """A directorate with a director in it, two services (a head of service directly in the
+    first), three teams of eight under them; everyone checks in once in November."""
     now = now_of(app)
     org = await make_org(db, now=now)
-    db.add(WellbeingSettings(organisation_id=org.id, k_threshold=K, updated_at=now))
+    await set_privacy(db, org, app, k=k, year_rho=ATTACK_RHO)
     hr = await make_staff(db, org, Role.hr, now=now)
-    manager = await make_staff(db, org, Role.manager, now=now)
-    service = await make_unit(db, org, "Service", manager=manager, now=now)
-    teams = [await make_unit(db, org, f"Team {i}", parent=service, now=now) for i in range(3)]
-    units = [service, *teams]
-    paths = {service.id: (str(service.id),)} | {t.id: (str(service.id), str(t.id)) for t in teams}
-    people: list[Staff] = []
-    for _ in range(22):
-        roles = rng.choice([(Role.practitioner,), (Role.supervisor,), (Role.practitioner,)])
-        started = date(2026, 11, 1) - timedelta(days=rng.choice([100, 500, 1200, 3000]))
-        unit = rng.choice(units)
-        people.append(await make_staff(db, org, *roles, unit=unit, started_on=started, now=now))
-    taken: list[Taken] = []
-    first = datetime(2026, 11, 23, 9, 0, tzinfo=now.tzinfo)
-    for week in range(8):
-        for person in people:
-            if rng.random() < 0.3:
-                continue  # skipped, or not yet joined, or left
-            if rng.random() < 0.05:
-                unit = rng.choice(units)  # moved
-                person.unit_id = unit.id
-                await db.flush()
-            at = first + timedelta(days=7 * week + rng.randrange(5), hours=rng.randrange(8))
-            await make_checkin(db, person, at=at, wellbeing=rng.randint(5, 25))
-            assert person.unit_id is not None
-            taken.append(
-                Taken(
-                    person.id,
-                    at,
-                    paths[person.unit_id],
-                    role_group(person.roles),
-                    tenure_band(person.started_on, at.date()),
-                )
-            )
-    clock.now = first + timedelta(days=7 * 8 + 40)
+    admin = await make_staff(db, org, Role.admin, now=now)
+    directorate = await make_unit(db, org, "Directorate", now=now)
+    s1 = await make_unit(db, org, "Service 1", parent=directorate, now=now)
+    s2 = await make_unit(db, org, "Service 2", parent=directorate, now=now)
+    teams = [
+        await make_unit(db, org, "Team A", parent=s1, now=now),
+        await make_unit(db, org, "Team B", parent=s1, now=now),
+        await make_unit(db, org, "Team C", parent=s2, now=now),
+    ]
+    director = await make_staff(db, org, Role.manager, unit=directorate, now=now)
+    head = await make_staff(db, org, Role.manager, unit=s1, now=now)
+    s1.manager_id = head.id
+    await make_checkin(db, director, at=now, wellbeing=13)
+    await make_checkin(db, head, at=now, wellbeing=17)
+    for t, team in enumerate(teams):
+        for i in range(8):
+            person = await make_staff(db, org, Role.practitioner, unit=team, now=now)
+            await make_checkin(db, person, at=now, wellbeing=8 + (i + t) % 9)
+    await db.flush()
+    return org, hr, admin, directorate, s1, teams, head
 
-    index = {p.id: i for i, p in enumerate(people)}
-    rows: list[np.ndarray] = []
-    released = 0
-    calls: list[tuple[Staff, str, str]] = []
-    for kind in ("week", "month", "quarter"):
-        for by in ("unit", "role", "tenure_band"):
-            query = f"?period={kind}&by={by}&from=2026-11-01&to=2027-03-31"
-            calls.append((hr, f"/api/v1/analytics/wellbeing{query}", ""))
-            for unit in units:
-                calls.append(
-                    (hr, f"/api/v1/analytics/wellbeing{query}&unit_id={unit.id}", str(unit.id))
-                )
-                calls.append(
-                    (manager, f"/api/v1/oversight/units/{unit.id}/wellbeing{query}", str(unit.id))
-                )
-    for viewer, url, scope in calls:
-        response = await client.get(url, headers=bearer(app, viewer))
-        assert response.status_code == 200, url
-        body = response.json()
-        kind = PeriodKind(body["period"])
-        for cell in body["cells"]:
-            if cell["suppressed"]:
-                assert cell["n"] is None
-                assert cell["mean"] is None
-                continue
-            start = date.fromisoformat(cell["period"])
-            assert period_end(kind, start) <= clock.now.date()
-            members = _members(taken, kind, start, scope, body["by"], cell["group"])
-            assert cell["n"] == len(members) >= K, (url, cell)
-            row = np.zeros(len(people))
-            row[[index[m] for m in members]] = 1.0
-            rows.append(row)
-            released += 1
-    assert released > 0  # the test is not vacuous: figures were released
-    matrix = np.vstack(rows)
-    rank = np.linalg.matrix_rank(matrix)
-    for i in range(len(people)):
-        unit_vector = np.zeros(len(people))
-        unit_vector[i] = 1.0
-        assert np.linalg.matrix_rank(np.vstack([matrix, unit_vector])) > rank, people[i].id
+
+async def _csv(client: httpx.AsyncClient, app: FastAPI, who: Staff, query: str) -> bytes:
+    response = await client.get(f"{ANALYTICS}.csv{query}", headers=bearer(app, who))
+    assert response.status_code == 200, response.text
+    return response.content
+
+
+def _shown(body: bytes) -> dict[tuple[str, str], dict[str, str]]:
+    rows = csv.DictReader(io.StringIO(body.decode()))
+    return {
+        (r["period"], r["group"]): {k: v for k, v in r.items() if k != "k"}
+        for r in rows
+        if r["suppressed"] == "false"
+    }
+
+
+async def test_a_k_change_between_downloads_recovers_nothing(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession, clock: FrozenClock
+) -> None:
+    org, hr, admin, directorate, s1, teams, head = await _council(db, app, k=10)
+    clock.advance(days=40)
+    await publish(db, org, app)
+    query = f"?period=month&by=unit&unit_id={directorate.id}"
+    before_rows, before_csv = await stored(db, org), await _csv(client, app, hr, query)
+    settings = "/api/v1/wellbeing/settings"
+    etag = (await client.get(settings, headers=bearer(app, admin))).headers["etag"]
+    changed = await client.put(
+        settings, json={"k": 5}, headers={**bearer(app, admin), "If-Match": etag}
+    )
+    assert changed.status_code == 200
+    await publish(db, org, app)
+    after_csv = await _csv(client, app, hr, query)
+    assert await stored(db, org) == before_rows  # nothing re-decided
+    before, after = _shown(before_csv), _shown(after_csv)
+    assert before  # the download showed figures
+    for key, row in before.items():
+        assert after[key] == row  # a figure shown under both k is the same figure
+    # What the old engine gave away exactly (the director's 13, by directorate minus its
+    # services) now has noise in every term of the subtraction.
+    month = NOVEMBER
+    whole = await figure(db, org, "wellbeing", month, str(directorate.id))
+    parts = [await figure(db, org, "wellbeing", month, str(s.id)) for s in (s1, *teams[2:3])]
+    assert [p.parent for p in parts] == [str(directorate.id), str(teams[2].parent_id)]
+    alone = await figure(db, org, "wellbeing", month, f"{directorate.id}:direct")
+    _noisy(alone, 1, 13.0)
+    assert whole.mean is not None
+    assert whole.count != round(whole.count)
+
+
+async def test_a_restructure_re_decides_nothing(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession, clock: FrozenClock
+) -> None:
+    org, hr, admin, directorate, s1, teams, head = await _council(db, app)
+    clock.advance(days=40)
+    await publish(db, org, app)
+    queries = [f"?period=month&by=unit&unit_id={u.id}" for u in (directorate, s1)]
+    before_rows = await stored(db, org)
+    before = [await _csv(client, app, hr, q) for q in queries]
+    # Team C moves under Service 1.
+    url = f"/api/v1/org/units/{teams[2].id}"
+    etag = (await client.get(url, headers=bearer(app, admin))).headers["etag"]
+    moved = await client.patch(
+        url, json={"parent_id": str(s1.id)}, headers={**bearer(app, admin), "If-Match": etag}
+    )
+    assert moved.status_code == 200
+    await publish(db, org, app)
+    assert await stored(db, org) == before_rows
+    assert [await _csv(client, app, hr, q) for q in queries] == before
+    # The head of service, alone directly in Service 1, is a noisy figure, never exact.
+    _noisy(await figure(db, org, "wellbeing", NOVEMBER, f"{s1.id}:direct"), 1, 17.0)
+
+
+async def test_a_same_answer_cell_is_not_recovered(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    now = now_of(app)
+    org = await make_org(db, now=now)
+    await set_privacy(db, org, app, k=5, year_rho=ATTACK_RHO)
+    hr = await make_staff(db, org, Role.hr, now=now)
+    service = await make_unit(db, org, "Service", now=now)
+    same = await make_unit(db, org, "Same", parent=service, now=now)
+    other = await make_unit(db, org, "Other", parent=service, now=now)
+    head = await make_staff(db, org, Role.manager, unit=service, now=now)
+    service.manager_id = head.id
+    supervisor = await make_staff(db, org, Role.supervisor, unit=other, now=now)
+    october = datetime(2026, 10, 12, 10, tzinfo=UTC)
+    for _ in range(5):
+        person = await make_staff(db, org, unit=same, supervisor=supervisor, now=now)
+        await make_checkin(db, person, at=october, wellbeing=15)  # all five answer 15
+        held = await make_session(db, person, supervisor, now=now, held_on=date(2026, 10, 5))
+        db.add(
+            SessionFeedback(
+                organisation_id=org.id, session_id=held.id, helpful=5, felt_safe=4,
+                created_at=october, unit_path=[str(service.id), str(same.id)],
+            )
+        )  # fmt: skip
+    for i in range(9):
+        person = await make_staff(db, org, unit=other, now=now)
+        await make_checkin(db, person, at=october, wellbeing=6 + i)
+    await db.flush()
+    await publish(db, org, app, since=date(2026, 10, 1))
+    month = date(2026, 10, 1)
+    _noisy(await figure(db, org, "wellbeing", month, str(same.id)), 5, 15.0)
+    _noisy(await figure(db, org, "feedback_helpful", month, str(same.id)), 5, 5.0)
+    # Subtracting the sibling from the parent gives a noisy total, not 5 x 15.
+    parent = await figure(db, org, "wellbeing", month, str(service.id))
+    sibling = await figure(db, org, "wellbeing", month, str(other.id))
+    assert parent.mean is not None
+    assert sibling.mean is not None
+    difference = parent.mean * parent.count - sibling.mean * sibling.count
+    assert round(difference, 2) != 75.0
+    # The report card's feedback, as HR and as the head of service read it.
+    for reader in (hr, head):
+        card = await client.get(
+            f"/api/v1/oversight/units/{same.id}/report-card?period=month",
+            headers=bearer(app, reader),
+        )
+        assert card.status_code == 200
+        helpful = card.json()["better_off"]["helpful"]["current"]
+        assert helpful["suppressed"] or helpful["mean"] != 5.0
+
+
+async def test_a_manager_cannot_subtract_a_tenure_cell_from_a_role_cell(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession, clock: FrozenClock
+) -> None:
+    org, hr, admin, directorate, s1, teams, head = await _council(db, app)
+    clock.advance(days=40)
+    await publish(db, org, app)
+    # Within a unit there are no role or tenure figures at all (the budget carries the
+    # whole organisation's only): the manager is refused.
+    for by in ("role", "tenure_band"):
+        refused = await client.get(
+            f"/api/v1/oversight/units/{s1.id}/wellbeing?period=month&by={by}",
+            headers=bearer(app, head),
+        )
+        assert refused.status_code == 422
+    # The organisation's role and tenure figures (HR) are noisy estimates: the practitioner
+    # cell minus a tenure cell is not anyone's score.
+    role = await figure(db, org, "wellbeing", NOVEMBER, "practitioner", tree="role")
+    bands = [
+        await figure(db, org, "wellbeing", NOVEMBER, name, tree="tenure_band")
+        for name in TENURE_BANDS
+    ]
+    band = max(bands, key=lambda b: b.population or 0)
+    assert role.mean is not None
+    assert band.mean is not None
+    assert role.count != round(role.count)
+    assert band.count != round(band.count)
+
+
+async def test_constant_answers_over_months_leave_nothing_to_solve(
+    app: FastAPI, db: AsyncSession
+) -> None:
+    """Six people who give the same answer every week: each month's figure has fresh noise
+    and no month's figure, nor their average, is the exact mean."""
+    now = now_of(app)
+    org = await make_org(db, now=now)
+    await set_privacy(db, org, app, k=5, year_rho=ATTACK_RHO)
+    team = await make_unit(db, org, "Team", now=now)
+    answers = [9, 11, 14, 16, 19, 22]
+    people = [await make_staff(db, org, unit=team, now=now) for _ in answers]
+    first = datetime(2026, 8, 3, 10, tzinfo=UTC)
+    for week in range(16):
+        for person, answer in zip(people, answers, strict=True):
+            await make_checkin(db, person, at=first + timedelta(weeks=week), wellbeing=answer)
+    await publish(db, org, app, since=date(2026, 8, 1))
+    truth = sum(answers) / len(answers)
+    means = []
+    for month in (date(2026, 8, 1), date(2026, 9, 1), date(2026, 10, 1)):
+        row = await figure(db, org, "wellbeing", month, str(team.id))
+        _noisy(row, len(answers), truth)
+        means.append(row.mean)
+    assert len(set(means)) == 3
+    assert round(sum(m for m in means if m is not None) / 3, 2) != round(truth, 2)
+
+
+async def test_participation_after_a_move_is_unchanged(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession, clock: FrozenClock
+) -> None:
+    org, hr, admin, directorate, s1, teams, head = await _council(db, app)
+    clock.advance(days=40)
+    await publish(db, org, app)
+    url = f"/api/v1/analytics/participation?period=month&by=unit&unit_id={directorate.id}"
+    before = (await client.get(url, headers=bearer(app, hr))).json()
+    staff_url = f"/api/v1/staff/{head.id}"
+    etag = (await client.get(staff_url, headers=bearer(app, admin))).headers["etag"]
+    moved = await client.patch(
+        staff_url,
+        json={"unit_id": str(teams[2].id)},
+        headers={**bearer(app, admin), "If-Match": etag},
+    )
+    assert moved.status_code == 200
+    await publish(db, org, app)
+    assert (await client.get(url, headers=bearer(app, hr))).json() == before
+    participants = await figure(db, org, "wellbeing", NOVEMBER, f"{s1.id}:direct")
+    _noisy(participants, 1, 17.0)
+
+
+async def test_two_checkins_in_one_week_count_once_and_are_never_differenced(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession, clock: FrozenClock
+) -> None:
+    now = now_of(app)
+    org = await make_org(db, now=now)
+    await set_privacy(db, org, app, k=5, year_rho=ATTACK_RHO)
+    hr = await make_staff(db, org, Role.hr, now=now)
+    team = await make_unit(db, org, "Team", now=now)
+    twice = await make_staff(db, org, unit=team, now=now)
+    await make_checkin(db, twice, at=now, wellbeing=15)
+    await make_checkin(db, twice, at=now + timedelta(days=2), wellbeing=9)  # the change: -6
+    for i in range(7):
+        person = await make_staff(db, org, unit=team, now=now)
+        await make_checkin(db, person, at=now, wellbeing=10 + i)
+    clock.advance(days=40)
+    await publish(db, org, app)
+    # No weekly figures: the two check-ins fall in one published month, averaged as one.
+    weekly = await client.get(f"{ANALYTICS}?period=week", headers=bearer(app, hr))
+    assert weekly.status_code == 422
+    row = await figure(db, org, "wellbeing", NOVEMBER, str(team.id))
+    assert abs(row.count - 8) < 3 * row.count_sd + 0.5  # people, not check-ins (9)
+    _noisy(row, 8, (12 + sum(10 + i for i in range(7))) / 8)

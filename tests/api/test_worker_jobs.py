@@ -11,10 +11,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.delivery.scheduler import Scheduler
 from api.delivery.sweep import Purged
 from api.settings import Settings
+from models.analytics.tables import PrivacySpend
 from models.notifications.outbox import Notification
 from models.ops import claim_lease
 from tests.conftest import FrozenClock, joined_sessions
 from tests.factories.supervision import make_team
+from tests.factories.wellbeing import make_checkin
 
 
 async def test_reminder_job_runs_only_for_the_leader(
@@ -66,3 +68,21 @@ async def test_a_standby_that_takes_the_lease_over_catches_up_at_once(
         assert jobs.get_job("reminders").next_run_time >= later
     finally:
         await standby.shutdown()
+
+
+async def test_publish_job_runs_only_for_the_leader_and_publishes_each_period_once(
+    connection: AsyncConnection, db: AsyncSession, test_settings: Settings, clock: FrozenClock
+) -> None:
+    team = await make_team(db, now=clock())
+    await make_checkin(db, team.supervisee, at=clock(), wellbeing=14)
+    clock.advance(days=40)
+    scheduler = Scheduler(test_settings, joined_sessions(connection), clock)
+    scheduler.is_leader = False
+    assert await scheduler.publish() == 0
+    scheduler.is_leader = True
+    assert await scheduler.publish() > 0  # November, for each measure
+    assert await scheduler.publish() == 0
+    spent = (
+        await db.exec(select(PrivacySpend).where(col(PrivacySpend.organisation_id) == team.org.id))
+    ).all()
+    assert {(s.measure, s.period_start.isoformat()) for s in spent} >= {("wellbeing", "2026-11-01")}

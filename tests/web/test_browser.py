@@ -175,8 +175,9 @@ def test_hr_sees_wellbeing_with_suppressed_cells_and_downloads_xlsx(
     visit(page, f"{base}/app/wellbeing")
     table = page.inner_text("#scores-table")
     assert "Not shown" in table
-    assert "fewer than 10 people" in table
-    assert re.search(r"\d+\.\d+ \(\d+\)", table)  # a released mean with its n
+    assert "fewer than 5 people" in table or "not published" in table
+    # a published mean with its 95% interval and about how many people
+    assert re.search(r"\d+\.\d+ \([\d.]+ to [\d.]+; about \d+ people\)", table)
     visit(page, f"{base}/app/wellbeing?by=role&period=quarter")
     visit(page, f"{base}/app/wellbeing?by=tenure_band&period=month")
     assert page.locator("#participation-table").count() == 1
@@ -190,13 +191,16 @@ def test_hr_sees_wellbeing_with_suppressed_cells_and_downloads_xlsx(
     sheet = load_workbook(io.BytesIO(saved.read_bytes())).active
     assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0] == ("period", "group", "label", "n", "mean", "suppressed", "k")
-    hidden = [r for r in rows[1:] if r[5] == "true"]
-    shown = [r for r in rows[1:] if r[5] == "false"]
+    assert rows[0] == (
+        "period", "group", "label", "n", "mean", "low", "high", "suppressed", "reason", "k"
+    )  # fmt: skip
+    hidden = [r for r in rows[1:] if r[7] == "true"]
+    shown = [r for r in rows[1:] if r[7] == "false"]
     assert hidden
     assert shown
-    assert all(r[3] is None and r[4] is None for r in hidden)
-    assert all(isinstance(r[3], int) and r[3] >= 10 and isinstance(r[4], float) for r in shown)
+    assert all(r[3] is None and r[4] is None and r[8] for r in hidden)
+    assert all(isinstance(r[3], int) and r[3] >= 5 and isinstance(r[4], float) for r in shown)
+    assert all(float(str(r[5])) <= float(str(r[4])) <= float(str(r[6])) for r in shown)
     for forbidden in ("/app/admin", "/app/supervisees"):
         visit(page, f"{base}{forbidden}", status=403)
 

@@ -11,9 +11,10 @@ from openpyxl import load_workbook
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.directory.staff import Role
-from tests.api.test_wellbeing_analytics import _k, _team
+from tests.api.test_wellbeing_analytics import _team
 from tests.api.web.conftest import signed_in
 from tests.conftest import FrozenClock
+from tests.factories.analytics import PLAIN_RHO, publish, set_privacy
 from tests.factories.directory import bearer, make_org, make_staff, make_unit, now_of
 
 
@@ -22,13 +23,14 @@ async def test_the_page_and_its_downloads_show_what_the_api_releases(
 ) -> None:
     now = now_of(app)
     org = await make_org(db, now=now)
-    await _k(db, org, 5, app)
+    await set_privacy(db, org, app, k=5, year_rho=PLAIN_RHO)
     hr = await make_staff(db, org, Role.hr, now=now)
     big = await make_unit(db, org, "Big Team", now=now)
     small = await make_unit(db, org, "=Small Team", now=now)
-    await _team(db, org, big, 6, 18, app)
+    await _team(db, org, big, 8, 18, app)
     await _team(db, org, small, 3, 12, app)
     clock.advance(days=40)
+    await publish(db, org, app)
     await signed_in(web, db, app, hr)
     page = await web.get("/app/wellbeing?by=unit&period=month")
     assert page.status_code == 200
@@ -50,7 +52,7 @@ async def test_the_page_and_its_downloads_show_what_the_api_releases(
     assert "'=Small Team" in [r[2] for r in rows]
     small_rows = [r for r in rows[1:] if r[2] == "'=Small Team"]
     assert small_rows
-    assert all(r[5] == "true" and r[3] is None for r in small_rows)
+    assert all(r[7] == "true" and r[3] is None for r in small_rows)
 
 
 async def test_a_unit_from_another_organisation_is_not_found(
