@@ -100,6 +100,13 @@ def _admits_bool(annotation: Any) -> bool:
     return any(_admits_bool(arg) for arg in get_args(annotation))
 
 
+def _only_bool(annotation: Any) -> bool:
+    if annotation is bool:
+        return True
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    return bool(args) and all(_only_bool(a) for a in args)
+
+
 class Request(BaseModel):
     """Base of every request body: unknown fields are refused (422), and so is text holding
     NUL characters (PostgreSQL cannot store them; no real text contains them)."""
@@ -118,10 +125,21 @@ class Request(BaseModel):
     def _refuse_bool_as_number(cls, value: Any, info: ValidationInfo) -> Any:
         """`true` is not the number 1 (pydantic's lax mode would take it as one): a field
         the document types as a number refuses a boolean."""
-        if isinstance(value, bool) and info.field_name is not None:
-            field = cls.model_fields.get(info.field_name)
-            if field is not None and not _admits_bool(field.annotation):
-                raise ValueError("not a boolean here")
+        if info.field_name is None:
+            return value
+        field = cls.model_fields.get(info.field_name)
+        if field is None:
+            return value
+        if isinstance(value, bool) and not _admits_bool(field.annotation):
+            raise ValueError("not a boolean here")
+        # ... and the number 0 is not `false`: a field the document types as a boolean refuses
+        # numbers. (Strings stay lax: the web pages' checkboxes arrive as text.)
+        if (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and _only_bool(field.annotation)
+        ):
+            raise ValueError("a boolean, true or false")
         return value
 
 

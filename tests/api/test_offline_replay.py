@@ -85,3 +85,21 @@ async def test_two_devices_editing_offline_the_second_must_merge(
     retry = await client.put(url, json=merged, headers={**auth, "If-Match": latest.headers["ETag"]})
     assert retry.status_code == 200
     assert retry.json()["title"] == "From the phone / from the tablet"
+
+
+async def test_a_number_is_not_a_boolean_and_changes_nothing(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    """`0` is not `false` (pydantic's lax mode would take it as one): the document types
+    `bring_to_supervision` as a boolean, so a number is a 422 and the note stays private."""
+    team = await make_team(db, app)
+    auth = bearer(app, team.author)
+    note = note_body(title="Private")
+    assert (await client.post(URL, json=note, headers=auth)).status_code == 201
+    for number in (0, 1, 0.0):
+        refused = await client.post(
+            f"{URL}/{note['id']}/share", json={"bring_to_supervision": number}, headers=auth
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+    assert (await client.get(f"{URL}/{note['id']}", headers=auth)).json()["shared"] is False
