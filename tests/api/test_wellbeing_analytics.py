@@ -331,6 +331,8 @@ async def test_k_is_an_admin_setting_never_below_five(
         "employee_assistance": None,
         "wellbeing_contact_id": None,
         "incident_follow_up_days": 4,
+        "year_rho": None,
+        "year_rho_in_force": 0.75,
     }
     for k in (4, 0, -1):
         refused = await client.put(url, json={"k": k}, headers=bearer(app, admin))
