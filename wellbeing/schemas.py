@@ -248,6 +248,19 @@ class AggregatePublic(BaseModel):
     cells: list[CellPublic]
 
 
+class IncidentFiguresPublic(BaseModel):
+    """Critical incidents per person, as published: in each cell `n` is the published number
+    of people in the group (everyone in the period's snapshot, incident or not) and `mean`
+    the incidents per person, with its 95% interval."""
+
+    k: int
+    measure: str  # "incidents"
+    period: str
+    by: str
+    unit_id: uuid.UUID | None
+    cells: list[CellPublic]
+
+
 class ParticipationCell(BaseModel):
     period: date
     group: str
