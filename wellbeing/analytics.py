@@ -19,6 +19,7 @@ from models.actor import Actor
 from models.analytics.periods import Breakdown, ReleaseKind, period_end, periods
 from models.analytics.published import (
     DIRECT,
+    INCIDENTS,
     NO_ONE,
     ROOT,
     WELLBEING,
@@ -29,6 +30,7 @@ from models.analytics.published import (
     unpublished,
 )
 from models.directory.organisation import Unit
+from models.directory.staff import Role
 from models.errors import Invalid, NotFound
 from models.scope import managed_units
 from models.spreadsheet import Cell, csv_bytes, xlsx_bytes
@@ -215,6 +217,56 @@ async def wellbeing_aggregate(
         session, actor, endpoint, params, now, released=released, suppressed=len(rows) - released
     )
     return Answer(k=k, measure=measure, rows=rows)
+
+
+async def incident_aggregate(
+    session: AsyncSession,
+    actor: Actor,
+    kind: ReleaseKind,
+    by: Breakdown,
+    unit_id: uuid.UUID | None,
+    start: date | None,
+    end: date | None,
+    now: datetime,
+) -> Answer:
+    """Critical incidents per person, as published (the `incidents` measure): HR for the
+    organisation or any unit; a manager (without the hr role) for a unit in a subtree they
+    manage (404 otherwise; the unit must be named). `n` is the published number of people
+    in the group (everyone in the period's snapshot), `mean` incidents per person."""
+    if by is not Breakdown.unit and unit_id is not None:
+        raise Invalid(
+            "The role and tenure-band breakdowns are published for the whole organisation "
+            "only; ask without unit_id, or by=unit."
+        )
+    if actor.has(Role.hr):
+        if unit_id is not None:
+            await require_unit(session, actor, unit_id)
+    elif unit_id is None:
+        raise Invalid("Name a unit you manage (unit_id): managers see their own subtrees.")
+    else:
+        await require_manageable_unit(session, actor, unit_id)
+    starts = window(kind, start, end, now.date())
+    k = await display_k(session, actor.organisation_id)
+    scope = str(unit_id) if unit_id else ROOT
+    figures = await slice_rows(
+        session, actor.organisation_id, INCIDENTS, kind, by, unit_id, starts, k
+    )
+    rows = [
+        Row(f.period, _group(f, scope), f.label, f.n, f.mean, f.low, f.high, f.suppressed, f.reason)
+        for f in figures
+    ]
+    released = sum(1 for r in rows if not r.suppressed)
+    params = {"period": kind.value, "by": by.value, "unit_id": unit_id, "from": start, "to": end}
+    await audit_analytics(
+        session,
+        actor,
+        "analytics_incidents",
+        params,
+        now,
+        released=released,
+        suppressed=len(rows) - released,
+    )
+    return Answer(k=k, measure=INCIDENTS, rows=rows)
 
 
 DOWNLOAD_HEADER = (

@@ -3,9 +3,9 @@ follow-up check-ins, graded support and (if wanted) time in supervision.
 
 Who knows: the practitioner, and the supervisor they chose to tell (or who recorded it for
 them) while that person still supervises them. No manager, HR or admin endpoint lists
-incidents; HR and managers get only differentially private counts (`incident_month_rows`
-is what the monthly publisher reads). The optional note is sealed at rest and only its
-author's owner reads it.
+incidents; HR and managers get only the differentially private release (`incidents` per
+person, published by `wellbeing/publish.py`, read at `GET /analytics/incidents`). The
+optional note is sealed at rest and only its author's owner reads it.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,7 +27,7 @@ from models.actor import Actor
 from models.analytics.periods import role_group, tenure_band
 from models.changes import ChangeOp, record_change
 from models.crypto import KeyRing, open_json, seal_json
-from models.directory.staff import Role, Staff
+from models.directory.staff import Staff
 from models.errors import Invalid, NotFound
 from models.etag import require_match
 from models.idempotent import create_once
@@ -397,83 +396,3 @@ async def due_incident_nudges(
                     )
                 )
     return found
-
-
-# --- the anonymised counts (read by the monthly publisher) --------------------------------
-
-
-@dataclass(frozen=True)
-class IncidentMonthRow:
-    """One person's contribution to one completed month's incident counts."""
-
-    person_id: uuid.UUID
-    unit_path: tuple[str, ...]
-    role_group: str
-    tenure_band: str
-    incidents: int  # clipped to MONTHLY_CLIP
-
-
-def _month_bounds(month: date) -> tuple[date, date]:
-    start = month.replace(day=1)
-    end = (start + timedelta(days=32)).replace(day=1)
-    return start, end
-
-
-async def incident_month_rows(
-    session: AsyncSession, organisation_id: uuid.UUID, month: date, today: date
-) -> list[IncidentMonthRow]:
-    """For a completed month (by `occurred_on`), one row per person active in the
-    organisation: their group snapshot and how many incidents they recorded, at most
-    `MONTHLY_CLIP` (the bound on one person's contribution a DP release needs). People with
-    none count as 0, so the publisher can release both how many people had an incident and
-    how many there were. Someone with incidents is grouped by the snapshot on their last
-    incident of the month; everyone else by their current unit, role and tenure (the
-    publisher runs just after the month ends). No noise here: the publisher adds it."""
-    start, end = _month_bounds(month)
-    if end > today:
-        raise Invalid("Only a completed month can be published.")
-    incidents = (
-        await session.exec(
-            select(Incident)
-            .where(
-                col(Incident.organisation_id) == organisation_id,
-                col(Incident.occurred_on) >= start,
-                col(Incident.occurred_on) < end,
-            )
-            .order_by(col(Incident.recorded_at), col(Incident.id))
-        )
-    ).all()
-    people = (
-        await session.exec(
-            select(Staff).where(
-                col(Staff.organisation_id) == organisation_id,
-                col(Staff.started_on) < end,
-                sa.or_(
-                    col(Staff.active).is_(True), col(Staff.id).in_({i.staff_id for i in incidents})
-                ),
-            )
-        )
-    ).all()
-    counts: dict[uuid.UUID, int] = {}
-    last: dict[uuid.UUID, Incident] = {}
-    for incident in incidents:
-        counts[incident.staff_id] = counts.get(incident.staff_id, 0) + 1
-        last[incident.staff_id] = incident
-    rows: list[IncidentMonthRow] = []
-    paths: dict[uuid.UUID | None, tuple[str, ...]] = {}
-    for person in people:
-        if Role.practitioner.value not in person.roles and person.id not in counts:
-            continue  # the population is practitioners, plus anyone who recorded one
-        snap = last.get(person.id)
-        if snap is None and person.unit_id not in paths:
-            paths[person.unit_id] = tuple(await unit_path(session, organisation_id, person.unit_id))
-        rows.append(
-            IncidentMonthRow(
-                person_id=person.id,
-                unit_path=tuple(snap.unit_path) if snap else paths[person.unit_id],
-                role_group=snap.role_group if snap else role_group(person.roles),
-                tenure_band=snap.tenure_band if snap else tenure_band(person.started_on, end),
-                incidents=min(counts.get(person.id, 0), MONTHLY_CLIP),
-            )
-        )
-    return rows

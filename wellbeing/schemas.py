@@ -9,6 +9,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, Field, StrictInt, StringConstraints
 
+from models.analytics.budget import DEFAULT_YEAR_RHO, YEAR_RHO_MAX, YEAR_RHO_MIN
 from models.incidents import NOTE_MAX, IncidentCategory
 from models.schemas import Request
 from models.wellbeing import TalkOutcome, TalkTo
@@ -247,6 +248,19 @@ class AggregatePublic(BaseModel):
     cells: list[CellPublic]
 
 
+class IncidentFiguresPublic(BaseModel):
+    """Critical incidents per person, as published: in each cell `n` is the published number
+    of people in the group (everyone in the period's snapshot, incident or not) and `mean`
+    the incidents per person, with its 95% interval."""
+
+    k: int
+    measure: str  # "incidents"
+    period: str
+    by: str
+    unit_id: uuid.UUID | None
+    cells: list[CellPublic]
+
+
 class ParticipationCell(BaseModel):
     period: date
     group: str
@@ -277,6 +291,10 @@ class WellbeingSettingsPublic(BaseModel):
     wellbeing_contact_id: uuid.UUID | None = None
     # Days from the first follow-up check-in after an incident to the second.
     incident_follow_up_days: int = 4
+    # The anonymised release's privacy budget per person per calendar year (rho, zCDP; null:
+    # Harbour's default, `year_rho_in_force`). A change applies to periods not yet published.
+    year_rho: float | None = None
+    year_rho_in_force: float = DEFAULT_YEAR_RHO
 
 
 class WellbeingSettingsUpdate(Request):
@@ -286,6 +304,11 @@ class WellbeingSettingsUpdate(Request):
     employee_assistance: Annotated[str, StringConstraints(max_length=300)] | None = None
     wellbeing_contact_id: uuid.UUID | None = None
     incident_follow_up_days: Annotated[int, Field(ge=1, le=28)] | None = None
+    # rho per person per calendar year, 0.05 to 10; null goes back to the default (0.75).
+    year_rho: (
+        Annotated[float, Field(ge=YEAR_RHO_MIN, le=YEAR_RHO_MAX, allow_inf_nan=False, strict=True)]
+        | None
+    ) = None
 
 
 class SupportTextPublic(BaseModel):

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
+from models.analytics.budget import DEFAULT_YEAR_RHO
 from models.directory.staff import Staff
 from models.errors import Invalid
 from models.etag import Tagged, content_etag, require_tag
@@ -57,6 +58,8 @@ def settings_public(row: WellbeingSettings) -> WellbeingSettingsPublic:
         employee_assistance=row.employee_assistance,
         wellbeing_contact_id=row.wellbeing_contact_id,
         incident_follow_up_days=row.incident_follow_up_days,
+        year_rho=row.year_rho,
+        year_rho_in_force=DEFAULT_YEAR_RHO if row.year_rho is None else row.year_rho,
     )
 
 
@@ -74,6 +77,7 @@ def settings_etag(row: WellbeingSettings) -> str:
         row.employee_assistance,
         row.wellbeing_contact_id,
         row.incident_follow_up_days,
+        row.year_rho,
         row.updated_at,
     )
 
@@ -115,6 +119,11 @@ async def update_settings(
         current.wellbeing_contact_id = contact
     if changes.get("incident_follow_up_days") is not None:
         current.incident_follow_up_days = int(changes["incident_follow_up_days"])
+    if "year_rho" in changes:
+        # Applies to periods not yet published: what is published keeps its figures and its
+        # ledger rows; budget.check refuses any later period that would take its year past
+        # the new budget (docs/wellbeing.md, "Budget").
+        current.year_rho = changes["year_rho"]
     current.updated_at = now
     session.add(current)
     await session.flush()

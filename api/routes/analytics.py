@@ -10,19 +10,49 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from api.deps import HrActor, Now, SessionDep
+from api.deps import HrActor, Now, ReportReader, SessionDep
 from api.problems import problems
 from api.refusals import audit_refusals
 from models.analytics.periods import Breakdown, ReleaseKind
 from models.spreadsheet import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, neutralise
-from wellbeing.analytics import Answer, hr_aggregate, participation, wellbeing_download
+from wellbeing.analytics import (
+    Answer,
+    hr_aggregate,
+    incident_aggregate,
+    participation,
+    wellbeing_download,
+)
 from wellbeing.analytics import Query as AggregateQuery
-from wellbeing.schemas import AggregatePublic, CellPublic, ParticipationCell, ParticipationPublic
+from wellbeing.schemas import (
+    AggregatePublic,
+    CellPublic,
+    IncidentFiguresPublic,
+    ParticipationCell,
+    ParticipationPublic,
+)
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 __all__ = ["neutralise"]  # re-exported: the one neutraliser lives in models/spreadsheet.py
 
 PERIOD_HELP = "month or quarter (weekly figures are not published: `week` answers 422)"
+
+
+def cells_public(answer: Answer) -> list[CellPublic]:
+    return [
+        CellPublic(
+            period=r.period,
+            group=r.group,
+            label=r.label,
+            n=r.n,
+            mean=r.mean,
+            interval=[r.low, r.high] if r.low is not None and r.high is not None else None,
+            low=r.low,
+            high=r.high,
+            suppressed=r.suppressed,
+            reason=r.reason,
+        )
+        for r in answer.rows
+    ]
 
 
 def aggregate_public(answer: Answer, query: AggregateQuery) -> AggregatePublic:
@@ -33,21 +63,7 @@ def aggregate_public(answer: Answer, query: AggregateQuery) -> AggregatePublic:
         period=query.period.value,
         by=query.by.value,
         unit_id=query.unit_id,
-        cells=[
-            CellPublic(
-                period=r.period,
-                group=r.group,
-                label=r.label,
-                n=r.n,
-                mean=r.mean,
-                interval=[r.low, r.high] if r.low is not None and r.high is not None else None,
-                low=r.low,
-                high=r.high,
-                suppressed=r.suppressed,
-                reason=r.reason,
-            )
-            for r in answer.rows
-        ],
+        cells=cells_public(answer),
     )
 
 
@@ -179,4 +195,37 @@ async def analytics_participation_route(
             )
             for r in rows
         ],
+    )
+
+
+@router.get(
+    "/incidents",
+    name="analytics_incidents",
+    dependencies=[Depends(audit_refusals("analytics_incidents"))],
+    response_model=IncidentFiguresPublic,
+    responses=problems(403, 404, 422),
+)
+async def analytics_incidents_route(
+    actor: ReportReader,
+    session: SessionDep,
+    now: Now,
+    period: Annotated[ReleaseKind, Query(description=PERIOD_HELP)] = ReleaseKind.month,
+    from_: Annotated[date | None, Query(alias="from")] = None,
+    to: date | None = None,
+    by: Breakdown = Breakdown.unit,
+    unit_id: Annotated[
+        uuid.UUID | None,
+        Query(description="hr: optional (default the organisation); managers: a unit they manage"),
+    ] = None,
+) -> IncidentFiguresPublic:
+    """Published critical incidents per person, by unit subtree (or, for the whole
+    organisation, role or tenure band), each with its 95% interval."""
+    answer = await incident_aggregate(session, actor, period, by, unit_id, from_, to, now)
+    return IncidentFiguresPublic(
+        k=answer.k,
+        measure=answer.measure,
+        period=period.value,
+        by=by.value,
+        unit_id=unit_id,
+        cells=cells_public(answer),
     )

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.deps import Now, SessionDep
 from api.refusals import audit_refusals
+from api.web.forms import FormErrors
 from api.web.render import page
 from api.web.security import HrPage
 from models.actor import Actor
@@ -31,6 +32,11 @@ router = APIRouter()
 
 BREAKDOWNS = {"unit": "Unit", "role": "Role", "tenure_band": "Length of service"}
 PERIODS = {"month": "Month", "quarter": "Quarter"}
+BY_HINT = "Role and length of service are published for the whole organisation only."
+ORG_ONLY = (
+    "Role and length of service are published for the whole organisation only: choose "
+    "“The whole organisation” as the unit, or break down by unit"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,24 +100,38 @@ async def _units(session: SessionDep, actor: Actor) -> list[tuple[str, str]]:
 async def wellbeing_page(
     request: Request, actor: HrPage, session: SessionDep, chosen: FiltersDep, now: Now
 ) -> HTMLResponse:
-    """Mean wellbeing by group and period: a chart of the released figures and the table."""
-    answer = await hr_aggregate(session, actor, chosen.query(), now, endpoint="web_wellbeing")
-    k, part_rows = await participation(
-        session, actor, chosen.period, chosen.by, chosen.unit_id, None, None, now
-    )
+    """Mean wellbeing by group and period: a chart of the released figures and the table.
+    A unit with a role or length-of-service breakdown (published for the whole organisation
+    only) is answered with the form and a GOV.UK error summary saying so, no figures."""
+    errors = FormErrors()
+    if chosen.by is not Breakdown.unit and chosen.unit_id is not None:
+        errors.add("unit_id", ORG_ONLY)
+    context: dict[str, Any] = {"answer": None, "scores": None, "part": None, "part_k": None}
+    if not errors:
+        answer = await hr_aggregate(session, actor, chosen.query(), now, endpoint="web_wellbeing")
+        k, part_rows = await participation(
+            session, actor, chosen.period, chosen.by, chosen.unit_id, None, None, now
+        )
+        context = {
+            "answer": answer,
+            "scores": grid(answer.rows),
+            "part": grid(part_rows),
+            "part_k": k,
+        }
     return page(
         request,
         "wellbeing.html",
         title="Wellbeing",
         section="wellbeing",
-        answer=answer,
-        scores=grid(answer.rows),
-        part=grid(part_rows),
-        part_k=k,
         chosen=chosen,
         breakdowns=BREAKDOWNS,
+        by_hint=BY_HINT,
         periods=PERIODS,
         units=await _units(session, actor),
+        errors=errors.summary,
+        by_field=errors.by_field,
+        status_code=422 if errors else 200,
+        **context,
     )
 
 

@@ -25,6 +25,11 @@ DEFAULT_YEAR_RHO: float = 0.75
 budget that meets issue 14's accuracy targets on a 2,000-staff council with a margin
 (bench/bench_dp.py); docs/dp-mechanism.md says what it means in plain words."""
 
+YEAR_RHO_MIN: float = 0.05
+YEAR_RHO_MAX: float = 10.0
+"""The range an organisation may set its own budget in (the settings API): from about a
+fifteenth of the default (wide intervals, little shown) to about 13 times it (the demo's)."""
+
 PERIOD_KINDS = ("month", "quarter")
 QUARTER_WEIGHT = 6.0
 """A quarter gets QUARTER_WEIGHT times a month's rho: with 6, a measure's year is spent one third

@@ -351,7 +351,19 @@ async def report_card(
     return card
 
 
-CSV_HEADER = ("section", "figure", "current", "previous", "current_n", "previous_n")
+CSV_HEADER = (
+    "section",
+    "figure",
+    "current",
+    "previous",
+    "current_n",
+    "previous_n",
+    "current_low",
+    "current_high",
+    "previous_low",
+    "previous_high",
+)
+NO_INTERVAL = ("", "", "", "")
 
 
 def _cell(value: float | int | None) -> str:
@@ -365,34 +377,34 @@ def report_card_rows(card: ReportCard) -> list[tuple[str, ...]]:
     sections = (("how_much", card.how_much), ("how_well", card.how_well))
     for section, group in (*sections, ("practice", card.practice)):
         for name, pair in group:
-            rows.append((section, name, _cell(pair.current), _cell(pair.previous), "", ""))
-    for name, released in card.better_off:
-        now_f, before_f = released.current, released.previous
-        rows.append(
-            (
-                "better_off",
-                f"{name}_mean",
-                "suppressed" if now_f.suppressed else _cell(now_f.mean),
-                "suppressed" if before_f.suppressed else _cell(before_f.mean),
-                _cell(now_f.n),
-                _cell(before_f.n),
+            rows.append(
+                (section, name, _cell(pair.current), _cell(pair.previous), "", "", *NO_INTERVAL)
             )
-        )
+    for name, released in card.better_off:
+        rows.append(_released_row(f"{name}_mean", released.current, released.previous))
     if card.wellbeing is not None:
         now_f, before_f = card.wellbeing.current, card.wellbeing.previous
-        rows.append(
-            (
-                "better_off",
-                f"wellbeing_{card.wellbeing.measure}_mean",
-                "suppressed" if now_f.suppressed else _cell(now_f.mean),
-                "suppressed" if before_f.suppressed else _cell(before_f.mean),
-                _cell(now_f.n),
-                _cell(before_f.n),
-            )
-        )
+        rows.append(_released_row(f"wellbeing_{card.wellbeing.measure}_mean", now_f, before_f))
         direction = card.wellbeing.direction or ""
-        rows.append(("better_off", "wellbeing_direction", direction, "", "", ""))
+        rows.append(("better_off", "wellbeing_direction", direction, "", "", "", *NO_INTERVAL))
     return rows
+
+
+def _released_row(figure: str, now_f: ReleasedFigure, before_f: ReleasedFigure) -> tuple[str, ...]:
+    """A published mean, current beside previous, with n and the 95% interval as in the JSON
+    (a hidden one reads "suppressed" with n and interval empty)."""
+    return (
+        "better_off",
+        figure,
+        "suppressed" if now_f.suppressed else _cell(now_f.mean),
+        "suppressed" if before_f.suppressed else _cell(before_f.mean),
+        _cell(now_f.n),
+        _cell(before_f.n),
+        _cell(now_f.low),
+        _cell(now_f.high),
+        _cell(before_f.low),
+        _cell(before_f.high),
+    )
 
 
 def report_card_csv(card: ReportCard) -> bytes:

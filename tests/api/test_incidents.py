@@ -1,10 +1,11 @@
 """Critical incidents: recorded privately, followed up twice, on the agenda if wanted, never
-listed for managers, HR or admins; counted for the DP publisher per person and month."""
+listed for managers, HR or admins; HR and managers read only the published DP figures."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -14,13 +15,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.delivery.sweep import sweep_organisation
 from models.incidents import Incident
 from models.notifications.outbox import Notification, NotificationKind
+from models.wellbeing import AnalyticsAudit
 from tests.conftest import FrozenClock
-from tests.factories.directory import bearer, now_of
+from tests.factories.analytics import PLAIN_RHO, publish, set_privacy
+from tests.factories.directory import bearer, make_staff, now_of
 from tests.factories.supervision import make_session, make_team
 from tests.factories.wellbeing import pulse_answers
-from wellbeing.incidents import MONTHLY_CLIP, incident_month_rows
+from wellbeing.incidents import MONTHLY_CLIP
 
 URL = "/api/v1/wellbeing/incidents"
+FIGURES = "/api/v1/analytics/incidents"
 
 
 def _incident(**changes: object) -> dict[str, object]:
@@ -182,22 +186,76 @@ async def test_a_supervisor_records_for_a_supervisee_who_then_sees_it(
     assert len((await db.exec(select(Incident))).all()) == 1
 
 
-async def test_month_rows_for_the_dp_publisher(
-    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+async def test_published_incident_figures_for_hr_and_managers_in_scope(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession, clock: FrozenClock
 ) -> None:
     t = await make_team(db, now=now_of(app))
-    for day in range(1, 6):
+    await set_privacy(db, t.org, app, k=5, year_rho=PLAIN_RHO)
+    for _ in range(3):  # six people in the team: its figures are shown at k = 5
+        await make_staff(db, t.org, unit=t.team, now=now_of(app))
+    for day in range(1, 6):  # five in November, clipped to MONTHLY_CLIP for one person
         made = await client.post(
             URL, json=_incident(occurred_on=f"2026-11-{day:02d}"), headers=bearer(app, t.supervisee)
         )
         assert made.status_code == 201
-    rows = await incident_month_rows(db, t.org.id, date(2026, 10, 1), date(2026, 11, 23))
-    assert all(r.incidents == 0 for r in rows)
-    assert t.supervisee.id in {r.person_id for r in rows}
-    rows = await incident_month_rows(db, t.org.id, date(2026, 11, 1), date(2026, 12, 1))
-    by_person = {r.person_id: r for r in rows}
-    assert by_person[t.supervisee.id].incidents == MONTHLY_CLIP
-    assert by_person[t.supervisee.id].unit_path == (str(t.directorate.id), str(t.team.id))
+    clock.advance(days=40)
+    await publish(db, t.org, app)
+    url = f"{FIGURES}?period=month&from=2026-11-01&to=2026-11-30"
+
+    def total(body: dict[str, Any]) -> dict[str, Any]:
+        cells: list[dict[str, Any]] = [c for c in body["cells"] if c["group"] == "total"]
+        assert len(cells) == 1
+        return cells[0]
+
+    hr = await client.get(url, headers=bearer(app, t.hr))
+    assert hr.status_code == 200
+    assert hr.json()["measure"] == "incidents"
+    org = total(hr.json())
+    assert org["suppressed"] is False
+    assert org["label"] == "All"
+    # n is everyone in the snapshot; mean is incidents per person: n * mean is the clipped count.
+    assert abs(org["n"] * org["mean"] - MONTHLY_CLIP) < 0.05
+    assert org["low"] <= org["mean"] <= org["high"]
+    assert org["interval"] == [org["low"], org["high"]]
+    assert {c["group"] for c in hr.json()["cells"]} >= {"total", str(t.directorate.id)}
+    in_team = f"{url}&unit_id={t.team.id}"
+    for who in (t.hr, t.manager, t.head):  # the unit's manager and its ancestor's
+        answer = await client.get(in_team, headers=bearer(app, who))
+        assert answer.status_code == 200
+        team = total(answer.json())
+        assert team["suppressed"] is False
+        assert abs(team["n"] - 6) < 0.5
+        assert abs(team["n"] * team["mean"] - MONTHLY_CLIP) < 0.05
+    # Out of scope: another manager's team, another organisation's unit (404).
+    for who, where in ((t.other_manager, t.team.id), (t.manager, t.other_team.id)):
+        refused = await client.get(f"{url}&unit_id={where}", headers=bearer(app, who))
+        assert refused.status_code == 404
+        assert refused.headers["content-type"] == "application/problem+json"
+    outside = await client.get(f"{url}&unit_id={t.team.id}", headers=bearer(app, t.outsider))
+    assert outside.status_code == 404
+    # A manager names a unit; role and tenure band are for the whole organisation; no weeks.
+    for who, query in (
+        (t.manager, url),
+        (t.hr, f"{url}&by=role&unit_id={t.team.id}"),
+        (t.manager, f"{FIGURES}?period=week&unit_id={t.team.id}"),
+    ):
+        bad = await client.get(query, headers=bearer(app, who))
+        assert bad.status_code == 422, query
+        assert bad.headers["content-type"] == "application/problem+json"
+    by_role = await client.get(f"{url}&by=role", headers=bearer(app, t.hr))
+    assert {c["group"] for c in by_role.json()["cells"]} >= {"total", "practitioner"}
+    # Practitioners, supervisors and admins (PRODUCT.md: no aggregates) are refused.
+    for who in (t.supervisee, t.supervisor, t.admin):
+        refused = await client.get(url, headers=bearer(app, who))
+        assert refused.status_code == 403
+        assert refused.headers["content-type"] == "application/problem+json"
+    # Every call is audited, refusals too.
+    audit = (
+        await db.exec(
+            select(AnalyticsAudit).where(col(AnalyticsAudit.endpoint) == "analytics_incidents")
+        )
+    ).all()
+    assert sorted(a.status for a in audit) == [200] * 5 + [403] * 3 + [404] * 3
 
 
 async def test_support_texts_are_the_organisations_own_to_edit(

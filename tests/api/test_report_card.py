@@ -3,7 +3,9 @@ the feedback figures (at k-1 and k, and a unit against its parent), CSV, and the
 
 from __future__ import annotations
 
+from csv import DictReader
 from datetime import UTC, date, datetime, time
+from io import StringIO
 from typing import Any
 
 import httpx
@@ -119,11 +121,14 @@ async def test_each_figure_matches_a_hand_computation(
     assert csv.status_code == 200
     assert csv.headers["content-type"].startswith("text/csv")
     lines = csv.text.splitlines()
-    assert lines[0] == "section,figure,current,previous,current_n,previous_n"
-    assert "how_much,sessions_held,3,1,," in lines
-    assert "how_well,signed_on_time_rate,0.3333,1.0,," in lines
-    assert "better_off,helpful_mean,suppressed,suppressed,," in lines
-    assert "better_off,wellbeing_direction,,,," in lines
+    assert lines[0] == (
+        "section,figure,current,previous,current_n,previous_n,"
+        "current_low,current_high,previous_low,previous_high"
+    )
+    assert "how_much,sessions_held,3,1,,,,,," in lines
+    assert "how_well,signed_on_time_rate,0.3333,1.0,,,,,," in lines
+    assert "better_off,helpful_mean,suppressed,suppressed,,,,,," in lines
+    assert "better_off,wellbeing_direction,,,,,,,," in lines
 
 
 async def test_who_may_read_the_report_card(
@@ -231,6 +236,25 @@ async def test_feedback_is_shown_above_k_and_suppressed_below(
     for measure in ("helpful", "felt_safe"):
         assert hidden[measure]["current"]["suppressed"] is True
         assert hidden[measure]["current"]["n"] is None
+    # The CSV carries the same n and 95% interval as the JSON; hidden ones stay empty.
+    download = await client.get(
+        f"{UNITS}/{at_k.id}/report-card.csv?period=month", headers=bearer(app, hr)
+    )
+    rows = {r["figure"]: r for r in DictReader(StringIO(download.text))}
+    shown, before = released["helpful"]["current"], released["helpful"]["previous"]
+    assert rows["helpful_mean"]["current"] == str(shown["mean"])
+    assert rows["helpful_mean"]["current_n"] == str(shown["n"])
+    assert float(rows["helpful_mean"]["current_low"]) == shown["low"]
+    assert float(rows["helpful_mean"]["current_high"]) == shown["high"]
+    assert before["suppressed"] is True
+    assert rows["helpful_mean"]["previous"] == "suppressed"
+    assert rows["helpful_mean"]["previous_low"] == rows["helpful_mean"]["previous_high"] == ""
+    hidden_csv = await client.get(
+        f"{UNITS}/{below.id}/report-card.csv?period=month", headers=bearer(app, other_hr)
+    )
+    hidden_rows = {r["figure"]: r for r in DictReader(StringIO(hidden_csv.text))}
+    assert hidden_rows["felt_safe_mean"]["current"] == "suppressed"
+    assert hidden_rows["felt_safe_mean"]["current_low"] == ""
 
 
 async def test_wellbeing_direction_follows_the_intervals(

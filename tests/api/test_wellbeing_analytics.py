@@ -249,6 +249,54 @@ async def test_published_figures_never_change(
             }
 
 
+async def test_deleting_a_person_after_publication_changes_no_published_figure(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession, clock: FrozenClock
+) -> None:
+    """The directory's deletion (SCIM `DELETE /Users/{id}`, the only deletion the API offers;
+    staff are never hard-deleted) of someone who checked in and recorded an incident: every
+    stored figure, the ledger, and every read (wellbeing, participation, incidents) stay."""
+    now = now_of(app)
+    org = await make_org(db, now=now)
+    await set_privacy(db, org, app, k=5, year_rho=PLAIN_RHO)
+    hr = await make_staff(db, org, Role.hr, now=now)
+    admin = await make_staff(db, org, Role.admin, now=now)
+    team = await make_unit(db, org, "Team", now=now)
+    people = await _team(db, org, team, 8, 15, app)
+    leaver = people[0]
+    incident = {
+        "id": "44444444-4444-4444-8444-444444444444",
+        "occurred_on": "2026-11-20",
+        "category": "distressing_visit",
+    }
+    recorded = await client.post(
+        "/api/v1/wellbeing/incidents", json=incident, headers=bearer(app, leaver)
+    )
+    assert recorded.status_code == 201
+    clock.advance(days=40)
+    await publish(db, org, app)
+    figures, spent = await stored(db, org), [(s.measure, s.rho) for s in await ledger(db, org)]
+    reads = (
+        f"{ANALYTICS}?period=month&by=unit&unit_id={team.id}",
+        f"{ANALYTICS}.csv?period=month&by=unit",
+        f"{PARTICIPATION}?period=month&by=unit&unit_id={team.id}",
+        f"/api/v1/analytics/incidents?period=month&unit_id={team.id}",
+        "/api/v1/analytics/incidents?period=month&by=role",
+    )
+    before = [(await client.get(url, headers=bearer(app, hr))).content for url in reads]
+    assert _cells((await client.get(reads[0], headers=bearer(app, hr))).json())["total"]["n"]
+
+    token = (await client.post("/api/v1/org/scim-token", headers=bearer(app, admin))).json()
+    deleted = await client.delete(
+        f"/scim/v2/Users/{leaver.id}", headers={"Authorization": f"Bearer {token['token']}"}
+    )
+    assert deleted.status_code == 204
+    await publish(db, org, app)  # the worker runs again: nothing is decided twice
+    assert await stored(db, org) == figures
+    assert [(s.measure, s.rho) for s in await ledger(db, org)] == spent
+    after = [(await client.get(url, headers=bearer(app, hr))).content for url in reads]
+    assert after == before
+
+
 async def test_participation_uses_the_periods_snapshot(
     client: httpx.AsyncClient, app: FastAPI, db: AsyncSession, clock: FrozenClock
 ) -> None:
@@ -331,6 +379,8 @@ async def test_k_is_an_admin_setting_never_below_five(
         "employee_assistance": None,
         "wellbeing_contact_id": None,
         "incident_follow_up_days": 4,
+        "year_rho": None,
+        "year_rho_in_force": 0.75,
     }
     for k in (4, 0, -1):
         refused = await client.put(url, json={"k": k}, headers=bearer(app, admin))

@@ -69,3 +69,35 @@ async def test_a_unit_from_another_organisation_is_not_found(
     assert bad.status_code == 422
     assert "Choose a unit from the list" in bad.text
     assert (await web.get("/app/wellbeing?period=week")).status_code == 400
+
+
+async def test_a_unit_with_a_role_or_tenure_breakdown_is_explained_on_the_page(
+    web: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    now = now_of(app)
+    org = await make_org(db, now=now)
+    hr = await make_staff(db, org, Role.hr, now=now)
+    unit = await make_unit(db, org, "Assessment Team", now=now)
+    await signed_in(web, db, app, hr)
+    form = await web.get("/app/wellbeing")
+    assert form.status_code == 200
+    # The form says so before anyone chooses it.
+    assert "Role and length of service are published for the whole organisation only." in (
+        form.text
+    )
+    for by in ("role", "tenure_band"):
+        page = await web.get(f"/app/wellbeing?by={by}&period=month&unit_id={unit.id}")
+        assert page.status_code == 422
+        # The GOV.UK error summary, linked to the unit field, and the form kept as chosen.
+        assert "There is a problem" in page.text
+        assert '<a href="#unit_id">' in page.text
+        assert "choose \u201cThe whole organisation\u201d as the unit, or break down by unit" in (
+            page.text
+        )
+        assert "govuk-select--error" in page.text
+        assert f'<option value="{unit.id}" selected>' in page.text
+        assert "Mean wellbeing by" not in page.text  # no figures, no download links
+        assert "Download these figures" not in page.text
+    # The organisation's role breakdown, and the unit by unit, still answer.
+    assert (await web.get("/app/wellbeing?by=role&period=month")).status_code == 200
+    assert (await web.get(f"/app/wellbeing?by=unit&unit_id={unit.id}")).status_code == 200
