@@ -333,6 +333,39 @@ def test_the_document_is_typed_for_client_generators(app: FastAPI) -> None:
     assert {"200", "201"} <= set(create)
 
 
+def test_scaling_is_one_type_in_reflections_and_case_discussions(app: FastAPI) -> None:
+    schemas = app.openapi()["components"]["schemas"]
+    case_in = schemas["CaseDiscussionIn"]["properties"]["scaling"]
+    case_out = schemas["CaseDiscussionPublic"]["properties"]["scaling"]
+    note_in = schemas["ReflectionCreate"]["properties"]["body"]["properties"]["scaling"]
+    note_out = schemas["ReflectionPublic"]["properties"]["body"]["properties"]["scaling"]
+    for scaling in (case_out, note_in, note_out):
+        assert scaling["anyOf"] == case_in["anyOf"]
+    assert case_in["anyOf"][0]["type"] == "integer"
+    assert (case_in["anyOf"][0]["minimum"], case_in["anyOf"][0]["maximum"]) == (0, 10)
+
+
+def test_instrument_answers_are_typed_per_instrument(app: FastAPI) -> None:
+    from wellbeing.instruments import current_instruments
+
+    schemas = app.openapi()["components"]["schemas"]
+    create = schemas["CheckInCreate"]["properties"]
+    assert create["instrument"]["$ref"] == "#/components/schemas/InstrumentKey"
+    shapes = {ref["$ref"].rsplit("/", 1)[1] for ref in create["answers"]["anyOf"]}
+    instruments = current_instruments()
+    assert set(schemas["InstrumentKey"]["enum"]) == {i.key for i in instruments}
+    assert len(shapes) == len(instruments)
+    pulse = schemas["PulseAnswers"]
+    assert "PulseAnswers" in shapes
+    assert pulse["additionalProperties"] is False
+    assert set(pulse["properties"]) == {"mood", "stress", "exposure", "supported", "sleep"}
+    assert (pulse["properties"]["mood"]["minimum"], pulse["properties"]["mood"]["maximum"]) == (
+        1,
+        5,
+    )
+    assert set(schemas["Proqol5Answers"]["properties"]) == {str(n) for n in range(1, 31)}
+
+
 def test_every_problem_type_is_listed_for_app_developers(app: FastAPI) -> None:
     from pathlib import Path
 
