@@ -258,6 +258,9 @@ _HEADERS = {
         "description": "Seconds to wait before trying again",
         "schema": {"type": "integer", "minimum": 0},
     },
+    # Only redirects send it among the documented operations (SCIM, outside this rewrite,
+    # sends it on its creates).
+    "Location": {"description": "Where to go next", "schema": {"type": "string"}},
 }
 
 
@@ -311,6 +314,17 @@ def _etag_paths(paths: dict[str, Any]) -> set[str]:
     return found
 
 
+def _is_list(schema: dict[str, Any]) -> bool:
+    """A page or an array: many resources, no one version, so no ETag."""
+    ref = schema.get("$ref", "")
+    return schema.get("type") == "array" or ref.rsplit("/", 1)[-1].startswith("Page_")
+
+
+def etag_declared() -> dict[int | str, dict[str, Any]]:
+    """`responses=` entry for a route that sends an ETag outside the If-Match paths."""
+    return {200: {"headers": {"ETag": _HEADERS["ETag"]}}}
+
+
 def _carries_etag(path: str, tagged: set[str]) -> bool:
     parent = path.rsplit("/", 1)[0]
     return path in tagged or (parent.endswith("}") and parent in tagged)
@@ -342,13 +356,75 @@ def rewrite_openapi(schema: dict[str, Any]) -> dict[str, Any]:
                     if status == "422":
                         body = {"schema": {"$ref": "#/components/schemas/Problem"}}
                     content.setdefault(PROBLEM_JSON, body)
-                if status in ("200", "201") and _carries_etag(path, tagged):
+                if (
+                    status in ("200", "201")
+                    and _carries_etag(path, tagged)
+                    and not _is_list(content.get("application/json", {}).get("schema", {}))
+                ):
                     response.setdefault("headers", {})["ETag"] = _HEADERS["ETag"]
+                if status.startswith("3"):  # a redirect: no body, a Location
+                    response.pop("content", None)
+                    response.setdefault("headers", {})["Location"] = _HEADERS["Location"]
     _offer_password_flow(schema)
     components = schema.get("components", {}).get("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
+    _require_response_fields(schema)
     return _page_names(schema)
+
+
+# Answers built by hand, whose optional members really are left out (a problem's `errors`).
+_HAND_BUILT = ("Problem",)
+
+
+def _refs(node: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            found.add(ref.rsplit("/", 1)[1])
+        for value in node.values():
+            found |= _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _refs(value)
+    return found
+
+
+def _closure(names: set[str], components: dict[str, Any]) -> set[str]:
+    seen: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in components:
+            continue
+        seen.add(name)
+        todo += _refs(components[name])
+    return seen
+
+
+def _require_response_fields(schema: dict[str, Any]) -> None:
+    """Every field of an answer is sent (a default is filled in, `null` included), so the
+    schemas only answers use list every property as required: generated clients then type
+    them as always present. Schemas a request also uses keep their defaults optional, and
+    SCIM (whose answers follow `attributes=`) and hand-built problems are left alone."""
+    components = schema.get("components", {}).get("schemas", {})
+    sent: set[str] = set()
+    answered: set[str] = set()
+    for path, item in schema.get("paths", {}).items():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            if path.startswith("/scim/"):
+                sent |= _refs(operation)  # never touched
+                continue
+            sent |= _refs(operation.get("requestBody")) | _refs(operation.get("parameters"))
+            answered |= _refs(operation.get("responses"))
+    untouched = _closure(sent, components) | _closure(set(_HAND_BUILT), components)
+    for name in _closure(answered, components) - untouched:
+        component = components[name]
+        if component.get("type") == "object" and component.get("properties"):
+            component["required"] = list(component["properties"])
 
 
 def _page_names(schema: dict[str, Any]) -> dict[str, Any]:

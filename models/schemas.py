@@ -13,6 +13,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     StringConstraints,
     ValidationInfo,
     WithJsonSchema,
@@ -82,6 +83,13 @@ Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_email)
 TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_timezone)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Password = Annotated[str, StringConstraints(min_length=12, max_length=256)]
+
+SCALING_DESCRIPTION = (
+    "Signs of Safety scaling: a whole number from 0 to 10 (null when not answered)"
+)
+# One type for the Signs of Safety scaling question wherever it is asked: a case discussion
+# in a session or group record, and a signs_of_safety reflection's `scaling` answer.
+Scaling = Annotated[int, Field(ge=0, le=10, description=SCALING_DESCRIPTION)]
 
 
 def _has_nul(value: Any) -> bool:

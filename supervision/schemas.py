@@ -20,7 +20,7 @@ from models.absence import AbsenceKind
 from models.calendar import DEFAULT_NATION, Nation
 from models.directory.staff import Cohort
 from models.incidents import IncidentCategory
-from models.schemas import Request
+from models.schemas import Request, Scaling
 from models.supervision import (
     SECTION_MAX,
     SHORT_TEXT_MAX,
@@ -197,7 +197,7 @@ class CaseDiscussionIn(Request):
     worried_about: Section = ""
     working_well: Section = ""
     needs_to_happen: Section = ""
-    scaling: Annotated[int, Field(ge=0, le=10)] | None = None
+    scaling: Scaling | None = None
     decision: Section = ""
     rationale: Section = ""
 
@@ -275,7 +275,7 @@ class CaseDiscussionPublic(BaseModel):
     worried_about: str
     working_well: str
     needs_to_happen: str
-    scaling: int | None
+    scaling: Scaling | None
     decision: str
     rationale: str
 

@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel
 
+from models.schemas import Scaling
 from models.supervision import ActionStatus
 
 
@@ -18,7 +19,7 @@ class CaseDecision(BaseModel):
     supervisor_id: uuid.UUID
     supervisor_name: str
     signed_off: bool
-    scaling: int | None
+    scaling: Scaling | None
     decision: str
     rationale: str
 

@@ -5,28 +5,104 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any, Literal, NotRequired, Union
 
-from pydantic import AwareDatetime, BaseModel, Field, StrictInt, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+)
+from typing_extensions import TypedDict
 
 from models.analytics.budget import DEFAULT_YEAR_RHO, YEAR_RHO_MAX, YEAR_RHO_MIN
 from models.incidents import NOTE_MAX, IncidentCategory
 from models.schemas import Request
 from models.wellbeing import TalkOutcome, TalkTo
+from wellbeing.instruments import Instrument, Scale, current_instruments
 
 ItemId = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 
 
+def _shape_name(key: str) -> str:
+    return "".join(part.capitalize() for part in key.split("_"))
+
+
+def _item_type(instrument: Instrument, item_id: str, scale: Scale) -> Any:
+    codes = sorted(scale.codes)
+    labels = (
+        ", ".join(f"{c} {label}" for c, label in zip(scale.codes, scale.labels, strict=True))
+        if scale.labels
+        else f"{codes[0]} to {codes[-1]}"
+    )
+    described = Field(description=f"{instrument.key} item {item_id}: {scale.key} scale ({labels})")
+    if codes == list(range(codes[0], codes[-1] + 1)):
+        return Annotated[int, Field(ge=codes[0], le=codes[-1]), described]
+    return Annotated[Literal[tuple(codes)], described]
+
+
+# Built from the registry at import time (the functional form; mypy sees an untyped factory).
+_typed_dict: Any = TypedDict
+
+
+def _answer_shapes() -> tuple[Any, Any]:
+    """The document's types for a check-in's `instrument` and `answers`: an enum of the shipped
+    instruments, and per instrument an object of its item ids, each bounded to its scale's codes
+    (e.g. `PulseAnswers`), so a generated client refuses an unknown item or an out-of-range
+    answer at compile time. For the document only: the server validates as before (the answers
+    must fit the instrument named, else 422)."""
+    instruments = current_instruments()
+    key: Any = StrEnum("InstrumentKey", {i.key: i.key for i in instruments})  # type: ignore[misc]
+    key.__doc__ = "An instrument a check-in can use (GET /wellbeing/instruments describes each)."
+    shapes = []
+    for instrument in instruments:
+        fields = {
+            item.id: NotRequired[_item_type(instrument, item.id, instrument.scales[item.scale])]
+            for item in instrument.items
+        }
+        shape = _typed_dict(f"{_shape_name(instrument.key)}Answers", fields)
+        shape.__doc__ = (
+            f"Answers to {instrument.name} (instrument {instrument.key!r}, version "
+            f"{instrument.version}): item id to the chosen option's code; unanswered items "
+            "are left out."
+        )
+        shape.__pydantic_config__ = ConfigDict(extra="forbid")
+        shapes.append(shape)
+    return key, Union[tuple(shapes)]  # noqa: UP007 (a Union of a runtime tuple of types)
+
+
+InstrumentKey, InstrumentAnswers = _answer_shapes()
+
+
+def _as_sent(value: Any) -> Any:
+    return value
+
+
+def _per_instrument(schema: dict[str, Any]) -> None:
+    # The per-instrument shapes bound the answers; `max_length` (still enforced) would land
+    # beside the anyOf as a string's maxLength.
+    schema.pop("maxLength", None)
+
+
 class CheckInCreate(Request):
     id: uuid.UUID
-    instrument: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    instrument: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=40),
+        BeforeValidator(_as_sent, json_schema_input_type=InstrumentKey),
+    ]
     answers: Annotated[
         dict[ItemId, StrictInt],
+        BeforeValidator(_as_sent, json_schema_input_type=InstrumentAnswers),
         Field(
             max_length=100,
-            description="Item id to the chosen option's value, as the instrument defines them "
-            "(GET /wellbeing/instruments: each item's id, and its scale's min to max); "
-            "answers that do not fit the instrument are refused (422).",
+            description="Item id to the chosen option's code, in the shape of the instrument "
+            "named (PulseAnswers for pulse, and so on; GET /wellbeing/instruments describes "
+            "each); answers that do not fit the instrument are refused (422).",
+            json_schema_extra=_per_instrument,
         ),
     ]
     wants_to_talk: bool = False

@@ -17,7 +17,7 @@ from api.deps import (
     SessionDep,
     SupervisorActor,
 )
-from api.problems import problems
+from api.problems import etag_declared, problems
 from models.analytics.periods import PeriodKind
 from models.pagination import DEFAULT_LIMIT
 from models.schemas import Page
@@ -117,7 +117,7 @@ async def shared_with_me_route(
     "/checkins/{checkin_id}",
     name="get_checkin",
     response_model=CheckInPublic | SharedCheckInPublic,
-    responses=problems(404),
+    responses={**problems(404), **etag_declared()},
 )
 async def get_checkin_route(
     checkin_id: uuid.UUID, actor: CurrentActor, session: SessionDep, now: Now, response: Response

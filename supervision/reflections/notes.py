@@ -40,6 +40,7 @@ from supervision.reflections.schemas import (
     TagPublic,
     TemplateCatalogue,
     TemplatePublic,
+    public_body,
 )
 from supervision.reflections.templates import TAG_LABELS, TEMPLATES, ReflectionTag
 
@@ -114,7 +115,7 @@ def to_public(ring: KeyRing, note: Reflection) -> ReflectionPublic:
         author_id=note.author_id,
         template=note.template,
         title=content.get("title", ""),
-        body=content.get("body", {}),
+        body=public_body(content.get("body", {})),
         tags=[ReflectionTag(t) for t in content.get("tags", [])],
         mood=content.get("mood"),
         shared=note.shared_at is not None,
@@ -450,7 +451,7 @@ async def export_reflections(
                 id=note.id,
                 template=note.template,
                 title=content["title"] if content else None,
-                body=content["body"] if content else None,
+                body=public_body(content["body"]) if content else None,
                 tags=[ReflectionTag(t) for t in content["tags"]] if content else None,
                 mood=content["mood"] if content else None,
                 shared_with_id=note.shared_with_id,

@@ -6,11 +6,18 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Self
 
-from pydantic import BaseModel, StringConstraints, WithJsonSchema, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    StringConstraints,
+    TypeAdapter,
+    WithJsonSchema,
+    model_validator,
+)
 from pydantic import Field as PydanticField
 
 from models.reflection import ReflectionTemplate
-from models.schemas import Request
+from models.schemas import Request, Scaling
 from supervision.reflections.templates import SCALING_PROMPT, TEMPLATES, ReflectionTag, TagGroup
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -20,9 +27,14 @@ Tags = Annotated[list[ReflectionTag], PydanticField(max_length=len(ReflectionTag
 Mood = Annotated[int, PydanticField(ge=1, le=5)]
 
 
-def _body_schema() -> dict[str, object]:
+# The same schema as a case discussion's `scaling` (one type for the scaling question).
+_SCALING_SCHEMA: dict[str, object] = TypeAdapter(Scaling | None).json_schema()
+
+
+def _body_schema(*, output: bool = False) -> dict[str, object]:
     """The body's keys as the document states them: each template's prompts (a client
-    generates named fields, and an unknown key fails before the server sees it)."""
+    generates named fields, and an unknown key fails before the server sees it). Every answer
+    is text except signs_of_safety's `scaling`, the same Scaling type as a case discussion's."""
     used_by: dict[str, list[str]] = {}
     for template, (_, prompts) in TEMPLATES.items():
         for key, _label in prompts:
@@ -35,15 +47,18 @@ def _body_schema() -> dict[str, object]:
         }
         for key, templates in used_by.items()
     }
-    properties[SCALING_PROMPT] = {
-        "type": "string",
-        "pattern": "^(|[0-9]|10)$",
-        "description": "signs_of_safety: the scaling question, a whole number 0-10 written as "
-        'text ("7"), or empty',
-    }
+    properties[SCALING_PROMPT] = _SCALING_SCHEMA
     per_template = "; ".join(
         f"{t.value}: {', '.join(k for k, _ in prompts)}" for t, (_, prompts) in TEMPLATES.items()
     )
+    if output:
+        return {
+            "type": "object",
+            "properties": properties,
+            # Notes written before a template's prompts were fixed keep their keys.
+            "additionalProperties": {"type": "string"},
+            "description": f"The answers to the template's prompts, by key ({per_template}).",
+        }
     return {
         "type": "object",
         "properties": properties,
@@ -53,11 +68,43 @@ def _body_schema() -> dict[str, object]:
     }
 
 
+def _no_bool_answers(value: object) -> object:
+    """`true` is not an answer (pydantic would take it as the number 1)."""
+    if isinstance(value, dict) and any(isinstance(v, bool | float) for v in value.values()):
+        raise ValueError("answers are text (and scaling a whole number)")
+    return value
+
+
 NoteBody = Annotated[
-    dict[PromptKey, PromptText],
+    dict[PromptKey, PromptText | int | None],
+    BeforeValidator(_no_bool_answers),
     PydanticField(max_length=10),
     WithJsonSchema(_body_schema(), mode="validation"),
 ]
+PublicBody = Annotated[dict[str, str | int | None], WithJsonSchema(_body_schema(output=True))]
+
+
+def _stored_scaling(value: object) -> str:
+    """The scaling answer as it is stored (text, as before issue 17: sealed notes and the
+    comparison of a replayed create stay as they were). The Scaling integer is the document's
+    form; the old text form ("7", or "" for no answer) is still accepted."""
+    if value is None:
+        return ""
+    if isinstance(value, int) and 0 <= value <= 10:
+        return str(value)
+    if isinstance(value, str) and (value == "" or (value.strip().isdigit() and int(value) <= 10)):
+        return value
+    raise ValueError("body.scaling is a whole number from 0 to 10")
+
+
+def public_body(stored: dict[str, str]) -> dict[str, str | int | None]:
+    """A stored body as the API answers it: `scaling` as the Scaling integer (null when not
+    answered)."""
+    out: dict[str, str | int | None] = dict(stored)
+    if SCALING_PROMPT in out:
+        text = str(stored[SCALING_PROMPT]).strip()
+        out[SCALING_PROMPT] = int(text) if text.isdigit() else None
+    return out
 
 
 class ReflectionWrite(Request):
@@ -76,10 +123,11 @@ class ReflectionWrite(Request):
                 f"body has prompts the {self.template.value} template does not: "
                 f"{', '.join(unknown)} (expected some of {', '.join(sorted(prompts))})"
             )
-        scaling = self.body.get(SCALING_PROMPT)
-        if self.template is ReflectionTemplate.signs_of_safety and scaling not in (None, ""):
-            if scaling is None or not scaling.strip().isdigit() or int(scaling) > 10:
-                raise ValueError("body.scaling is a whole number from 0 to 10")
+        for key, value in self.body.items():
+            if key == SCALING_PROMPT:
+                self.body[key] = _stored_scaling(value)
+            elif not isinstance(value, str):
+                raise ValueError(f"body.{key} is text")
         if len(set(self.tags)) != len(self.tags):
             raise ValueError("tags repeat")
         return self
@@ -111,7 +159,7 @@ class ReflectionPublic(BaseModel):
     author_id: uuid.UUID
     template: ReflectionTemplate
     title: str
-    body: dict[str, str]
+    body: PublicBody
     tags: list[ReflectionTag]
     mood: int | None
     shared: bool
@@ -128,7 +176,7 @@ class ReflectionExport(BaseModel):
     id: uuid.UUID
     template: ReflectionTemplate
     title: str | None
-    body: dict[str, str] | None
+    body: PublicBody | None
     tags: list[ReflectionTag] | None
     mood: int | None
     shared_with_id: uuid.UUID | None

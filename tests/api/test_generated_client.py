@@ -169,10 +169,9 @@ async def test_the_phone_main_flows_through_the_generated_client(
     # Check in offline, then replay.
     checkin = m.CheckInCreate(
         id=uuid.uuid4(),
-        instrument="pulse",
-        answers=m.CheckInCreateAnswers.from_dict(
-            {"mood": 4, "stress": 5, "exposure": 4, "supported": 2, "sleep": 3}
-        ),
+        instrument=m.InstrumentKey.PULSE,
+        # Each instrument's answers are their own class, its items named fields.
+        answers=m.PulseAnswers(mood=4, stress=5, exposure=4, supported=2, sleep=3),
     )
     made = await api("wellbeing.create_checkin").asyncio_detailed(client=me, body=checkin)
     assert made.status_code == 201

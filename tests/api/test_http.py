@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -331,6 +332,95 @@ def test_the_document_is_typed_for_client_generators(app: FastAPI) -> None:
     assert "ETag" in put["responses"]["200"]["headers"]
     create = schema["paths"]["/api/v1/supervision/sessions"]["post"]["responses"]
     assert {"200", "201"} <= set(create)
+
+
+def test_scaling_is_one_type_in_reflections_and_case_discussions(app: FastAPI) -> None:
+    schemas = app.openapi()["components"]["schemas"]
+    case_in = schemas["CaseDiscussionIn"]["properties"]["scaling"]
+    case_out = schemas["CaseDiscussionPublic"]["properties"]["scaling"]
+    note_in = schemas["ReflectionCreate"]["properties"]["body"]["properties"]["scaling"]
+    note_out = schemas["ReflectionPublic"]["properties"]["body"]["properties"]["scaling"]
+    for scaling in (case_out, note_in, note_out):
+        assert scaling["anyOf"] == case_in["anyOf"]
+    assert case_in["anyOf"][0]["type"] == "integer"
+    assert (case_in["anyOf"][0]["minimum"], case_in["anyOf"][0]["maximum"]) == (0, 10)
+
+
+def test_instrument_answers_are_typed_per_instrument(app: FastAPI) -> None:
+    from wellbeing.instruments import current_instruments
+
+    schemas = app.openapi()["components"]["schemas"]
+    create = schemas["CheckInCreate"]["properties"]
+    assert create["instrument"]["$ref"] == "#/components/schemas/InstrumentKey"
+    shapes = {ref["$ref"].rsplit("/", 1)[1] for ref in create["answers"]["anyOf"]}
+    instruments = current_instruments()
+    assert set(schemas["InstrumentKey"]["enum"]) == {i.key for i in instruments}
+    assert len(shapes) == len(instruments)
+    pulse = schemas["PulseAnswers"]
+    assert "PulseAnswers" in shapes
+    assert pulse["additionalProperties"] is False
+    assert set(pulse["properties"]) == {"mood", "stress", "exposure", "supported", "sleep"}
+    assert (pulse["properties"]["mood"]["minimum"], pulse["properties"]["mood"]["maximum"]) == (
+        1,
+        5,
+    )
+    assert set(schemas["Proqol5Answers"]["properties"]) == {str(n) for n in range(1, 31)}
+
+
+async def test_answer_fields_that_always_have_a_value_are_required(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    schemas = app.openapi()["components"]["schemas"]
+    public = schemas["CheckInPublic"]
+    assert set(public["required"]) == set(public["properties"])
+    assert {"support", "talk_request", "talk_options", "incident_id"} <= set(public["required"])
+    # A request keeps its defaults optional; a problem's `errors` is sent only when there are.
+    assert set(schemas["CheckInCreate"]["required"]) == {"id", "instrument", "answers"}
+    assert "errors" not in schemas["Problem"]["required"]
+    # ... and the server does send every one.
+    me = await make_staff(db, await make_org(db, now=now_of(app)), now=now_of(app))
+    answers = {"mood": 3, "stress": 2, "exposure": 2, "supported": 4, "sleep": 3}
+    body = {"id": str(uuid.uuid4()), "instrument": "pulse", "answers": answers}
+    made = await client.post("/api/v1/wellbeing/checkins", json=body, headers=bearer(app, me))
+    assert made.status_code == 201
+    assert set(made.json()) == set(public["properties"])
+
+
+def test_etag_and_location_are_declared_where_they_are_sent(app: FastAPI) -> None:
+    paths = app.openapi()["paths"]
+
+    def headers(path: str, method: str, status: str) -> set[str]:
+        return set(paths[path][method]["responses"][status].get("headers", {}))
+
+    assert "ETag" in headers("/api/v1/reflections/{reflection_id}", "get", "200")
+    assert "ETag" in headers("/api/v1/wellbeing/checkins/{checkin_id}", "get", "200")
+    # A page has no one version.
+    assert "ETag" not in headers("/api/v1/reflections", "get", "200")
+    assert "ETag" not in headers("/api/v1/staff", "get", "200")
+    # Location only where a redirect sends it.
+    assert "Location" in headers("/auth/sso/login", "get", "302")
+    everywhere = [
+        (path, method, status)
+        for path, item in paths.items()
+        for method, operation in item.items()
+        for status, response in operation["responses"].items()
+        if "Location" in response.get("headers", {})
+    ]
+    assert all(status.startswith("3") for _, _, status in everywhere)
+
+
+async def test_a_checkin_read_sends_the_etag_it_declares(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    me = await make_staff(db, await make_org(db, now=now_of(app)), now=now_of(app))
+    answers = {"mood": 3, "stress": 2, "exposure": 2, "supported": 4, "sleep": 3}
+    body = {"id": str(uuid.uuid4()), "instrument": "pulse", "answers": answers}
+    await client.post("/api/v1/wellbeing/checkins", json=body, headers=bearer(app, me))
+    got = await client.get(f"/api/v1/wellbeing/checkins/{body['id']}", headers=bearer(app, me))
+    assert got.status_code == 200
+    assert got.headers["ETag"]
+    listed = await client.get("/api/v1/wellbeing/checkins", headers=bearer(app, me))
+    assert "etag" not in listed.headers
 
 
 def test_every_problem_type_is_listed_for_app_developers(app: FastAPI) -> None:

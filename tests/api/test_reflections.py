@@ -134,6 +134,12 @@ async def test_same_id_with_a_different_body_is_a_conflict(
         {"body": {"no_such_prompt": "x"}},
         {"template": "signs_of_safety", "body": {"scaling": "11"}},
         {"template": "signs_of_safety", "body": {"scaling": "high"}},
+        {"template": "signs_of_safety", "body": {"scaling": 11}},
+        {"template": "signs_of_safety", "body": {"scaling": -1}},
+        {"template": "signs_of_safety", "body": {"scaling": True}},
+        {"template": "signs_of_safety", "body": {"scaling": 4.5}},
+        {"template": "signs_of_safety", "body": {"worries": 3}},
+        {"body": {"text": None}},
         {"tags": ["not-a-tag"]},
         {"tags": ["compassion", "compassion"]},
         {"mood": 9},
@@ -153,14 +159,37 @@ async def test_bad_notes_are_422_and_create_nothing(
     assert await count_rows(db) == 0
 
 
-async def test_signs_of_safety_note_with_scaling(
+@pytest.mark.parametrize(
+    ("sent", "answered"),
+    [(4, 4), (0, 0), (None, None), ("4", 4), ("", None), ("10", 10)],
+)
+async def test_signs_of_safety_scaling_is_the_scaling_integer(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession, sent: object, answered: object
+) -> None:
+    """Scaling is the same 0-10 integer as a case discussion's; the text form ("4", or "" for
+    no answer) that reflections took before issue 17 is still accepted on input."""
+    team = await make_team(db, app)
+    body = note_body(template="signs_of_safety", body={"worries": "Dad", "scaling": sent})
+    response = await client.post(URL, json=body, headers=bearer(app, team.author))
+    assert response.status_code == 201
+    assert response.json()["body"] == {"worries": "Dad", "scaling": answered}
+    got = await client.get(f"{URL}/{body['id']}", headers=bearer(app, team.author))
+    assert got.json()["body"]["scaling"] == answered
+    # Replaying the create in either form is the same note.
+    again = await client.post(URL, json=body, headers=bearer(app, team.author))
+    assert again.status_code == 200
+
+
+async def test_old_and_new_scaling_forms_are_the_same_note(
     client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
 ) -> None:
     team = await make_team(db, app)
-    body = note_body(template="signs_of_safety", body={"worries": "Dad", "scaling": "4"})
-    response = await client.post(URL, json=body, headers=bearer(app, team.author))
-    assert response.status_code == 201
-    assert response.json()["body"]["scaling"] == "4"
+    body = note_body(template="signs_of_safety", body={"scaling": "7"})
+    assert (await client.post(URL, json=body, headers=bearer(app, team.author))).status_code == 201
+    replay = body | {"body": {"scaling": 7}}
+    again = await client.post(URL, json=replay, headers=bearer(app, team.author))
+    assert again.status_code == 200
+    assert again.json()["body"] == {"scaling": 7}
 
 
 async def test_update_needs_a_fresh_etag(
