@@ -1,7 +1,7 @@
 """HR and manager analytics reads over the published release (issue 14, item 5), on PostgreSQL,
 beside yardsticks measured in the same run.
 
-    .venv/bin/python -m bench.bench_analytics [--staff 5000] [--repeats 30] [--keep]
+    .venv/bin/python -m bench.bench_analytics [--staff 5000] [--repeats 30] [--keep] [--reuse]
 
 On PostgreSQL (`harbour_bench_analytics`, made afresh and dropped after unless `--keep`).
 Seeds, by COPY (not the API), the synthetic council of `bench/bench_dp.py` (directorates of
@@ -16,8 +16,11 @@ group, tenure band) as the API stores it. Then:
   the backfill on a real database, membership snapshots and stored figures included;
 - times each analytics read in-process over ASGI (the whole request: token, scope, the read,
   the audit row, the JSON or file) as the HR officer and as a directorate's director:
-  *cold*, the first call of a fresh app (new engine and connections, nothing cached) right
-  after publication, one per read; *warm*, p50 and p95 over `--repeats` calls;
+  *cold*, the first call of a fresh app (new engine, no connection, no statement compiled)
+  right after publication, three apps per read, both as the app's very first request (which
+  also pays FastAPI's building of its routes, once per app) and after one request to a path
+  that matches nothing (what any running server has behind it); *warm*, p50 and p95 over
+  `--repeats` calls of one app;
 - yardsticks in the same run: `GET /healthz` (the bare framework) and a raw asyncpg read of
   the stored figure rows the main read answers (the organisation and its directorates, 13
   months) serialised with the same JSON library the app answers with.
@@ -58,6 +61,7 @@ WEEKS = 104
 # Tuesday 6 January 2027: every month and quarter of 2025-2026 is due (3 days' delay).
 NOW = datetime(2027, 1, 6, 9, 0, tzinfo=UTC)
 TARGET_MS = 300.0
+COLD_APPS = 3  # fresh apps per read for the cold figures
 ROLES = {
     "manager": ["manager"],
     "supervisor": ["supervisor"],
@@ -296,9 +300,15 @@ class Bench:
         }
         return client, engine.dispose, tokens
 
-    async def cold(self, who: str, path: str) -> tuple[float, int, int]:
+    async def cold(self, who: str, path: str, framework_warm: bool) -> tuple[float, int, int]:
+        """The read as the first call of a fresh app; with `framework_warm`, after one request
+        to a path that matches nothing (which makes FastAPI build every router's routes, as
+        any earlier request of a running server has), so only the read's own first-call
+        costs are left: its connection, statements and data."""
         client, dispose, tokens = await self.app_client()
         try:
+            if framework_warm:
+                await client.get("/no-such-path")
             start = time.perf_counter()
             response = await client.get(path, headers={"Authorization": f"Bearer {tokens[who]}"})
             took = time.perf_counter() - start
@@ -340,41 +350,82 @@ async def yardstick_rows(conn: asyncpg.Connection, s: Seeded, repeats: int) -> l
     return samples[1:]
 
 
-async def main(staff_count: int, repeats: int, seed_: int, keep: bool, only: str | None) -> None:
-    admin = await asyncpg.connect(PG_ADMIN)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-    await admin.execute(f'CREATE DATABASE "{DB_NAME}"')
-    await admin.close()
+async def seed_and_publish(
+    conn: asyncpg.Connection, url: str, staff_count: int, seed_: int
+) -> Seeded:
+    started = time.perf_counter()
+    s = await seed(conn, staff_count, seed_)
+    print(
+        f"seeded {s.staff:,} staff, {s.checkins:,} check-ins (2 years, weekly) "
+        f"in {time.perf_counter() - started:.0f} s  [{_load()}]"
+    )
+    engine = create_engine(url, pool_size=2)
+    started = time.perf_counter()
+    count = await publish_all(create_session_factory(engine), NOW, since=FIRST)
+    took = time.perf_counter() - started
+    await engine.dispose()
+    figures = await conn.fetchval("SELECT count(*) FROM analytics_figures")
+    await conn.execute("ANALYZE")
+    print(
+        f"published {count} measure-periods (24 months + 8 quarters), {figures:,} figures, "
+        f"with publish_all (harbour publish --backfill-from 2025-01): {took:.0f} s  "
+        f"[{_load()}]"
+    )
+    return s
+
+
+async def existing(conn: asyncpg.Connection) -> Seeded:
+    """The council of an earlier run kept with `--keep`."""
+    org = await conn.fetchval("SELECT id FROM organisations")
+    hr = await conn.fetchval("SELECT id FROM staff WHERE email = 'hr@analytics.example'")
+    d0, director = await conn.fetchrow(
+        "SELECT id, manager_id FROM units WHERE name = 'Directorate d0'"
+    )
+    service = await conn.fetchval("SELECT id FROM units WHERE name = 'Unit d0.s0'")
+    staff = await conn.fetchval("SELECT count(*) FROM staff")
+    checkins = await conn.fetchval("SELECT count(*) FROM wellbeing_checkins")
+    return Seeded(org, hr, director, d0, service, staff, checkins)
+
+
+async def main(
+    staff_count: int, repeats: int, seed_: int, keep: bool, reuse: bool, only: str | None
+) -> None:
     url = f"postgresql+asyncpg://{_dsn().split('://', 1)[1]}"
+    if not reuse:
+        admin = await asyncpg.connect(PG_ADMIN)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{DB_NAME}"')
+        await admin.close()
     await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
     conn = await asyncpg.connect(_dsn())
     try:
-        started = time.perf_counter()
-        s = await seed(conn, staff_count, seed_)
-        print(
-            f"seeded {s.staff:,} staff, {s.checkins:,} check-ins (2 years, weekly) "
-            f"in {time.perf_counter() - started:.0f} s  [{_load()}]"
-        )
-        engine = create_engine(url, pool_size=2)
-        started = time.perf_counter()
-        count = await publish_all(create_session_factory(engine), NOW, since=FIRST)
-        took = time.perf_counter() - started
-        await engine.dispose()
-        figures = await conn.fetchval("SELECT count(*) FROM analytics_figures")
-        await conn.execute("ANALYZE")
-        print(
-            f"published {count} measure-periods (24 months + 8 quarters), {figures:,} figures, "
-            f"with publish_all (harbour publish --backfill-from 2025-01): {took:.0f} s  "
-            f"[{_load()}]"
-        )
+        if reuse:
+            s = await existing(conn)
+            await conn.execute("ANALYZE")
+            print(f"reusing {s.staff:,} staff, {s.checkins:,} check-ins, published earlier")
+        else:
+            s = await seed_and_publish(conn, url, staff_count, seed_)
         bench = Bench(url, s)
         chosen = {k: v for k, v in reads(s).items() if only is None or only in k}
-        print(f"cold: first call of a fresh app after publication  [{_load()}]")
+        print(
+            f"cold: first call after publication of a fresh app (new engine, no connection), "
+            f"median / worst of {COLD_APPS} apps: as the app's first request; after one "
+            f"request elsewhere  [{_load()}]"
+        )
         cold: dict[str, float] = {}
         for name, (who, path) in chosen.items():
-            took, status, size = await bench.cold(who, path)
-            cold[name] = took
-            print(f"  {name:<40} {status}  {took * 1000:7.1f} ms  ({size:,} bytes)")
+            firsts, tooks, status, size = [], [], 0, 0
+            for _ in range(COLD_APPS):
+                first, status, size = await bench.cold(who, path, framework_warm=False)
+                took, _, _ = await bench.cold(who, path, framework_warm=True)
+                firsts.append(first)
+                tooks.append(took)
+            cold[name] = max(tooks)
+            print(
+                f"  {name:<40} {status}  {statistics.median(firsts) * 1000:7.1f} /"
+                f" {max(firsts) * 1000:7.1f} ms   {statistics.median(tooks) * 1000:6.1f} /"
+                f" {max(tooks) * 1000:6.1f} ms  ({size:,} bytes)"
+            )
         yard = await yardstick_rows(conn, s, repeats)
         client, dispose, tokens = await bench.app_client()
         try:
@@ -406,12 +457,13 @@ async def main(staff_count: int, repeats: int, seed_: int, keep: bool, only: str
             await dispose()
         verdict = "met" if worst * 1000 < TARGET_MS else "NOT met"
         print(
-            f"worst cold or warm p95: {worst * 1000:.0f} ms (target < {TARGET_MS:.0f} ms: "
+            f"worst warm p95 or cold (after one request elsewhere): {worst * 1000:.0f} ms "
+            f"(target < {TARGET_MS:.0f} ms: "
             f"{verdict})  [{_load()}]"
         )
     finally:
         await conn.close()
-        if not keep:
+        if not keep and not reuse:
             admin = await asyncpg.connect(PG_ADMIN)
             await admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
             await admin.close()
@@ -423,6 +475,7 @@ if __name__ == "__main__":
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", action="store_true", help="time the reads of a kept database")
     parser.add_argument("--only", help="only the reads whose name contains this")
     args = parser.parse_args()
-    asyncio.run(main(args.staff, args.repeats, args.seed, args.keep, args.only))
+    asyncio.run(main(args.staff, args.repeats, args.seed, args.keep, args.reuse, args.only))
