@@ -160,12 +160,12 @@ async def slice_rows(
     not yet published answers one row saying so."""
     tree = by.value if by is not Breakdown.unit else "unit"
     scope = str(unit_id) if unit_id else ROOT
-    rows = await published_rows(session, organisation_id, measure, kind, tree, starts)
+    rows, published = await published_rows(
+        session, organisation_id, measure, kind, tree, scope, starts
+    )
     by_period: dict[date, list[Shown]] = {}
     for row in rows:
-        if row.node == scope or row.parent == scope:
-            by_period.setdefault(row.period_start, []).append(shown(row, k))
-    published = {r.period_start for r in rows}
+        by_period.setdefault(row.period_start, []).append(shown(row, k))
     found: list[Shown] = []
     for start in starts:
         figures = by_period.get(start, [])

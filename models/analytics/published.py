@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy import or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -131,28 +132,54 @@ async def published_rows(
     measure: str,
     kind: ReleaseKind,
     tree: str,
+    scope: str,
     starts: Sequence[date],
-) -> list[PublishedFigure]:
-    """Every stored figure of one measure and tree for the given periods (index order)."""
+) -> tuple[list[PublishedFigure], set[date]]:
+    """The stored figures of one node of a tree (`scope`) and of its children for the given
+    periods (index order; `ix_analytics_figures_parent`), and which of those periods are
+    published (in the ledger: a published period may hold no one under `scope`). Only the
+    slice asked for is read, never the whole tree (5,000 staff: about 700 unit nodes a
+    period)."""
     if not starts:
-        return []
+        return [], set()
+    figure = PublishedFigure
     stmt = (
-        select(PublishedFigure)
+        select(figure)
         .where(
-            col(PublishedFigure.organisation_id) == organisation_id,
-            col(PublishedFigure.measure) == measure,
-            col(PublishedFigure.period_kind) == kind.value,
-            col(PublishedFigure.period_start).in_(list(starts)),
-            col(PublishedFigure.tree) == tree,
+            col(figure.organisation_id) == organisation_id,
+            col(figure.measure) == measure,
+            col(figure.period_kind) == kind.value,
+            col(figure.period_start).in_(list(starts)),
+            col(figure.tree) == tree,
+            or_(col(figure.node) == scope, col(figure.parent) == scope),
         )
-        .order_by(
-            col(PublishedFigure.period_start),
-            col(PublishedFigure.depth),
-            col(PublishedFigure.label),
-            col(PublishedFigure.node),
-        )
+        .order_by(col(figure.period_start), col(figure.depth), col(figure.label), col(figure.node))
     )
-    return list((await session.exec(stmt)).all())
+    rows = list((await session.exec(stmt)).all())
+    return rows, await decided_periods(session, organisation_id, measure, kind, starts)
+
+
+async def decided_periods(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    measure: str,
+    kind: ReleaseKind,
+    starts: Sequence[date],
+) -> set[date]:
+    """Which of the given periods of a measure are published (their ledger row exists: the
+    figures and the ledger row are stored in one transaction)."""
+    return set(
+        (
+            await session.exec(
+                select(col(PrivacySpend.period_start)).where(
+                    col(PrivacySpend.organisation_id) == organisation_id,
+                    col(PrivacySpend.measure) == measure,
+                    col(PrivacySpend.period_kind) == kind.value,
+                    col(PrivacySpend.period_start).in_(list(starts)),
+                )
+            )
+        ).all()
+    )
 
 
 async def node_figures(
@@ -176,18 +203,7 @@ async def node_figures(
         )
     )
     found = {r.period_start: shown(r, k) for r in rows.all()}
-    decided = set(
-        (
-            await session.exec(
-                select(col(PrivacySpend.period_start)).where(
-                    col(PrivacySpend.organisation_id) == organisation_id,
-                    col(PrivacySpend.measure) == measure,
-                    col(PrivacySpend.period_kind) == kind.value,
-                    col(PrivacySpend.period_start).in_(list(starts)),
-                )
-            )
-        ).all()
-    )
+    decided = await decided_periods(session, organisation_id, measure, kind, starts)
     answer: dict[date, Shown] = {}
     for start in starts:
         if start in found:

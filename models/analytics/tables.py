@@ -38,6 +38,17 @@ class PublishedFigure(TenantTable, table=True):
             "node",
             name="uq_analytics_figures_cell",
         ),
+        # The reads ask for one node's children (`parent`) of one measure, kind and tree
+        # over a few periods (models/analytics/published.py); the unique key finds the node.
+        sa.Index(
+            "ix_analytics_figures_parent",
+            "organisation_id",
+            "measure",
+            "period_kind",
+            "tree",
+            "parent",
+            "period_start",
+        ),
     )
 
     measure: str = Field(max_length=40)

@@ -27,6 +27,8 @@ from models.db import session_scope
 from models.directory.organisation import Organisation
 from models.directory.staff import Role, Staff
 from models.wellbeing import CheckIn
+from tests.conftest import FrozenClock
+from tests.factories.analytics import PLAIN_RHO, publish, set_privacy
 from tests.factories.directory import (
     PASSWORD,
     bearer,
@@ -37,7 +39,7 @@ from tests.factories.directory import (
     password_login,
 )
 from tests.factories.reflections import note_body
-from tests.factories.wellbeing import pulse_answers
+from tests.factories.wellbeing import make_checkin, pulse_answers
 from tests.harness import Committed
 
 CHECKINS = "/api/v1/wellbeing/checkins"
@@ -348,3 +350,41 @@ async def test_me_outside_a_transaction_still_checks_the_token_and_the_person(
         assert created.status_code == 201
     async with session_scope(committed.sessions) as db:
         assert await db.get(CheckIn, uuid.UUID(body["id"])) is not None
+
+
+async def test_an_analytics_read_is_a_fixed_set_of_statements_whatever_the_tree(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    db: AsyncSession,
+    connection: AsyncConnection,
+    clock: FrozenClock,
+) -> None:
+    """HR's wellbeing by unit reads the asked node and its children only (issue 14, item 5):
+    the rest of the published tree is neither fetched nor filtered in Python."""
+    now = now_of(app)
+    org = await make_org(db, now=now)
+    await set_privacy(db, org, app, k=5, year_rho=PLAIN_RHO)
+    hr = await make_staff(db, org, Role.hr, now=now)
+    top = await make_unit(db, org, "Directorate", now=now)
+    for n in range(6):  # services under the directorate, a team under each: not asked for
+        service = await make_unit(db, org, f"Service {n}", parent=top, now=now)
+        team = await make_unit(db, org, f"Team {n}", parent=service, now=now)
+        for _ in range(2):
+            person = await make_staff(db, org, unit=team, now=now)
+            await make_checkin(db, person, at=now, wellbeing=15)
+    clock.advance(days=40)
+    await publish(db, org, app)
+    url = f"/api/v1/analytics/wellbeing?period=month&unit_id={top.id}"
+    with counting(connection) as statements:
+        response = await client.get(url, headers=bearer(app, hr))
+    assert response.status_code == 200
+    november = [c for c in response.json()["cells"] if c["period"] == "2026-11-01"]
+    assert {c["label"] for c in november} == {"Directorate"} | {f"Service {n}" for n in range(6)}
+    assert statements == [
+        *AUTH,
+        "SELECT units",  # the unit is the organisation's
+        "SELECT wellbeing_settings",  # k
+        "SELECT analytics_figures",  # the directorate and its services, never the teams
+        "SELECT analytics_budget_ledger",  # which periods are published
+        "INSERT wellbeing_analytics_audit",
+    ]
