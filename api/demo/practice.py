@@ -34,9 +34,11 @@ INCIDENT_OWNER = 1
 
 
 # The anonymised release on a council of about 60: k at its floor, and a yearly budget of
-# rho = 10 (five times the default) so that HR sees the organisation's and the directorate's
-# monthly figures (95% interval about +-1.2 points) and the services' quarterly ones; teams
-# of seven stay hidden. docs/wellbeing.md says so.
+# rho = 10 (about 13 times the default of 0.75) so that HR sees the organisation's figures in
+# most months and the organisation's and the directorate's every quarter, with 95% intervals
+# of a few points either side on a council this small; teams of seven stay hidden. Which
+# months clear the display margin differs from one seeding to the next (the noise is drawn
+# afresh). docs/wellbeing.md says so.
 DEMO_K = 5
 DEMO_YEAR_RHO = 10.0
 
