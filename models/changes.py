@@ -262,11 +262,21 @@ async def record_changes(
     await session.exec(stmt, params=rows)
 
 
-# A renderer answers the current view (a response schema) of those ids the actor may still
-# see; the view's class tells the API which typed sync change it is.
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """A view rendered straight to its fields, for the feed to write to its answer without
+    building (and then re-reading) a response model: `type` is the typed sync change's
+    `type`, `data` the view's fields in its model's order, each of its field's type."""
+
+    type: str
+    data: dict[str, Any]
+
+
+# A renderer answers the current view of those ids the actor may still see: a response
+# schema (its class tells the API which typed sync change it is), or its fields as `Shown`.
 Renderer = Callable[
     [AsyncSession, Actor, Sequence[uuid.UUID], datetime],
-    Awaitable[Mapping[uuid.UUID, BaseModel]],
+    Awaitable[Mapping[uuid.UUID, BaseModel | Shown]],
 ]
 
 
@@ -281,7 +291,7 @@ class FeedItem:
     type: str
     op: ChangeOp
     id: uuid.UUID
-    data: BaseModel | None
+    data: BaseModel | Shown | None
 
 
 @dataclass(frozen=True)
@@ -352,7 +362,7 @@ async def read_feed(
     for row in rows:
         if ChangeOp(row.op) is ChangeOp.upsert:
             wanted.setdefault(row.entity_type, []).append(row.entity_id)
-    rendered: dict[tuple[str, uuid.UUID], BaseModel] = {}
+    rendered: dict[tuple[str, uuid.UUID], BaseModel | Shown] = {}
     for entity_type, ids in wanted.items():
         renderer = renderers.get(entity_type)
         if renderer is None:

@@ -25,7 +25,7 @@ from models.idempotent import create_once
 from models.incidents import Incident
 from models.pagination import Keyset, keyset_page
 from models.scope import supervisees, unit_path
-from models.wellbeing import CheckIn, CheckInShare, WellbeingSettings
+from models.wellbeing import CheckIn, CheckInRow, CheckInShare, WellbeingSettings
 from wellbeing.catalogue import instrument_for_checkin
 from wellbeing.schemas import (
     CheckInCreate,
@@ -239,7 +239,7 @@ async def list_my_checkins(
 
 
 async def shares_for(
-    session: AsyncSession, checkins: Sequence[CheckIn]
+    session: AsyncSession, checkins: Sequence[CheckInRow]
 ) -> dict[uuid.UUID, CheckInShare]:
     if not checkins:
         return {}

@@ -9,6 +9,7 @@ Samaritans are always in `signposting` besides.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -156,15 +157,23 @@ async def update_support_text(
     return Tagged(view, etag_for(view.version))
 
 
-async def support_for(
-    session: AsyncSession, actor: Actor, instrument: str, band: str | None
-) -> str | None:
-    """The text a check-in's owner is told for `band` (None without a band)."""
-    if band is None:
-        return None
-    stmt = select(SupportText).where(
+async def support_texts_for(
+    session: AsyncSession, actor: Actor, pairs: Iterable[tuple[str, str | None]]
+) -> dict[tuple[str, str | None], str | None]:
+    """The text a check-in's owner is told for its band (None without a band), for each
+    (instrument, band) at once: one statement for all the bands of a page of check-ins."""
+    wanted = set(pairs)
+    out: dict[tuple[str, str | None], str | None] = {p: None for p in wanted if p[1] is None}
+    banded = {(i, b) for i, b in wanted if b is not None}
+    if not banded:
+        return out
+    stmt = select(col(SupportText.instrument), col(SupportText.band), col(SupportText.text)).where(
         col(SupportText.organisation_id) == actor.organisation_id,
-        col(SupportText.instrument) == instrument,
-        col(SupportText.band) == band,
+        col(SupportText.band).in_(sorted({b for _, b in banded})),
     )
-    return _public(instrument, band, (await session.exec(stmt)).first()).text
+    stored = {(i, b): t for i, b, t in (await session.exec(stmt)).all()}
+    for instrument, band in banded:
+        out[(instrument, band)] = stored.get(
+            (instrument, band), DEFAULT_TEXTS.get((instrument, band), _FALLBACK)
+        )
+    return out

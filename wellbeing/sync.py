@@ -15,10 +15,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.access_log import AccessReason, record_access
 from models.actor import Actor
-from models.changes import tombstone_unreadable
-from models.wellbeing import CheckIn, CheckInShare
-from wellbeing.checkin_views import owner_views, shared_public
+from models.changes import Shown, tombstone_unreadable
+from models.wellbeing import CHECKINS_TABLE, CheckIn, CheckInShare
+from wellbeing.checkin_views import owner_fields, shared_public
 from wellbeing.checkins import RESOURCE, shared_with, shares_for
+
+# The typed sync change of an owner's check-in (api/routes/sync.py's SyncCheckIn).
+CHANGE_TYPE = "wellbeing_checkin"
 
 
 def _readable_ids(actor: Actor, now: datetime) -> sa.Select[Any]:
@@ -32,16 +35,21 @@ def _readable_ids(actor: Actor, now: datetime) -> sa.Select[Any]:
 
 async def render_checkins_for_sync(
     session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID], now: datetime
-) -> Mapping[uuid.UUID, BaseModel]:
-    """The owner's view of their own check-ins; the shared view (logged) for a supervisor."""
-    stmt = select(CheckIn).where(
+) -> Mapping[uuid.UUID, BaseModel | Shown]:
+    """The owner's view of their own check-ins; the shared view (logged) for a supervisor.
+
+    Read as plain columns (nothing here is changed: no ORM objects, no identity map), and the
+    owner's views go to the feed as their fields (`Shown`), serialised once with the page."""
+    stmt = sa.select(*CHECKINS_TABLE.c).where(
         col(CheckIn.id).in_(ids), col(CheckIn.id).in_(_readable_ids(actor, now))
     )
-    rendered: dict[uuid.UUID, BaseModel] = {}
-    found = list((await session.exec(stmt)).all())
+    connection = await session.connection()
+    found = list((await connection.execute(stmt)).all())
     mine = [c for c in found if c.staff_id == actor.id]
-    for checkin, view in zip(mine, await owner_views(session, actor, mine, now), strict=True):
-        rendered[checkin.id] = view
+    rendered: dict[uuid.UUID, BaseModel | Shown] = {
+        checkin.id: Shown(CHANGE_TYPE, fields)
+        for checkin, fields in zip(mine, await owner_fields(session, actor, mine, now), strict=True)
+    }
     theirs = [c for c in found if c.staff_id != actor.id]
     shares = await shares_for(session, theirs)  # one statement for the page, not one each
     for checkin in theirs:
