@@ -64,7 +64,8 @@ async def test_a_sync_page_is_exactly_the_documented_page(
     kinds = {c["type"] for c in mine}
     assert {"wellbeing_checkin", "reflection", "tombstone"} <= kinds
     talk = next(c for c in mine if c["id"] == made[3]["id"])["data"]
-    assert talk["talk_request"] is not None and talk["talk_options"]
+    assert talk["talk_request"] is not None
+    assert talk["talk_options"]
     # Each view on the feed is the one its own route answers.
     for change in mine:
         if change["type"] == "wellbeing_checkin":
