@@ -53,7 +53,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
 from models.base import TenantTable, new_id, utc_column
-from models.db import insert_for, is_postgresql
+from models.db import dialect_name, insert_for, is_postgresql, per_database
 from models.errors import Invalid
 from models.pagination import decode_cursor, encode_cursor
 
@@ -123,6 +123,12 @@ _PAGE = (
     )
     .order_by(col(Change.seq))
     .limit(sa.bindparam("rows", type_=sa.Integer()))
+)
+
+
+# The current seq of a page's rows (built once; see `_moved_since`).
+_SEQS = per_database(
+    lambda in_list: sa.select(col(Change.id), col(Change.seq)).where(in_list(col(Change.id), "ids"))
 )
 
 
@@ -314,8 +320,9 @@ def _cursor_seq(cursor: str | None) -> int:
 async def _moved_since(session: AsyncSession, seqs: Mapping[uuid.UUID, int]) -> set[uuid.UUID]:
     if not seqs:
         return set()
-    stmt = select(col(Change.id), col(Change.seq)).where(col(Change.id).in_(list(seqs)))
-    return {row_id for row_id, seq in (await session.exec(stmt)).all() if seq != seqs[row_id]}
+    connection = await session.connection()
+    rows = await connection.execute(_SEQS[dialect_name(session)], {"ids": list(seqs)})
+    return {row_id for row_id, seq in rows.all() if seq != seqs[row_id]}
 
 
 async def _has_unowned(session: AsyncSession, actor: Actor) -> bool:

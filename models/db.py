@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import event, exc
 from sqlalchemy.dialects import postgresql, sqlite
@@ -115,6 +116,30 @@ async def session_scope(
         except BaseException:
             await session.rollback()
             raise
+
+
+# `in_list(column, name)`: the column is one of the list parameter `name`.
+_T = TypeVar("_T")
+InList = Callable[[Any, str], Any]
+
+
+def per_database(build: Callable[[InList], _T]) -> dict[str, _T]:
+    """A statement built once for each database, for a hot path: `build(in_list)`, where
+    `in_list(column, name)` is `column = ANY(:name)` on PostgreSQL (one array parameter, so
+    one prepared statement whatever the list's length, and nothing expanded per execution)
+    and an expanding `IN` on SQLite. Run it as `stmt[dialect_name(session)]`."""
+    return {
+        "postgresql": build(
+            lambda column, name: (
+                column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
+            )
+        ),
+        "sqlite": build(lambda column, name: column.in_(sa.bindparam(name, expanding=True))),
+    }
+
+
+def dialect_name(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
 
 
 def is_postgresql(session: AsyncSession) -> bool:

@@ -15,7 +15,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.actor import Actor
 from models.changes import Shown, tombstone_unreadable
 from models.crypto import KeyRing
+from models.db import dialect_name, per_database
 from models.reflection import RESOURCE_TYPE, Reflection
+from models.scope import BOUND_CALLER
 from models.supervision import SupervisionAction, SupervisionSession
 from supervision.access import readable_sessions
 from supervision.actions import readable_actions
@@ -25,6 +27,14 @@ from supervision.session_views import action_public, session_public
 from supervision.sessions import open_session
 
 _REFLECTIONS: sa.Table = Reflection.__table__  # type: ignore[attr-defined]
+# A page's notes, built once (the caller bound late): plain columns, no ORM objects.
+_PAGE = per_database(
+    lambda in_list: (
+        readable_reflections(BOUND_CALLER)
+        .with_only_columns(*_REFLECTIONS.c)
+        .where(in_list(col(Reflection.id), "ids"))
+    )
+)
 
 
 async def render_for_sync(
@@ -36,13 +46,9 @@ async def render_for_sync(
 ) -> Mapping[uuid.UUID, BaseModel | Shown]:
     """The sync feed's view of these notes: those the caller may still read, read as plain
     columns (no ORM objects) and shown as their fields (`Shown`, serialised with the page)."""
-    stmt = (
-        readable_reflections(actor)
-        .with_only_columns(*_REFLECTIONS.c)
-        .where(col(Reflection.id).in_(ids))
-    )
+    params = {"ids": list(ids), "org": actor.organisation_id, "me": actor.id}
     connection = await session.connection()
-    notes = list((await connection.execute(stmt)).all())
+    notes = list((await connection.execute(_PAGE[dialect_name(session)], params)).all())
     await log_if_not_mine(session, actor, [n for n in notes if n.author_id != actor.id], now)
     return {n.id: Shown(RESOURCE_TYPE, public_fields(ring, n)) for n in notes}
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -16,6 +16,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.access_log import AccessReason, record_access
 from models.actor import Actor
 from models.changes import Shown, tombstone_unreadable
+from models.db import dialect_name, per_database
+from models.scope import BOUND_CALLER
 from models.wellbeing import CHECKINS_TABLE, CheckIn, CheckInShare
 from wellbeing.checkin_views import owner_fields, shared_public
 from wellbeing.checkins import RESOURCE, shared_with, shares_for
@@ -33,6 +35,16 @@ def _readable_ids(actor: Actor, now: datetime) -> sa.Select[Any]:
     )
 
 
+# The caller and the clock as late-bound parameters, so the page's statement (and its
+# permission clauses, `_readable_ids`) is built once, not on every read.
+_PAGE = per_database(
+    lambda in_list: sa.select(*CHECKINS_TABLE.c).where(
+        in_list(col(CheckIn.id), "ids"),
+        col(CheckIn.id).in_(_readable_ids(BOUND_CALLER, cast(datetime, sa.bindparam("now")))),
+    )
+)
+
+
 async def render_checkins_for_sync(
     session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID], now: datetime
 ) -> Mapping[uuid.UUID, BaseModel | Shown]:
@@ -40,11 +52,9 @@ async def render_checkins_for_sync(
 
     Read as plain columns (nothing here is changed: no ORM objects, no identity map), and the
     owner's views go to the feed as their fields (`Shown`), serialised once with the page."""
-    stmt = sa.select(*CHECKINS_TABLE.c).where(
-        col(CheckIn.id).in_(ids), col(CheckIn.id).in_(_readable_ids(actor, now))
-    )
+    params = {"ids": list(ids), "org": actor.organisation_id, "me": actor.id, "now": now}
     connection = await session.connection()
-    found = list((await connection.execute(stmt)).all())
+    found = list((await connection.execute(_PAGE[dialect_name(session)], params)).all())
     mine = [c for c in found if c.staff_id == actor.id]
     rendered: dict[uuid.UUID, BaseModel | Shown] = {
         checkin.id: Shown(CHANGE_TYPE, fields)
