@@ -325,19 +325,23 @@ async def _moved_since(session: AsyncSession, seqs: Mapping[uuid.UUID, int]) -> 
     return {row_id for row_id, seq in rows.all() if seq != seqs[row_id]}
 
 
+_UNOWNED = (
+    sa.select(col(Change.id))
+    .where(
+        col(Change.organisation_id) == sa.bindparam("organisation_id", type_=sa.Uuid()),
+        col(Change.staff_id) == sa.bindparam("staff_id", type_=sa.Uuid()),
+        sa.not_(col(Change.owned)),
+        col(Change.op) == ChangeOp.upsert.value,
+    )
+    .limit(1)
+)
+
+
 async def _has_unowned(session: AsyncSession, actor: Actor) -> bool:
     """Whether the reader's feed holds any row a reconciler could act on (one index probe)."""
-    stmt = (
-        select(col(Change.id))
-        .where(
-            col(Change.organisation_id) == actor.organisation_id,
-            col(Change.staff_id) == actor.id,
-            sa.not_(col(Change.owned)),
-            col(Change.op) == ChangeOp.upsert.value,
-        )
-        .limit(1)
-    )
-    return (await session.exec(stmt)).first() is not None
+    connection = await session.connection()
+    params = {"organisation_id": actor.organisation_id, "staff_id": actor.id}
+    return (await connection.execute(_UNOWNED, params)).first() is not None
 
 
 async def read_feed(

@@ -12,11 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
+from models.db import dialect_name, per_database
 from models.errors import NotFound, PreconditionFailed
 from models.etag import Tagged, etag_for, require_match
 from models.schemas import Page
@@ -157,6 +159,17 @@ async def update_support_text(
     return Tagged(view, etag_for(view.version))
 
 
+# The organisation's texts for a page's bands (built once: every check-in reads it).
+_TEXTS = per_database(
+    lambda in_list: sa.select(
+        col(SupportText.instrument), col(SupportText.band), col(SupportText.text)
+    ).where(
+        col(SupportText.organisation_id) == sa.bindparam("org"),
+        in_list(col(SupportText.band), "bands"),
+    )
+)
+
+
 async def support_texts_for(
     session: AsyncSession, actor: Actor, pairs: Iterable[tuple[str, str | None]]
 ) -> dict[tuple[str, str | None], str | None]:
@@ -167,11 +180,10 @@ async def support_texts_for(
     banded = {(i, b) for i, b in wanted if b is not None}
     if not banded:
         return out
-    stmt = select(col(SupportText.instrument), col(SupportText.band), col(SupportText.text)).where(
-        col(SupportText.organisation_id) == actor.organisation_id,
-        col(SupportText.band).in_(sorted({b for _, b in banded})),
-    )
-    stored = {(i, b): t for i, b, t in (await session.exec(stmt)).all()}
+    params = {"org": actor.organisation_id, "bands": sorted({b for _, b in banded})}
+    connection = await session.connection()
+    rows = await connection.execute(_TEXTS[dialect_name(session)], params)
+    stored = {(i, b): t for i, b, t in rows.all()}
     for instrument, band in banded:
         out[(instrument, band)] = stored.get(
             (instrument, band), DEFAULT_TEXTS.get((instrument, band), _FALLBACK)
