@@ -41,7 +41,12 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         engine = create_async_engine(url, echo=echo)
         _configure_sqlite(engine)
         return engine
-    engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
+    # Up to twice `pool_size` connections, opened as needed and all kept: with `pool_size`
+    # kept and as many again as overflow, each overflow connection was closed on return
+    # and reopened moments later under load (256 new connections in 6 s of `GET /me`, each
+    # an asyncpg connect, the SSL attempt, authentication and a PostgreSQL backend started:
+    # docs/PERFORMANCE.md). The most a process holds is unchanged.
+    engine = create_async_engine(url, echo=echo, pool_size=2 * pool_size, max_overflow=0)
     _ping_if_idle(engine)
     return engine
 
