@@ -198,7 +198,7 @@ def create_app_from_env() -> FastAPI:
 
     The app, its libraries and its routes are some 256,000 objects that live as long as the
     process; the collector's full passes walked all of them every few dozen requests (about
-    0.2 s of wall time each on the benchmark's busy machine, up to a fifth of the server's
+    0.2 s of wall time each on the benchmark's busy machine, about a tenth of the server's
     time under load: docs/PERFORMANCE.md). Frozen once built, they are left out of every
     collection; and the youngest generation is collected every 10,000 allocations rather
     than 700 (a request makes thousands), so the older generations are walked 14 times less
