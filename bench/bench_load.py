@@ -56,7 +56,7 @@ from wellbeing.schemas import CheckInCreate
 from wellbeing.scoring import score
 
 PG_ADMIN = os.environ.get("HARBOUR_BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-DB_NAME = "harbour_bench_load"
+DB_NAME = os.environ.get("HARBOUR_BENCH_LOAD_DB", "harbour_bench_load")
 ROOT = Path(__file__).resolve().parent.parent
 LUA = ROOT / "bench" / "wrk" / "rotate.lua"
 PRACTITIONERS = 64

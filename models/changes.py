@@ -53,7 +53,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
 from models.base import TenantTable, new_id, utc_column
-from models.db import insert_for, is_postgresql
+from models.db import dialect_name, insert_for, is_postgresql, per_database
 from models.errors import Invalid
 from models.pagination import decode_cursor, encode_cursor
 
@@ -123,6 +123,12 @@ _PAGE = (
     )
     .order_by(col(Change.seq))
     .limit(sa.bindparam("rows", type_=sa.Integer()))
+)
+
+
+# The current seq of a page's rows (built once; see `_moved_since`).
+_SEQS = per_database(
+    lambda in_list: sa.select(col(Change.id), col(Change.seq)).where(in_list(col(Change.id), "ids"))
 )
 
 
@@ -262,11 +268,21 @@ async def record_changes(
     await session.exec(stmt, params=rows)
 
 
-# A renderer answers the current view (a response schema) of those ids the actor may still
-# see; the view's class tells the API which typed sync change it is.
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """A view rendered straight to its fields, for the feed to write to its answer without
+    building (and then re-reading) a response model: `type` is the typed sync change's
+    `type`, `data` the view's fields in its model's order, each of its field's type."""
+
+    type: str
+    data: dict[str, Any]
+
+
+# A renderer answers the current view of those ids the actor may still see: a response
+# schema (its class tells the API which typed sync change it is), or its fields as `Shown`.
 Renderer = Callable[
     [AsyncSession, Actor, Sequence[uuid.UUID], datetime],
-    Awaitable[Mapping[uuid.UUID, BaseModel]],
+    Awaitable[Mapping[uuid.UUID, BaseModel | Shown]],
 ]
 
 
@@ -281,7 +297,7 @@ class FeedItem:
     type: str
     op: ChangeOp
     id: uuid.UUID
-    data: BaseModel | None
+    data: BaseModel | Shown | None
 
 
 @dataclass(frozen=True)
@@ -304,23 +320,28 @@ def _cursor_seq(cursor: str | None) -> int:
 async def _moved_since(session: AsyncSession, seqs: Mapping[uuid.UUID, int]) -> set[uuid.UUID]:
     if not seqs:
         return set()
-    stmt = select(col(Change.id), col(Change.seq)).where(col(Change.id).in_(list(seqs)))
-    return {row_id for row_id, seq in (await session.exec(stmt)).all() if seq != seqs[row_id]}
+    connection = await session.connection()
+    rows = await connection.execute(_SEQS[dialect_name(session)], {"ids": list(seqs)})
+    return {row_id for row_id, seq in rows.all() if seq != seqs[row_id]}
+
+
+_UNOWNED = (
+    sa.select(col(Change.id))
+    .where(
+        col(Change.organisation_id) == sa.bindparam("organisation_id", type_=sa.Uuid()),
+        col(Change.staff_id) == sa.bindparam("staff_id", type_=sa.Uuid()),
+        sa.not_(col(Change.owned)),
+        col(Change.op) == ChangeOp.upsert.value,
+    )
+    .limit(1)
+)
 
 
 async def _has_unowned(session: AsyncSession, actor: Actor) -> bool:
     """Whether the reader's feed holds any row a reconciler could act on (one index probe)."""
-    stmt = (
-        select(col(Change.id))
-        .where(
-            col(Change.organisation_id) == actor.organisation_id,
-            col(Change.staff_id) == actor.id,
-            sa.not_(col(Change.owned)),
-            col(Change.op) == ChangeOp.upsert.value,
-        )
-        .limit(1)
-    )
-    return (await session.exec(stmt)).first() is not None
+    connection = await session.connection()
+    params = {"organisation_id": actor.organisation_id, "staff_id": actor.id}
+    return (await connection.execute(_UNOWNED, params)).first() is not None
 
 
 async def read_feed(
@@ -352,7 +373,7 @@ async def read_feed(
     for row in rows:
         if ChangeOp(row.op) is ChangeOp.upsert:
             wanted.setdefault(row.entity_type, []).append(row.entity_id)
-    rendered: dict[tuple[str, uuid.UUID], BaseModel] = {}
+    rendered: dict[tuple[str, uuid.UUID], BaseModel | Shown] = {}
     for entity_type, ids in wanted.items():
         renderer = renderers.get(entity_type)
         if renderer is None:

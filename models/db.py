@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import event, exc
 from sqlalchemy.dialects import postgresql, sqlite
@@ -40,7 +41,12 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         engine = create_async_engine(url, echo=echo)
         _configure_sqlite(engine)
         return engine
-    engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
+    # Up to twice `pool_size` connections, opened as needed and all kept: with `pool_size`
+    # kept and as many again as overflow, each overflow connection was closed on return
+    # and reopened moments later under load (256 new connections in 6 s of `GET /me`, each
+    # an asyncpg connect, the SSL attempt, authentication and a PostgreSQL backend started:
+    # docs/PERFORMANCE.md). The most a process holds is unchanged.
+    engine = create_async_engine(url, echo=echo, pool_size=2 * pool_size, max_overflow=0)
     _ping_if_idle(engine)
     return engine
 
@@ -115,6 +121,30 @@ async def session_scope(
         except BaseException:
             await session.rollback()
             raise
+
+
+# `in_list(column, name)`: the column is one of the list parameter `name`.
+_T = TypeVar("_T")
+InList = Callable[[Any, str], Any]
+
+
+def per_database(build: Callable[[InList], _T]) -> dict[str, _T]:
+    """A statement built once for each database, for a hot path: `build(in_list)`, where
+    `in_list(column, name)` is `column = ANY(:name)` on PostgreSQL (one array parameter, so
+    one prepared statement whatever the list's length, and nothing expanded per execution)
+    and an expanding `IN` on SQLite. Run it as `stmt[dialect_name(session)]`."""
+    return {
+        "postgresql": build(
+            lambda column, name: (
+                column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
+            )
+        ),
+        "sqlite": build(lambda column, name: column.in_(sa.bindparam(name, expanding=True))),
+    }
+
+
+def dialect_name(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
 
 
 def is_postgresql(session: AsyncSession) -> bool:

@@ -18,16 +18,18 @@ row it made: a domain error from `build` is raised only when no row has the id.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.db import insert_for
+from models.db import dialect_name
 from models.errors import Conflict, DomainError
 
 T = TypeVar("T", bound=SQLModel)
@@ -53,14 +55,10 @@ async def create_once(
         return _same_or_conflict(existing, same, conflict), False
     mapper = sa.inspect(table)
     values = {c.key: getattr(row, c.key) for c in mapper.column_attrs}
-    # A Core INSERT on the table (an ORM-enabled one runs the bulk-persistence machinery).
-    stmt = (
-        insert_for(session, mapper.local_table)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["id"])
-        .returning(mapper.local_table.c.id)
-    )
-    if (await session.exec(stmt)).first() is not None:
+    # A Core INSERT on the table (an ORM-enabled one runs the bulk-persistence machinery),
+    # built once per table and database, the row's values passed as parameters.
+    stmt = _insert(mapper.local_table, dialect_name(session))
+    if (await session.exec(stmt, params=values)).first() is not None:
         # The row is in the database as written: attach it as loaded, without a re-read.
         make_transient_to_detached(row)
         for key, value in values.items():
@@ -71,6 +69,12 @@ async def create_once(
     if raced is None:  # pragma: no cover - a conflict on `id` means the row exists
         raise Conflict(conflict, kind="duplicate-id")
     return _same_or_conflict(raced, same, conflict), False
+
+
+@functools.cache
+def _insert(table: sa.Table, dialect: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
 
 
 def _same_or_conflict(existing: T, same: Callable[[T], bool], conflict: str) -> T:

@@ -7,6 +7,8 @@ own query (`Staff.unit_id.in_(managed_units(actor))`) and can never forget the t
 from __future__ import annotations
 
 import uuid
+from types import SimpleNamespace
+from typing import cast
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -48,6 +50,13 @@ def unit_subtree(organisation_id: uuid.UUID, unit_id: uuid.UUID) -> SelectOfScal
     )
     tree = subtree_units(organisation_id, roots)
     return select(tree.c.id)
+
+
+# The caller as the late-bound parameters `org` and `me`: permission clauses built with it
+# go into statements built once, for hot paths (run them with {"org": ..., "me": ...}).
+BOUND_CALLER = cast(
+    Actor, SimpleNamespace(organisation_id=sa.bindparam("org"), id=sa.bindparam("me"))
+)
 
 
 def supervisees(actor: Actor) -> SelectOfScalar[uuid.UUID]:

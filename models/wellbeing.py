@@ -114,6 +114,12 @@ class CheckIn(TenantTable, table=True):
     )
 
 
+# A check-in as the views read it: the ORM row, or a column row of its table (the sync feed
+# reads plain columns: the same attribute names, no identity map).
+CheckInRow = CheckIn | sa.Row[Any]
+CHECKINS_TABLE: sa.Table = CheckIn.__table__  # type: ignore[attr-defined]
+
+
 class TalkTo(StrEnum):
     """Whom a talk request goes to."""
 

@@ -7,21 +7,34 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
-from models.changes import tombstone_unreadable
+from models.changes import Shown, tombstone_unreadable
 from models.crypto import KeyRing
+from models.db import dialect_name, per_database
 from models.reflection import RESOURCE_TYPE, Reflection
+from models.scope import BOUND_CALLER
 from models.supervision import SupervisionAction, SupervisionSession
 from supervision.access import readable_sessions
 from supervision.actions import readable_actions
 from supervision.changes import ACTION, SESSION
-from supervision.reflections.notes import log_if_not_mine, readable_reflections, to_public
+from supervision.reflections.notes import log_if_not_mine, public_fields, readable_reflections
 from supervision.session_views import action_public, session_public
 from supervision.sessions import open_session
+
+_REFLECTIONS: sa.Table = Reflection.__table__  # type: ignore[attr-defined]
+# A page's notes, built once (the caller bound late): plain columns, no ORM objects.
+_PAGE = per_database(
+    lambda in_list: (
+        readable_reflections(BOUND_CALLER)
+        .with_only_columns(*_REFLECTIONS.c)
+        .where(in_list(col(Reflection.id), "ids"))
+    )
+)
 
 
 async def render_for_sync(
@@ -30,12 +43,14 @@ async def render_for_sync(
     actor: Actor,
     ids: Sequence[uuid.UUID],
     now: datetime,
-) -> Mapping[uuid.UUID, BaseModel]:
-    """The sync feed's view of these notes: those the caller may still read, as JSON."""
-    stmt = readable_reflections(actor).where(col(Reflection.id).in_(ids))
-    notes = list((await session.exec(stmt)).all())
+) -> Mapping[uuid.UUID, BaseModel | Shown]:
+    """The sync feed's view of these notes: those the caller may still read, read as plain
+    columns (no ORM objects) and shown as their fields (`Shown`, serialised with the page)."""
+    params = {"ids": list(ids), "org": actor.organisation_id, "me": actor.id}
+    connection = await session.connection()
+    notes = list((await connection.execute(_PAGE[dialect_name(session)], params)).all())
     await log_if_not_mine(session, actor, [n for n in notes if n.author_id != actor.id], now)
-    return {n.id: to_public(ring, n) for n in notes}
+    return {n.id: Shown(RESOURCE_TYPE, public_fields(ring, n)) for n in notes}
 
 
 async def revoke_lost_shares(session: AsyncSession, actor: Actor, now: datetime) -> None:

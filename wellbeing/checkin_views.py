@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -14,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.actor import Actor
 from models.etag import Tagged, content_etag
 from models.schemas import Page
-from models.wellbeing import CheckIn, CheckInShare, TalkTo, WellbeingSettings
+from models.wellbeing import CheckIn, CheckInRow, CheckInShare, TalkTo, WellbeingSettings
 from wellbeing.checkins import (
     get_checkin,
     list_my_checkins,
@@ -36,7 +37,7 @@ from wellbeing.schemas import (
     Signpost,
     TalkOption,
 )
-from wellbeing.support import support_for
+from wellbeing.support import support_texts_for
 from wellbeing.talk_views import checkin_talk_options, checkin_talk_request
 
 
@@ -52,19 +53,37 @@ async def owner_views(
     """The owner's view of their check-ins: share state, signposting, the support text for
     each band, and for those that say "I'd like to talk" who was told and who else could be.
     `shares` and `settings`, when the caller has read them already, are not read again."""
+    fields = await owner_fields(session, actor, rows, now, shares=shares, settings=settings)
+    return [CheckInPublic(**f) for f in fields]
+
+
+async def owner_fields(
+    session: AsyncSession,
+    actor: Actor,
+    rows: Sequence[CheckInRow],
+    now: datetime,
+    *,
+    shares: Mapping[uuid.UUID, CheckInShare] | None = None,
+    settings: WellbeingSettings | None = None,
+) -> list[dict[str, Any]]:
+    """`owner_views` as the view's fields, ready to serialise (the sync feed writes them
+    straight to its answer; `CheckInPublic(**fields)` is the same view). `rows` may be ORM
+    check-ins or column rows of the check-in table."""
     if not rows:
         return []
     if shares is None:
         shares = await shares_for(session, rows)
-    signs = signposts(settings) if settings is not None else await signposting(session, actor)
+    signs = [
+        Signpost(name=n, contact=c)
+        for n, c in (
+            signposts(settings) if settings is not None else await signposting(session, actor)
+        )
+    ]
     talk = await checkin_talk_request(session, actor, rows, now)
     options = await checkin_talk_options(session, actor, rows, now)
-    texts: dict[tuple[str, str | None], str | None] = {}
-    for c in rows:
-        if (c.instrument, c.band) not in texts:
-            texts[(c.instrument, c.band)] = await support_for(session, actor, c.instrument, c.band)
+    texts = await support_texts_for(session, actor, ((c.instrument, c.band) for c in rows))
     return [
-        checkin_public(
+        checkin_fields(
             c,
             shares.get(c.id),
             share_active(shares.get(c.id), now, actor.supervisor_id),
@@ -132,40 +151,41 @@ async def shared_with_me(
     return Page(data=[shared_public(c, s) for c, s in rows], next_cursor=next_cursor)
 
 
-def checkin_public(
-    checkin: CheckIn,
+def checkin_fields(
+    checkin: CheckInRow,
     share: CheckInShare | None,
     now_ok: bool,
-    signs: list[tuple[str, str]],
+    signs: list[Signpost],
     *,
     support: str | None,
     talk: MyTalkRequestPublic | None,
     options: list[TalkOption],
-) -> CheckInPublic:
-    """A check-in as its owner sees it (`now_ok`: the share is live)."""
-    return CheckInPublic(
-        id=checkin.id,
-        instrument=checkin.instrument,
-        instrument_version=checkin.instrument_version,
-        content_hash=checkin.content_hash,
-        answers=checkin.answers,
-        scores=checkin.scores,
-        bands=checkin.bands,
-        band=checkin.band,
-        wants_to_talk=checkin.wants_to_talk,
-        supervisor_told=talk is not None and talk.to is TalkTo.supervisor,
-        shared_with_supervisor=now_ok,
-        share_expires_at=share.expires_at if now_ok and share is not None else None,
-        taken_at=checkin.taken_at,
-        incident_id=checkin.incident_id,
-        signposting=[Signpost(name=n, contact=c) for n, c in signs],
-        support=support,
-        talk_request=talk,
-        talk_options=options,
-    )
+) -> dict[str, Any]:
+    """`CheckInPublic`'s fields in its order, each already of its field's type (scores as
+    floats), so serialising the dict writes exactly the model's JSON."""
+    return {
+        "id": checkin.id,
+        "instrument": checkin.instrument,
+        "instrument_version": checkin.instrument_version,
+        "content_hash": checkin.content_hash,
+        "answers": {k: int(v) for k, v in checkin.answers.items()},
+        "scores": {k: float(v) for k, v in checkin.scores.items()},
+        "bands": checkin.bands,
+        "band": checkin.band,
+        "wants_to_talk": checkin.wants_to_talk,
+        "supervisor_told": talk is not None and talk.to is TalkTo.supervisor,
+        "shared_with_supervisor": now_ok,
+        "share_expires_at": share.expires_at if now_ok and share is not None else None,
+        "taken_at": checkin.taken_at,
+        "incident_id": checkin.incident_id,
+        "signposting": signs,
+        "support": support,
+        "talk_request": talk,
+        "talk_options": options,
+    }
 
 
-def shared_public(checkin: CheckIn, share: CheckInShare) -> SharedCheckInPublic:
+def shared_public(checkin: CheckInRow, share: CheckInShare) -> SharedCheckInPublic:
     """A check-in as the supervisor it is shared with sees it."""
     return SharedCheckInPublic(
         id=checkin.id,

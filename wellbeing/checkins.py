@@ -19,13 +19,14 @@ from models.access_log import AccessReason, record_access
 from models.actor import Actor
 from models.analytics.periods import role_group, tenure_band
 from models.changes import ChangeOp, record_change
+from models.db import dialect_name, per_database
 from models.directory.staff import Staff
 from models.errors import Invalid, NotFound
 from models.idempotent import create_once
 from models.incidents import Incident
 from models.pagination import Keyset, keyset_page
 from models.scope import supervisees, unit_path
-from models.wellbeing import CheckIn, CheckInShare, WellbeingSettings
+from models.wellbeing import CheckIn, CheckInRow, CheckInShare, WellbeingSettings
 from wellbeing.catalogue import instrument_for_checkin
 from wellbeing.schemas import (
     CheckInCreate,
@@ -239,19 +240,22 @@ async def list_my_checkins(
 
 
 async def shares_for(
-    session: AsyncSession, checkins: Sequence[CheckIn]
+    session: AsyncSession, checkins: Sequence[CheckInRow]
 ) -> dict[uuid.UUID, CheckInShare]:
     if not checkins:
         return {}
-    rows = (
-        await session.exec(
-            select(CheckInShare).where(
-                col(CheckInShare.organisation_id) == checkins[0].organisation_id,
-                col(CheckInShare.checkin_id).in_([c.id for c in checkins]),
-            )
-        )
-    ).all()
+    params = {"org": checkins[0].organisation_id, "ids": [c.id for c in checkins]}
+    rows = (await session.exec(_SHARES[dialect_name(session)], params=params)).all()
     return {r.checkin_id: r for r in rows}
+
+
+# The shares of a page of check-ins (built once; a feed page and every list reads them).
+_SHARES = per_database(
+    lambda in_list: select(CheckInShare).where(
+        col(CheckInShare.organisation_id) == sa.bindparam("org"),
+        in_list(col(CheckInShare.checkin_id), "ids"),
+    )
+)
 
 
 async def get_my_checkin(session: AsyncSession, actor: Actor, checkin_id: uuid.UUID) -> CheckIn:

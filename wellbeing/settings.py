@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,16 +25,15 @@ from models.wellbeing import (
 )
 from wellbeing.schemas import WellbeingSettingsPublic, WellbeingSettingsUpdate
 
+# Built once: every check-in and every page of check-ins reads the settings.
+_SETTINGS = select(WellbeingSettings).where(
+    col(WellbeingSettings.organisation_id) == sa.bindparam("org")
+)
+
 
 async def settings_for(session: AsyncSession, organisation_id: uuid.UUID) -> WellbeingSettings:
     """The organisation's settings (defaults when it has never changed them)."""
-    found = (
-        await session.exec(
-            select(WellbeingSettings).where(
-                col(WellbeingSettings.organisation_id) == organisation_id
-            )
-        )
-    ).first()
+    found = (await session.exec(_SETTINGS, params={"org": organisation_id})).first()
     if found is not None:
         if found.k_threshold < MIN_K:  # (never assign an unchanged value: it dirties the
             found.k_threshold = MIN_K  # row, and every later statement then flushes)

@@ -9,13 +9,16 @@ Samaritans are always in `signposting` besides.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
+from models.db import dialect_name, per_database
 from models.errors import NotFound, PreconditionFailed
 from models.etag import Tagged, etag_for, require_match
 from models.schemas import Page
@@ -156,15 +159,33 @@ async def update_support_text(
     return Tagged(view, etag_for(view.version))
 
 
-async def support_for(
-    session: AsyncSession, actor: Actor, instrument: str, band: str | None
-) -> str | None:
-    """The text a check-in's owner is told for `band` (None without a band)."""
-    if band is None:
-        return None
-    stmt = select(SupportText).where(
-        col(SupportText.organisation_id) == actor.organisation_id,
-        col(SupportText.instrument) == instrument,
-        col(SupportText.band) == band,
+# The organisation's texts for a page's bands (built once: every check-in reads it).
+_TEXTS = per_database(
+    lambda in_list: sa.select(
+        col(SupportText.instrument), col(SupportText.band), col(SupportText.text)
+    ).where(
+        col(SupportText.organisation_id) == sa.bindparam("org"),
+        in_list(col(SupportText.band), "bands"),
     )
-    return _public(instrument, band, (await session.exec(stmt)).first()).text
+)
+
+
+async def support_texts_for(
+    session: AsyncSession, actor: Actor, pairs: Iterable[tuple[str, str | None]]
+) -> dict[tuple[str, str | None], str | None]:
+    """The text a check-in's owner is told for its band (None without a band), for each
+    (instrument, band) at once: one statement for all the bands of a page of check-ins."""
+    wanted = set(pairs)
+    out: dict[tuple[str, str | None], str | None] = {p: None for p in wanted if p[1] is None}
+    banded = {(i, b) for i, b in wanted if b is not None}
+    if not banded:
+        return out
+    params = {"org": actor.organisation_id, "bands": sorted({b for _, b in banded})}
+    connection = await session.connection()
+    rows = await connection.execute(_TEXTS[dialect_name(session)], params)
+    stored = {(i, b): t for i, b, t in rows.all()}
+    for instrument, band in banded:
+        out[(instrument, band)] = stored.get(
+            (instrument, band), DEFAULT_TEXTS.get((instrument, band), _FALLBACK)
+        )
+    return out

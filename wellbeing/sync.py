@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -15,10 +15,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.access_log import AccessReason, record_access
 from models.actor import Actor
-from models.changes import tombstone_unreadable
-from models.wellbeing import CheckIn, CheckInShare
-from wellbeing.checkin_views import owner_views, shared_public
+from models.changes import Shown, tombstone_unreadable
+from models.db import dialect_name, per_database
+from models.scope import BOUND_CALLER
+from models.wellbeing import CHECKINS_TABLE, CheckIn, CheckInShare
+from wellbeing.checkin_views import owner_fields, shared_public
 from wellbeing.checkins import RESOURCE, shared_with, shares_for
+
+# The typed sync change of an owner's check-in (api/routes/sync.py's SyncCheckIn).
+CHANGE_TYPE = "wellbeing_checkin"
 
 
 def _readable_ids(actor: Actor, now: datetime) -> sa.Select[Any]:
@@ -30,18 +35,31 @@ def _readable_ids(actor: Actor, now: datetime) -> sa.Select[Any]:
     )
 
 
+# The caller and the clock as late-bound parameters, so the page's statement (and its
+# permission clauses, `_readable_ids`) is built once, not on every read.
+_PAGE = per_database(
+    lambda in_list: sa.select(*CHECKINS_TABLE.c).where(
+        in_list(col(CheckIn.id), "ids"),
+        col(CheckIn.id).in_(_readable_ids(BOUND_CALLER, cast(datetime, sa.bindparam("now")))),
+    )
+)
+
+
 async def render_checkins_for_sync(
     session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID], now: datetime
-) -> Mapping[uuid.UUID, BaseModel]:
-    """The owner's view of their own check-ins; the shared view (logged) for a supervisor."""
-    stmt = select(CheckIn).where(
-        col(CheckIn.id).in_(ids), col(CheckIn.id).in_(_readable_ids(actor, now))
-    )
-    rendered: dict[uuid.UUID, BaseModel] = {}
-    found = list((await session.exec(stmt)).all())
+) -> Mapping[uuid.UUID, BaseModel | Shown]:
+    """The owner's view of their own check-ins; the shared view (logged) for a supervisor.
+
+    Read as plain columns (nothing here is changed: no ORM objects, no identity map), and the
+    owner's views go to the feed as their fields (`Shown`), serialised once with the page."""
+    params = {"ids": list(ids), "org": actor.organisation_id, "me": actor.id, "now": now}
+    connection = await session.connection()
+    found = list((await connection.execute(_PAGE[dialect_name(session)], params)).all())
     mine = [c for c in found if c.staff_id == actor.id]
-    for checkin, view in zip(mine, await owner_views(session, actor, mine, now), strict=True):
-        rendered[checkin.id] = view
+    rendered: dict[uuid.UUID, BaseModel | Shown] = {
+        checkin.id: Shown(CHANGE_TYPE, fields)
+        for checkin, fields in zip(mine, await owner_fields(session, actor, mine, now), strict=True)
+    }
     theirs = [c for c in found if c.staff_id != actor.id]
     shares = await shares_for(session, theirs)  # one statement for the page, not one each
     for checkin in theirs:

@@ -17,7 +17,7 @@ from models.changes import tombstone_unreadable
 from models.directory.staff import Staff
 from models.etag import Tagged, etag_for
 from models.schemas import Page
-from models.wellbeing import CheckIn, CheckInShare, TalkOutcome, TalkRequest
+from models.wellbeing import CheckInRow, CheckInShare, TalkOutcome, TalkRequest
 from wellbeing.checkins import shared_with, signposting
 from wellbeing.schemas import (
     MyTalkRequestPublic,
@@ -205,7 +205,7 @@ async def close_view(
 
 
 async def checkin_talk_request(
-    session: AsyncSession, actor: Actor, checkins: Sequence[CheckIn], now: datetime
+    session: AsyncSession, actor: Actor, checkins: Sequence[CheckInRow], now: datetime
 ) -> dict[uuid.UUID, MyTalkRequestPublic]:
     """The owner's view of the newest talk request each of these check-ins raised."""
     ids = [c.id for c in checkins if c.wants_to_talk]
@@ -226,7 +226,7 @@ async def checkin_talk_request(
 
 
 async def checkin_talk_options(
-    session: AsyncSession, actor: Actor, checkins: Sequence[CheckIn], now: datetime
+    session: AsyncSession, actor: Actor, checkins: Sequence[CheckInRow], now: datetime
 ) -> list[TalkOption]:
     """Whom the owner could ask, when any of these check-ins says they would like to talk."""
     if not any(c.wants_to_talk for c in checkins):

@@ -5,17 +5,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import to_json
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.deps import CurrentActor, Cursor, KeyRingDep, Limit, Now, SessionDep
 from api.problems import problems
 from models.actor import Actor
 from models.agreement import AGREEMENT_RESOURCE
-from models.changes import FeedItem, Reconciler, Renderer, read_feed
+from models.changes import FeedItem, Reconciler, Renderer, Shown, read_feed
 from models.crypto import KeyRing
 from models.group_supervision import GROUP_RESOURCE
 from models.incidents import RESOURCE as INCIDENT
@@ -208,12 +209,32 @@ class SyncPage(BaseModel):
     has_more: bool
 
 
-def typed(item: FeedItem) -> SyncChange:
-    """The feed item as its typed change: one `type` per shape, tombstones as their own."""
+# Each view class's typed change `type`.
+_TYPE_OF_VIEW: dict[type[BaseModel], str] = {
+    view: change.model_fields["type"].default for view, change in _BY_VIEW.items()
+}
+
+
+def typed(item: FeedItem) -> dict[str, Any]:
+    """The feed item as its typed change (`SyncChange`), as the fields to serialise: one
+    `type` per shape, tombstones as their own. Each view is written once, straight to the
+    answer: a renderer's `Shown` fields as they are, a view model by its own serialiser."""
     if item.data is None:
-        return SyncTombstone.model_validate({"entity": item.type, "id": item.id})
-    change = _BY_VIEW[type(item.data)]
-    return change.model_validate({"id": item.id, "data": item.data})  # type: ignore[return-value]
+        return {
+            "type": "tombstone",
+            "op": "delete",
+            "entity": item.type,
+            "id": item.id,
+            "data": None,
+        }
+    if isinstance(item.data, Shown):
+        return {"op": "upsert", "id": item.id, "type": item.data.type, "data": item.data.data}
+    return {
+        "op": "upsert",
+        "id": item.id,
+        "type": _TYPE_OF_VIEW[type(item.data)],
+        "data": item.data,
+    }
 
 
 def renderers(ring: KeyRing) -> Mapping[str, Renderer]:
@@ -221,7 +242,7 @@ def renderers(ring: KeyRing) -> Mapping[str, Renderer]:
 
     async def reflections(
         session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID], now: datetime
-    ) -> Mapping[uuid.UUID, BaseModel]:
+    ) -> Mapping[uuid.UUID, BaseModel | Shown]:
         return await render_for_sync(session, ring, actor, ids, now)
 
     async def sessions(
@@ -284,7 +305,7 @@ async def sync_route(
     now: Now,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-) -> SyncPage:
+) -> Response:
     """Changes after `cursor`, in server order; deletions and lost access come as tombstones.
 
     Each change's `type` names its shape (switch on it); `data.version`, where a shape has one,
@@ -299,8 +320,12 @@ async def sync_route(
         reconcilers=RECONCILERS,
         now=now,
     )
-    return SyncPage(
-        changes=[typed(c) for c in page.changes],
-        next_cursor=page.next_cursor,
-        has_more=page.has_more,
-    )
+    # The `SyncPage` document, serialised once (pydantic-core, as FastAPI would write the
+    # model): building the page model first cost as much as rendering the page
+    # (docs/PERFORMANCE.md). tests/api/test_sync_document.py holds it to the model.
+    body = {
+        "changes": [typed(c) for c in page.changes],
+        "next_cursor": page.next_cursor,
+        "has_more": page.has_more,
+    }
+    return Response(to_json(body), media_type="application/json")

@@ -99,7 +99,7 @@ def _seal(ring: KeyRing, note: Reflection, content: dict[str, Any]) -> str:
     return seal_json(ring, content, REFLECTIONS_TABLE, note.id, CONTENT_COLUMN)
 
 
-def content_of(ring: KeyRing, note: Reflection) -> dict[str, Any] | None:
+def content_of(ring: KeyRing, note: Reflection | sa.Row[Any]) -> dict[str, Any] | None:
     if note.content is None:
         return None
     value: dict[str, Any] = open_json(
@@ -109,22 +109,29 @@ def content_of(ring: KeyRing, note: Reflection) -> dict[str, Any] | None:
 
 
 def to_public(ring: KeyRing, note: Reflection) -> ReflectionPublic:
+    return ReflectionPublic(**public_fields(ring, note))
+
+
+def public_fields(ring: KeyRing, note: Reflection | sa.Row[Any]) -> dict[str, Any]:
+    """`ReflectionPublic`'s fields in its order, each of its field's type (the sync feed
+    serialises them as they are; `to_public` builds the model from them). `note` may be the
+    ORM row or a column row of the reflections table."""
     content = content_of(ring, note) or {}
-    return ReflectionPublic(
-        id=note.id,
-        author_id=note.author_id,
-        template=note.template,
-        title=content.get("title", ""),
-        body=public_body(content.get("body", {})),
-        tags=[ReflectionTag(t) for t in content.get("tags", [])],
-        mood=content.get("mood"),
-        shared=note.shared_at is not None,
-        bring_to_supervision=note.bring_to_supervision,
-        shared_at=note.shared_at,
-        version=note.version,
-        created_at=note.created_at,
-        updated_at=note.updated_at,
-    )
+    return {
+        "id": note.id,
+        "author_id": note.author_id,
+        "template": note.template,
+        "title": content.get("title", ""),
+        "body": public_body(content.get("body", {})),
+        "tags": [ReflectionTag(t) for t in content.get("tags", [])],
+        "mood": content.get("mood"),
+        "shared": note.shared_at is not None,
+        "bring_to_supervision": note.bring_to_supervision,
+        "shared_at": note.shared_at,
+        "version": note.version,
+        "created_at": note.created_at,
+        "updated_at": note.updated_at,
+    }
 
 
 # --- sync audience ------------------------------------------------------------------------
@@ -163,7 +170,7 @@ async def _changed(session: AsyncSession, note: Reflection, now: datetime) -> No
 
 
 async def log_if_not_mine(
-    session: AsyncSession, actor: Actor, notes: Sequence[Reflection], now: datetime
+    session: AsyncSession, actor: Actor, notes: Sequence[Reflection | sa.Row[Any]], now: datetime
 ) -> None:
     for note in notes:
         await record_access(

@@ -246,7 +246,8 @@ async def test_a_sync_page_is_a_fixed_set_of_statements_whatever_the_history(
     first_page: list[list[str]] = []
     for size in (2, 8):
         for n in range(size):
-            body = _checkin(share_with_supervisor=n == 0)
+            # Three bands on the page (struggling, getting by, doing well).
+            body = _checkin(share_with_supervisor=n == 0, answers=pulse_answers(5 + 10 * (n % 3)))
             assert (await client.post(CHECKINS, json=body, headers=headers)).status_code == 201
             assert (await client.post(NOTES, json=note_body(), headers=headers)).status_code == 201
         with counting(connection) as statements:
@@ -260,7 +261,7 @@ async def test_a_sync_page_is_a_fixed_set_of_statements_whatever_the_history(
             "SELECT wellbeing_checkins",
             "SELECT wellbeing_checkin_shares",  # the page's shares at once, not one each
             "SELECT wellbeing_settings",
-            "SELECT wellbeing_support_texts",  # one per instrument and band on the page
+            "SELECT wellbeing_support_texts",  # one for all the page's bands (was one each)
             "SELECT reflections",
             "SELECT changes",  # moved since read
         ]
