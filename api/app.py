@@ -244,19 +244,16 @@ def _install_docs(app: FastAPI) -> None:
 def create_app_from_env() -> FastAPI:
     """Entry point for `uvicorn --factory` (and `harbour serve`).
 
-    The app, its libraries and its routes are some 256,000 objects that live as long as the
-    process; the collector's full passes walked all of them every few dozen requests (about
-    0.2 s of wall time each on the benchmark's busy machine, about a tenth of the server's
-    time under load: docs/PERFORMANCE.md). Frozen once built, they are left out of every
-    collection; and the youngest generation is collected every 10,000 allocations rather
-    than 700 (a request makes thousands), so the older generations are walked 14 times less
-    often. What a request leaves behind is still collected, a little later."""
+    A request makes thousands of allocations, so with the default threshold (700) the
+    youngest generation was collected several times a request and the older ones walked
+    every few dozen requests (9 full passes of about 0.2 s in 40 s of the load benchmark;
+    docs/PERFORMANCE.md). A server process collects the youngest generation every 10,000
+    allocations instead; what startup built is frozen out of every collection by
+    `warm_up`. What a request leaves behind is still collected, a little later (a few MB
+    at most)."""
     configure_logging()
-    app = create_app()
-    gc.collect()
-    gc.freeze()
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
-    return app
+    return create_app()
 
 
 GC_YOUNG_THRESHOLD = 10_000
