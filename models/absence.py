@@ -14,6 +14,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from models.actor import Actor
 from models.base import TenantTable, utc_column
+from models.db import one_of
 from models.directory.staff import Role, Staff
 from models.errors import NotFound
 from models.pagination import Keyset, keyset_page
@@ -141,8 +142,14 @@ async def absence_spans(
     ending_on_or_after: date | None = None,
 ) -> dict[uuid.UUID, list[tuple[date, date]]]:
     """Absence spans (inclusive) per staff member, in one statement."""
-    stmt = select(col(Absence.staff_id), col(Absence.starts_on), col(Absence.ends_on)).where(
-        col(Absence.organisation_id) == organisation_id, col(Absence.staff_id).in_(staff_ids)
+    column = col(Absence.staff_id)
+    member = (
+        column.in_(staff_ids)
+        if isinstance(staff_ids, sa.Select)
+        else one_of(session, column, staff_ids)
+    )
+    stmt = select(column, col(Absence.starts_on), col(Absence.ends_on)).where(
+        col(Absence.organisation_id) == organisation_id, member
     )
     if ending_on_or_after is not None:
         stmt = stmt.where(col(Absence.ends_on) >= ending_on_or_after)

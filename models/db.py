@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import sqlalchemy as sa
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import event, exc
 from sqlalchemy.dialects import postgresql, sqlite
@@ -119,6 +120,20 @@ async def session_scope(
 
 def is_postgresql(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+def one_of(session: AsyncSession, column: Any, values: Iterable[Any]) -> sa.ColumnElement[bool]:
+    """`column IN (values)`; on PostgreSQL `column = ANY(:values)`, the values one array
+    parameter. For the sweeps' thousands of ids: an IN list of thousands of parameters costs
+    more to build, bind and plan than the query costs to run, and each length is a new
+    prepared statement."""
+    listed = list(values)
+    found: sa.ColumnElement[bool]
+    if is_postgresql(session):
+        found = column == sa.any_(sa.bindparam(None, listed, type_=postgresql.ARRAY(column.type)))
+    else:
+        found = column.in_(listed)
+    return found
 
 
 def insert_for(session: AsyncSession, table: Any) -> Any:

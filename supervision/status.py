@@ -14,6 +14,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from models.absence import absence_spans
 from models.actor import Actor
+from models.db import one_of
 from models.directory.staff import Cohort, Staff
 from models.errors import NotFound
 from models.group_supervision import Attendance, GroupAttendee, GroupSession
@@ -90,9 +91,12 @@ async def last_counted_on(
     columns: list[Any] = [col(Staff.id), latest.scalar_subquery()]
     if SessionKind.group in policy.counted_kinds:
         columns.append(_latest_attended_group(organisation_id, policy, on_or_before))
-    stmt = sa.select(*columns).where(
-        col(Staff.organisation_id) == organisation_id, col(Staff.id).in_(staff_ids)
+    member = (
+        col(Staff.id).in_(staff_ids)
+        if isinstance(staff_ids, sa.Select)
+        else one_of(session, col(Staff.id), staff_ids)
     )
+    stmt = sa.select(*columns).where(col(Staff.organisation_id) == organisation_id, member)
     found: dict[uuid.UUID, date] = {}
     for sid, *days in (await session.exec(stmt)).all():  # type: ignore[call-overload]
         held = [day for day in days if day is not None]

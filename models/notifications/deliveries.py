@@ -24,7 +24,7 @@ from sqlmodel import Field, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.base import TenantTable, new_id, utc_column
-from models.db import CHUNK
+from models.db import CHUNK, one_of
 from models.notifications.outbox import PERSONAL_KINDS, Device, Notification
 from models.notifications.preferences import preferences_for
 from models.notifications.webhooks import Webhook, enabled_webhooks
@@ -100,7 +100,7 @@ async def plan_deliveries(
         return planned
     if not notification_ids:
         return 0
-    stmt = select(Notification).where(col(Notification.id).in_(notification_ids))
+    stmt = select(Notification).where(one_of(session, col(Notification.id), notification_ids))
     notes = (await session.exec(stmt)).all()
     rows: list[dict[str, object]] = []
 
@@ -133,7 +133,8 @@ async def plan_deliveries(
             wanted = {sid for sid, pref in prefs.items() if pref.push_enabled}
             phones: dict[uuid.UUID, list[uuid.UUID]] = {}
             devices = select(col(Device.staff_id), col(Device.id)).where(
-                col(Device.organisation_id) == organisation_id, col(Device.staff_id).in_(wanted)
+                col(Device.organisation_id) == organisation_id,
+                one_of(session, col(Device.staff_id), wanted),
             )
             for staff_id, device_id in (await session.exec(devices)).all() if wanted else []:
                 phones.setdefault(staff_id, []).append(device_id)

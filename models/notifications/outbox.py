@@ -156,24 +156,31 @@ async def schedule(
     prefs: dict[uuid.UUID, Preferences] = {}
     spans: dict[uuid.UUID, list[tuple[date, date]]] = {}
     for organisation_id in {r.organisation_id for r in reminders}:
-        ids = [r.recipient_id for r in reminders if r.organisation_id == organisation_id]
+        ids = list({r.recipient_id for r in reminders if r.organisation_id == organisation_id})
         prefs.update(await preferences_for(session, organisation_id, ids))
         spans.update(
             await absence_spans(
                 session, organisation_id, ids, ending_on_or_after=now.date() - timedelta(days=1)
             )
         )
+    # Whether each recipient may be reminded now, and from when: once per recipient, however
+    # many reminders they have (None: a leaver, or on leave today).
+    after: dict[uuid.UUID, datetime | None] = {}
+    for recipient_id in {r.recipient_id for r in reminders}:
+        pref = prefs.get(recipient_id)
+        if pref is None or on_leave(spans.get(recipient_id, []), local_date(now, pref.timezone)):
+            after[recipient_id] = None
+        else:
+            after[recipient_id] = deliver_after(
+                now, pref.timezone, pref.quiet_hours_start, pref.quiet_hours_end
+            )
     due: list[Due] = []
     for r in reminders:
-        pref = prefs.get(r.recipient_id)
-        if pref is None:
-            continue
-        if on_leave(spans.get(r.recipient_id, []), local_date(now, pref.timezone)):
-            continue
-        after = deliver_after(now, pref.timezone, pref.quiet_hours_start, pref.quiet_hours_end)
-        due.append(
-            Due(r.organisation_id, r.recipient_id, r.kind, r.subject_id, r.occurrence, after)
-        )
+        at = after[r.recipient_id]
+        if at is not None:
+            due.append(
+                Due(r.organisation_id, r.recipient_id, r.kind, r.subject_id, r.occurrence, at)
+            )
     return due
 
 
@@ -236,22 +243,26 @@ def _unnest_insert(due: Sequence[Due], now: datetime) -> sa.Executable:
     def array(name: str, values: list[Any], item: Any) -> sa.BindParameter[Any]:
         return sa.bindparam(name, values, type_=postgresql.ARRAY(item))
 
-    keys = sa.func.unnest(
-        array("organisation_ids", [d.organisation_id for d in due], sa.Uuid()),
-        array("recipient_ids", [d.recipient_id for d in due], sa.Uuid()),
-        array("kinds", [d.kind.value for d in due], sa.String()),
-        array("subject_ids", [d.subject_id for d in due], sa.Uuid()),
-        array("occurrences", [d.occurrence for d in due], sa.String()),
-        array("deliver_afters", [d.deliver_after for d in due], UTCDateTime()),
-    ).table_valued(
-        "organisation_id",
-        "recipient_id",
-        "kind",
-        "subject_id",
-        "occurrence",
-        "deliver_after",
-        with_ordinality="position",
-    ).render_derived(name="keys")
+    keys = (
+        sa.func.unnest(
+            array("organisation_ids", [d.organisation_id for d in due], sa.Uuid()),
+            array("recipient_ids", [d.recipient_id for d in due], sa.Uuid()),
+            array("kinds", [d.kind.value for d in due], sa.String()),
+            array("subject_ids", [d.subject_id for d in due], sa.Uuid()),
+            array("occurrences", [d.occurrence for d in due], sa.String()),
+            array("deliver_afters", [d.deliver_after for d in due], UTCDateTime()),
+        )
+        .table_valued(
+            "organisation_id",
+            "recipient_id",
+            "kind",
+            "subject_id",
+            "occurrence",
+            "deliver_after",
+            with_ordinality="position",
+        )
+        .render_derived(name="keys")
+    )
     rows = sa.select(
         sa.func.gen_random_uuid(),
         keys.c.organisation_id,

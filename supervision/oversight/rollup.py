@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.absence import absence_spans
 from models.actor import Actor
+from models.db import one_of
 from models.directory.organisation import Unit
 from models.directory.staff import Cohort, Role, Staff
 from models.errors import NotFound
@@ -194,7 +195,7 @@ async def _pending(
         col(s.supervisee_id), col(s.status), col(s.scheduled_for), col(s.recorded_at)
     ).where(
         col(s.organisation_id) == organisation_id,
-        col(s.supervisee_id).in_(ids),
+        one_of(session, col(s.supervisee_id), ids),
         sa.or_(
             sa.and_(col(s.status) == SessionStatus.scheduled, col(s.scheduled_for) < now),
             col(s.status) == SessionStatus.recorded,
@@ -235,7 +236,7 @@ async def _open_actions(
         select(col(a.supervisee_id), col(a.due_on), func.count(col(a.id)))
         .where(
             col(a.organisation_id) == organisation_id,
-            col(a.supervisee_id).in_(ids),
+            one_of(session, col(a.supervisee_id), ids),
             col(a.status) == ActionStatus.open,
         )
         .group_by(col(a.supervisee_id), col(a.due_on))
