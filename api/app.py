@@ -13,7 +13,9 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.orm import configure_mappers
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.types import Message
 
 from api import problems
 from api.delivery.scheduler import Scheduler
@@ -90,6 +92,7 @@ def create_app(
         if settings.secret_key.get_secret_value() == PLACEHOLDER_SECRET:
             log.warning("HARBOUR_SECRET_KEY is the development placeholder: never deploy this")
         app.state.scheduler = embedded
+        await warm_up(app)
         try:
             yield
         finally:
@@ -171,6 +174,41 @@ def create_app(
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+async def warm_up(app: FastAPI) -> None:
+    """Pay the process's one-off costs at startup, not in the first caller's request.
+
+    SQLAlchemy configures its mappers on the first ORM query of the process (0.1-0.4 s here),
+    and FastAPI builds an included router's routes (their dependencies, the validators of
+    their models) on the first request that reaches it (0.8 s for Harbour's): measured, the
+    first request of a fresh server took 0.6-2.8 s, whichever it was (docs/PERFORMANCE.md).
+    FastAPI has no public call for the second, so one request to a path that matches
+    nothing goes through the router (not the middleware: no metrics, no access log), which
+    makes it build every route on its way to the 404."""
+    configure_mappers()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/.warm-up",
+        "raw_path": b"/.warm-up",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [],
+        "client": ("127.0.0.1", 0),
+        "server": ("127.0.0.1", 0),
+    }
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(_: Message) -> None:
+        return None
+
+    await app.router(scope, receive, send)
 
 
 SWAGGER = "/app/assets/swagger"  # built by `make assets` from swagger-ui-dist (no CDN)

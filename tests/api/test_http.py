@@ -252,6 +252,21 @@ async def test_metrics_count_requests_by_route_template(
     assert "harbour_http_request_duration_seconds_bucket" in text
 
 
+async def test_startup_warms_up_without_a_trace_in_metrics(make_app: AppFactory) -> None:
+    """The startup's warm-up request (api.app.warm_up) goes to the router, not through the
+    middleware: an operator's request counts and the logs never show it."""
+    app = make_app()
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            assert (await c.get("/healthz")).status_code == 200
+            text = (await c.get("/metrics")).text
+    counted = [
+        line for line in text.splitlines() if line.startswith("harbour_http_requests_total{")
+    ]
+    assert counted == ['harbour_http_requests_total{method="GET",route="/healthz",status="200"} 1']
+
+
 async def test_an_unexpected_error_is_a_500_problem_without_details(
     make_app: AppFactory,
 ) -> None:
