@@ -20,6 +20,7 @@ from starlette.types import Message
 from api import problems
 from api.delivery.scheduler import Scheduler
 from api.deps import Clock, system_clock
+from api.heap import freeze_startup_heap
 from api.logs import configure_logging
 from api.mail import Mailer
 from api.metrics import Metrics
@@ -73,8 +74,10 @@ def create_app(
     session_factory: async_sessionmaker[AsyncSession] | None = None,
     clock: Clock = system_clock,
     scheduler: bool = True,
+    freeze_heap: bool = False,
 ) -> FastAPI:
-    """Build the app. Tests pass their own session factory and clock."""
+    """Build the app. Tests pass their own session factory and clock; the server's process
+    (`create_app_from_env`) freezes its startup heap (`api.heap`)."""
     settings = settings or get_settings()
     owns_engine = engine is None and session_factory is None
     if session_factory is None:
@@ -93,6 +96,8 @@ def create_app(
             log.warning("HARBOUR_SECRET_KEY is the development placeholder: never deploy this")
         app.state.scheduler = embedded
         await warm_up(app)
+        if freeze_heap:
+            freeze_startup_heap()
         try:
             yield
         finally:
@@ -233,4 +238,4 @@ def _install_docs(app: FastAPI) -> None:
 def create_app_from_env() -> FastAPI:
     """Entry point for `uvicorn --factory` (and `harbour serve`)."""
     configure_logging()
-    return create_app()
+    return create_app(freeze_heap=True)

@@ -1,12 +1,13 @@
 """The scale of the rest: oversight and the reminder sweep over a 5,000-person council.
 
     .venv/bin/python -m bench.bench_scale [--staff 5000] [--years 5] [--repeats 20]
-        [--db harbour_bench_scale] [--keep] [--reuse] [--no-10x] [--profile DIR]
+        [--db harbour_bench_scale] [--keep] [--reuse] [--no-10x] [--profile DIR] [--no-freeze]
 
 On PostgreSQL (`--db`, default `harbour_bench_scale`, made afresh and dropped after unless
 `--keep`; `--reuse` times a kept database as it is, its outbox emptied first so the first
 sweep is a first again, and seeds nothing; `--no-10x` stops before growing the history;
-`--profile DIR` writes pyinstrument profiles of the roll-ups and of each sweep there).
+`--profile DIR` writes pyinstrument profiles of the roll-ups and of each sweep there; the
+startup heap is frozen as the server and the worker do, unless `--no-freeze`).
 
 Seeds one council of `--staff` people: a directorate, services of 500 (50 teams of a
 supervisor and nine practitioners), a manager per service; `--years` of history per
@@ -39,8 +40,10 @@ from typing import Any
 import asyncpg
 from alembic import command
 from sqlalchemy import event
+from sqlalchemy.orm import configure_mappers
 
 from api.delivery.sweep import sweep_organisation
+from api.heap import freeze_startup_heap
 from migrations import alembic_config
 from models.db import create_engine, create_session_factory, session_scope
 from models.directory.service import actor_for
@@ -340,7 +343,8 @@ class _Profiler:
     """A pyinstrument profile of one block, written to `directory/name.html` (no-op without)."""
 
     def __init__(self, directory: str | None, name: str) -> None:
-        self.directory, self.name, self.profiler = directory, name, None
+        self.directory, self.name = directory, name
+        self.profiler: Any = None
 
     def __enter__(self) -> None:
         if self.directory:
@@ -449,6 +453,10 @@ async def main(args: argparse.Namespace) -> None:
     )
     engine = create_engine(url, pool_size=2)
     factory = create_session_factory(engine)
+    if not args.no_freeze:
+        # As `harbour serve` and `harbour worker` do at the end of their startup (api.heap).
+        configure_mappers()
+        freeze_startup_heap()
     statements: list[str] = []
     event.listen(
         engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(str(a[2]))
@@ -500,4 +508,7 @@ if __name__ == "__main__":
     parser.add_argument("--reuse", action="store_true", help="time a kept database as it is")
     parser.add_argument("--no-10x", action="store_true", help="do not grow the history")
     parser.add_argument("--profile", metavar="DIR", help="write pyinstrument profiles here")
+    parser.add_argument(
+        "--no-freeze", action="store_true", help="leave the startup heap to the collector"
+    )
     asyncio.run(main(parser.parse_args()))
