@@ -420,7 +420,7 @@ async def _council(conn: asyncpg.Connection) -> Council:
 async def _empty_outbox(conn: asyncpg.Connection, council: Council) -> None:
     """Undo earlier sweeps of a kept database (the deliveries go with their notifications)."""
     await conn.execute(
-        "DELETE FROM changes WHERE organisation_id = $1 AND resource_type = 'notification'",
+        "DELETE FROM changes WHERE organisation_id = $1 AND entity_type = 'notification'",
         council.org,
     )
     await conn.execute("DELETE FROM notifications WHERE organisation_id = $1", council.org)
