@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.absence import absence_spans
+from models.absence import absence_spans_from
 from models.directory.organisation import Unit
 from models.directory.staff import Cohort, Staff
 from models.notifications.outbox import NotificationKind, Reminder
@@ -31,7 +31,7 @@ from models.supervision import (
 from supervision.policy import (
     Cadence,
     CadencePolicy,
-    absences_matter_from,
+    absence_window_from,
     cadence,
     sign_off_due_on,
     write_up_due_on,
@@ -219,10 +219,11 @@ async def _cadence_reminders(
     ids = [s.id for s in supervised]
     last = await last_counted_on(session, org, ids, policy)
     # Only absences that can still move someone's due date or put them on leave today.
-    matter = absences_matter_from(
-        ((s.started_on, last.get(s.id)) for s in supervised), now.date() - timedelta(days=1)
-    )
-    spans = await absence_spans(session, org, ids, ending_on_or_after=matter)
+    yesterday = now.date() - timedelta(days=1)
+    windows = {
+        s.id: absence_window_from(s.started_on, last.get(s.id), yesterday) for s in supervised
+    }
+    spans = await absence_spans_from(session, org, windows)
     out: list[Reminder] = []
     for person in supervised:
         today = local_today(now, person.timezone)

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.absence import absence_spans
+from models.absence import absence_spans_from
 from models.actor import Actor
 from models.db import one_of
 from models.directory.organisation import Unit
@@ -45,7 +45,7 @@ from supervision.oversight.schemas import (
 )
 from supervision.policy import (
     CadencePolicy,
-    absences_matter_from,
+    absence_window_from,
     cadence,
     sign_off_due_on,
     write_up_due_on,
@@ -271,10 +271,9 @@ async def _rows_and_groups(
     ids = list(by_id)
     last = await last_counted_on(session, organisation_id, ids, policy)
     # Only absences that can still move someone's due date or put them on leave today.
-    matter = absences_matter_from(
-        ((p.started_on, last.get(p.id)) for p in people), now.date() - timedelta(days=1)
-    )
-    spans = await absence_spans(session, organisation_id, ids, ending_on_or_after=matter)
+    yesterday = now.date() - timedelta(days=1)
+    windows = {p.id: absence_window_from(p.started_on, last.get(p.id), yesterday) for p in people}
+    spans = await absence_spans_from(session, organisation_id, windows)
     pending = await _pending(session, organisation_id, ids, by_id, policy, now)
     actions = await _open_actions(session, organisation_id, ids)
     agreements = await agreement_spans(session, organisation_id, ids)
