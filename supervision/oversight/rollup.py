@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -181,6 +181,20 @@ class _Pending:
     sign_off_late: int = 0
 
 
+def _todays(now: datetime) -> Callable[[str], date]:
+    """Today's date in a time zone at `now`, worked out once per zone (a council's people
+    share a handful)."""
+    known: dict[str, date] = {}
+
+    def today(timezone: str) -> date:
+        found = known.get(timezone)
+        if found is None:
+            found = known[timezone] = local_today(now, timezone)
+        return found
+
+    return today
+
+
 async def _pending(
     session: AsyncSession,
     organisation_id: uuid.UUID,
@@ -206,11 +220,12 @@ async def _pending(
         ),
     )
     result: dict[uuid.UUID, _Pending] = defaultdict(_Pending)
+    todays = _todays(now)
     for supervisee_id, status, scheduled_for, recorded_at in (await session.exec(stmt)).all():
         person = people.get(supervisee_id)
         if person is None:
             continue
-        today = local_today(now, person.timezone)
+        today = todays(person.timezone)
         row = result[supervisee_id]
         if status == SessionStatus.cancelled:
             row.cancelled += 1
@@ -283,8 +298,9 @@ async def _rows_and_groups(
     for a in groups:
         group_counts[a.staff_id].add(a.group_id)
     rows = []
+    todays = _todays(now)
     for p in people:
-        today = local_today(now, p.timezone)
+        today = todays(p.timezone)
         state = cadence(policy, p.cohort, p.started_on, last.get(p.id), spans.get(p.id, []), today)
         counts = pending.get(p.id, _Pending())
         open_actions = actions.get(p.id, [])
