@@ -120,21 +120,24 @@ class Scheduler:
             return 0
 
     async def retention(self) -> Purged:
-        """Clear raw check-in answers past retention and old delivery records, only while
-        holding the lease."""
+        """Clear raw check-in answers past retention, old delivery records and lapsed sign-in
+        rows, only while holding the lease."""
         if not self.is_leader:
-            return Purged(0, 0)
+            return Purged(0, 0, 0)
         kept = timedelta(days=self.settings.delivery_retention_days)
+        idle = timedelta(minutes=self.settings.web_session_idle_minutes)
         try:
             async with session_scope(self.session_factory) as session:
-                purged = await retention(session, self.clock(), deliveries_kept=kept)
+                purged = await retention(session, self.clock(), deliveries_kept=kept, web_idle=idle)
         except SQLAlchemyError:
             log.exception("retention sweep failed")
-            return Purged(0, 0)
+            return Purged(0, 0, 0)
         log.info(
-            "retention: %d check-ins' answers cleared, %d delivery records deleted",
+            "retention: %d check-ins' answers cleared, %d delivery records and %d lapsed "
+            "sign-in rows deleted",
             purged.answers,
             purged.deliveries,
+            purged.sign_ins,
         )
         return purged
 

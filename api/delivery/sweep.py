@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.directory.lapsed import purge_lapsed_sign_ins
 from models.notifications.deliveries import plan_deliveries, purge_settled
 from models.notifications.outbox import enqueue, organisation_ids, schedule
 from supervision.reminders import due_reminders
@@ -48,13 +49,22 @@ class Purged:
 
     answers: int  # check-ins whose raw answers were cleared
     deliveries: int  # settled delivery records deleted
+    sign_ins: int  # lapsed sessions, SSO sign-ins, password links and refresh tokens deleted
 
 
-async def retention(session: AsyncSession, now: datetime, *, deliveries_kept: timedelta) -> Purged:
-    """Clear raw check-in answers past each organisation's retention period, and delete
-    settled delivery records older than `deliveries_kept`."""
-    answers = deliveries = 0
+async def retention(
+    session: AsyncSession,
+    now: datetime,
+    *,
+    deliveries_kept: timedelta,
+    web_idle: timedelta,
+) -> Purged:
+    """Clear raw check-in answers past each organisation's retention period, delete settled
+    delivery records older than `deliveries_kept`, and sign-in rows that have lapsed (a
+    browser session idle for `web_idle` has)."""
+    answers = deliveries = sign_ins = 0
     for organisation_id in await organisation_ids(session):
         answers += await purge_raw_answers(session, organisation_id, now)
         deliveries += await purge_settled(session, organisation_id, now - deliveries_kept)
-    return Purged(answers, deliveries)
+        sign_ins += await purge_lapsed_sign_ins(session, organisation_id, now, web_idle=web_idle)
+    return Purged(answers, deliveries, sign_ins)

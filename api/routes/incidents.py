@@ -18,6 +18,7 @@ from api.deps import (
     SessionDep,
 )
 from api.problems import problems
+from api.responses import with_etag
 from models.pagination import DEFAULT_LIMIT
 from models.schemas import Page
 from wellbeing.incident_views import (
@@ -107,9 +108,7 @@ async def get_route(
     response: Response,
 ) -> IncidentPublic | SharedIncidentPublic:
     """One incident: yours, or one a supervisee shared with you."""
-    tagged = await incident_view(session, ring, actor, incident_id, now)
-    response.headers["ETag"] = tagged.etag
-    return tagged.view
+    return with_etag(await incident_view(session, ring, actor, incident_id, now), response)
 
 
 @router.patch(
@@ -130,6 +129,6 @@ async def update_route(
 ) -> IncidentPublic | SharedIncidentPublic:
     """Tell or stop telling your supervisor, the agenda, the follow-up time, your note
     (yours only; If-Match)."""
-    tagged = await update_incident_view(session, ring, actor, incident_id, body, if_match, now)
-    response.headers["ETag"] = tagged.etag
-    return tagged.view
+    return with_etag(
+        await update_incident_view(session, ring, actor, incident_id, body, if_match, now), response
+    )

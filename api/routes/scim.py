@@ -130,6 +130,38 @@ def _etag(resource: ScimUser | Group) -> dict[str, str]:
     return {"ETag": version} if version else {}
 
 
+class Listing:
+    """A list request's query (RFC 7644 3.4.2): the filter, the 1-based page, the attributes."""
+
+    def __init__(
+        self,
+        filter: Annotated[str | None, Query(max_length=1000)] = None,  # noqa: A002
+        start_index: Annotated[int, Query(alias="startIndex")] = 1,
+        count: Annotated[int, Query()] = 100,
+        shown: Shown = None,
+    ) -> None:
+        self.filter, self.start_index, self.count, self.shown = filter, start_index, count, shown
+
+    def answer(self, page_type: type[ListResponse[Any]], total: int, found: list[Any]) -> Response:
+        page = page_type(
+            total_results=total,
+            start_index=max(self.start_index, 1),
+            items_per_page=len(found),
+            resources=found or None,
+        )
+        return scim_response(
+            page.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=self.shown)
+        )
+
+
+ListingDep = Annotated[Listing, Depends()]
+
+
+def _created(resource: ScimUser | Group, body: dict[str, Any]) -> Response:
+    location = resource.meta.location if resource.meta and resource.meta.location else ""
+    return scim_response(body, 201, {**_etag(resource), "Location": location})
+
+
 @router.get("/ServiceProviderConfig")
 async def service_provider_config(_scope: ScopeDep) -> Response:
     config = ServiceProviderConfig(
@@ -235,26 +267,11 @@ async def schema(schema_id: str, scope: ScopeDep) -> Response:
 
 
 @router.get("/Users")
-async def list_users_route(
-    scope: ScopeDep,
-    session: SessionDep,
-    filter: Annotated[str | None, Query(max_length=1000)] = None,  # noqa: A002
-    start_index: Annotated[int, Query(alias="startIndex")] = 1,
-    count: Annotated[int, Query()] = 100,
-    shown: Shown = None,
-) -> Response:
+async def list_users_route(scope: ScopeDep, session: SessionDep, q: ListingDep) -> Response:
     total, users = await list_users(
-        session, scope, filter_text=filter, start_index=start_index, count=count
+        session, scope, filter_text=q.filter, start_index=q.start_index, count=q.count
     )
-    page = ListResponse[ScimUser](
-        total_results=total,
-        start_index=max(start_index, 1),
-        items_per_page=len(users),
-        resources=users or None,
-    )
-    return scim_response(
-        page.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=shown)
-    )
+    return q.answer(ListResponse[ScimUser], total, users)
 
 
 @router.post("/Users")
@@ -262,11 +279,7 @@ async def create_user_route(
     request: Request, scope: ScopeDep, session: SessionDep, now: Now
 ) -> Response:
     user = await create_user(session, scope, await _body(request), now)
-    headers = {
-        **_etag(user),
-        "Location": user.meta.location if user.meta and user.meta.location else "",
-    }
-    return scim_response(dump(user, Context.RESOURCE_CREATION_RESPONSE), 201, headers)
+    return _created(user, dump(user, Context.RESOURCE_CREATION_RESPONSE))
 
 
 @router.get("/Users/{user_id}")
@@ -303,26 +316,11 @@ async def delete_user_route(
 
 
 @router.get("/Groups")
-async def list_groups_route(
-    scope: ScopeDep,
-    session: SessionDep,
-    filter: Annotated[str | None, Query(max_length=1000)] = None,  # noqa: A002
-    start_index: Annotated[int, Query(alias="startIndex")] = 1,
-    count: Annotated[int, Query()] = 100,
-    shown: Shown = None,
-) -> Response:
+async def list_groups_route(scope: ScopeDep, session: SessionDep, q: ListingDep) -> Response:
     total, groups = await list_groups(
-        session, scope, filter_text=filter, start_index=start_index, count=count
+        session, scope, filter_text=q.filter, start_index=q.start_index, count=q.count
     )
-    page = ListResponse[Group](
-        total_results=total,
-        start_index=max(start_index, 1),
-        items_per_page=len(groups),
-        resources=groups or None,
-    )
-    return scim_response(
-        page.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=shown)
-    )
+    return q.answer(ListResponse[Group], total, groups)
 
 
 @router.post("/Groups")
@@ -330,13 +328,7 @@ async def create_group_route(
     request: Request, scope: ScopeDep, session: SessionDep, now: Now
 ) -> Response:
     group = await create_group(session, scope, await _body(request), now)
-    headers = {
-        **_etag(group),
-        "Location": group.meta.location if group.meta and group.meta.location else "",
-    }
-    return scim_response(
-        group.model_dump(scim_ctx=Context.RESOURCE_CREATION_RESPONSE), 201, headers
-    )
+    return _created(group, group.model_dump(scim_ctx=Context.RESOURCE_CREATION_RESPONSE))
 
 
 @router.get("/Groups/{group_id}")

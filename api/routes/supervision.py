@@ -20,8 +20,9 @@ from api.deps import (
     SupervisorOrManager,
 )
 from api.problems import problems
+from api.responses import with_etag
 from models.directory.staff import Cohort
-from models.etag import Tagged, etag_for
+from models.etag import etag_for
 from models.pagination import DEFAULT_LIMIT
 from models.schemas import Page
 from models.supervision import ActionStatus, SessionStatus
@@ -145,7 +146,7 @@ async def schedule_session_route(
     tagged, created = await schedule_session(session, ring, actor, body, now)
     if not created:
         response.status_code = 200
-    return _tagged(tagged, response)
+    return with_etag(tagged, response)
 
 
 @router.get(
@@ -183,12 +184,7 @@ async def get_session_route(
     response: Response,
 ) -> SessionPublic:
     """One session with as much of its record as you may see (`access` says how much)."""
-    return _tagged(await read_session(session, ring, actor, session_id, now), response)
-
-
-def _tagged(tagged: Tagged[SessionPublic], response: Response) -> SessionPublic:
-    response.headers["ETag"] = tagged.etag
-    return tagged.view
+    return with_etag(await read_session(session, ring, actor, session_id, now), response)
 
 
 @router.post(
@@ -208,7 +204,7 @@ async def cancel_session_route(
     if_match: IfMatch = None,
 ) -> SessionPublic:
     """Cancel a scheduled session, with the reason (If-Match optional)."""
-    return _tagged(
+    return with_etag(
         await cancel_session(session, ring, actor, session_id, body, if_match, now), response
     )
 
@@ -230,7 +226,7 @@ async def record_session_route(
     if_match: IfMatchRequired,
 ) -> SessionPublic:
     """Write the record (the session's supervisor; If-Match required; until sign-off)."""
-    return _tagged(
+    return with_etag(
         await write_record(session, ring, actor, session_id, body, if_match, now), response
     )
 
@@ -252,7 +248,7 @@ async def sign_off_route(
     if_match: IfMatch = None,
 ) -> SessionPublic:
     """Sign your supervision record, agreeing or disagreeing with a comment; it then locks."""
-    return _tagged(
+    return with_etag(
         await sign_off_session(session, ring, actor, session_id, body, if_match, now), response
     )
 
@@ -274,7 +270,7 @@ async def add_addendum_route(
     response: Response,
 ) -> SessionPublic:
     """Add a dated note to a signed-off record (the supervisee or the supervisor)."""
-    return _tagged(await add_addendum(session, ring, actor, session_id, body, now), response)
+    return with_etag(await add_addendum(session, ring, actor, session_id, body, now), response)
 
 
 @router.post(

@@ -20,8 +20,8 @@ from api.deps import (
     SessionDep,
 )
 from api.problems import problems
+from api.responses import with_etag
 from models.agreement import AgreementStatus
-from models.etag import Tagged
 from models.pagination import DEFAULT_LIMIT
 from models.schemas import Page
 from supervision.agreements import (
@@ -39,11 +39,6 @@ from supervision.schemas_agreement import (
 )
 
 router = APIRouter(prefix="/supervision/agreements", tags=["supervision"])
-
-
-def _tagged(tagged: Tagged[AgreementPublic], response: Response) -> AgreementPublic:
-    response.headers["ETag"] = tagged.etag
-    return tagged.view
 
 
 @router.post(
@@ -72,7 +67,7 @@ async def create_agreement_route(
     tagged, created = await create_agreement(session, ring, actor, body, now)
     if not created:
         response.status_code = 200
-    return _tagged(tagged, response)
+    return with_etag(tagged, response)
 
 
 @router.get(
@@ -118,7 +113,7 @@ async def get_agreement_route(
 ) -> AgreementPublic:
     """One agreement: the terms for the two people in it, dates and signatures for managers
     above and admins (`access` says which)."""
-    return _tagged(await read_agreement(session, ring, actor, agreement_id, now), response)
+    return with_etag(await read_agreement(session, ring, actor, agreement_id, now), response)
 
 
 @router.put(
@@ -138,7 +133,7 @@ async def update_agreement_route(
     if_match: IfMatchRequired,
 ) -> AgreementPublic:
     """Rewrite a draft (either person; If-Match required); signatures so far are cleared."""
-    return _tagged(
+    return with_etag(
         await update_agreement(session, ring, actor, agreement_id, body, if_match, now), response
     )
 
@@ -160,6 +155,6 @@ async def sign_agreement_route(
 ) -> AgreementPublic:
     """Sign a draft as the supervisee or the supervisor (If-Match: the version you read); the
     second signature brings it into force and supersedes the previous version."""
-    return _tagged(
+    return with_etag(
         await sign_agreement(session, ring, actor, agreement_id, if_match, now), response
     )

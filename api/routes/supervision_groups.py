@@ -23,7 +23,7 @@ from api.deps import (
     SupervisorOrManager,
 )
 from api.problems import problems
-from models.etag import Tagged
+from api.responses import with_etag
 from models.pagination import DEFAULT_LIMIT
 from models.schemas import Page
 from models.supervision import SessionStatus
@@ -44,11 +44,6 @@ from supervision.schemas_group import (
 )
 
 router = APIRouter(prefix="/supervision/group-sessions", tags=["supervision"])
-
-
-def _tagged(tagged: Tagged[GroupSessionPublic], response: Response) -> GroupSessionPublic:
-    response.headers["ETag"] = tagged.etag
-    return tagged.view
 
 
 @router.post(
@@ -77,7 +72,7 @@ async def schedule_group_route(
     tagged, created = await schedule_group_session(session, ring, actor, body, now)
     if not created:
         response.status_code = 200
-    return _tagged(tagged, response)
+    return with_etag(tagged, response)
 
 
 @router.get(
@@ -115,7 +110,7 @@ async def get_group_route(
     response: Response,
 ) -> GroupSessionPublic:
     """One group session with as much of its record as you may see (`access` says how much)."""
-    return _tagged(await read_group_session(session, ring, actor, group_id, now), response)
+    return with_etag(await read_group_session(session, ring, actor, group_id, now), response)
 
 
 @router.post(
@@ -136,7 +131,7 @@ async def cancel_group_route(
 ) -> GroupSessionPublic:
     """Call off a scheduled group session, with the reason (the facilitator; If-Match
     optional, as for one-to-ones)."""
-    return _tagged(
+    return with_etag(
         await cancel_group_session(session, ring, actor, group_id, body, if_match, now), response
     )
 
@@ -159,7 +154,7 @@ async def record_group_route(
 ) -> GroupSessionPublic:
     """Write the group record: attendance, presenter, the case mapped, notes (the
     facilitator; If-Match required). A rewrite clears the acknowledgements."""
-    return _tagged(
+    return with_etag(
         await write_group_record(session, ring, actor, group_id, body, if_match, now), response
     )
 
@@ -180,6 +175,6 @@ async def acknowledge_group_route(
     if_match: IfMatchRequired,
 ) -> GroupSessionPublic:
     """Acknowledge the group record you read (an attendee who was there; If-Match)."""
-    return _tagged(
+    return with_etag(
         await acknowledge_group_record(session, ring, actor, group_id, if_match, now), response
     )

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Response
 
 from api.deps import CurrentActor, Cursor, IfMatchRequired, Limit, Now, SessionDep
 from api.problems import problems
+from api.responses import with_etag
 from models.pagination import DEFAULT_LIMIT
 from models.schemas import Page
 from wellbeing.schemas import (
@@ -110,9 +111,7 @@ async def get_route(
     request_id: uuid.UUID, actor: CurrentActor, session: SessionDep, now: Now, response: Response
 ) -> MyTalkRequestPublic | TalkRequestPublic:
     """One request: yours, or one sent to you."""
-    tagged = await talk_request_view(session, actor, request_id, now)
-    response.headers["ETag"] = tagged.etag
-    return tagged.view
+    return with_etag(await talk_request_view(session, actor, request_id, now), response)
 
 
 @router.post(
@@ -130,9 +129,7 @@ async def acknowledge_route(
     if_match: IfMatchRequired,
 ) -> MyTalkRequestPublic | TalkRequestPublic:
     """Say you have seen it and will be in touch (the person asked; If-Match)."""
-    tagged = await acknowledge_view(session, actor, request_id, if_match, now)
-    response.headers["ETag"] = tagged.etag
-    return tagged.view
+    return with_etag(await acknowledge_view(session, actor, request_id, if_match, now), response)
 
 
 @router.post(
@@ -152,6 +149,6 @@ async def close_route(
 ) -> MyTalkRequestPublic | TalkRequestPublic:
     """Close it with an outcome (the person asked), or withdraw your own
     (`declined_by_practitioner`); If-Match."""
-    tagged = await close_view(session, actor, request_id, body.outcome, if_match, now)
-    response.headers["ETag"] = tagged.etag
-    return tagged.view
+    return with_etag(
+        await close_view(session, actor, request_id, body.outcome, if_match, now), response
+    )

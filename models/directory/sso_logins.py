@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.directory.identity import SsoLogin
+from models.directory.lapsed import lapsed_sso_logins
 from models.directory.organisation import Organisation
 from models.directory.tokens import hash_token
 
@@ -48,12 +49,7 @@ async def record_login(
             expires_at=now + lifetime,
         )
     )
-    await session.exec(
-        sa.delete(SsoLogin).where(
-            col(SsoLogin.organisation_id) == organisation_id,
-            col(SsoLogin.expires_at) <= now,
-        )
-    )
+    await session.exec(lapsed_sso_logins(organisation_id, now))
     await session.flush()
 
 

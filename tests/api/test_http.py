@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -254,9 +255,11 @@ async def test_metrics_count_requests_by_route_template(
 
 async def test_startup_warms_up_without_a_trace_in_metrics(make_app: AppFactory) -> None:
     """The startup's warm-up request (api.app.warm_up) goes to the router, not through the
-    middleware: an operator's request counts and the logs never show it."""
+    middleware: an operator's request counts and the logs never show it. Startup freezes
+    the heap it built (gc.freeze) and shutdown unfreezes it."""
     app = make_app()
     async with app.router.lifespan_context(app):
+        assert gc.get_freeze_count() > 0  # what startup built is out of the collector's way
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
             assert (await c.get("/healthz")).status_code == 200
@@ -265,6 +268,7 @@ async def test_startup_warms_up_without_a_trace_in_metrics(make_app: AppFactory)
         line for line in text.splitlines() if line.startswith("harbour_http_requests_total{")
     ]
     assert counted == ['harbour_http_requests_total{method="GET",route="/healthz",status="200"} 1']
+    assert gc.get_freeze_count() == 0  # and shutdown gave it back
 
 
 async def test_an_unexpected_error_is_a_500_problem_without_details(

@@ -35,7 +35,7 @@ async def test_reminder_job_runs_only_for_the_leader(
 
     scheduler.is_leader = False
     assert await scheduler.reminders() == 0
-    assert await scheduler.retention() == Purged(0, 0)
+    assert await scheduler.retention() == Purged(0, 0, 0)
     assert await count() == 0
     scheduler.is_leader = True
     assert await scheduler.reminders() > 0

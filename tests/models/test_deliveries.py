@@ -138,7 +138,7 @@ async def test_retention_deletes_old_settled_records_and_nothing_is_sent_again(
     await sweep_organisation(db, other.org.id, now, push=True)
     await db.flush()
 
-    purged = await retention(db, now, deliveries_kept=kept)
+    purged = await retention(db, now, deliveries_kept=kept, web_idle=timedelta(hours=1))
 
     assert purged.deliveries == 2
     left = await db.exec(select(Delivery.id).where(col(Delivery.organisation_id) == team.org.id))
