@@ -21,6 +21,7 @@ from starlette.types import Message
 from api import problems
 from api.delivery.scheduler import Scheduler
 from api.deps import Clock, system_clock
+from api.heap import freeze_startup_heap
 from api.logs import configure_logging
 from api.mail import Mailer
 from api.metrics import Metrics
@@ -218,8 +219,7 @@ async def warm_up(app: FastAPI) -> None:
         return None
 
     await app.router(scope, receive, send)
-    gc.collect()
-    gc.freeze()
+    freeze_startup_heap()
 
 
 SWAGGER = "/app/assets/swagger"  # built by `make assets` from swagger-ui-dist (no CDN)

@@ -1,11 +1,18 @@
 """The scale of the rest: oversight and the reminder sweep over a 5,000-person council.
 
     .venv/bin/python -m bench.bench_scale [--staff 5000] [--years 5] [--repeats 20]
+        [--db harbour_bench_scale] [--keep] [--reuse] [--no-10x] [--profile DIR] [--no-freeze]
 
-On PostgreSQL (`harbour_bench_scale`, made afresh and dropped after). Seeds one council of
-`--staff` people: a directorate, services of 500 (50 teams of a supervisor and nine
-practitioners), a manager per service; `--years` of history per practitioner (a signed-off
-session a month with an action each, the older actions done; annual leave twice a year),
+On PostgreSQL (`--db`, default `harbour_bench_scale`, made afresh and dropped after unless
+`--keep`; `--reuse` times a kept database as it is, its outbox emptied first so the first
+sweep is a first again, and seeds nothing; `--no-10x` stops before growing the history;
+`--profile DIR` writes pyinstrument profiles of the roll-ups and of each sweep there; the
+startup heap is frozen as the server and the worker do, unless `--no-freeze`).
+
+Seeds one council of `--staff` people: a directorate, services of 500 (50 teams of a
+supervisor and nine practitioners), a manager per service; `--years` of history per
+practitioner (a signed-off session a month with an action each, the older actions done;
+annual leave twice a year),
 plus what a live council has pending (a session awaiting write-up, one awaiting sign-off, a
 recent cancellation, two open actions), and an Android phone each. Then:
 
@@ -22,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import time
 import uuid
@@ -32,8 +40,10 @@ from typing import Any
 import asyncpg
 from alembic import command
 from sqlalchemy import event
+from sqlalchemy.orm import configure_mappers
 
 from api.delivery.sweep import sweep_organisation
+from api.heap import freeze_startup_heap
 from migrations import alembic_config
 from models.db import create_engine, create_session_factory, session_scope
 from models.directory.service import actor_for
@@ -41,7 +51,7 @@ from models.directory.staff import Staff
 from supervision.oversight.rollup import unit_oversight
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-DB_NAME = "harbour_bench_scale"
+DB_NAME = "harbour_bench_scale"  # --db replaces it
 # Monday 09:30 in London: the weekly nudge is due and nobody is in quiet hours.
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 TODAY = NOW.date()
@@ -49,8 +59,8 @@ SERVICE = 500
 TEAM = 10
 
 
-def _dsn() -> str:
-    return PG_ADMIN.rsplit("/", 1)[0] + f"/{DB_NAME}"
+def _dsn(name: str) -> str:
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
 
 
 @dataclass
@@ -329,8 +339,32 @@ def _pct(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
+class _Profiler:
+    """A pyinstrument profile of one block, written to `directory/name.html` (no-op without)."""
+
+    def __init__(self, directory: str | None, name: str) -> None:
+        self.directory, self.name = directory, name
+        self.profiler: Any = None
+
+    def __enter__(self) -> None:
+        if self.directory:
+            from pyinstrument import Profiler
+
+            self.profiler = Profiler(async_mode="enabled")
+            self.profiler.start()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.profiler is not None:
+            self.profiler.stop()
+            path = f"{self.directory}/{self.name}"
+            with open(f"{path}.html", "w") as out:
+                out.write(self.profiler.output_html())
+            with open(f"{path}.txt", "w") as out:
+                out.write(self.profiler.output_text(unicode=False, color=False))
+
+
 async def _oversight(
-    factory: Any, council: Council, repeats: int, statements: list[str]
+    factory: Any, council: Council, repeats: int, statements: list[str], profile: str | None
 ) -> tuple[float, float, int, int]:
     async with session_scope(factory) as session:
         manager = await session.get(Staff, council.service_manager)
@@ -346,69 +380,121 @@ async def _oversight(
             count = len(statements)
             people = len(view.staff)
     samples = samples[2:]  # the first two warm the caches
+    if profile:
+        async with session_scope(factory) as session:
+            with _Profiler(profile, "oversight"):
+                for _ in range(repeats):
+                    await unit_oversight(session, actor, council.service, NOW)
     return statistics.median(samples), _pct(samples, 0.95), count, people
 
 
-async def _sweep(factory: Any, council: Council, statements: list[str]) -> tuple[float, int, int]:
+async def _sweep(
+    factory: Any, council: Council, statements: list[str], profile: str | None, name: str
+) -> tuple[float, int, int]:
     async with session_scope(factory) as session:
         statements.clear()
-        start = time.perf_counter()
-        created = await sweep_organisation(session, council.org, NOW, push=True)
-        took = time.perf_counter() - start
+        with _Profiler(profile, f"sweep-{name}"):
+            start = time.perf_counter()
+            created = await sweep_organisation(session, council.org, NOW, push=True)
+            took = time.perf_counter() - start
     return took, len(created), len(statements)
 
 
-async def main(staff_count: int, years: int, repeats: int, keep: bool) -> None:
-    admin = await asyncpg.connect(PG_ADMIN)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-    await admin.execute(f'CREATE DATABASE "{DB_NAME}"')
-    await admin.close()
-    url = f"postgresql+asyncpg://{_dsn().split('://', 1)[1]}"
+async def _council(conn: asyncpg.Connection) -> Council:
+    """The council a kept database holds (`--reuse`)."""
+    org = await conn.fetchval("SELECT id FROM organisations WHERE name = 'Scale Council'")
+    head = await conn.fetchval(
+        "SELECT manager_id FROM units WHERE organisation_id = $1 AND parent_id IS NULL", org
+    )
+    service, manager = await conn.fetchrow(
+        "SELECT id, manager_id FROM units WHERE organisation_id = $1 AND name = 'Service 0'", org
+    )
+    rows = await conn.fetch(
+        "SELECT id, supervisor_id FROM staff WHERE organisation_id = $1 "
+        "AND supervisor_id IS NOT NULL ORDER BY id",
+        org,
+    )
+    return Council(org, head, service, manager, [(r[0], r[1]) for r in rows])
+
+
+async def _empty_outbox(conn: asyncpg.Connection, council: Council) -> None:
+    """Undo earlier sweeps of a kept database (the deliveries go with their notifications)."""
+    await conn.execute(
+        "DELETE FROM changes WHERE organisation_id = $1 AND entity_type = 'notification'",
+        council.org,
+    )
+    await conn.execute("DELETE FROM notifications WHERE organisation_id = $1", council.org)
+    await conn.execute("VACUUM ANALYZE notifications")
+    await conn.execute("VACUUM ANALYZE deliveries")
+
+
+async def main(args: argparse.Namespace) -> None:
+    staff_count, years, repeats, name = args.staff, args.years, args.repeats, args.db
+    if not args.reuse:
+        admin = await asyncpg.connect(PG_ADMIN)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.close()
+    url = f"postgresql+asyncpg://{_dsn(name).split('://', 1)[1]}"
     await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
-    conn = await asyncpg.connect(_dsn())
+    conn = await asyncpg.connect(_dsn(name))
     started = time.perf_counter()
-    council = await seed(conn, staff_count, years)
+    if args.reuse:
+        council = await _council(conn)
+        await _empty_outbox(conn, council)
+    else:
+        council = await seed(conn, staff_count, years)
     total = await conn.fetchval("SELECT count(*) FROM staff")
     history = await conn.fetchval("SELECT count(*) FROM supervision_sessions")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
-        f"seeded {total:,} staff, {history:,} sessions ({years} years) "
-        f"in {time.perf_counter() - started:.0f} s"
+        f"{'reused' if args.reuse else 'seeded'} {total:,} staff, {history:,} sessions "
+        f"in {time.perf_counter() - started:.0f} s; load average {load}"
     )
     engine = create_engine(url, pool_size=2)
     factory = create_session_factory(engine)
+    if not args.no_freeze:
+        # As `harbour serve` and `harbour worker` do at the end of their startup (api.heap).
+        configure_mappers()
+        freeze_startup_heap()
     statements: list[str] = []
     event.listen(
         engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(str(a[2]))
     )
+    profile = args.profile
     try:
-        p50, p95, count, people = await _oversight(factory, council, repeats, statements)
+        p50, p95, count, people = await _oversight(factory, council, repeats, statements, profile)
         print(
-            f"  oversight roll-up, {people}-person service, {years}y history: "
+            f"  oversight roll-up, {people}-person service, {history:,} sessions: "
             f"p50 {p50 * 1000:.1f} ms  p95 {p95 * 1000:.1f} ms  ({count} statements; "
             f"target p95 < 50 ms)"
         )
-        for name in ("first", "repeat"):
-            took, made, n = await _sweep(factory, council, statements)
+        for run in ("first", "repeat"):
+            took, made, n = await _sweep(factory, council, statements, profile, run)
             print(
-                f"  reminder sweep ({name}), {total:,} staff: {took:.2f} s, {made:,} new, "
+                f"  reminder sweep ({run}), {total:,} staff: {took:.2f} s, {made:,} new, "
                 f"{n} statements (target < 2 s)"
             )
+        if args.reuse or args.no_10x:
+            return
         added = await _more_history(conn, council, years)
         print(f"  + {added:,} older sessions (history 10x: {years * 10} years)")
-        p50x, p95x, count_x, _ = await _oversight(factory, council, repeats, statements)
+        p50x, p95x, count_x, _ = await _oversight(factory, council, repeats, statements, None)
         print(
             f"  oversight roll-up, {years * 10}y history: p50 {p50x * 1000:.1f} ms  "
             f"p95 {p95x * 1000:.1f} ms  ({count_x} statements); "
             f"10x/1x p95 {p95x / p95:.2f} (target < 1.5)"
         )
-        took, made, n = await _sweep(factory, council, statements)
+        took, made, n = await _sweep(factory, council, statements, None, "repeat-10x")
         print(f"  reminder sweep (repeat), {years * 10}y history: {took:.2f} s, {made} new")
+        load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        print(f"  load average {load}")
     finally:
         await engine.dispose()
         await conn.close()
-        if not keep:
+        if not args.keep and not args.reuse:
             admin = await asyncpg.connect(PG_ADMIN)
-            await admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             await admin.close()
 
 
@@ -417,6 +503,12 @@ if __name__ == "__main__":
     parser.add_argument("--staff", type=int, default=5000)
     parser.add_argument("--years", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--keep", action="store_true")
-    args = parser.parse_args()
-    asyncio.run(main(args.staff, args.years, args.repeats, args.keep))
+    parser.add_argument("--db", default=DB_NAME, help="the benchmark database's name")
+    parser.add_argument("--keep", action="store_true", help="keep the database after")
+    parser.add_argument("--reuse", action="store_true", help="time a kept database as it is")
+    parser.add_argument("--no-10x", action="store_true", help="do not grow the history")
+    parser.add_argument("--profile", metavar="DIR", help="write pyinstrument profiles here")
+    parser.add_argument(
+        "--no-freeze", action="store_true", help="leave the startup heap to the collector"
+    )
+    asyncio.run(main(parser.parse_args()))

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Field, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from models.actor import Actor
 from models.base import TenantTable, utc_column
+from models.db import is_postgresql, one_of
 from models.directory.staff import Role, Staff
 from models.errors import NotFound
 from models.pagination import Keyset, keyset_page
@@ -141,12 +143,64 @@ async def absence_spans(
     ending_on_or_after: date | None = None,
 ) -> dict[uuid.UUID, list[tuple[date, date]]]:
     """Absence spans (inclusive) per staff member, in one statement."""
-    stmt = select(col(Absence.staff_id), col(Absence.starts_on), col(Absence.ends_on)).where(
-        col(Absence.organisation_id) == organisation_id, col(Absence.staff_id).in_(staff_ids)
+    column = col(Absence.staff_id)
+    member = (
+        column.in_(staff_ids)
+        if isinstance(staff_ids, sa.Select)
+        else one_of(session, column, staff_ids)
+    )
+    stmt = select(column, col(Absence.starts_on), col(Absence.ends_on)).where(
+        col(Absence.organisation_id) == organisation_id, member
     )
     if ending_on_or_after is not None:
         stmt = stmt.where(col(Absence.ends_on) >= ending_on_or_after)
     spans: dict[uuid.UUID, list[tuple[date, date]]] = {}
     for staff_id, starts_on, ends_on in (await session.exec(stmt)).all():
         spans.setdefault(staff_id, []).append((starts_on, ends_on))
+    return spans
+
+
+async def absence_spans_from(
+    session: AsyncSession, organisation_id: uuid.UUID, windows: Mapping[uuid.UUID, date]
+) -> dict[uuid.UUID, list[tuple[date, date]]]:
+    """Absence spans (inclusive) per staff member in `windows`, only those ending on or
+    after that person's own day there, in one statement.
+
+    For the cadence of many people at once (oversight, the reminder sweep): each person's
+    window starts at their last counted session, so one person without any (a supervisor
+    who is never supervised here, a starter) no longer makes everyone's absences since
+    their start date be read. On PostgreSQL the days go in as arrays joined to the
+    absences; elsewhere the earliest day filters in SQL and each person's in Python."""
+    if not windows:
+        return {}
+    a = Absence
+    if is_postgresql(session):
+        days = (
+            sa.func.unnest(
+                sa.bindparam("window_staff", list(windows), type_=postgresql.ARRAY(sa.Uuid())),
+                sa.bindparam(
+                    "window_days", list(windows.values()), type_=postgresql.ARRAY(sa.Date())
+                ),
+            )
+            .table_valued("staff_id", "from_day")
+            .render_derived(name="windows")
+        )
+        stmt = (
+            select(col(a.staff_id), col(a.starts_on), col(a.ends_on))
+            .join(
+                days,
+                sa.and_(days.c.staff_id == col(a.staff_id), col(a.ends_on) >= days.c.from_day),
+            )
+            .where(col(a.organisation_id) == organisation_id)
+        )
+    else:
+        stmt = select(col(a.staff_id), col(a.starts_on), col(a.ends_on)).where(
+            col(a.organisation_id) == organisation_id,
+            col(a.staff_id).in_(list(windows)),
+            col(a.ends_on) >= min(windows.values()),
+        )
+    spans: dict[uuid.UUID, list[tuple[date, date]]] = {}
+    for staff_id, starts_on, ends_on in (await session.exec(stmt)).all():
+        if ends_on >= windows[staff_id]:
+            spans.setdefault(staff_id, []).append((starts_on, ends_on))
     return spans

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -134,13 +134,16 @@ def per_database(build: Callable[[InList], _T]) -> dict[str, _T]:
     one prepared statement whatever the list's length, and nothing expanded per execution)
     and an expanding `IN` on SQLite. Run it as `stmt[dialect_name(session)]`."""
     return {
-        "postgresql": build(
-            lambda column, name: (
-                column == sa.any_(sa.bindparam(name, type_=postgresql.ARRAY(column.type)))
-            )
-        ),
+        "postgresql": build(lambda column, name: _any_of_array(column, name)),
         "sqlite": build(lambda column, name: column.in_(sa.bindparam(name, expanding=True))),
     }
+
+
+def _any_of_array(column: Any, name: str | None, **value: Any) -> sa.ColumnElement[bool]:
+    """PostgreSQL's `column = ANY(:name)`, the list bound as one array parameter."""
+    array = postgresql.ARRAY(column.type)
+    found: sa.ColumnElement[bool] = column == sa.any_(sa.bindparam(name, type_=array, **value))
+    return found
 
 
 def dialect_name(session: AsyncSession) -> str:
@@ -149,6 +152,18 @@ def dialect_name(session: AsyncSession) -> str:
 
 def is_postgresql(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+def one_of(session: AsyncSession, column: Any, values: Iterable[Any]) -> sa.ColumnElement[bool]:
+    """`column IN (values)`, built where it runs (`per_database` builds a statement once);
+    on PostgreSQL `column = ANY(:values)`, the values one array parameter. For the sweeps'
+    thousands of ids: an IN list of thousands of parameters costs more to build, bind and
+    plan than the query costs to run, and each length is a new prepared statement."""
+    listed = list(values)
+    if is_postgresql(session):
+        return _any_of_array(column, None, value=listed)
+    found: sa.ColumnElement[bool] = column.in_(listed)
+    return found
 
 
 def insert_for(session: AsyncSession, table: Any) -> Any:

@@ -10,6 +10,7 @@ import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 
 from models.calendar import DEFAULT_NATION, Nation
 from models.directory.staff import Cohort
@@ -142,12 +143,12 @@ def next_due_on(
         due = extended
 
 
-def absences_matter_from(people: Iterable[tuple[date, date | None]], today: date) -> date:
-    """The earliest day an absence can still matter to `cadence` for any of `people`
-    ((started_on, last counted session) each): one ending before every person's window and
-    before today changes no due date and no `on_leave`, so callers need not read it."""
-    starts = [last + timedelta(days=1) if last is not None else started for started, last in people]
-    return min([*starts, today])
+def absence_window_from(started_on: date, last_counted_on: date | None, today: date) -> date:
+    """The earliest day an absence can still matter to `cadence` for one person: one ending
+    before their window (the day after their last counted session, or their start) and
+    before today changes no due date and no `on_leave`."""
+    start = last_counted_on + timedelta(days=1) if last_counted_on is not None else started_on
+    return min(start, today)
 
 
 def days_overdue(next_due: date, today: date) -> int:
@@ -158,8 +159,12 @@ def on_leave(absences: Iterable[Span], today: date) -> bool:
     return any(start <= today <= end for start, end in absences)
 
 
+@lru_cache(maxsize=4096)
 def add_working_days(start: date, days: int, holidays: frozenset[date] = frozenset()) -> date:
-    """The date `days` working days after `start` (weekends and `holidays` skipped)."""
+    """The date `days` working days after `start` (weekends and `holidays` skipped).
+
+    Cached: oversight and the sweep ask it for the deadlines of every pending session, and
+    a council's sessions fall on a few hundred distinct days."""
     current = start
     remaining = days
     while remaining > 0:

@@ -14,20 +14,33 @@ One statement each. Leavers are never reminded (only active staff are in `staff`
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.agreement import AgreementStatus, SupervisionAgreement
-from models.directory.staff import Staff
 from models.group_supervision import Attendance, GroupAttendee, GroupSession
 from models.notifications.outbox import NotificationKind, Reminder
 from models.supervision import SessionStatus
 from supervision.status import local_today
 
 K = NotificationKind
+
+
+class _Person(Protocol):
+    """What these rules read of an active staff member (`supervision.reminders.Person`)."""
+
+    @property
+    def supervisor_id(self) -> uuid.UUID | None: ...
+
+    @property
+    def timezone(self) -> str: ...
+
+
 # "Near": the review is due within this many days (a fortnight: time to book it).
 REVIEW_SOON_DAYS = 14
 
@@ -52,7 +65,7 @@ def group_upcoming(scheduled_for: datetime, now: datetime) -> NotificationKind |
 
 
 async def agreement_reminders(
-    session: AsyncSession, org: uuid.UUID, staff: dict[uuid.UUID, Staff], now: datetime
+    session: AsyncSession, org: uuid.UUID, staff: Mapping[uuid.UUID, _Person], now: datetime
 ) -> list[Reminder]:
     """Both people of each agreement in force whose review is near or past: only while it is
     the agreement of the supervisee's current supervisory relationship."""
@@ -83,7 +96,7 @@ async def agreement_reminders(
 
 
 async def group_reminders(
-    session: AsyncSession, org: uuid.UUID, staff: dict[uuid.UUID, Staff], now: datetime
+    session: AsyncSession, org: uuid.UUID, staff: Mapping[uuid.UUID, _Person], now: datetime
 ) -> list[Reminder]:
     """The facilitator and each attendee not marked absent, before a scheduled group."""
     g, a = GroupSession, GroupAttendee

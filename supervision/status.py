@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from models.absence import absence_spans
 from models.actor import Actor
+from models.db import one_of
 from models.directory.staff import Cohort, Staff
 from models.errors import NotFound
 from models.group_supervision import Attendance, GroupAttendee, GroupSession
@@ -39,25 +41,26 @@ def counted(policy: CadencePolicy) -> list[sa.ColumnElement[bool]]:
     ]
 
 
-def _attended_groups(
-    organisation_id: uuid.UUID,
-    staff_ids: SelectOfScalar[uuid.UUID] | list[uuid.UUID],
-    policy: CadencePolicy,
-) -> sa.Select[uuid.UUID, date | None]:
-    """(person, day) for each group session they attended that counts under `policy`."""
+def _latest_attended_group(
+    organisation_id: uuid.UUID, policy: CadencePolicy, on_or_before: date | None
+) -> sa.ScalarSelect[date | None]:
+    """The day of the last counted group session the outer query's staff member attended."""
     a, g = GroupAttendee, GroupSession
-    return (
-        sa.select(col(a.staff_id).label("person"), col(a.held_on).label("held_on"))
+    latest = (
+        sa.select(func.max(col(a.held_on)))
         .join(g, col(g.id) == col(a.group_session_id))
         .where(
             col(a.organisation_id) == organisation_id,
             col(g.organisation_id) == organisation_id,
-            col(a.staff_id).in_(staff_ids),
+            col(a.staff_id) == col(Staff.id),
             col(a.attendance) == Attendance.attended,
             col(g.status) == SessionStatus.recorded,
             col(g.held_minutes) >= policy.minimum_minutes,
         )
     )
+    if on_or_before is not None:
+        latest = latest.where(col(a.held_on) <= on_or_before)
+    return latest.scalar_subquery()
 
 
 async def last_counted_on(
@@ -70,26 +73,36 @@ async def last_counted_on(
 ) -> dict[uuid.UUID, date]:
     """The date of each person's last counted session, in one statement.
 
-    When the policy counts group sessions, a group session a person attended counts for them
-    too (`models/group_supervision.py`): the two kinds are one UNION, still one statement."""
+    A correlated `max(held_on)` per person rather than a GROUP BY over everyone's sessions:
+    on PostgreSQL each is a backward walk of `ix_supervision_sessions_org_supervisee_held`
+    that stops at the newest counted session, so the cost follows the number of people, not
+    the years of history behind them (docs/PERFORMANCE.md, "Scale of the rest"). When the
+    policy counts group sessions, a group session a person attended counts for them too
+    (`models/group_supervision.py`): a second correlated max, over
+    `ix_supervision_group_attendees_org_staff_held`, in the same statement."""
     s = SupervisionSession
-    one_to_one: sa.Select[uuid.UUID, date | None] = sa.select(
-        col(s.supervisee_id).label("person"), col(s.held_on).label("held_on")
-    ).where(
+    latest = sa.select(func.max(col(s.held_on))).where(
         col(s.organisation_id) == organisation_id,
-        col(s.supervisee_id).in_(staff_ids),
+        col(s.supervisee_id) == col(Staff.id),
         *counted(policy),
     )
-    held: sa.Select[uuid.UUID, date | None] | sa.CompoundSelect[uuid.UUID, date | None]
-    held = one_to_one
-    if SessionKind.group in policy.counted_kinds:
-        held = sa.union_all(one_to_one, _attended_groups(organisation_id, staff_ids, policy))
-    sessions = held.subquery()
-    stmt = sa.select(sessions.c.person, func.max(sessions.c.held_on)).group_by(sessions.c.person)
     if on_or_before is not None:
-        stmt = stmt.where(sessions.c.held_on <= on_or_before)
-    result = await session.exec(stmt)  # type: ignore[call-overload]
-    return {sid: day for sid, day in result.all() if day is not None}
+        latest = latest.where(col(s.held_on) <= on_or_before)
+    columns: list[Any] = [col(Staff.id), latest.scalar_subquery()]
+    if SessionKind.group in policy.counted_kinds:
+        columns.append(_latest_attended_group(organisation_id, policy, on_or_before))
+    member = (
+        col(Staff.id).in_(staff_ids)
+        if isinstance(staff_ids, sa.Select)
+        else one_of(session, col(Staff.id), staff_ids)
+    )
+    stmt = sa.select(*columns).where(col(Staff.organisation_id) == organisation_id, member)
+    found: dict[uuid.UUID, date] = {}
+    for sid, *days in (await session.exec(stmt)).all():  # type: ignore[call-overload]
+        held = [day for day in days if day is not None]
+        if held:
+            found[sid] = max(held)
+    return found
 
 
 async def status_of(

@@ -12,11 +12,14 @@ from datetime import datetime, time, timedelta
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.db import one_of
 from models.directory.staff import Role, Staff
 from models.notifications.outbox import NotificationKind, Reminder
 from models.notifications.preferences import preferences_for
 from models.notifications.reminder_time import at_local, zone
 from models.wellbeing import CheckIn
+
+_PRACTITIONER = Role.practitioner.value
 
 
 def nudge_week(
@@ -40,22 +43,24 @@ async def due_nudges(
 ) -> list[Reminder]:
     """Check-in nudges due in one organisation at `now` (practitioners only): two queries for
     the people and their preferences, one for when each of them last checked in."""
-    stmt = select(Staff).where(col(Staff.organisation_id) == organisation_id, col(Staff.active))
-    people = [s for s in (await session.exec(stmt)).all() if Role.practitioner.value in s.roles]
-    prefs = await preferences_for(session, organisation_id, [p.id for p in people])
+    stmt = select(col(Staff.id), col(Staff.roles)).where(
+        col(Staff.organisation_id) == organisation_id, col(Staff.active)
+    )
+    people = [sid for sid, roles in (await session.exec(stmt)).all() if _PRACTITIONER in roles]
+    prefs = await preferences_for(session, organisation_id, people)
     weeks: dict[uuid.UUID, tuple[str, datetime]] = {}
     for person in people:
-        pref = prefs.get(person.id)
+        pref = prefs.get(person)
         if pref is None:
             continue
         week = nudge_week(now, pref.timezone, pref.checkin_nudge_weekday, pref.checkin_nudge_time)
         if week is not None:
-            weeks[person.id] = week
+            weeks[person] = week
     if not weeks:
         return []
     latest = select(col(CheckIn.staff_id), func.max(col(CheckIn.taken_at))).where(
         col(CheckIn.organisation_id) == organisation_id,
-        col(CheckIn.staff_id).in_(list(weeks)),
+        one_of(session, col(CheckIn.staff_id), weeks),
         col(CheckIn.taken_at) >= min(start for _, start in weeks.values()),
     )
     last: dict[uuid.UUID, datetime] = dict(

@@ -28,6 +28,7 @@ from models.absence import absence_spans
 from models.access_log import AccessReason, record_access
 from models.actor import Actor
 from models.changes import ChangeOp, record_change
+from models.db import one_of
 from models.directory.organisation import Unit
 from models.directory.staff import Staff
 from models.errors import Conflict, Invalid, NotFound
@@ -505,7 +506,7 @@ async def note_notified(
     told = (
         await session.exec(
             select(col(Notification.subject_id), col(Notification.created_at)).where(
-                col(Notification.id).in_(list(notification_ids)),
+                one_of(session, col(Notification.id), notification_ids),
                 col(Notification.kind) == NotificationKind.talk_request.value,
             )
         )

@@ -18,13 +18,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.base import TenantTable, new_id, utc_column
-from models.db import CHUNK
+from models.base import TenantTable, UTCDateTime, new_id, utc_column
+from models.db import CHUNK, is_postgresql, one_of
 from models.notifications.outbox import PERSONAL_KINDS, Device, Notification
 from models.notifications.preferences import preferences_for
 from models.notifications.webhooks import Webhook, enabled_webhooks
@@ -92,6 +93,8 @@ async def plan_deliveries(
     """Pending deliveries for new notifications, due when each may be delivered (quiet hours):
     with `push`, one per device of each recipient who has push enabled; and one to the
     organisation's webhook, if it has an enabled one, except for personal kinds."""
+    if is_postgresql(session):
+        return await _plan_in_sql(session, notification_ids, now, push=push)
     if len(notification_ids) > CHUNK:
         planned = 0
         for start in range(0, len(notification_ids), CHUNK):
@@ -100,7 +103,7 @@ async def plan_deliveries(
         return planned
     if not notification_ids:
         return 0
-    stmt = select(Notification).where(col(Notification.id).in_(notification_ids))
+    stmt = select(Notification).where(one_of(session, col(Notification.id), notification_ids))
     notes = (await session.exec(stmt)).all()
     rows: list[dict[str, object]] = []
 
@@ -133,7 +136,8 @@ async def plan_deliveries(
             wanted = {sid for sid, pref in prefs.items() if pref.push_enabled}
             phones: dict[uuid.UUID, list[uuid.UUID]] = {}
             devices = select(col(Device.staff_id), col(Device.id)).where(
-                col(Device.organisation_id) == organisation_id, col(Device.staff_id).in_(wanted)
+                col(Device.organisation_id) == organisation_id,
+                one_of(session, col(Device.staff_id), wanted),
             )
             for staff_id, device_id in (await session.exec(devices)).all() if wanted else []:
                 phones.setdefault(staff_id, []).append(device_id)
@@ -271,3 +275,80 @@ async def purge_settled(session: AsyncSession, organisation_id: uuid.UUID, befor
         )
     )
     return int(result.rowcount)
+
+
+async def _plan_in_sql(
+    session: AsyncSession, notification_ids: Sequence[uuid.UUID], now: datetime, *, push: bool
+) -> int:
+    """`plan_deliveries` on PostgreSQL: the rows made by INSERT ... SELECT from the
+    notifications (joined to the recipients' devices for push), not built in Python and
+    sent one by one; a fixed number of statements per organisation, whatever the number of
+    notifications (a first sweep of a 5,000-person council plans 9,000 at once)."""
+    if not notification_ids:
+        return 0
+    n, d = Notification, Device
+    these = one_of(session, col(n.id), notification_ids)
+    stmt = select(col(n.organisation_id), col(n.recipient_id)).where(these).distinct()
+    recipients: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for organisation_id, recipient_id in (await session.exec(stmt)).all():
+        recipients.setdefault(organisation_id, set()).add(recipient_id)
+    hooks = await enabled_webhooks(session, set(recipients))
+    table: sa.Table = Delivery.__table__  # type: ignore[attr-defined]
+    columns = [
+        "id",
+        "organisation_id",
+        "notification_id",
+        "channel",
+        "device_id",
+        "webhook_id",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+        "updated_at",
+    ]
+    at = sa.bindparam("now", now, type_=UTCDateTime())
+
+    def rows(channel: DeliveryChannel, device: Any, webhook: Any) -> sa.Select[Any]:
+        return sa.select(
+            sa.func.gen_random_uuid(),
+            col(n.organisation_id),
+            col(n.id),
+            sa.literal(channel.value),
+            device,
+            webhook,
+            sa.literal(DeliveryStatus.pending.value),
+            sa.literal(0),
+            col(n.deliver_after),
+            at,
+            at,
+        )
+
+    planned = 0
+    for organisation_id in sorted(recipients, key=str):
+        mine = col(n.organisation_id) == organisation_id
+        if push:
+            prefs = await preferences_for(session, organisation_id, recipients[organisation_id])
+            wanted = [sid for sid, pref in prefs.items() if pref.push_enabled]
+            if wanted:
+                phones = (
+                    rows(DeliveryChannel.push, col(d.id), sa.null())
+                    .join(
+                        d,
+                        sa.and_(
+                            col(d.organisation_id) == col(n.organisation_id),
+                            col(d.staff_id) == col(n.recipient_id),
+                        ),
+                    )
+                    .where(these, mine, one_of(session, col(n.recipient_id), wanted))
+                )
+                result = await session.exec(sa.insert(table).from_select(columns, phones))
+                planned += result.rowcount
+        hook = hooks.get(organisation_id)
+        if hook is not None:
+            webhook = rows(DeliveryChannel.webhook, sa.null(), sa.literal(hook.id)).where(
+                these, mine, col(n.kind).not_in([k.value for k in PERSONAL_KINDS])
+            )
+            result = await session.exec(sa.insert(table).from_select(columns, webhook))
+            planned += result.rowcount
+    return planned

@@ -14,17 +14,19 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Field, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from models.absence import absence_spans
 from models.actor import Actor
-from models.base import TenantTable, new_id, utc_column
+from models.base import TenantTable, UTCDateTime, new_id, utc_column
 from models.changes import ChangeOp, record_change, record_changes
-from models.db import CHUNK, insert_for
+from models.db import CHUNK, insert_for, is_postgresql
 from models.directory.organisation import Organisation
 from models.errors import NotFound
 from models.notifications.preferences import Preferences, preferences_for
@@ -154,24 +156,31 @@ async def schedule(
     prefs: dict[uuid.UUID, Preferences] = {}
     spans: dict[uuid.UUID, list[tuple[date, date]]] = {}
     for organisation_id in {r.organisation_id for r in reminders}:
-        ids = [r.recipient_id for r in reminders if r.organisation_id == organisation_id]
+        ids = list({r.recipient_id for r in reminders if r.organisation_id == organisation_id})
         prefs.update(await preferences_for(session, organisation_id, ids))
         spans.update(
             await absence_spans(
                 session, organisation_id, ids, ending_on_or_after=now.date() - timedelta(days=1)
             )
         )
+    # Whether each recipient may be reminded now, and from when: once per recipient, however
+    # many reminders they have (None: a leaver, or on leave today).
+    after: dict[uuid.UUID, datetime | None] = {}
+    for recipient_id in {r.recipient_id for r in reminders}:
+        pref = prefs.get(recipient_id)
+        if pref is None or on_leave(spans.get(recipient_id, []), local_date(now, pref.timezone)):
+            after[recipient_id] = None
+        else:
+            after[recipient_id] = deliver_after(
+                now, pref.timezone, pref.quiet_hours_start, pref.quiet_hours_end
+            )
     due: list[Due] = []
     for r in reminders:
-        pref = prefs.get(r.recipient_id)
-        if pref is None:
-            continue
-        if on_leave(spans.get(r.recipient_id, []), local_date(now, pref.timezone)):
-            continue
-        after = deliver_after(now, pref.timezone, pref.quiet_hours_start, pref.quiet_hours_end)
-        due.append(
-            Due(r.organisation_id, r.recipient_id, r.kind, r.subject_id, r.occurrence, after)
-        )
+        at = after[r.recipient_id]
+        if at is not None:
+            due.append(
+                Due(r.organisation_id, r.recipient_id, r.kind, r.subject_id, r.occurrence, at)
+            )
     return due
 
 
@@ -201,21 +210,8 @@ async def _stored_keys(session: AsyncSession, due: Sequence[Due]) -> set[Key]:
     return found
 
 
-async def enqueue(session: AsyncSession, due: Iterable[Due], now: datetime) -> list[uuid.UUID]:
-    """Store each occurrence not stored yet; returns the ids of the new notifications.
-
-    One SELECT finds what earlier sweeps stored, so a repeat sweep writes nothing. The rest go
-    in with multi-row INSERT ... ON CONFLICT DO NOTHING on the occurrence constraint, so a
-    concurrent sweep that stored the same key meanwhile makes this one insert nothing for it
-    (on PostgreSQL the second inserter of a key waits for the first transaction, then does
-    nothing). Each new row goes on its recipient's sync feed.
-    """
-    wanted = {_key(d): d for d in due}
-    stored = await _stored_keys(session, list(wanted.values()))
-    # One key order for every sweep: two concurrent sweeps then wait on each other's keys in
-    # the same order and cannot deadlock.
-    fresh = [wanted[k] for k in sorted(set(wanted) - stored, key=lambda k: tuple(map(str, k)))]
-    rows = [
+def _fresh_rows(fresh: Sequence[Due], now: datetime) -> list[dict[str, object]]:
+    return [
         {
             "id": new_id(),
             "organisation_id": d.organisation_id,
@@ -228,16 +224,96 @@ async def enqueue(session: AsyncSession, due: Iterable[Due], now: datetime) -> l
         }
         for d in fresh
     ]
-    stmt = (
-        insert_for(session, Notification)
-        .on_conflict_do_nothing(index_elements=["recipient_id", "kind", "subject_id", "occurrence"])
-        .returning(
-            col(Notification.id), col(Notification.organisation_id), col(Notification.recipient_id)
+
+
+_OCCURRENCE = ["recipient_id", "kind", "subject_id", "occurrence"]
+_RETURNED = (
+    col(Notification.id),
+    col(Notification.organisation_id),
+    col(Notification.recipient_id),
+)
+
+
+def _unnest_insert(due: Sequence[Due], now: datetime) -> sa.Executable:
+    """PostgreSQL: every occurrence in one INSERT ... SELECT FROM unnest(arrays), in the
+    given order, ON CONFLICT DO NOTHING on the occurrence constraint, RETURNING the rows it
+    inserted. Stored occurrences are found by the unique index inside the statement (a
+    conflicting row is not written), so nothing is read back into Python first."""
+
+    def array(name: str, values: list[Any], item: Any) -> sa.BindParameter[Any]:
+        return sa.bindparam(name, values, type_=postgresql.ARRAY(item))
+
+    keys = (
+        sa.func.unnest(
+            array("organisation_ids", [d.organisation_id for d in due], sa.Uuid()),
+            array("recipient_ids", [d.recipient_id for d in due], sa.Uuid()),
+            array("kinds", [d.kind.value for d in due], sa.String()),
+            array("subject_ids", [d.subject_id for d in due], sa.Uuid()),
+            array("occurrences", [d.occurrence for d in due], sa.String()),
+            array("deliver_afters", [d.deliver_after for d in due], UTCDateTime()),
         )
+        .table_valued(
+            "organisation_id",
+            "recipient_id",
+            "kind",
+            "subject_id",
+            "occurrence",
+            "deliver_after",
+            with_ordinality="position",
+        )
+        .render_derived(name="keys")
     )
-    # executemany with RETURNING (SQLAlchemy's "insertmanyvalues"): compiled once, sent in
-    # batches, answering the rows this sweep inserted and none a concurrent one did.
-    result = (await session.exec(stmt, params=rows)).all() if rows else []
+    rows = sa.select(
+        sa.func.gen_random_uuid(),
+        keys.c.organisation_id,
+        keys.c.recipient_id,
+        keys.c.kind,
+        keys.c.subject_id,
+        keys.c.occurrence,
+        sa.bindparam("now", now, type_=UTCDateTime()),
+        keys.c.deliver_after,
+    ).order_by(keys.c.position)
+    columns = ["id", "organisation_id", *_OCCURRENCE, "created_at", "deliver_after"]
+    return (
+        postgresql.insert(Notification)
+        .from_select(columns, rows)
+        .on_conflict_do_nothing(index_elements=_OCCURRENCE)
+        .returning(*_RETURNED)
+    )
+
+
+async def enqueue(session: AsyncSession, due: Iterable[Due], now: datetime) -> list[uuid.UUID]:
+    """Store each occurrence not stored yet; returns the ids of the new notifications.
+
+    INSERT ... ON CONFLICT DO NOTHING on the occurrence constraint, so a repeat sweep writes
+    nothing and a concurrent sweep that stored the same key meanwhile makes this one insert
+    nothing for it (on PostgreSQL the second inserter of a key waits for the first
+    transaction, then does nothing). On PostgreSQL that is one statement for the whole
+    sweep, the keys sent as arrays (`_unnest_insert`); on SQLite one SELECT first finds what
+    earlier sweeps stored and the rest go in with a multi-row INSERT. Each new row goes on
+    its recipient's sync feed.
+    """
+    wanted = {_key(d): d for d in due}
+    # One key order for every sweep: two concurrent sweeps then wait on each other's keys in
+    # the same order and cannot deadlock.
+    ordered = sorted(wanted, key=lambda k: (str(k[0]), k[1], str(k[2]), k[3]))
+    result: Sequence[Any] = []
+    if is_postgresql(session):
+        if ordered:
+            stmt = _unnest_insert([wanted[k] for k in ordered], now)
+            result = (await session.exec(stmt)).all()  # type: ignore[call-overload]
+    else:
+        stored = await _stored_keys(session, list(wanted.values()))
+        rows = _fresh_rows([wanted[k] for k in ordered if k not in stored], now)
+        # executemany with RETURNING (SQLAlchemy's "insertmanyvalues"): compiled once, sent
+        # in batches, answering the rows this sweep inserted and none a concurrent one did.
+        if rows:
+            insert = (
+                insert_for(session, Notification)
+                .on_conflict_do_nothing(index_elements=_OCCURRENCE)
+                .returning(*_RETURNED)
+            )
+            result = (await session.exec(insert, params=rows)).all()
     created = [(nid, org, recipient) for nid, org, recipient in result]
     # Sequence numbers last: record_changes holds the organisation's counter lock until commit.
     for organisation_id in sorted({org for _, org, _ in created}, key=str):

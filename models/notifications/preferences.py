@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
 from models.base import TenantTable, utc_column
+from models.db import one_of
 from models.directory.staff import Staff
 from models.errors import Invalid, NotFound
 from models.etag import content_etag, require_tag
@@ -119,7 +120,7 @@ async def preferences_for(
             await session.exec(
                 select(col(Staff.id), col(Staff.timezone)).where(
                     col(Staff.organisation_id) == organisation_id,
-                    col(Staff.id).in_(wanted),
+                    one_of(session, col(Staff.id), wanted),
                     # A leaver gets no reminder, even as someone's supervisor or manager.
                     col(Staff.active),
                 )
@@ -132,7 +133,7 @@ async def preferences_for(
             await session.exec(
                 select(NotificationPreferences).where(
                     col(NotificationPreferences.organisation_id) == organisation_id,
-                    col(NotificationPreferences.staff_id).in_(wanted),
+                    one_of(session, col(NotificationPreferences.staff_id), wanted),
                 )
             )
         ).all()

@@ -18,6 +18,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.agreement import AgreementStatus, SupervisionAgreement
+from models.db import one_of
 from models.group_supervision import Attendance, GroupAttendee, GroupSession
 from models.report_card import CountPair, PracticeCounts
 from models.supervision import SessionKind, SessionStatus
@@ -49,7 +50,7 @@ async def attended_groups(
         .where(
             col(a.organisation_id) == organisation_id,
             col(g.organisation_id) == organisation_id,
-            col(a.staff_id).in_(list(ids)),
+            one_of(session, col(a.staff_id), ids),
             col(a.attendance) == Attendance.attended,
             col(g.status) == SessionStatus.recorded,
             col(a.held_on) >= since,
@@ -113,7 +114,7 @@ async def agreement_spans(
         col(a.superseded_at),
     ).where(
         col(a.organisation_id) == organisation_id,
-        col(a.supervisee_id).in_(list(ids)),
+        one_of(session, col(a.supervisee_id), ids),
         col(a.status) != AgreementStatus.draft,
         col(a.in_force_at).is_not(None),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -18,8 +18,9 @@ import sqlalchemy as sa
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.absence import absence_spans
+from models.absence import absence_spans_from
 from models.actor import Actor
+from models.db import one_of
 from models.directory.organisation import Unit
 from models.directory.staff import Cohort, Role, Staff
 from models.errors import NotFound
@@ -44,7 +45,7 @@ from supervision.oversight.schemas import (
 )
 from supervision.policy import (
     CadencePolicy,
-    absences_matter_from,
+    absence_window_from,
     cadence,
     sign_off_due_on,
     write_up_due_on,
@@ -180,6 +181,27 @@ class _Pending:
     sign_off_late: int = 0
 
 
+def _todays(now: datetime) -> Callable[[str], date]:
+    """Today's date in a time zone at `now`, worked out once per zone (a council's people
+    share a handful)."""
+    known: dict[str, date] = {}
+
+    def today(timezone: str) -> date:
+        found = known.get(timezone)
+        if found is None:
+            found = known[timezone] = local_today(now, timezone)
+        return found
+
+    return today
+
+
+_PENDING_STATUSES = [
+    SessionStatus.scheduled.value,
+    SessionStatus.recorded.value,
+    SessionStatus.cancelled.value,
+]
+
+
 async def _pending(
     session: AsyncSession,
     organisation_id: uuid.UUID,
@@ -194,7 +216,12 @@ async def _pending(
         col(s.supervisee_id), col(s.status), col(s.scheduled_for), col(s.recorded_at)
     ).where(
         col(s.organisation_id) == organisation_id,
-        col(s.supervisee_id).in_(ids),
+        one_of(session, col(s.supervisee_id), ids),
+        # Redundant with the OR below, but it lets PostgreSQL see that only the few pending
+        # statuses are wanted (`ix_supervision_sessions_org_status_scheduled`) even with a
+        # generic plan of this prepared statement, which otherwise walked all of the
+        # people's history (250 ms with 50 years of it, docs/PERFORMANCE.md).
+        col(s.status).in_(_PENDING_STATUSES),
         sa.or_(
             sa.and_(col(s.status) == SessionStatus.scheduled, col(s.scheduled_for) < now),
             col(s.status) == SessionStatus.recorded,
@@ -205,11 +232,12 @@ async def _pending(
         ),
     )
     result: dict[uuid.UUID, _Pending] = defaultdict(_Pending)
+    todays = _todays(now)
     for supervisee_id, status, scheduled_for, recorded_at in (await session.exec(stmt)).all():
         person = people.get(supervisee_id)
         if person is None:
             continue
-        today = local_today(now, person.timezone)
+        today = todays(person.timezone)
         row = result[supervisee_id]
         if status == SessionStatus.cancelled:
             row.cancelled += 1
@@ -235,7 +263,7 @@ async def _open_actions(
         select(col(a.supervisee_id), col(a.due_on), func.count(col(a.id)))
         .where(
             col(a.organisation_id) == organisation_id,
-            col(a.supervisee_id).in_(ids),
+            one_of(session, col(a.supervisee_id), ids),
             col(a.status) == ActionStatus.open,
         )
         .group_by(col(a.supervisee_id), col(a.due_on))
@@ -270,10 +298,9 @@ async def _rows_and_groups(
     ids = list(by_id)
     last = await last_counted_on(session, organisation_id, ids, policy)
     # Only absences that can still move someone's due date or put them on leave today.
-    matter = absences_matter_from(
-        ((p.started_on, last.get(p.id)) for p in people), now.date() - timedelta(days=1)
-    )
-    spans = await absence_spans(session, organisation_id, ids, ending_on_or_after=matter)
+    yesterday = now.date() - timedelta(days=1)
+    windows = {p.id: absence_window_from(p.started_on, last.get(p.id), yesterday) for p in people}
+    spans = await absence_spans_from(session, organisation_id, windows)
     pending = await _pending(session, organisation_id, ids, by_id, policy, now)
     actions = await _open_actions(session, organisation_id, ids)
     agreements = await agreement_spans(session, organisation_id, ids)
@@ -283,8 +310,9 @@ async def _rows_and_groups(
     for a in groups:
         group_counts[a.staff_id].add(a.group_id)
     rows = []
+    todays = _todays(now)
     for p in people:
-        today = local_today(now, p.timezone)
+        today = todays(p.timezone)
         state = cadence(policy, p.cohort, p.started_on, last.get(p.id), spans.get(p.id, []), today)
         counts = pending.get(p.id, _Pending())
         open_actions = actions.get(p.id, [])

@@ -13,6 +13,8 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.delivery.sweep import sweep_organisation
+from models.base import TenantTable
+from models.changes import Change
 from models.db import session_scope
 from models.directory.organisation import Organisation
 from models.directory.service import actor_for
@@ -228,6 +230,22 @@ async def test_two_concurrent_sweeps_create_each_notification_once(committed: Co
     assert not set(first) & set(second)
 
 
+async def _stored_rows(db: AsyncSession, organisation_id: uuid.UUID) -> tuple[int, int, int]:
+    """How many notifications, deliveries and sync-feed changes an organisation has."""
+    return (
+        await _count(db, Notification, organisation_id),
+        await _count(db, Delivery, organisation_id),
+        await _count(db, Change, organisation_id),
+    )
+
+
+async def _count(db: AsyncSession, table: type[TenantTable], organisation_id: uuid.UUID) -> int:
+    stmt = (
+        select(func.count()).select_from(table).where(col(table.organisation_id) == organisation_id)
+    )
+    return int((await db.exec(stmt)).one())
+
+
 async def test_a_sweep_makes_as_many_statements_for_thirty_people_as_for_three(
     db: AsyncSession, connection: AsyncConnection, clock: FrozenClock
 ) -> None:
@@ -260,6 +278,7 @@ async def test_a_sweep_makes_as_many_statements_for_thirty_people_as_for_three(
                 created = await sweep_organisation(db, team.org.id, now, push=True)
             counts[name].append(len(statements))
             if name == "first":
+                stored = await _stored_rows(db, team.org.id)
                 # Each: overdue, their supervisor told, the manager's escalation, a nudge,
                 # the agreement review (to both), the group session.
                 assert len(created) >= 7 * size
@@ -271,9 +290,17 @@ async def test_a_sweep_makes_as_many_statements_for_thirty_people_as_for_three(
                 assert (await db.exec(planned)).one() >= 2 * size
             else:
                 assert created == []
-                # It read what was stored and wrote nothing at all.
-                written = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
+                # It wrote nothing at all: no statement but the outbox's INSERT ... ON
+                # CONFLICT DO NOTHING (on PostgreSQL, the check of what is stored), which
+                # inserted no row, nor a delivery, nor a change on anyone's sync feed.
+                written = [
+                    s
+                    for s in statements
+                    if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
+                    and "ON CONFLICT" not in s.upper()
+                ]
                 assert written == []
+                assert await _stored_rows(db, team.org.id) == stored
     for name, (small, large) in counts.items():
         assert small == large, (name, counts)
     assert counts["repeat"][0] < counts["first"][0] < 40, counts
