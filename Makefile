@@ -33,8 +33,11 @@ run: $(STAMP) $(ASSETS)
 	$(BIN)/harbour demo
 	$(BIN)/harbour serve --host 127.0.0.1 --port 8000
 
+# Two pytest-xdist workers, each with its own databases (tests/conftest.py); the browser tests
+# stay together on one worker (their xdist_group). One test alone: `.venv/bin/pytest tests/x.py`.
+PYTEST_WORKERS ?= 2
 test: $(STAMP) $(ASSETS) chromium
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 # The OpenAPI document as client generators see it: a Python and a TypeScript client in the
 # git-ignored clients/generated/, both without generator warnings, the latter type-checked.
