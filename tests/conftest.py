@@ -55,9 +55,10 @@ if IN_CI and "postgresql" not in BACKENDS:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The `slow` tests first (a demo seed, a CLI run or processes each: tens of seconds), so
-    that under `make test`'s two workers the long ones start early and the short ones fill in
-    behind them, rather than one worker finishing a long test alone at the end."""
+    """The `slow` test files first (a demo seed, CLI runs, processes, a browser: tens of
+    seconds each), so that under `make test`'s two workers (one file at a time to each, in
+    this order) the long ones start early and the short ones fill in behind them, rather
+    than one worker finishing a long file alone at the end."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 

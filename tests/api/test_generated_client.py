@@ -29,8 +29,7 @@ from api.settings import Settings
 from tests.factories.directory import PASSWORD, now_of
 from tests.factories.supervision import make_team
 
-# One worker generates the client once for both databases (pytest-xdist's loadgroup).
-pytestmark = pytest.mark.xdist_group("generated-client")
+pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "harbour_client"
 

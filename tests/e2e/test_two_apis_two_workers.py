@@ -50,9 +50,7 @@ from tests.e2e.council import Council, Key, enrol, more_actions, seed
 from tests.e2e.processes import Process, Processes, eventually, free_port, wait_healthy
 from tests.providers.push_server import Answer, FakeProvider, Seen
 
-# Under `make test`'s two workers, the SQLite and the PostgreSQL runs take turns on one worker
-# (pytest-xdist's loadgroup) rather than running eight `harbour` processes at once.
-pytestmark = pytest.mark.xdist_group("e2e")
+pytestmark = pytest.mark.slow
 Sessions = async_sessionmaker[AsyncSession]
 WORKER = {
     "HARBOUR_SCHEDULER_HEARTBEAT_SECONDS": "1",  # the lease passes after 3 s of silence
