@@ -33,8 +33,13 @@ run: $(STAMP) $(ASSETS)
 	$(BIN)/harbour demo
 	$(BIN)/harbour serve --host 127.0.0.1 --port 8000
 
+# Two pytest-xdist workers, each with its own databases (tests/conftest.py). A test file runs
+# whole on one worker (its module fixtures, such as the browser tests' server, start once), in
+# collection order, where the `slow` files come first. Serially: `make test PYTEST_WORKERS=0`;
+# one file: `.venv/bin/pytest tests/api/test_x.py`.
+PYTEST_WORKERS ?= 2
 test: $(STAMP) $(ASSETS) chromium
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # The OpenAPI document as client generators see it: a Python and a TypeScript client in the
 # git-ignored clients/generated/, both without generator warnings, the latter type-checked.

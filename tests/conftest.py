@@ -32,7 +32,12 @@ from tests.harness import Committed, committed_harness
 PG_ADMIN_DSN = os.environ.get(
     "HARBOUR_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-PG_TEST_DB = os.environ.get("HARBOUR_TEST_PG_DATABASE", "harbour_test")
+# Under pytest-xdist (`make test` runs `-n 2`) each worker ("gw0", "gw1") has a database of its
+# own; every scratch database a test makes is named after this one, so it is per worker too.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+PG_TEST_DB = os.environ.get("HARBOUR_TEST_PG_DATABASE", "harbour_test") + (
+    f"_{XDIST_WORKER}" if XDIST_WORKER else ""
+)
 # A fixed test key ring: "k1" seals, "k0" only opens (as after a rotation has begun).
 TEST_ENCRYPTION_KEYS = ",".join(
     (
@@ -47,6 +52,14 @@ BACKENDS = [
 
 if IN_CI and "postgresql" not in BACKENDS:
     raise pytest.UsageError("CI=true: the suite must run on PostgreSQL too")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The `slow` test files first (a demo seed, CLI runs, processes, a browser: tens of
+    seconds each), so that under `make test`'s two workers (one file at a time to each, in
+    this order) the long ones start early and the short ones fill in behind them, rather
+    than one worker finishing a long file alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def pg_url(database: str) -> str:

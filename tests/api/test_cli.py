@@ -12,14 +12,16 @@ import pytest
 from sqlalchemy import text
 
 from models.db import create_engine
-from tests.conftest import BACKENDS, pg_url, recreate_pg_database
+from tests.conftest import BACKENDS, PG_TEST_DB, pg_url, recreate_pg_database
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
-    name = f"{os.environ.get('HARBOUR_TEST_PG_DATABASE', 'harbour_test')}_cli"
+    name = f"{PG_TEST_DB}_cli"
     asyncio.run(recreate_pg_database(name))
     return pg_url(name)
 

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,6 +21,8 @@ from api.security import Passwords
 from api.settings import Settings
 from tests.conftest import FrozenClock
 from tests.factories.directory import password_login
+
+pytestmark = pytest.mark.slow
 
 # Every table a seed writes to, and the sync feed's counter.
 SEEDED_TABLES = (

@@ -29,6 +29,7 @@ from api.settings import Settings
 from tests.factories.directory import PASSWORD, now_of
 from tests.factories.supervision import make_team
 
+pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "harbour_client"
 

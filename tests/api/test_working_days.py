@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import uuid
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -22,7 +21,7 @@ from models.supervision import SupervisionPolicyRow
 from supervision.policy import write_up_due_on
 from supervision.policy_store import load_policy
 from tests.api.test_cli import harbour, scalar
-from tests.conftest import BACKENDS, pg_url, recreate_pg_database
+from tests.conftest import BACKENDS, PG_TEST_DB, pg_url, recreate_pg_database
 from tests.factories.directory import bearer, now_of
 from tests.factories.supervision import make_session, make_team
 
@@ -33,7 +32,7 @@ CLOSURES = "/api/v1/supervision/closure-days"
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'holidays.db'}"
-    name = f"{os.environ.get('HARBOUR_TEST_PG_DATABASE', 'harbour_test')}_holidays"
+    name = f"{PG_TEST_DB}_holidays"
     asyncio.run(recreate_pg_database(name))
     return pg_url(name)
 

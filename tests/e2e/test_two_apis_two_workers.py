@@ -29,6 +29,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import pytest
 from alembic import command
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
@@ -49,6 +50,7 @@ from tests.e2e.council import Council, Key, enrol, more_actions, seed
 from tests.e2e.processes import Process, Processes, eventually, free_port, wait_healthy
 from tests.providers.push_server import Answer, FakeProvider, Seen
 
+pytestmark = pytest.mark.slow
 Sessions = async_sessionmaker[AsyncSession]
 WORKER = {
     "HARBOUR_SCHEDULER_HEARTBEAT_SECONDS": "1",  # the lease passes after 3 s of silence

@@ -71,7 +71,12 @@ def test_tampering_is_detected() -> None:
         ("bad kid:" + "A" * 44, "kid:base64key"),
         ("k:c2hvcnQ=", "32 bytes"),
         ("k:!!!!", "not base64"),
-        (f"{generate_key_spec('k')},{generate_key_spec('k')}", "appears twice"),
+        # A fixed id: pytest-xdist's workers must collect the same test names.
+        pytest.param(
+            f"{generate_key_spec('k')},{generate_key_spec('k')}",
+            "appears twice",
+            id="two keys, one kid-appears twice",
+        ),
     ],
 )
 def test_bad_key_rings_are_refused(spec: str, message: str) -> None:

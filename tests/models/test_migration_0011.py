@@ -6,7 +6,6 @@ named and a shared check-in stays shared (migrations run with foreign keys off).
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,7 +17,7 @@ from alembic import command
 from migrations import alembic_config
 from models.base import UTCDateTime
 from models.db import create_engine
-from tests.conftest import BACKENDS, pg_url, recreate_pg_database
+from tests.conftest import BACKENDS, PG_TEST_DB, pg_url, recreate_pg_database
 
 AT = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
@@ -66,7 +65,7 @@ shares = sa.table(
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'm0011.db'}"
-    name = f"{os.environ.get('HARBOUR_TEST_PG_DATABASE', 'harbour_test')}_m0011"
+    name = f"{PG_TEST_DB}_m0011"
     asyncio.run(recreate_pg_database(name))
     return pg_url(name)
 

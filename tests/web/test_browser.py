@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, FilePayload, Page
 
 from tests.web.browser import AXE, LOGINS, PASSWORD, chromium, demo_server, sign_in
 
+pytestmark = pytest.mark.slow
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
