@@ -356,6 +356,7 @@ class _Profiler:
     def __exit__(self, *exc: object) -> None:
         if self.profiler is not None:
             self.profiler.stop()
+            os.makedirs(self.directory, exist_ok=True)
             path = f"{self.directory}/{self.name}"
             with open(f"{path}.html", "w") as out:
                 out.write(self.profiler.output_html())
