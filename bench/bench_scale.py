@@ -354,7 +354,7 @@ class _Profiler:
             self.profiler.start()
 
     def __exit__(self, *exc: object) -> None:
-        if self.profiler is not None:
+        if self.profiler is not None and self.directory:
             self.profiler.stop()
             os.makedirs(self.directory, exist_ok=True)
             path = f"{self.directory}/{self.name}"
