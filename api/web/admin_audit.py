@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -117,6 +118,98 @@ def _csv(name: str, body: bytes, more: str | None) -> Response:
     return Response(body, media_type=CSV_MEDIA_TYPE, headers=headers)
 
 
+Reader = Callable[[int, str | None], Awaitable[Any]]  # (limit, cursor) -> the domain's page
+
+
+async def _audit_page(
+    request: Request,
+    actor: Actor,
+    session: SessionDep,
+    filters: Filters,
+    cursor: str | None,
+    read: Reader,
+    *,
+    template: str,
+    title: str,
+    here: str,
+) -> HTMLResponse:
+    """One of the audit pages: the filter form, a page of entries (none while the filters
+    are wrong: the form answers 422 with its errors), and the link to the next."""
+    context: dict[str, Any] = {"entries": [], "next_cursor": None}
+    if not filters.errors:
+        found = await read(DEFAULT_LIMIT, cursor)
+        context = {"entries": found.data, "next_cursor": found.next_cursor}
+    return page(
+        request,
+        template,
+        title=title,
+        section="admin",
+        here=here,
+        filters=filters,
+        people=await _people(session, actor),
+        cursor=cursor,
+        errors=filters.errors.summary,
+        by_field=filters.errors.by_field,
+        status_code=422 if filters.errors else 200,
+        **context,
+    )
+
+
+async def _audit_csv(
+    request: Request,
+    filters: Filters,
+    cursor: str | None,
+    read: Reader,
+    *,
+    name: str,
+    header: Sequence[str],
+    row: Callable[[Any], Sequence[Any]],
+) -> Response:
+    """The filtered entries as CSV (the API's columns; up to CSV_MAX rows a file, a `Link`
+    to the next file)."""
+    if filters.errors:
+        raise Invalid(filters.errors.summary[0]["text"])
+    found = await read(CSV_MAX, cursor)
+    body = csv_bytes(header, [row(e) for e in found.data])
+    more = found.next_cursor and f"{request.url.path}?{filters.query(cursor=found.next_cursor)}"
+    return _csv(name, body, more)
+
+
+def _access_log(
+    session: SessionDep, actor: Actor, filters: Filters, now: datetime, endpoint: str
+) -> Reader:
+    async def read(limit: int, cursor: str | None) -> Any:
+        return await organisation_access_log(
+            session,
+            actor,
+            reader_id=None,
+            subject_id=None,
+            person_id=filters.person_id,
+            window=filters.window,
+            limit=limit,
+            cursor=cursor,
+            now=now,
+            endpoint=endpoint,
+        )
+
+    return read
+
+
+def _analytics_audit(session: SessionDep, actor: Actor, filters: Filters) -> Reader:
+    async def read(limit: int, cursor: str | None) -> Any:
+        return await organisation_analytics_audit(
+            session,
+            actor,
+            actor_id=filters.person_id,
+            endpoint=filters.endpoint or None,
+            window=filters.window,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    return read
+
+
 @router.get(
     "/access-log",
     name="web_admin_access_log",
@@ -127,34 +220,17 @@ async def access_log_page(
 ) -> HTMLResponse:
     """Who read whose data in the organisation, newest first (the read is audited)."""
     filters = Filters(request)
-    context: dict[str, Any] = {"entries": [], "next_cursor": None}
-    if not filters.errors:
-        found = await organisation_access_log(
-            session,
-            actor,
-            reader_id=None,
-            subject_id=None,
-            person_id=filters.person_id,
-            window=filters.window,
-            limit=DEFAULT_LIMIT,
-            cursor=cursor,
-            now=now,
-            endpoint=WEB_ACCESS_LOG,
-        )
-        context = {"entries": found.data, "next_cursor": found.next_cursor}
-    return page(
+    read = _access_log(session, actor, filters, now, WEB_ACCESS_LOG)
+    return await _audit_page(
         request,
-        "admin/access_log.html",
+        actor,
+        session,
+        filters,
+        cursor,
+        read,
+        template="admin/access_log.html",
         title="Access log",
-        section="admin",
         here="access",
-        filters=filters,
-        people=await _people(session, actor),
-        cursor=cursor,
-        errors=filters.errors.summary,
-        by_field=filters.errors.by_field,
-        status_code=422 if filters.errors else 200,
-        **context,
     )
 
 
@@ -169,23 +245,16 @@ async def access_log_csv(
 ) -> Response:
     """The filtered access log as CSV (the API's columns; up to 10,000 rows a file)."""
     filters = Filters(request)
-    if filters.errors:
-        raise Invalid(filters.errors.summary[0]["text"])
-    found = await organisation_access_log(
-        session,
-        actor,
-        reader_id=None,
-        subject_id=None,
-        person_id=filters.person_id,
-        window=filters.window,
-        limit=CSV_MAX,
-        cursor=cursor,
-        now=now,
-        endpoint=WEB_ACCESS_LOG_CSV,
+    read = _access_log(session, actor, filters, now, WEB_ACCESS_LOG_CSV)
+    return await _audit_csv(
+        request,
+        filters,
+        cursor,
+        read,
+        name="access-log.csv",
+        header=ACCESS_LOG_CSV_HEADER,
+        row=access_log_row,
     )
-    body = csv_bytes(ACCESS_LOG_CSV_HEADER, [access_log_row(e) for e in found.data])
-    more = found.next_cursor and f"{request.url.path}?{filters.query(cursor=found.next_cursor)}"
-    return _csv("access-log.csv", body, more)
 
 
 @router.get("/analytics-audit", name="web_admin_analytics_audit")
@@ -194,31 +263,16 @@ async def analytics_audit_page(
 ) -> HTMLResponse:
     """Every analytics request in the organisation, and every read of the access log."""
     filters = Filters(request)
-    context: dict[str, Any] = {"entries": [], "next_cursor": None}
-    if not filters.errors:
-        found = await organisation_analytics_audit(
-            session,
-            actor,
-            actor_id=filters.person_id,
-            endpoint=filters.endpoint or None,
-            window=filters.window,
-            limit=DEFAULT_LIMIT,
-            cursor=cursor,
-        )
-        context = {"entries": found.data, "next_cursor": found.next_cursor}
-    return page(
+    return await _audit_page(
         request,
-        "admin/analytics_audit.html",
+        actor,
+        session,
+        filters,
+        cursor,
+        _analytics_audit(session, actor, filters),
+        template="admin/analytics_audit.html",
         title="Analytics audit",
-        section="admin",
         here="audit",
-        filters=filters,
-        people=await _people(session, actor),
-        cursor=cursor,
-        errors=filters.errors.summary,
-        by_field=filters.errors.by_field,
-        status_code=422 if filters.errors else 200,
-        **context,
     )
 
 
@@ -228,17 +282,12 @@ async def analytics_audit_csv(
 ) -> Response:
     """The filtered analytics audit as CSV (the API's columns; up to 10,000 rows a file)."""
     filters = Filters(request)
-    if filters.errors:
-        raise Invalid(filters.errors.summary[0]["text"])
-    found = await organisation_analytics_audit(
-        session,
-        actor,
-        actor_id=filters.person_id,
-        endpoint=filters.endpoint or None,
-        window=filters.window,
-        limit=CSV_MAX,
-        cursor=cursor,
+    return await _audit_csv(
+        request,
+        filters,
+        cursor,
+        _analytics_audit(session, actor, filters),
+        name="analytics-audit.csv",
+        header=ANALYTICS_AUDIT_CSV_HEADER,
+        row=analytics_audit_row,
     )
-    body = csv_bytes(ANALYTICS_AUDIT_CSV_HEADER, [analytics_audit_row(e) for e in found.data])
-    more = found.next_cursor and f"{request.url.path}?{filters.query(cursor=found.next_cursor)}"
-    return _csv("analytics-audit.csv", body, more)
