@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import socket
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from email import message_from_bytes, policy
@@ -85,6 +86,13 @@ def token_of(url: str) -> str:
     return url.split("token=", 1)[1]
 
 
+async def invite(
+    client: httpx.AsyncClient, app: FastAPI, caller: Staff, staff_id: uuid.UUID | str
+) -> httpx.Response:
+    """`caller` asks for an invitation link for `staff_id`."""
+    return await client.post(f"/api/v1/staff/{staff_id}/invitation", headers=bearer(app, caller))
+
+
 async def set_password(client: httpx.AsyncClient, token: str, password: str) -> httpx.Response:
     return await client.post(
         "/api/v1/auth/password/set", json={"token": token, "password": password}
@@ -111,9 +119,7 @@ async def test_an_invitation_is_mailed_sets_a_password_once_and_signs_in(
     clock: FrozenClock,
 ) -> None:
     person = await make_staff(db, org, email="new.starter@council.example", now=clock.now)
-    response = await mail_client.post(
-        f"/api/v1/staff/{person.id}/invitation", headers=bearer(mail_app, admin)
-    )
+    response = await invite(mail_client, mail_app, admin, person.id)
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["sent"] is True
@@ -158,9 +164,7 @@ async def test_without_smtp_the_admin_gets_the_link_and_it_expires(
     clock: FrozenClock,
 ) -> None:
     person = await make_staff(db, org, now=clock.now)
-    response = await client.post(
-        f"/api/v1/staff/{person.id}/invitation", headers=bearer(app, admin)
-    )
+    response = await invite(client, app, admin, person.id)
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["sent"] is False
@@ -182,9 +186,8 @@ async def test_a_newer_link_replaces_the_older(
     clock: FrozenClock,
 ) -> None:
     person = await make_staff(db, org, now=clock.now)
-    url = f"/api/v1/staff/{person.id}/invitation"
-    first = (await client.post(url, headers=bearer(app, admin))).json()["url"]
-    second = (await client.post(url, headers=bearer(app, admin))).json()["url"]
+    first = (await invite(client, app, admin, person.id)).json()["url"]
+    second = (await invite(client, app, admin, person.id)).json()["url"]
     assert (await set_password(client, token_of(first), NEW_PASSWORD)).status_code == 400
     assert (await set_password(client, token_of(second), NEW_PASSWORD)).status_code == 200
 
@@ -210,9 +213,7 @@ async def test_only_admins_invite(
 ) -> None:
     caller = await make_staff(db, org, role, now=clock.now)
     person = await make_staff(db, org, now=clock.now)
-    response = await client.post(
-        f"/api/v1/staff/{person.id}/invitation", headers=bearer(app, caller)
-    )
+    response = await invite(client, app, caller, person.id)
     assert response.status_code == status, response.text
     links = (
         await db.exec(select(PasswordLink).where(col(PasswordLink.staff_id) == person.id))
@@ -230,13 +231,12 @@ async def test_invitations_stay_in_the_organisation_and_refuse_leavers_and_sso(
 ) -> None:
     other = await make_org(db, now=clock.now)
     stranger = await make_staff(db, other, now=clock.now)
-    headers = bearer(app, admin)
-    response = await client.post(f"/api/v1/staff/{stranger.id}/invitation", headers=headers)
+    response = await invite(client, app, admin, stranger.id)
     assert response.status_code == 404
     leaver = await make_staff(db, org, active=False, now=clock.now)
-    response = await client.post(f"/api/v1/staff/{leaver.id}/invitation", headers=headers)
+    response = await invite(client, app, admin, leaver.id)
     assert response.status_code == 409
-    bad = await client.post("/api/v1/staff/not-an-id/invitation", headers=headers)
+    bad = await invite(client, app, admin, "not-an-id")
     assert bad.status_code == 422
     db.add(
         SsoConfig(
@@ -250,7 +250,7 @@ async def test_invitations_stay_in_the_organisation_and_refuse_leavers_and_sso(
     )
     await db.flush()
     person = await make_staff(db, org, now=clock.now)
-    response = await client.post(f"/api/v1/staff/{person.id}/invitation", headers=headers)
+    response = await invite(client, app, admin, person.id)
     assert response.status_code == 409
     assert "single sign-on" in response.json()["detail"]
 
@@ -265,9 +265,7 @@ async def test_a_leavers_pending_invitation_dies(
 ) -> None:
     person = await make_staff(db, org, now=clock.now)
     headers = bearer(app, admin)
-    url = (await client.post(f"/api/v1/staff/{person.id}/invitation", headers=headers)).json()[
-        "url"
-    ]
+    url = (await invite(client, app, admin, person.id)).json()["url"]
     etag = (await client.get(f"/api/v1/staff/{person.id}", headers=headers)).headers["etag"]
     left = await client.patch(
         f"/api/v1/staff/{person.id}",
@@ -336,9 +334,7 @@ async def test_a_reset_expires_and_ends_earlier_sessions(
     person = await make_staff(db, org, password_hash=hasher.hash(PASSWORD), now=clock.now)
     signed_in = await password_login(client, person.email)
     assert signed_in.status_code == 200
-    url = (
-        await client.post(f"/api/v1/staff/{person.id}/invitation", headers=bearer(app, admin))
-    ).json()["url"]
+    url = (await invite(client, app, admin, person.id)).json()["url"]
     assert (await set_password(client, token_of(url), NEW_PASSWORD)).status_code == 200
     refreshed = await client.post(
         "/api/v1/auth/token",
