@@ -37,12 +37,20 @@ NOVEMBER = date(2026, 11, 1)
 
 def _noisy(row: PublishedFigure, true_count: int, true_mean: float | None) -> None:
     """The stored figure is not the truth: its count is not a whole number of people and
-    its mean (when the noisy count leaves one) is not the exact mean."""
+    its mean (when the noisy count leaves one) is not the exact mean. And the noise is wide
+    enough that the figure cannot be read as the truth rounded: the count's noise is more
+    than half a person, the mean's interval far wider than the two decimals it is shown
+    to. (The noisy mean itself may still round to the truth by chance, which reveals
+    nothing: the reader cannot tell that it did. Asserting it does not made the test fail
+    about once in a hundred runs.)"""
     assert row.count != true_count
     assert row.count != round(row.count)
+    assert row.count_sd > 0.5
     if true_mean is not None and row.mean is not None:
         assert row.mean != true_mean
-        assert round(row.mean, 2) != round(true_mean, 2)
+        assert row.low is not None
+        assert row.high is not None
+        assert row.high - row.low > 0.5
 
 
 async def _council(
@@ -248,7 +256,12 @@ async def test_constant_answers_over_months_leave_nothing_to_solve(
         _noisy(row, len(answers), truth)
         means.append(row.mean)
     assert len(set(means)) == 3
-    assert round(sum(m for m in means if m is not None) / 3, 2) != round(truth, 2)
+    # Averaging the three months narrows the noise by the square root of three, no more:
+    # the average is still not the truth and still uncertain by far more than its decimals.
+    assert sum(m for m in means if m is not None) / 3 != truth
+    assert row.low is not None
+    assert row.high is not None
+    assert (row.high - row.low) / 3**0.5 > 0.3
 
 
 async def test_participation_after_a_move_is_unchanged(
