@@ -304,13 +304,27 @@ def _declare_statuses(path: str, method: str, operation: dict[str, Any]) -> None
         responses.setdefault(str(status), _problem_response(status))
 
 
-def _etag_paths(paths: dict[str, Any]) -> set[str]:
-    """Paths whose resources carry an ETag: those changed with If-Match, and the collection
-    each item sits in (its create answers the first ETag)."""
-    found: set[str] = set()
-    for path, item in paths.items():
-        if any(_if_match(op) is not None for op in item.values() if isinstance(op, dict)):
-            found |= {path, path.rsplit("/", 1)[0]}
+def _answer(operation: dict[str, Any], status: str) -> dict[str, Any]:
+    """The JSON schema of one answer, without its title (FastAPI names each route's union
+    after the route, so two routes answering the same union differ only by title)."""
+    response = operation.get("responses", {}).get(status, {})
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    return {key: value for key, value in schema.items() if key != "title"}
+
+
+def _versioned(paths: dict[str, Any]) -> list[dict[str, Any]]:
+    """The answers that carry a version, so an ETag: what an If-Match operation answers, and
+    what a GET of its path reads. Any operation answering one of these (a create, a sign-off,
+    a share) sends the resource's ETag; any other answer has no version to send."""
+    found: list[dict[str, Any]] = []
+    for item in paths.values():
+        operations = {m: op for m, op in item.items() if isinstance(op, dict)}
+        if not any(_if_match(op) is not None for op in operations.values()):
+            continue
+        for method, op in operations.items():
+            if method == "get" or _if_match(op) is not None:
+                answers = (_answer(op, status) for status in ("200", "201"))
+                found += [schema for schema in answers if schema and not _is_list(schema)]
     return found
 
 
@@ -325,17 +339,12 @@ def etag_declared() -> dict[int | str, dict[str, Any]]:
     return {200: {"headers": {"ETag": _HEADERS["ETag"]}}}
 
 
-def _carries_etag(path: str, tagged: set[str]) -> bool:
-    parent = path.rsplit("/", 1)[0]
-    return path in tagged or (parent.endswith("}") and parent in tagged)
-
-
 def rewrite_openapi(schema: dict[str, Any]) -> dict[str, Any]:
     """Declare error bodies as application/problem+json (RFC 6749 errors stay
     application/json), the statuses and headers every operation really answers, binary
     downloads as binary, and drop FastAPI's own 422 schema."""
     paths = schema.get("paths", {})
-    tagged = _etag_paths(paths)
+    versioned = _versioned(paths)
     for path, item in paths.items():
         for method, operation in item.items():
             if path.startswith("/scim/"):
@@ -356,11 +365,7 @@ def rewrite_openapi(schema: dict[str, Any]) -> dict[str, Any]:
                     if status == "422":
                         body = {"schema": {"$ref": "#/components/schemas/Problem"}}
                     content.setdefault(PROBLEM_JSON, body)
-                if (
-                    status in ("200", "201")
-                    and _carries_etag(path, tagged)
-                    and not _is_list(content.get("application/json", {}).get("schema", {}))
-                ):
+                if status in ("200", "201") and _answer(operation, status) in versioned:
                     response.setdefault("headers", {})["ETag"] = _HEADERS["ETag"]
                 if status.startswith("3"):  # a redirect: no body, a Location
                     response.pop("content", None)

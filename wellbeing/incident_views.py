@@ -122,10 +122,10 @@ async def _one(
 
 async def record_incident(
     session: AsyncSession, ring: KeyRing, actor: Actor, data: IncidentCreate, now: datetime
-) -> tuple[IncidentPublic | SharedIncidentPublic, bool]:
+) -> tuple[Tagged[IncidentPublic | SharedIncidentPublic], bool]:
     """Record an incident; the recorder's view of it (a supervisor's has no note)."""
     row, created = await create_incident(session, ring, actor, data, now)
-    return (await _one(session, ring, actor, row)).view, created
+    return await _one(session, ring, actor, row), created
 
 
 async def my_incidents(

@@ -44,7 +44,10 @@ router = APIRouter(prefix="/wellbeing/incidents", tags=["wellbeing"])
     status_code=201,
     response_model=IncidentPublic | SharedIncidentPublic,
     responses={
-        200: {"description": "Repeat of an earlier create", "model": IncidentPublic},
+        200: {
+            "description": "Repeat of an earlier create",
+            "model": IncidentPublic | SharedIncidentPublic,
+        },
         **problems(409),
     },
 )
@@ -58,10 +61,10 @@ async def record_route(
 ) -> IncidentPublic | SharedIncidentPublic:
     """Record that an incident happened (yours, or a supervisee's with `staff_id`); client
     UUID, a repeat answers 200."""
-    view, created = await record_incident(session, ring, actor, body, now)
+    tagged, created = await record_incident(session, ring, actor, body, now)
     if not created:
         response.status_code = 200
-    return view
+    return with_etag(tagged, response)
 
 
 @router.get("", name="list_my_incidents", response_model=Page[IncidentPublic], responses=problems())

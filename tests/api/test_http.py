@@ -413,9 +413,19 @@ def test_etag_and_location_are_declared_where_they_are_sent(app: FastAPI) -> Non
 
     assert "ETag" in headers("/api/v1/reflections/{reflection_id}", "get", "200")
     assert "ETag" in headers("/api/v1/wellbeing/checkins/{checkin_id}", "get", "200")
+    # A create answers the resource, so its first ETag; a repeat answers it again.
+    for path in ("/api/v1/supervision/sessions", "/api/v1/wellbeing/incidents"):
+        assert "ETag" in headers(path, "post", "201")
+        assert "ETag" in headers(path, "post", "200")
     # A page has no one version.
     assert "ETag" not in headers("/api/v1/reflections", "get", "200")
     assert "ETag" not in headers("/api/v1/staff", "get", "200")
+    # Nor has an answer that is not a resource changed with If-Match, even under one's path.
+    assert "ETag" not in headers("/api/v1/me", "get", "200")
+    assert "ETag" not in headers("/api/v1/supervision/sessions/{session_id}/agenda", "get", "200")
+    assert "ETag" not in headers("/api/v1/supervision/sessions/{session_id}/feedback", "get", "200")
+    assert "ETag" not in headers("/api/v1/staff/{staff_id}/absences", "post", "201")
+    assert "ETag" not in headers("/api/v1/staff/{staff_id}/invitation", "post", "201")
     # Location only where a redirect sends it.
     assert "Location" in headers("/auth/sso/login", "get", "302")
     everywhere = [

@@ -306,3 +306,29 @@ async def test_support_texts_are_the_organisations_own_to_edit(
     # Another organisation keeps the shipped default.
     theirs = await client.get(f"{url}/pulse/struggling", headers=bearer(app, t.outsider))
     assert theirs.json()["default"] is True
+
+
+async def test_the_create_answers_the_etag_the_next_change_sends(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    t = await make_team(db, now=now_of(app))
+    body = _incident()
+    made = await client.post(URL, json=body, headers=bearer(app, t.supervisee))
+    assert made.status_code == 201
+    assert made.headers["ETag"] == f'"{made.json()["version"]}"' == '"1"'
+    again = await client.post(URL, json=body, headers=bearer(app, t.supervisee))
+    assert again.status_code == 200
+    assert again.headers["ETag"] == made.headers["ETag"]
+    changed = await client.patch(
+        f"{URL}/{body['id']}",
+        json={"share_with_supervisor": True},
+        headers={**bearer(app, t.supervisee), "If-Match": made.headers["ETag"]},
+    )
+    assert changed.status_code == 200
+    assert changed.headers["ETag"] != made.headers["ETag"]
+    # A supervisor recording for a supervisee gets the new incident's first version too
+    # (their view has no `version` field, as the change is the supervisee's to make).
+    theirs = _incident(staff_id=str(t.supervisee.id))
+    recorded = await client.post(URL, json=theirs, headers=bearer(app, t.supervisor))
+    assert recorded.status_code == 201
+    assert recorded.headers["ETag"] == '"1"'
