@@ -30,6 +30,7 @@ from models.supervision import (
     SessionStatus,
     SupervisionAction,
     SupervisionSession,
+    pending_status,
 )
 from supervision.oversight.practice import (
     Attended,
@@ -114,7 +115,8 @@ async def _tree(session: AsyncSession, organisation_id: uuid.UUID, unit_id: uuid
         col(Unit.organisation_id) == organisation_id, col(Unit.id).in_(select(subtree.c.id))
     )
     tree = _Tree(root=unit_id)
-    for uid, parent_id, name in (await session.exec(stmt)).all():
+    connection = await session.connection()
+    for uid, parent_id, name in (await connection.execute(stmt)).all():
         tree.names[uid] = name
         if uid != unit_id and parent_id is not None:
             tree.children[parent_id].append(uid)
@@ -195,13 +197,6 @@ def _todays(now: datetime) -> Callable[[str], date]:
     return today
 
 
-_PENDING_STATUSES = [
-    SessionStatus.scheduled.value,
-    SessionStatus.recorded.value,
-    SessionStatus.cancelled.value,
-]
-
-
 async def _pending(
     session: AsyncSession,
     organisation_id: uuid.UUID,
@@ -212,16 +207,22 @@ async def _pending(
 ) -> dict[uuid.UUID, _Pending]:
     """Cancellations in the last 90 days, and sessions awaiting write-up or sign-off."""
     s = SupervisionSession
-    stmt = select(
-        col(s.supervisee_id), col(s.status), col(s.scheduled_for), col(s.recorded_at)
-    ).where(
+    # The one moment each row's deadline runs from: when a session awaiting write-up was
+    # held (scheduled for), when one awaiting sign-off was written up; none for cancellations.
+    since = sa.case(
+        (col(s.status) == SessionStatus.scheduled, col(s.scheduled_for)),
+        (col(s.status) == SessionStatus.recorded, col(s.recorded_at)),
+    )
+    stmt = sa.select(col(s.supervisee_id), col(s.status), since).where(
         col(s.organisation_id) == organisation_id,
         one_of(session, col(s.supervisee_id), ids),
         # Redundant with the OR below, but it lets PostgreSQL see that only the few pending
-        # statuses are wanted (`ix_supervision_sessions_org_status_scheduled`) even with a
-        # generic plan of this prepared statement, which otherwise walked all of the
-        # people's history (250 ms with 50 years of it, docs/PERFORMANCE.md).
-        col(s.status).in_(_PENDING_STATUSES),
+        # statuses are wanted even with a generic plan of this prepared statement, which
+        # otherwise walked all of the people's history (250 ms with 50 years of it,
+        # docs/PERFORMANCE.md). The statuses are literals, so that plan can use the partial
+        # index of each person's pending sessions (`ix_..._org_supervisee_pending`) rather
+        # than read the organisation's and search the array of people for each row.
+        pending_status(),
         sa.or_(
             sa.and_(col(s.status) == SessionStatus.scheduled, col(s.scheduled_for) < now),
             col(s.status) == SessionStatus.recorded,
@@ -233,7 +234,9 @@ async def _pending(
     )
     result: dict[uuid.UUID, _Pending] = defaultdict(_Pending)
     todays = _todays(now)
-    for supervisee_id, status, scheduled_for, recorded_at in (await session.exec(stmt)).all():
+    # Plain rows, as `people_in`: the ORM's result machinery cost more than the statement.
+    connection = await session.connection()
+    for supervisee_id, status, at in (await connection.execute(stmt)).all():
         person = people.get(supervisee_id)
         if person is None:
             continue
@@ -243,13 +246,13 @@ async def _pending(
             row.cancelled += 1
         elif status == SessionStatus.scheduled:
             row.awaiting_write_up += 1
-            held_on = local_today(scheduled_for, person.timezone)
+            held_on = local_today(at, person.timezone)
             if write_up_due_on(policy, held_on) < today:
                 row.write_up_late += 1
         else:
             row.awaiting_sign_off += 1
-            if recorded_at is not None:
-                written = local_today(recorded_at, person.timezone)
+            if at is not None:
+                written = local_today(at, person.timezone)
                 if sign_off_due_on(policy, written) < today:
                     row.sign_off_late += 1
     return result
@@ -269,7 +272,8 @@ async def _open_actions(
         .group_by(col(a.supervisee_id), col(a.due_on))
     )
     result: dict[uuid.UUID, list[tuple[date | None, int]]] = defaultdict(list)
-    for supervisee_id, due_on, count in (await session.exec(stmt)).all():
+    connection = await session.connection()
+    for supervisee_id, due_on, count in (await connection.execute(stmt)).all():
         result[supervisee_id].append((due_on, int(count)))
     return result
 
