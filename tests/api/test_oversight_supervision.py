@@ -274,8 +274,10 @@ async def test_oversight_makes_the_same_number_of_statements_whatever_the_team_s
     # group sessions attended in the last 90 days (one statement each) to the roll-ups, and
     # the group sessions by month to the trend. Unit 11 -> 15, trend 10 -> 13, supervisees
     # 9 -> 13; the report card gains the same agreement and group statements (its own number
-    # is not pinned here: its wellbeing half belongs to the analytics work).
-    expected = {"unit": 15, "trend": 13, "supervisees": 13}
+    # is not pinned here: its wellbeing half belongs to the analytics work). Issue 20 took
+    # one away from the unit and supervisees views: each person's last counted session is
+    # read with the people (`people_in`), not by a second statement. Unit 14, supervisees 12.
+    expected = {"unit": 14, "trend": 13, "supervisees": 12}
     for name, (small, large) in counts.items():
         assert small == large, (name, counts)
         if name in expected:
