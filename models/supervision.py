@@ -19,7 +19,7 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 from pydantic import BaseModel
-from sqlmodel import Field
+from sqlmodel import Field, col
 
 from models.base import TenantTable, utc_column
 from models.crypto import register_sealed_column, sealed_length
@@ -46,6 +46,13 @@ class SessionStatus(StrEnum):
 
 
 HELD_STATUSES = (SessionStatus.recorded, SessionStatus.signed_off)
+# Sessions still open in some way (awaiting write-up or sign-off, or cancelled: recent
+# cancellations count on oversight), as against the signed-off years behind them.
+PENDING_STATUSES = (SessionStatus.scheduled, SessionStatus.recorded, SessionStatus.cancelled)
+# The predicate of the partial index over them. A query reaches that index only when its own
+# condition reads the same statuses as literals (`pending_status`): PostgreSQL cannot prove
+# the predicate from bound parameters in a prepared statement's generic plan.
+PENDING_PREDICATE = "status IN ('scheduled', 'recorded', 'cancelled')"
 
 
 class ActionStatus(StrEnum):
@@ -120,6 +127,15 @@ class SupervisionSession(TenantTable, table=True):
             "status",
             "scheduled_for",
         ),
+        # Some people's open sessions (oversight of a unit): their few pending rows by
+        # person, not every pending row of the organisation filtered by an array of people.
+        sa.Index(
+            "ix_supervision_sessions_org_supervisee_pending",
+            "organisation_id",
+            "supervisee_id",
+            postgresql_where=sa.text(PENDING_PREDICATE),
+            sqlite_where=sa.text(PENDING_PREDICATE),
+        ),
     )
 
     supervisee_id: uuid.UUID = Field(foreign_key="staff.id", ondelete="CASCADE")
@@ -145,6 +161,16 @@ class SupervisionSession(TenantTable, table=True):
     version: int = Field(default=1)
     created_at: datetime = utc_column()
     updated_at: datetime = utc_column()
+
+
+def pending_status() -> sa.ColumnElement[bool]:
+    """`status IN (the pending statuses)` with the statuses as literals in the SQL, so that
+    `ix_supervision_sessions_org_supervisee_pending` can serve it (see `PENDING_PREDICATE`)."""
+    values = [s.value for s in PENDING_STATUSES]
+    found: sa.ColumnElement[bool] = col(SupervisionSession.status).in_(
+        sa.bindparam("pending_statuses", values, expanding=True, literal_execute=True)
+    )
+    return found
 
 
 class SupervisionRecord(TenantTable, table=True):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -80,6 +81,31 @@ async def last_counted_on(
     policy counts group sessions, a group session a person attended counts for them too
     (`models/group_supervision.py`): a second correlated max, over
     `ix_supervision_group_attendees_org_staff_held`, in the same statement."""
+    columns = last_counted_columns(organisation_id, policy, on_or_before=on_or_before)
+    member = (
+        col(Staff.id).in_(staff_ids)
+        if isinstance(staff_ids, sa.Select)
+        else one_of(session, col(Staff.id), staff_ids)
+    )
+    stmt = sa.select(col(Staff.id), *columns).where(
+        col(Staff.organisation_id) == organisation_id, member
+    )
+    found: dict[uuid.UUID, date] = {}
+    # Plain rows: the ORM's result machinery cost more than the statement for hundreds.
+    connection = await session.connection()
+    for sid, *days in (await connection.execute(stmt)).all():
+        held = latest_of(days)
+        if held is not None:
+            found[sid] = held
+    return found
+
+
+def last_counted_columns(
+    organisation_id: uuid.UUID, policy: CadencePolicy, *, on_or_before: date | None = None
+) -> list[Any]:
+    """`last_counted_on`'s columns, for a query over `Staff` (one or two correlated maxima:
+    one-to-one and, when the policy counts them, attended group sessions). The person's
+    last counted day is `latest_of` their values."""
     s = SupervisionSession
     latest = sa.select(func.max(col(s.held_on))).where(
         col(s.organisation_id) == organisation_id,
@@ -88,21 +114,16 @@ async def last_counted_on(
     )
     if on_or_before is not None:
         latest = latest.where(col(s.held_on) <= on_or_before)
-    columns: list[Any] = [col(Staff.id), latest.scalar_subquery()]
+    columns: list[Any] = [latest.scalar_subquery()]
     if SessionKind.group in policy.counted_kinds:
         columns.append(_latest_attended_group(organisation_id, policy, on_or_before))
-    member = (
-        col(Staff.id).in_(staff_ids)
-        if isinstance(staff_ids, sa.Select)
-        else one_of(session, col(Staff.id), staff_ids)
-    )
-    stmt = sa.select(*columns).where(col(Staff.organisation_id) == organisation_id, member)
-    found: dict[uuid.UUID, date] = {}
-    for sid, *days in (await session.exec(stmt)).all():  # type: ignore[call-overload]
-        held = [day for day in days if day is not None]
-        if held:
-            found[sid] = max(held)
-    return found
+    return columns
+
+
+def latest_of(days: Sequence[date | None]) -> date | None:
+    """The latest of `last_counted_columns`' values (None: no counted session)."""
+    held = [day for day in days if day is not None]
+    return max(held) if held else None
 
 
 async def status_of(

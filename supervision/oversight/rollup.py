@@ -30,6 +30,7 @@ from models.supervision import (
     SessionStatus,
     SupervisionAction,
     SupervisionSession,
+    pending_status,
 )
 from supervision.oversight.practice import (
     Attended,
@@ -51,7 +52,7 @@ from supervision.policy import (
     write_up_due_on,
 )
 from supervision.policy_store import load_policy
-from supervision.status import last_counted_on, local_today
+from supervision.status import last_counted_columns, latest_of, local_today
 
 CANCELLED_WINDOW = timedelta(days=90)
 GROUP_WINDOW = timedelta(days=90)
@@ -66,6 +67,7 @@ class _Person:
     timezone: str
     unit_id: uuid.UUID | None
     supervisor_id: uuid.UUID | None = None
+    last_counted_on: date | None = None  # read only when asked for (`people_in`'s policy)
 
 
 @dataclass
@@ -114,7 +116,8 @@ async def _tree(session: AsyncSession, organisation_id: uuid.UUID, unit_id: uuid
         col(Unit.organisation_id) == organisation_id, col(Unit.id).in_(select(subtree.c.id))
     )
     tree = _Tree(root=unit_id)
-    for uid, parent_id, name in (await session.exec(stmt)).all():
+    connection = await session.connection()
+    for uid, parent_id, name in (await connection.execute(stmt)).all():
         tree.names[uid] = name
         if uid != unit_id and parent_id is not None:
             tree.children[parent_id].append(uid)
@@ -144,9 +147,16 @@ def _supervisees_of(actor: Actor) -> sa.ColumnElement[bool]:
 
 
 async def people_in(
-    session: AsyncSession, organisation_id: uuid.UUID, where: sa.ColumnElement[bool]
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    where: sa.ColumnElement[bool],
+    counted_by: CadencePolicy | None = None,
 ) -> list[_Person]:
+    """The people matching `where`, by name; with `counted_by`, each one's last counted
+    session under that policy too (`last_counted_on`'s correlated maxima, in this statement
+    rather than a second one over the same people)."""
     # Plain columns, not ORM rows: a directorate of thousands loads in milliseconds.
+    last = [] if counted_by is None else last_counted_columns(organisation_id, counted_by)
     stmt = (
         sa.select(
             col(Staff.id),
@@ -156,14 +166,15 @@ async def people_in(
             col(Staff.timezone),
             col(Staff.unit_id),
             col(Staff.supervisor_id),
+            *last,
         )
         .where(col(Staff.organisation_id) == organisation_id, where)
         .order_by(col(Staff.display_name), col(Staff.id))
     )
     connection = await session.connection()
     return [
-        _Person(sid, name, Cohort(cohort), started, tz, unit, supervisor)
-        for sid, name, cohort, started, tz, unit, supervisor in (
+        _Person(sid, name, Cohort(cohort), started, tz, unit, supervisor, latest_of(days))
+        for sid, name, cohort, started, tz, unit, supervisor, *days in (
             await connection.execute(stmt)
         ).all()
     ]
@@ -195,13 +206,6 @@ def _todays(now: datetime) -> Callable[[str], date]:
     return today
 
 
-_PENDING_STATUSES = [
-    SessionStatus.scheduled.value,
-    SessionStatus.recorded.value,
-    SessionStatus.cancelled.value,
-]
-
-
 async def _pending(
     session: AsyncSession,
     organisation_id: uuid.UUID,
@@ -212,16 +216,22 @@ async def _pending(
 ) -> dict[uuid.UUID, _Pending]:
     """Cancellations in the last 90 days, and sessions awaiting write-up or sign-off."""
     s = SupervisionSession
-    stmt = select(
-        col(s.supervisee_id), col(s.status), col(s.scheduled_for), col(s.recorded_at)
-    ).where(
+    # The one moment each row's deadline runs from: when a session awaiting write-up was
+    # held (scheduled for), when one awaiting sign-off was written up; none for cancellations.
+    since = sa.case(
+        (col(s.status) == SessionStatus.scheduled, col(s.scheduled_for)),
+        (col(s.status) == SessionStatus.recorded, col(s.recorded_at)),
+    )
+    stmt = sa.select(col(s.supervisee_id), col(s.status), since).where(
         col(s.organisation_id) == organisation_id,
         one_of(session, col(s.supervisee_id), ids),
         # Redundant with the OR below, but it lets PostgreSQL see that only the few pending
-        # statuses are wanted (`ix_supervision_sessions_org_status_scheduled`) even with a
-        # generic plan of this prepared statement, which otherwise walked all of the
-        # people's history (250 ms with 50 years of it, docs/PERFORMANCE.md).
-        col(s.status).in_(_PENDING_STATUSES),
+        # statuses are wanted even with a generic plan of this prepared statement, which
+        # otherwise walked all of the people's history (250 ms with 50 years of it,
+        # docs/PERFORMANCE.md). The statuses are literals, so that plan can use the partial
+        # index of each person's pending sessions (`ix_..._org_supervisee_pending`) rather
+        # than read the organisation's and search the array of people for each row.
+        pending_status(),
         sa.or_(
             sa.and_(col(s.status) == SessionStatus.scheduled, col(s.scheduled_for) < now),
             col(s.status) == SessionStatus.recorded,
@@ -233,7 +243,9 @@ async def _pending(
     )
     result: dict[uuid.UUID, _Pending] = defaultdict(_Pending)
     todays = _todays(now)
-    for supervisee_id, status, scheduled_for, recorded_at in (await session.exec(stmt)).all():
+    # Plain rows, as `people_in`: the ORM's result machinery cost more than the statement.
+    connection = await session.connection()
+    for supervisee_id, status, at in (await connection.execute(stmt)).all():
         person = people.get(supervisee_id)
         if person is None:
             continue
@@ -243,13 +255,13 @@ async def _pending(
             row.cancelled += 1
         elif status == SessionStatus.scheduled:
             row.awaiting_write_up += 1
-            held_on = local_today(scheduled_for, person.timezone)
+            held_on = local_today(at, person.timezone)
             if write_up_due_on(policy, held_on) < today:
                 row.write_up_late += 1
         else:
             row.awaiting_sign_off += 1
-            if recorded_at is not None:
-                written = local_today(recorded_at, person.timezone)
+            if at is not None:
+                written = local_today(at, person.timezone)
                 if sign_off_due_on(policy, written) < today:
                     row.sign_off_late += 1
     return result
@@ -269,7 +281,8 @@ async def _open_actions(
         .group_by(col(a.supervisee_id), col(a.due_on))
     )
     result: dict[uuid.UUID, list[tuple[date | None, int]]] = defaultdict(list)
-    for supervisee_id, due_on, count in (await session.exec(stmt)).all():
+    connection = await session.connection()
+    for supervisee_id, due_on, count in (await connection.execute(stmt)).all():
         result[supervisee_id].append((due_on, int(count)))
     return result
 
@@ -280,7 +293,7 @@ async def staff_rows(
     where: sa.ColumnElement[bool],
     now: datetime,
 ) -> list[StaffSupervisionRow]:
-    """One row per person matching `where`, from eight statements whatever their number."""
+    """One row per person matching `where`, from nine statements whatever their number."""
     rows, _ = await _rows_and_groups(session, organisation_id, where, now)
     return rows
 
@@ -293,13 +306,14 @@ async def _rows_and_groups(
 ) -> tuple[list[StaffSupervisionRow], list[Attended]]:
     """The people's rows, and who attended which group session in the last 90 days."""
     policy = await load_policy(session, organisation_id)
-    people = await people_in(session, organisation_id, where)
+    people = await people_in(session, organisation_id, where, counted_by=policy)
     by_id = {p.id: p for p in people}
     ids = list(by_id)
-    last = await last_counted_on(session, organisation_id, ids, policy)
     # Only absences that can still move someone's due date or put them on leave today.
     yesterday = now.date() - timedelta(days=1)
-    windows = {p.id: absence_window_from(p.started_on, last.get(p.id), yesterday) for p in people}
+    windows = {
+        p.id: absence_window_from(p.started_on, p.last_counted_on, yesterday) for p in people
+    }
     spans = await absence_spans_from(session, organisation_id, windows)
     pending = await _pending(session, organisation_id, ids, by_id, policy, now)
     actions = await _open_actions(session, organisation_id, ids)
@@ -313,7 +327,9 @@ async def _rows_and_groups(
     todays = _todays(now)
     for p in people:
         today = todays(p.timezone)
-        state = cadence(policy, p.cohort, p.started_on, last.get(p.id), spans.get(p.id, []), today)
+        state = cadence(
+            policy, p.cohort, p.started_on, p.last_counted_on, spans.get(p.id, []), today
+        )
         counts = pending.get(p.id, _Pending())
         open_actions = actions.get(p.id, [])
         agreement = in_force_on(agreements.get(p.id, []), now.date())
