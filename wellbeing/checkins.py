@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import SelectOfScalar
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from models.access_log import AccessReason, record_access
 from models.actor import Actor
@@ -134,7 +134,7 @@ class _Context:
     path: list[str]
 
 
-def _context_statement() -> sa.Select[Any]:
+def _context_statement() -> Select[int | None, str | None, str | None, uuid.UUID | None]:
     """One statement for all a check-in reads: the settings it uses (share days, the EAP
     contact), the organisation's support text for the band scored, and the path up the unit
     tree to the caller's unit; a row per unit on the path (one, its unit null, without a
@@ -146,7 +146,7 @@ def _context_statement() -> sa.Select[Any]:
     up = path_up()
     one = sa.select(sa.literal(1).label("one")).subquery("one")
     return (
-        sa.select(
+        select(
             sa.select(settings.c.share_days).where(of_org).scalar_subquery().label("share_days"),
             sa.select(settings.c.employee_assistance)
             .where(of_org)
@@ -180,13 +180,13 @@ async def _context(
         "instrument": instrument,
         "band": band,
     }
-    rows = (await (await session.connection()).execute(_CONTEXT, params)).all()
-    first = rows[0]
+    rows = (await session.exec(_CONTEXT, params=params)).all()
+    share_days, employee_assistance, text, _ = rows[0]
     return _Context(
-        share_days=DEFAULT_SHARE_DAYS if first.share_days is None else first.share_days,
-        employee_assistance=first.employee_assistance,
-        text=text_or_default(instrument, band, first.text),
-        path=top_down(r.id for r in rows if r.id is not None),
+        share_days=DEFAULT_SHARE_DAYS if share_days is None else share_days,
+        employee_assistance=employee_assistance,
+        text=text_or_default(instrument, band, text),
+        path=top_down(unit for *_, unit in rows if unit is not None),
     )
 
 
