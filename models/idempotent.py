@@ -53,22 +53,32 @@ async def create_once(
         if existing is None:
             raise
         return _same_or_conflict(existing, same, conflict), False
-    mapper = sa.inspect(table)
-    values = {c.key: getattr(row, c.key) for c in mapper.column_attrs}
+    local_table, keys = _columns(table)
+    values = {key: getattr(row, key) for key in keys}
     # A Core INSERT on the table (an ORM-enabled one runs the bulk-persistence machinery),
     # built once per table and database, the row's values passed as parameters.
-    stmt = _insert(mapper.local_table, dialect_name(session))
+    stmt = _insert(local_table, dialect_name(session))
     if (await session.exec(stmt, params=values)).first() is not None:
-        # The row is in the database as written: attach it as loaded, without a re-read.
+        # The row is in the database as written: attach it as loaded, without a re-read
+        # (what `build` set is committed as it stands; a column it never set, as None).
+        loaded = sa.inspect(row).dict
+        for key in keys:
+            if key not in loaded:
+                set_committed_value(row, key, values[key])
         make_transient_to_detached(row)
-        for key, value in values.items():
-            set_committed_value(row, key, value)
         session.add(row)
         return row, True
     raced = await session.get(table, values["id"], populate_existing=True)
     if raced is None:  # pragma: no cover - a conflict on `id` means the row exists
         raise Conflict(conflict, kind="duplicate-id")
     return _same_or_conflict(raced, same, conflict), False
+
+
+@functools.cache
+def _columns(table: type[SQLModel]) -> tuple[sa.Table, tuple[str, ...]]:
+    """The table's Core table and the keys of its column attributes (read once)."""
+    mapper = sa.inspect(table)
+    return mapper.local_table, tuple(c.key for c in mapper.column_attrs)
 
 
 @functools.cache

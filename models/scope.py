@@ -7,6 +7,7 @@ own query (`Staff.unit_id.in_(managed_units(actor))`) and can never forget the t
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from types import SimpleNamespace
 from typing import cast
 
@@ -78,8 +79,9 @@ def managed_staff(actor: Actor) -> SelectOfScalar[uuid.UUID]:
 MAX_TREE_DEPTH = 64
 
 
-def _path_up() -> SelectOfScalar[uuid.UUID]:
-    """Unit ids from `:unit_id` up to the root, nearest first (one recursive statement)."""
+def path_up() -> sa.CTE:
+    """Recursive CTE `up(id, parent_id, depth)`: the units from `:unit_id` up to the root,
+    `depth` 0 nearest (`:organisation_id`, `:unit_id` bound late; none for a null unit)."""
     units: sa.Table = Unit.__table__  # type: ignore[attr-defined]
     org = sa.bindparam("organisation_id", type_=sa.Uuid())
     up = (
@@ -90,18 +92,34 @@ def _path_up() -> SelectOfScalar[uuid.UUID]:
         )
         .cte("up", recursive=True)
     )
-    up = up.union_all(
+    return up.union_all(
         sa.select(units.c.id, units.c.parent_id, up.c.depth + 1).where(
             units.c.organisation_id == org,
             units.c.id == up.c.parent_id,
             up.c.depth < MAX_TREE_DEPTH,
         )
     )
+
+
+def _path_up() -> SelectOfScalar[uuid.UUID]:
+    """Unit ids from `:unit_id` up to the root, nearest first (one recursive statement)."""
+    up = path_up()
     return select(up.c.id).order_by(up.c.depth)
 
 
-# Built once: a check-in runs it, and a statement reused keeps its compiled form and cache key.
+# Built once: a statement reused keeps its compiled form and cache key.
 _PATH_UP = _path_up()
+
+
+def top_down(nearest_first: Iterable[uuid.UUID]) -> list[str]:
+    """The path `path_up` walked (nearest first) as unit ids from the top of the tree down,
+    stopping where a cycle would first repeat."""
+    path: list[str] = []
+    for row_id in nearest_first:
+        if str(row_id) in path:  # a cycle: stop where the walk first repeats
+            break
+        path.append(str(row_id))
+    return list(reversed(path))
 
 
 async def unit_path(
@@ -114,10 +132,4 @@ async def unit_path(
     if unit_id is None:
         return []
     params = {"organisation_id": organisation_id, "unit_id": unit_id}
-    rows = (await session.exec(_PATH_UP, params=params)).all()
-    path: list[str] = []
-    for row_id in rows:
-        if str(row_id) in path:  # a cycle: stop where the walk first repeats
-            break
-        path.append(str(row_id))
-    return list(reversed(path))
+    return top_down((await session.exec(_PATH_UP, params=params)).all())

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.actor import Actor
 from models.etag import Tagged, content_etag
 from models.schemas import Page
-from models.wellbeing import CheckIn, CheckInRow, CheckInShare, TalkTo, WellbeingSettings
+from models.wellbeing import CheckIn, CheckInRow, CheckInShare, TalkTo
 from wellbeing.checkins import (
     get_checkin,
     list_my_checkins,
@@ -26,7 +26,6 @@ from wellbeing.checkins import (
     share_checkin,
     shares_for,
     signposting,
-    signposts,
 )
 from wellbeing.schemas import (
     CheckInCreate,
@@ -48,12 +47,14 @@ async def owner_views(
     now: datetime,
     *,
     shares: Mapping[uuid.UUID, CheckInShare] | None = None,
-    settings: WellbeingSettings | None = None,
+    signs: Sequence[tuple[str, str]] | None = None,
+    texts: Mapping[tuple[str, str | None], str | None] | None = None,
 ) -> list[CheckInPublic]:
     """The owner's view of their check-ins: share state, signposting, the support text for
     each band, and for those that say "I'd like to talk" who was told and who else could be.
-    `shares` and `settings`, when the caller has read them already, are not read again."""
-    fields = await owner_fields(session, actor, rows, now, shares=shares, settings=settings)
+    `shares`, `signs` (signposting) and `texts` (support texts by (instrument, band)), when
+    the caller has read them already, are not read again."""
+    fields = await owner_fields(session, actor, rows, now, shares=shares, signs=signs, texts=texts)
     return [CheckInPublic(**f) for f in fields]
 
 
@@ -64,7 +65,8 @@ async def owner_fields(
     now: datetime,
     *,
     shares: Mapping[uuid.UUID, CheckInShare] | None = None,
-    settings: WellbeingSettings | None = None,
+    signs: Sequence[tuple[str, str]] | None = None,
+    texts: Mapping[tuple[str, str | None], str | None] | None = None,
 ) -> list[dict[str, Any]]:
     """`owner_views` as the view's fields, ready to serialise (the sync feed writes them
     straight to its answer; `CheckInPublic(**fields)` is the same view). `rows` may be ORM
@@ -73,21 +75,21 @@ async def owner_fields(
         return []
     if shares is None:
         shares = await shares_for(session, rows)
-    signs = [
+    signposts = [
         Signpost(name=n, contact=c)
-        for n, c in (
-            signposts(settings) if settings is not None else await signposting(session, actor)
-        )
+        for n, c in (signs if signs is not None else await signposting(session, actor))
     ]
     talk = await checkin_talk_request(session, actor, rows, now)
     options = await checkin_talk_options(session, actor, rows, now)
-    texts = await support_texts_for(session, actor, ((c.instrument, c.band) for c in rows))
+    pairs = {(c.instrument, c.band) for c in rows}
+    if texts is None or not pairs <= texts.keys():
+        texts = await support_texts_for(session, actor, pairs)
     return [
         checkin_fields(
             c,
             shares.get(c.id),
             share_active(shares.get(c.id), now, actor.supervisor_id),
-            signs,
+            signposts,
             support=texts[(c.instrument, c.band)],
             talk=talk.get(c.id),
             options=options if c.wants_to_talk else [],
@@ -101,11 +103,11 @@ async def record_checkin(
 ) -> tuple[CheckInPublic, bool]:
     """Create a check-in (offline-create protocol) and show it to its owner."""
     done = await record(session, actor, data, now)
-    # What `record` read already: the new check-in's share (none unless it made one) and the
-    # settings; the rest of the owner's view as for any check-in.
+    # What `record` read already: the new check-in's share (none unless it made one), the
+    # signposting and the band's support text; the rest of the view as for any check-in.
     shares = {done.checkin.id: done.share} if done.share is not None else {}
     views = await owner_views(
-        session, actor, [done.checkin], now, shares=shares, settings=done.settings
+        session, actor, [done.checkin], now, shares=shares, signs=done.signs, texts=done.texts
     )
     return views[0], done.created
 

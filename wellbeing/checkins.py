@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import SelectOfScalar
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from models.access_log import AccessReason, record_access
 from models.actor import Actor
@@ -21,19 +21,28 @@ from models.analytics.periods import role_group, tenure_band
 from models.changes import ChangeOp, record_change
 from models.db import dialect_name, per_database
 from models.directory.staff import Staff
-from models.errors import Invalid, NotFound
+from models.errors import DomainError, Invalid, NotFound
 from models.idempotent import create_once
 from models.incidents import Incident
 from models.pagination import Keyset, keyset_page
-from models.scope import supervisees, unit_path
-from models.wellbeing import CheckIn, CheckInRow, CheckInShare, WellbeingSettings
+from models.scope import path_up, supervisees, top_down
+from models.wellbeing import (
+    DEFAULT_SHARE_DAYS,
+    CheckIn,
+    CheckInRow,
+    CheckInShare,
+    SupportText,
+    WellbeingSettings,
+)
 from wellbeing.catalogue import instrument_for_checkin
+from wellbeing.instruments import Instrument
 from wellbeing.schemas import (
     CheckInCreate,
     ShareCreate,
 )
-from wellbeing.scoring import ScoringError, score
+from wellbeing.scoring import Scored, ScoringError, score
 from wellbeing.settings import settings_for
+from wellbeing.support import text_or_default
 from wellbeing.talk import raise_from_checkin
 
 RESOURCE = "wellbeing_checkin"
@@ -54,20 +63,16 @@ def request_hash(data: CheckInCreate) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def signposts(settings: WellbeingSettings) -> list[tuple[str, str]]:
+def signposts(employee_assistance: str | None) -> list[tuple[str, str]]:
+    """Signposting, given the organisation's employee assistance contact (if it set one)."""
     return [
-        ("Employee assistance", settings.employee_assistance or DEFAULT_EAP),
+        ("Employee assistance", employee_assistance or DEFAULT_EAP),
         SAMARITANS,
     ]
 
 
 async def signposting(session: AsyncSession, actor: Actor) -> list[tuple[str, str]]:
-    return signposts(await settings_for(session, actor.organisation_id))
-
-
-async def _unit_path(session: AsyncSession, actor: Actor) -> list[str]:
-    """Unit ids from the top of the tree down to the caller's unit (a snapshot)."""
-    return await unit_path(session, actor.organisation_id, actor.unit_id)
+    return signposts((await settings_for(session, actor.organisation_id)).employee_assistance)
 
 
 async def _me(session: AsyncSession, actor: Actor) -> Staff:
@@ -113,7 +118,92 @@ class Recorded:
     checkin: CheckIn
     created: bool
     share: CheckInShare | None
-    settings: WellbeingSettings
+    # Signposting (the organisation's EAP contact) and the support text for the band
+    # `record` scored, keyed (instrument, band) as `support_texts_for` answers.
+    signs: list[tuple[str, str]]
+    texts: dict[tuple[str, str | None], str | None]
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What a new check-in reads besides itself (see `_CONTEXT`)."""
+
+    share_days: int
+    employee_assistance: str | None
+    text: str | None
+    path: list[str]
+
+
+def _context_statement() -> Select[int | None, str | None, str | None, uuid.UUID | None]:
+    """One statement for all a check-in reads: the settings it uses (share days, the EAP
+    contact), the organisation's support text for the band scored, and the path up the unit
+    tree to the caller's unit; a row per unit on the path (one, its unit null, without a
+    unit), each carrying the same settings and text (each read once: uncorrelated)."""
+    settings: sa.Table = WellbeingSettings.__table__  # type: ignore[attr-defined]
+    texts: sa.Table = SupportText.__table__  # type: ignore[attr-defined]
+    org = sa.bindparam("organisation_id", type_=sa.Uuid())
+    of_org = settings.c.organisation_id == org
+    up = path_up()
+    one = sa.select(sa.literal(1).label("one")).subquery("one")
+    return (
+        select(
+            sa.select(settings.c.share_days).where(of_org).scalar_subquery().label("share_days"),
+            sa.select(settings.c.employee_assistance)
+            .where(of_org)
+            .scalar_subquery()
+            .label("employee_assistance"),
+            sa.select(texts.c.text)
+            .where(
+                texts.c.organisation_id == org,
+                texts.c.instrument == sa.bindparam("instrument", type_=sa.String()),
+                texts.c.band == sa.bindparam("band", type_=sa.String()),
+            )
+            .scalar_subquery()
+            .label("text"),
+            up.c.id,
+        )
+        .select_from(one.outerjoin(up, sa.true()))
+        .order_by(up.c.depth)
+    )
+
+
+# Built once: every check-in runs it (one statement where there were three).
+_CONTEXT = _context_statement()
+
+
+async def _context(
+    session: AsyncSession, actor: Actor, instrument: str, band: str | None
+) -> _Context:
+    params = {
+        "organisation_id": actor.organisation_id,
+        "unit_id": actor.unit_id,
+        "instrument": instrument,
+        "band": band,
+    }
+    rows = (await session.exec(_CONTEXT, params=params)).all()
+    share_days, employee_assistance, text, _ = rows[0]
+    return _Context(
+        share_days=DEFAULT_SHARE_DAYS if share_days is None else share_days,
+        employee_assistance=employee_assistance,
+        text=text_or_default(instrument, band, text),
+        path=top_down(unit for *_, unit in rows if unit is not None),
+    )
+
+
+async def _scored(
+    session: AsyncSession, actor: Actor, data: CheckInCreate
+) -> tuple[Instrument, Scored]:
+    instrument = await instrument_for_checkin(session, actor.organisation_id, data.instrument)
+    try:
+        return instrument, score(instrument, data.answers)
+    except ScoringError as exc:
+        raise Invalid(
+            "The answers do not fit the instrument.",
+            errors=[
+                {"loc": ["body", "answers", e["item"]], "msg": e["msg"], "type": "value_error"}
+                for e in exc.errors
+            ],
+        ) from exc
 
 
 async def create_checkin(
@@ -131,23 +221,27 @@ async def create_checkin(
 async def record(
     session: AsyncSession, actor: Actor, data: CheckInCreate, now: datetime
 ) -> Recorded:
-    """`create_checkin`, answering also the share and the settings it read (statements
-    on this path are counted by tests/api/test_hot_path_statements.py)."""
+    """`create_checkin`, answering also the share, the signposting and the support text
+    it read (statements on this path are counted by tests/api/test_hot_path_statements.py)."""
     digest = request_hash(data)
-    settings = await settings_for(session, actor.organisation_id)
+    # Scored first, so that the band's support text is read with the settings and the
+    # path; a body that fails here is refused in `build`, as `create_once` wants (a repeat
+    # of a create that no longer passes still answers its check-in).
+    scored: tuple[Instrument, Scored] | None = None
+    refusal: DomainError | None = None
+    try:
+        scored = await _scored(session, actor, data)
+    except DomainError as exc:
+        refusal = exc
+    key = scored[0].key if scored is not None else data.instrument
+    band = scored[1].band if scored is not None else None
+    context = await _context(session, actor, key, band)
 
     async def build() -> CheckIn:
-        instrument = await instrument_for_checkin(session, actor.organisation_id, data.instrument)
-        try:
-            scored = score(instrument, data.answers)
-        except ScoringError as exc:
-            raise Invalid(
-                "The answers do not fit the instrument.",
-                errors=[
-                    {"loc": ["body", "answers", e["item"]], "msg": e["msg"], "type": "value_error"}
-                    for e in exc.errors
-                ],
-            ) from exc
+        if scored is None:
+            assert refusal is not None
+            raise refusal
+        instrument, result = scored
         tell = bool(data.wants_to_talk and data.tell_supervisor)
         if data.share_with_supervisor and actor.supervisor_id is None:
             raise Invalid("You have no supervisor on record to share with.")
@@ -173,14 +267,14 @@ async def record(
             instrument_version=instrument.version,
             content_hash=instrument.content_hash,
             answers=dict(data.answers),
-            scores=scored.scores,
-            bands=scored.bands,
-            band=scored.band,
+            scores=result.scores,
+            bands=result.bands,
+            band=result.band,
             wants_to_talk=data.wants_to_talk,
             talk_supervisor_id=actor.supervisor_id if tell else None,
             request_hash=digest,
             taken_at=now,
-            unit_path=await _unit_path(session, actor),
+            unit_path=context.path,
             role_group=role_group(r.value for r in actor.roles),
             tenure_band=tenure_band(me.started_on, now.date()),
             incident_id=data.incident_id,
@@ -201,14 +295,18 @@ async def record(
         same=same,
         conflict="A check-in with this id already exists with different content.",
     )
+    signs = signposts(context.employee_assistance)
+    # The text read is for the band scored now: a repeat whose check-in was scored with an
+    # earlier version of the instrument (another band) has its own band's text read.
+    texts = {(key, band): context.text}
     if not created:
-        return Recorded(checkin, False, await share_of(session, checkin), settings)
+        return Recorded(checkin, False, await share_of(session, checkin), signs, texts)
     if checkin.talk_supervisor_id is not None:
         await raise_from_checkin(session, actor, checkin, now)
     audience = [actor.id]
     share = None
     if data.share_with_supervisor:
-        share = await _share(session, actor, checkin, settings.share_days, now, new=True)
+        share = await _share(session, actor, checkin, context.share_days, now, new=True)
         audience.append(share.supervisor_id)
     await record_change(
         session,
@@ -220,7 +318,7 @@ async def record(
         now,
         owners=[actor.id],
     )
-    return Recorded(checkin, True, share, settings)
+    return Recorded(checkin, True, share, signs, texts)
 
 
 _LATEST_TAKEN = Keyset[CheckIn](

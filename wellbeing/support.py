@@ -185,7 +185,15 @@ async def support_texts_for(
     rows = await connection.execute(_TEXTS[dialect_name(session)], params)
     stored = {(i, b): t for i, b, t in rows.all()}
     for instrument, band in banded:
-        out[(instrument, band)] = stored.get(
-            (instrument, band), DEFAULT_TEXTS.get((instrument, band), _FALLBACK)
-        )
+        out[(instrument, band)] = text_or_default(instrument, band, stored.get((instrument, band)))
     return out
+
+
+def text_or_default(instrument: str, band: str | None, stored: str | None) -> str | None:
+    """What the owner of a check-in in `band` is told: the organisation's `stored` text, or
+    the shipped default (None without a band)."""
+    if band is None:
+        return None
+    if stored is not None:
+        return stored
+    return DEFAULT_TEXTS.get((instrument, band), _FALLBACK)

@@ -263,7 +263,18 @@ async def create_reflection(
         conflict="A different reflection already has this id.",
     )
     if created:
-        await _changed(session, note, now)
+        # Written by create_once (nothing to flush) and shared with no one yet: its
+        # author's change alone.
+        await record_change(
+            session,
+            note.organisation_id,
+            RESOURCE_TYPE,
+            note.id,
+            ChangeOp.upsert,
+            [note.author_id],
+            now,
+            owners=[note.author_id],
+        )
     return note, created
 
 

@@ -51,6 +51,8 @@ AUTH = ["SELECT staff"]
 def _summary(sql: str) -> str:
     """`VERB table` of one statement (enough to tell the statements of a path apart)."""
     text = " ".join(sql.split())
+    if text.startswith("WITH RECURSIVE up") and "wellbeing_settings" in text:
+        return "SELECT check-in context"
     if text.startswith("WITH RECURSIVE up"):
         return "SELECT units (path up the tree)"
     for pattern in (
@@ -127,7 +129,7 @@ def _checkin(**changes: Any) -> dict[str, Any]:
     return body | changes
 
 
-async def test_a_checkin_is_six_statements(
+async def test_a_checkin_is_four_statements(
     client: httpx.AsyncClient,
     app: FastAPI,
     db: AsyncSession,
@@ -145,11 +147,11 @@ async def test_a_checkin_is_six_statements(
     assert stored.unit_path == t.path  # top of the tree down to the caller's team
     assert statements == [
         *AUTH,
-        "SELECT wellbeing_settings",  # once: share days and the signposting
-        "SELECT units (path up the tree)",  # never the whole tree
+        # One read: share days and the EAP contact (signposting), the support text for the
+        # band scored, and the path up the tree (never the whole tree).
+        "SELECT check-in context",
         "INSERT wellbeing_checkins",  # ON CONFLICT DO NOTHING: no lookup before it
         *_log(backend),
-        "SELECT wellbeing_support_texts",  # the view's support text for the band
     ]
 
 
@@ -172,12 +174,10 @@ async def test_a_shared_checkin_adds_only_the_share(
     assert response.json()["shared_with_supervisor"] is True
     assert statements == [
         *AUTH,
-        "SELECT wellbeing_settings",
-        "SELECT units (path up the tree)",
+        "SELECT check-in context",
         "INSERT wellbeing_checkins",
         "INSERT wellbeing_checkin_shares",  # a new check-in has no share to look up
         *_log(backend),  # both readers in one statement
-        "SELECT wellbeing_support_texts",
     ]
 
 
@@ -197,12 +197,10 @@ async def test_a_repeated_checkin_reads_what_it_made(
     assert again.json() == first.json()
     assert statements == [
         *AUTH,
-        "SELECT wellbeing_settings",
-        "SELECT units (path up the tree)",
+        "SELECT check-in context",
         "INSERT wellbeing_checkins",  # conflicts
         "SELECT wellbeing_checkins",
         "SELECT wellbeing_checkin_shares",
-        "SELECT wellbeing_support_texts",
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -275,3 +276,58 @@ async def test_licensed_instrument_needs_imported_wording(
             select(func.count()).select_from(CheckIn).where(col(CheckIn.instrument) == "stss")
         )
     ).one() == 1
+
+
+async def test_a_create_answers_the_organisations_settings_text_and_path_read_at_once(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    """One statement reads a check-in's share days, EAP contact, band text and unit path
+    (tests/api/test_hot_path_statements.py); each still answers as the organisation set it."""
+    now = now_of(app)
+    org = await make_org(db, now=now)
+    admin = await make_staff(db, org, Role.admin, now=now)
+    supervisor = await make_staff(db, org, Role.supervisor, now=now)
+    me = await make_staff(db, org, supervisor=supervisor, now=now)  # in no unit
+    body = _body(share_with_supervisor=True)
+    default = (await client.post(URL, json=body, headers=bearer(app, me))).json()
+    assert default["signposting"][0]["contact"].startswith("Your employee assistance")
+    assert default["support"] is not None
+    assert default["share_expires_at"] is not None
+    stored = await db.get(CheckIn, uuid.UUID(body["id"]))
+    assert stored is not None
+    assert stored.unit_path == []
+
+    settings_url = "/api/v1/wellbeing/settings"
+    current = await client.get(settings_url, headers=bearer(app, admin))
+    changed = await client.put(
+        settings_url,
+        json={"share_days": 3, "employee_assistance": "Care First 0800 000 000"},
+        headers=bearer(app, admin) | {"If-Match": current.headers["ETag"]},
+    )
+    assert changed.status_code == 200
+    texts_url = f"/api/v1/wellbeing/support-texts/pulse/{default['band']}"
+    text = await client.get(texts_url, headers=bearer(app, admin))
+    own = {"text": "Our own words for this band."}
+    put = await client.put(
+        texts_url, json=own, headers=bearer(app, admin) | {"If-Match": text.headers["ETag"]}
+    )
+    assert put.status_code == 200
+
+    second = _body(share_with_supervisor=True)
+    made = await client.post(URL, json=second, headers=bearer(app, me))
+    assert made.status_code == 201
+    view = made.json()
+    assert view["signposting"][0] == {
+        "name": "Employee assistance",
+        "contact": "Care First 0800 000 000",
+    }
+    assert view["support"] == own["text"]
+    assert view["share_expires_at"].startswith((now + timedelta(days=3)).date().isoformat())
+    again = await client.post(URL, json=second, headers=bearer(app, me))
+    assert again.status_code == 200
+    assert again.json() == view
+    # The first check-in, replayed, is shown with the settings and text as they are now.
+    replayed = await client.post(URL, json=body, headers=bearer(app, me))
+    assert replayed.status_code == 200
+    assert replayed.json()["support"] == own["text"]
+    assert replayed.json()["signposting"] == view["signposting"]
