@@ -7,23 +7,24 @@ profile; docs/PERFORMANCE.md)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.mail import Mailer
 from api.oidc import OidcVerifier
-from api.security import AccessTokens, InvalidToken, Passwords
+from api.security import AccessClaims, AccessTokens, InvalidToken, Passwords
 from api.settings import Settings
 from models.actor import Actor
 from models.crypto import KeyRing
 from models.db import session_scope
 from models.directory.service import actor_for, load_active_staff
-from models.directory.staff import Role, Staff
+from models.directory.staff import Role
 from models.errors import Forbidden
 from models.pagination import MAX_LIMIT
 
@@ -40,16 +41,24 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """A session for a route that makes one read and writes nothing (`GET /me`): on
-    PostgreSQL it runs without a transaction block, saving the BEGIN and COMMIT round trips
-    (a single statement is its own consistent snapshot). Nothing is committed."""
-    factory = request.app.state.session_factory
-    async with factory() as session:
-        bind = session.bind
-        if isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql":
-            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        yield session
+@asynccontextmanager
+async def read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    """A connection for a route that makes one read and writes nothing (`GET /me`), opened
+    in the route, not as a dependency (a generator dependency costs FastAPI an exit stack
+    and a cancel scope per request). On PostgreSQL it runs without a transaction block,
+    saving the BEGIN and COMMIT round trips (a single statement is its own consistent
+    snapshot); no session is made. Nothing is committed."""
+    factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
+    bind = factory.kw.get("bind")
+    if not isinstance(bind, AsyncEngine):
+        # Tests bind the factory to their own transaction: join it as a session does.
+        async with factory() as session:
+            yield await session.connection()
+        return
+    async with bind.connect() as connection:
+        if bind.dialect.name == "postgresql":
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+        yield connection
 
 
 async def get_now(request: Request) -> datetime:
@@ -88,7 +97,6 @@ async def get_oidc(request: Request) -> OidcVerifier:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 Now = Annotated[datetime, Depends(get_now)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
@@ -120,44 +128,38 @@ def _unauthorized(detail: str) -> HTTPException:
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-async def _authenticate(
-    request: Request, session: AsyncSession, credentials: HTTPAuthorizationCredentials | None
-) -> Staff:
-    """The staff member the bearer token names, if the token is valid and they are still
-    active. (Tokens and clock come from app state, not as dependencies: every request pays
-    for each dependency FastAPI resolves.)"""
+def access_claims(
+    request: Request, credentials: HTTPAuthorizationCredentials | None
+) -> AccessClaims:
+    """What a valid bearer token says (401 otherwise). Tokens and clock come from app state,
+    not as dependencies: every request pays for each dependency FastAPI resolves."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(401, "Sign in first.", headers={"WWW-Authenticate": "Bearer"})
     tokens: AccessTokens = request.app.state.tokens
     clock: Clock = request.app.state.clock
     try:
-        claims = tokens.verify(credentials.credentials, clock())
+        return tokens.verify(credentials.credentials, clock())
     except InvalidToken as exc:
         raise _unauthorized("The access token is not valid.") from exc
+
+
+def invalid_token() -> HTTPException:
+    """A valid token for someone who is gone (deactivated, or never in that organisation)."""
+    return _unauthorized("The access token is not valid.")
+
+
+async def current_actor(request: Request, session: SessionDep, credentials: Credentials) -> Actor:
+    """The caller, if the bearer token is valid and they are still active, read in the
+    request's transaction (one dependency: the token check and the read are not dependencies
+    of their own, each of which FastAPI would solve per request)."""
+    claims = access_claims(request, credentials)
     staff = await load_active_staff(session, claims.organisation_id, claims.staff_id)
     if staff is None:
-        raise _unauthorized("The access token is not valid.")
-    return staff
-
-
-async def current_staff(request: Request, session: SessionDep, credentials: Credentials) -> Staff:
-    """The caller, read in the request's transaction."""
-    return await _authenticate(request, session, credentials)
-
-
-async def current_staff_read(
-    request: Request, session: ReadSessionDep, credentials: Credentials
-) -> Staff:
-    """The caller, for a route that reads nothing else (no transaction; see
-    `get_read_session`)."""
-    return await _authenticate(request, session, credentials)
-
-
-CurrentStaff = Annotated[Staff, Depends(current_staff)]
-CurrentStaffRead = Annotated[Staff, Depends(current_staff_read)]
-
-
-async def current_actor(request: Request, staff: CurrentStaff) -> Actor:
+        raise invalid_token()
+    # Held for the session's life: its identity map keeps rows only while something refers
+    # to them, and domain code reads the caller's row again (`session.get(Staff, actor.id)`,
+    # a check-in's tenure band), which the map then answers without a statement.
+    session.info["caller"] = staff
     actor = actor_for(staff)
     request.state.actor = actor  # for dependencies that outlive a refusal (api/refusals.py)
     return actor

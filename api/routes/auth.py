@@ -10,18 +10,22 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from api.deps import (
-    CurrentStaffRead,
+    Credentials,
     Now,
     OidcDep,
     PasswordsDep,
     SessionDep,
     SettingsDep,
     TokensDep,
+    access_claims,
+    invalid_token,
+    read_connection,
 )
 from api.oidc import OidcError
 from api.problems import problems
 from api.sso_flow import ID_TOKEN_TYPE, TOKEN_EXCHANGE, exchange_id_token
 from models.directory.schemas import MePublic
+from models.directory.service import load_active_me
 from models.directory.sign_in import (
     ADDRESS_FACTOR,
     BadCredentials,
@@ -262,6 +266,13 @@ async def revoke_token(request: Request, session: SessionDep, now: Now) -> JSONR
 
 
 @router.get("/me", name="get_me", response_model=MePublic, responses=problems())
-async def get_me(staff: CurrentStaffRead) -> Staff:
+async def get_me(request: Request, credentials: Credentials) -> MePublic:
     """The signed-in staff member (one read, no transaction)."""
-    return staff
+    # The one read is also the check that they are still active: no session, no ORM row,
+    # no generator dependency (`read_connection`; docs/PERFORMANCE.md).
+    claims = access_claims(request, credentials)
+    async with read_connection(request) as connection:
+        me = await load_active_me(connection, claims.organisation_id, claims.staff_id)
+    if me is None:
+        raise invalid_token()
+    return me
