@@ -17,6 +17,12 @@ from api.settings import Settings
 ACCESS_TOKEN_TYPE = "access"
 # The only algorithm accepted, whatever a token's header says.
 ALGORITHMS = ["HS256"]
+# What an access token must carry; `exp` is checked against the injected clock, not here.
+_DECODE_OPTIONS: jwt.types.Options = {
+    "require": ["exp", "iat", "sub", "iss", "aud", "typ", "org"],
+    "verify_iat": False,
+    "verify_exp": False,
+}
 
 
 class Passwords:
@@ -58,6 +64,8 @@ class AccessTokens:
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
         self.lifetime = timedelta(minutes=settings.access_token_minutes)
+        # A decoder with the options merged once, not on every request's verify.
+        self._decoder = jwt.PyJWT(_DECODE_OPTIONS)
 
     def issue(self, staff_id: uuid.UUID, organisation_id: uuid.UUID, now: datetime) -> str:
         claims: dict[str, Any] = {
@@ -74,17 +82,12 @@ class AccessTokens:
 
     def verify(self, token: str, now: datetime) -> AccessClaims:
         try:
-            claims = jwt.decode(
+            claims = self._decoder.decode(
                 token,
                 self._key,
                 algorithms=ALGORITHMS,
                 audience=self._audience,
                 issuer=self._issuer,
-                options={
-                    "require": ["exp", "iat", "sub", "iss", "aud", "typ", "org"],
-                    "verify_iat": False,
-                    "verify_exp": False,  # checked below against the injected clock
-                },
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from exc
