@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
@@ -266,7 +266,7 @@ async def revoke_token(request: Request, session: SessionDep, now: Now) -> JSONR
 
 
 @router.get("/me", name="get_me", response_model=MePublic, responses=problems())
-async def get_me(request: Request, credentials: Credentials) -> MePublic:
+async def get_me(request: Request, credentials: Credentials) -> Response:
     """The signed-in staff member (one read, no transaction)."""
     # The one read is also the check that they are still active: no session, no ORM row,
     # no generator dependency (`read_connection`; docs/PERFORMANCE.md).
@@ -275,4 +275,5 @@ async def get_me(request: Request, credentials: Credentials) -> MePublic:
         me = await load_active_me(connection, claims.organisation_id, claims.staff_id)
     if me is None:
         raise invalid_token()
-    return me
+    # Already a validated MePublic: written as is, not validated and dumped again by FastAPI.
+    return Response(me.model_dump_json(), media_type="application/json")
