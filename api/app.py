@@ -21,7 +21,7 @@ from starlette.types import Message
 from api import problems
 from api.delivery.scheduler import Scheduler
 from api.deps import Clock, system_clock
-from api.heap import freeze_startup_heap
+from api.heap import collect_less_often, freeze_startup_heap
 from api.logs import configure_logging
 from api.mail import Mailer
 from api.metrics import Metrics
@@ -242,18 +242,9 @@ def _install_docs(app: FastAPI) -> None:
 
 
 def create_app_from_env() -> FastAPI:
-    """Entry point for `uvicorn --factory` (and `harbour serve`).
-
-    A request makes thousands of allocations, so with the default threshold (700) the
-    youngest generation was collected several times a request and the older ones walked
-    every few dozen requests (9 full passes of about 0.2 s in 40 s of the load benchmark;
-    docs/PERFORMANCE.md). A server process collects the youngest generation every 10,000
-    allocations instead; what startup built is frozen out of every collection by
-    `warm_up`. What a request leaves behind is still collected, a little later (a few MB
-    at most)."""
+    """Entry point for `uvicorn --factory` (and `harbour serve`): a server process collects
+    garbage less often (`api.heap`); what startup built is frozen out of every collection
+    by `warm_up`."""
     configure_logging()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+    collect_less_often()
     return create_app()
-
-
-GC_YOUNG_THRESHOLD = 10_000

@@ -14,6 +14,19 @@ from __future__ import annotations
 
 import gc
 
+# A request or a sweep makes thousands of allocations, so with the default threshold (700)
+# the youngest generation was collected several times a request and the older ones walked
+# every few dozen requests (9 full passes of about 0.2 s in 40 s of the load benchmark;
+# docs/PERFORMANCE.md). Harbour's processes collect it every 10,000 allocations instead: what
+# a request leaves behind is still collected, a little later (a few MB at most).
+GC_YOUNG_THRESHOLD = 10_000
+
+
+def collect_less_often() -> None:
+    """The youngest generation collected every `GC_YOUNG_THRESHOLD` allocations (call once,
+    as a process starts: the server, the worker)."""
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
+
 
 def freeze_startup_heap() -> None:
     """Collect once, then freeze what is left: call at the end of a process's startup."""

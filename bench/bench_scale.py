@@ -7,7 +7,8 @@ On PostgreSQL (`--db`, default `harbour_bench_scale`, made afresh and dropped af
 `--keep`; `--reuse` times a kept database as it is, its outbox emptied first so the first
 sweep is a first again, and seeds nothing; `--no-10x` stops before growing the history;
 `--profile DIR` writes pyinstrument profiles of the roll-ups and of each sweep there; the
-startup heap is frozen as the server and the worker do, unless `--no-freeze`).
+startup heap is frozen and the youngest generation collected less often, as the server and
+the worker do, unless `--no-freeze`).
 
 Seeds one council of `--staff` people: a directorate, services of 500 (50 teams of a
 supervisor and nine practitioners), a manager per service; `--years` of history per
@@ -43,7 +44,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import configure_mappers
 
 from api.delivery.sweep import sweep_organisation
-from api.heap import freeze_startup_heap
+from api.heap import collect_less_often, freeze_startup_heap
 from migrations import alembic_config
 from models.db import create_engine, create_session_factory, session_scope
 from models.directory.service import actor_for
@@ -457,6 +458,7 @@ async def main(args: argparse.Namespace) -> None:
     if not args.no_freeze:
         # As `harbour serve` and `harbour worker` do at the end of their startup (api.heap).
         configure_mappers()
+        collect_less_often()
         freeze_startup_heap()
     statements: list[str] = []
     event.listen(
@@ -510,6 +512,6 @@ if __name__ == "__main__":
     parser.add_argument("--no-10x", action="store_true", help="do not grow the history")
     parser.add_argument("--profile", metavar="DIR", help="write pyinstrument profiles here")
     parser.add_argument(
-        "--no-freeze", action="store_true", help="leave the startup heap to the collector"
+        "--no-freeze", action="store_true", help="leave the collector as Python sets it"
     )
     asyncio.run(main(parser.parse_args()))

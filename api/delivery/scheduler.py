@@ -24,7 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.delivery.deliver import DeliveryPolicy, channels_from_settings, deliver, pool_size_for
 from api.delivery.sweep import Purged, retention, sweep
 from api.deps import Clock, system_clock
-from api.heap import freeze_startup_heap
+from api.heap import collect_less_often, freeze_startup_heap
 from api.settings import Settings
 from models.db import create_engine, create_session_factory, session_scope
 from models.ops import claim_lease, release_lease
@@ -218,6 +218,7 @@ async def run_worker(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await scheduler.start()
+    collect_less_often()
     freeze_startup_heap()
     log.info("worker %s started", scheduler.holder)
     try:
