@@ -152,15 +152,23 @@ async def _audience(session: AsyncSession, note: Reflection) -> list[uuid.UUID]:
     return audience
 
 
-async def _changed(session: AsyncSession, note: Reflection, now: datetime) -> None:
-    await session.flush()
+async def _changed(
+    session: AsyncSession, note: Reflection, now: datetime, *, new: bool = False
+) -> None:
+    """Record the note's change for its readers' feeds. A `new` note was written by
+    create_once (nothing to flush) and is shared with no one yet: its author alone."""
+    if new:
+        audience = [note.author_id]
+    else:
+        await session.flush()
+        audience = await _audience(session, note)
     await record_change(
         session,
         note.organisation_id,
         RESOURCE_TYPE,
         note.id,
         ChangeOp.upsert,
-        await _audience(session, note),
+        audience,
         now,
         owners=[note.author_id],
     )
@@ -263,18 +271,7 @@ async def create_reflection(
         conflict="A different reflection already has this id.",
     )
     if created:
-        # Written by create_once (nothing to flush) and shared with no one yet: its
-        # author's change alone.
-        await record_change(
-            session,
-            note.organisation_id,
-            RESOURCE_TYPE,
-            note.id,
-            ChangeOp.upsert,
-            [note.author_id],
-            now,
-            owners=[note.author_id],
-        )
+        await _changed(session, note, now, new=True)
     return note, created
 
 
