@@ -23,7 +23,7 @@ from api.settings import Settings
 from models.actor import Actor
 from models.crypto import KeyRing
 from models.db import session_scope
-from models.directory.service import actor_for, load_active_staff
+from models.directory.service import load_active_actor
 from models.directory.staff import Role
 from models.errors import Forbidden
 from models.pagination import MAX_LIMIT
@@ -153,14 +153,9 @@ async def current_actor(request: Request, session: SessionDep, credentials: Cred
     request's transaction (one dependency: the token check and the read are not dependencies
     of their own, each of which FastAPI would solve per request)."""
     claims = access_claims(request, credentials)
-    staff = await load_active_staff(session, claims.organisation_id, claims.staff_id)
-    if staff is None:
+    actor = await load_active_actor(session, claims.organisation_id, claims.staff_id)
+    if actor is None:
         raise invalid_token()
-    # Held for the session's life: its identity map keeps rows only while something refers
-    # to them, and domain code reads the caller's row again (`session.get(Staff, actor.id)`,
-    # a check-in's tenure band), which the map then answers without a statement.
-    session.info["caller"] = staff
-    actor = actor_for(staff)
     request.state.actor = actor  # for dependencies that outlive a refusal (api/refusals.py)
     return actor
 

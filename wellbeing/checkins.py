@@ -7,13 +7,13 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from sqlmodel.sql.expression import Select, SelectOfScalar
+from sqlmodel.sql.expression import SelectOfScalar
 
 from models.access_log import AccessReason, record_access
 from models.actor import Actor
@@ -75,13 +75,6 @@ async def signposting(session: AsyncSession, actor: Actor) -> list[tuple[str, st
     return signposts((await settings_for(session, actor.organisation_id)).employee_assistance)
 
 
-async def _me(session: AsyncSession, actor: Actor) -> Staff:
-    staff = await session.get(Staff, actor.id)
-    if staff is None:  # pragma: no cover - the actor was loaded from this row
-        raise NotFound("No such staff member.")
-    return staff
-
-
 def own_checkins(actor: Actor) -> SelectOfScalar[CheckIn]:
     return select(CheckIn).where(
         col(CheckIn.organisation_id) == actor.organisation_id, col(CheckIn.staff_id) == actor.id
@@ -132,21 +125,26 @@ class _Context:
     employee_assistance: str | None
     text: str | None
     path: list[str]
+    started_on: date  # the caller's (their tenure band)
 
 
-def _context_statement() -> Select[int | None, str | None, str | None, uuid.UUID | None]:
+def _context_statement() -> sa.Select[
+    int | None, str | None, str | None, date | None, uuid.UUID | None
+]:
     """One statement for all a check-in reads: the settings it uses (share days, the EAP
-    contact), the organisation's support text for the band scored, and the path up the unit
-    tree to the caller's unit; a row per unit on the path (one, its unit null, without a
-    unit), each carrying the same settings and text (each read once: uncorrelated)."""
+    contact), the organisation's support text for the band scored, the caller's start date
+    (their tenure band) and the path up the unit tree to the caller's unit; a row per unit
+    on the path (one, its unit null, without a unit), each carrying the same settings, text
+    and date (each read once: uncorrelated)."""
     settings: sa.Table = WellbeingSettings.__table__  # type: ignore[attr-defined]
     texts: sa.Table = SupportText.__table__  # type: ignore[attr-defined]
+    staff: sa.Table = Staff.__table__  # type: ignore[attr-defined]
     org = sa.bindparam("organisation_id", type_=sa.Uuid())
     of_org = settings.c.organisation_id == org
     up = path_up()
     one = sa.select(sa.literal(1).label("one")).subquery("one")
     return (
-        select(
+        sa.select(
             sa.select(settings.c.share_days).where(of_org).scalar_subquery().label("share_days"),
             sa.select(settings.c.employee_assistance)
             .where(of_org)
@@ -160,6 +158,13 @@ def _context_statement() -> Select[int | None, str | None, str | None, uuid.UUID
             )
             .scalar_subquery()
             .label("text"),
+            sa.select(staff.c.started_on)
+            .where(
+                staff.c.organisation_id == org,
+                staff.c.id == sa.bindparam("staff_id", type_=sa.Uuid()),
+            )
+            .scalar_subquery()
+            .label("started_on"),
             up.c.id,
         )
         .select_from(one.outerjoin(up, sa.true()))
@@ -176,17 +181,23 @@ async def _context(
 ) -> _Context:
     params = {
         "organisation_id": actor.organisation_id,
+        "staff_id": actor.id,
         "unit_id": actor.unit_id,
         "instrument": instrument,
         "band": band,
     }
-    rows = (await session.exec(_CONTEXT, params=params)).all()
-    share_days, employee_assistance, text, _ = rows[0]
+    # A Core select of five columns (sqlmodel's `select` types four): through the session,
+    # one hop into SQLAlchemy's sync side rather than two.
+    rows = (await session.exec(_CONTEXT, params=params)).all()  # type: ignore[call-overload]
+    share_days, employee_assistance, text, started_on, _ = rows[0]
+    if started_on is None:  # pragma: no cover - the actor was just read from this row
+        raise NotFound("No such staff member.")
     return _Context(
         share_days=DEFAULT_SHARE_DAYS if share_days is None else share_days,
         employee_assistance=employee_assistance,
         text=text_or_default(instrument, band, text),
         path=top_down(unit for *_, unit in rows if unit is not None),
+        started_on=started_on,
     )
 
 
@@ -258,7 +269,6 @@ async def record(
                         }
                     ],
                 )
-        me = await _me(session, actor)
         return CheckIn(
             id=data.id,
             organisation_id=actor.organisation_id,
@@ -276,7 +286,7 @@ async def record(
             taken_at=now,
             unit_path=context.path,
             role_group=role_group(r.value for r in actor.roles),
-            tenure_band=tenure_band(me.started_on, now.date()),
+            tenure_band=tenure_band(context.started_on, now.date()),
             incident_id=data.incident_id,
         )
 

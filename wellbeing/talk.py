@@ -87,22 +87,24 @@ async def _away_until(
 
 
 async def _unit_manager(
-    session: AsyncSession, me: Staff, exclude: set[uuid.UUID]
+    session: AsyncSession, owner: Actor, exclude: set[uuid.UUID]
 ) -> uuid.UUID | None:
     """The manager of the owner's unit, or of the nearest unit above it with one (never the
     owner themself, nor someone already offered)."""
     units = {
         u.id: u
         for u in (
-            await session.exec(select(Unit).where(col(Unit.organisation_id) == me.organisation_id))
+            await session.exec(
+                select(Unit).where(col(Unit.organisation_id) == owner.organisation_id)
+            )
         ).all()
     }
-    current = me.unit_id
+    current = owner.unit_id
     seen: set[uuid.UUID] = set()
     while current is not None and current in units and current not in seen:
         seen.add(current)
         manager = units[current].manager_id
-        if manager is not None and manager != me.id and manager not in exclude:
+        if manager is not None and manager != owner.id and manager not in exclude:
             return manager
         current = units[current].parent_id
     return None
@@ -117,17 +119,14 @@ class Candidate:
 async def candidates(session: AsyncSession, actor: Actor) -> list[Candidate]:
     """Everyone the caller can ask to talk to, in order: supervisor, unit manager, the
     organisation's wellbeing contact (active, not the caller, each person once)."""
-    me = await session.get(Staff, actor.id)
-    if me is None:  # pragma: no cover - the actor was loaded from this row
-        raise NotFound("No such staff member.")
     ids: list[tuple[TalkTo, uuid.UUID]] = []
-    if me.supervisor_id is not None:
-        ids.append((TalkTo.supervisor, me.supervisor_id))
-    manager = await _unit_manager(session, me, {i for _, i in ids})
+    if actor.supervisor_id is not None:
+        ids.append((TalkTo.supervisor, actor.supervisor_id))
+    manager = await _unit_manager(session, actor, {i for _, i in ids})
     if manager is not None:
         ids.append((TalkTo.unit_manager, manager))
     contact = (await settings_for(session, actor.organisation_id)).wellbeing_contact_id
-    if contact is not None and contact != me.id and contact not in {i for _, i in ids}:
+    if contact is not None and contact != actor.id and contact not in {i for _, i in ids}:
         ids.append((TalkTo.wellbeing_contact, contact))
     if not ids:
         return []

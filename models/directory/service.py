@@ -319,32 +319,51 @@ async def find_login(session: AsyncSession, email: str) -> Staff | None:
     return (await session.exec(stmt)).first()
 
 
-# Built once: every authenticated request runs one, and a statement object reused keeps its
-# SQLAlchemy cache key (building and keying it anew cost as much as reading the row).
-_ACTIVE_STAFF = select(Staff).where(
-    col(Staff.organisation_id) == sa.bindparam("organisation_id", type_=sa.Uuid()),
-    col(Staff.id) == sa.bindparam("staff_id", type_=sa.Uuid()),
-    col(Staff.active).is_(True),
-)
+# Built once: every authenticated request runs one, as Core selects of the columns it needs
+# (no ORM compile step, identity map or `Staff` instance for a row only read: the ORM read
+# was a fifth of `GET /me`'s CPU), and a statement object reused keeps its SQLAlchemy cache
+# key (building and keying it anew cost as much as reading the row). `active` is read each
+# time, so a deactivation is refused at once.
 STAFF_TABLE: sa.Table = Staff.__table__  # type: ignore[attr-defined]
-# `GET /me`: the columns it answers, as a Core select (no ORM compile step, identity map or
-# `Staff` instance for a row only read and sent: the ORM read was a fifth of its CPU).
-_ACTIVE_ME = sa.select(*(STAFF_TABLE.c[name] for name in MePublic.model_fields)).where(
-    STAFF_TABLE.c.organisation_id == sa.bindparam("organisation_id", type_=sa.Uuid()),
-    STAFF_TABLE.c.id == sa.bindparam("staff_id", type_=sa.Uuid()),
-    STAFF_TABLE.c.active.is_(True),
+
+
+def _active(*columns: sa.Column[Any]) -> sa.Select[Any]:
+    return sa.select(*columns).where(
+        STAFF_TABLE.c.organisation_id == sa.bindparam("organisation_id", type_=sa.Uuid()),
+        STAFF_TABLE.c.id == sa.bindparam("staff_id", type_=sa.Uuid()),
+        STAFF_TABLE.c.active.is_(True),
+    )
+
+
+_ACTIVE_ACTOR = _active(
+    STAFF_TABLE.c.id,
+    STAFF_TABLE.c.organisation_id,
+    STAFF_TABLE.c.roles,
+    STAFF_TABLE.c.unit_id,
+    STAFF_TABLE.c.supervisor_id,
 )
+# `GET /me`: the columns it answers.
+_ACTIVE_ME = _active(*(STAFF_TABLE.c[name] for name in MePublic.model_fields))
 
 
-async def load_active_staff(
+async def load_active_actor(
     session: AsyncSession, organisation_id: uuid.UUID, staff_id: uuid.UUID
-) -> Staff | None:
-    """The staff member if they exist and are active (every authenticated request: `active`
-    is read each time, so a deactivation is refused at once). The ORM row, in the request's
-    session: domain code reads the caller's row again with `session.get(Staff, actor.id)`,
-    which the identity map answers without a statement (a check-in's tenure band)."""
+) -> Actor | None:
+    """The caller, if they exist and are active (every authenticated request but `GET /me`),
+    read in the request's transaction."""
     params = {"organisation_id": organisation_id, "staff_id": staff_id}
-    return (await session.exec(_ACTIVE_STAFF, params=params)).first()
+    connection = await session.connection()
+    row = (await connection.execute(_ACTIVE_ACTOR, params)).first()
+    if row is None:
+        return None
+    staff_id, organisation_id, roles, unit_id, supervisor_id = row
+    return Actor(
+        id=staff_id,
+        organisation_id=organisation_id,
+        roles=frozenset(Role(r) for r in roles),
+        unit_id=unit_id,
+        supervisor_id=supervisor_id,
+    )
 
 
 async def load_active_me(
