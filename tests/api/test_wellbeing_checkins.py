@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.analytics.periods import TENURE_BANDS
 from models.directory.staff import Role
 from models.wellbeing import CheckIn, CheckInShare
 from tests.conftest import FrozenClock
@@ -287,7 +288,8 @@ async def test_a_create_answers_the_organisations_settings_text_and_path_read_at
     org = await make_org(db, now=now)
     admin = await make_staff(db, org, Role.admin, now=now)
     supervisor = await make_staff(db, org, Role.supervisor, now=now)
-    me = await make_staff(db, org, supervisor=supervisor, now=now)  # in no unit
+    started = (now - timedelta(days=3 * 365 + 30)).date()
+    me = await make_staff(db, org, supervisor=supervisor, started_on=started, now=now)  # no unit
     body = _body(share_with_supervisor=True)
     default = (await client.post(URL, json=body, headers=bearer(app, me))).json()
     assert default["signposting"][0]["contact"].startswith("Your employee assistance")
@@ -296,6 +298,8 @@ async def test_a_create_answers_the_organisations_settings_text_and_path_read_at
     stored = await db.get(CheckIn, uuid.UUID(body["id"]))
     assert stored is not None
     assert stored.unit_path == []
+    # The tenure band comes from the start date read in the same statement.
+    assert stored.tenure_band == TENURE_BANDS[2]  # 2 to 5 years
 
     settings_url = "/api/v1/wellbeing/settings"
     current = await client.get(settings_url, headers=bearer(app, admin))
