@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -14,6 +13,7 @@ from api.deps import HrActor, Now, ReportReader, SessionDep
 from api.problems import problems
 from api.refusals import audit_refusals
 from models.analytics.periods import Breakdown, ReleaseKind
+from models.schemas import IsoDate
 from models.spreadsheet import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, neutralise
 from wellbeing.analytics import (
     Answer,
@@ -71,8 +71,8 @@ async def scoped_query(
     instrument: Annotated[str, Query(max_length=40)] = "pulse",
     measure: Annotated[str | None, Query(max_length=60)] = None,
     period: Annotated[ReleaseKind, Query(description=PERIOD_HELP)] = ReleaseKind.month,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
+    from_: Annotated[IsoDate | None, Query(alias="from")] = None,
+    to: IsoDate | None = None,
     by: Breakdown = Breakdown.unit,
 ) -> AggregateQuery:
     """The query parameters shared by HR analytics and manager oversight."""
@@ -168,8 +168,8 @@ async def analytics_participation_route(
     session: SessionDep,
     now: Now,
     period: Annotated[ReleaseKind, Query(description=PERIOD_HELP)] = ReleaseKind.month,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
+    from_: Annotated[IsoDate | None, Query(alias="from")] = None,
+    to: IsoDate | None = None,
     by: Breakdown = Breakdown.unit,
     unit_id: uuid.UUID | None = None,
 ) -> ParticipationPublic:
@@ -210,8 +210,8 @@ async def analytics_incidents_route(
     session: SessionDep,
     now: Now,
     period: Annotated[ReleaseKind, Query(description=PERIOD_HELP)] = ReleaseKind.month,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
+    from_: Annotated[IsoDate | None, Query(alias="from")] = None,
+    to: IsoDate | None = None,
     by: Breakdown = Breakdown.unit,
     unit_id: Annotated[
         uuid.UUID | None,

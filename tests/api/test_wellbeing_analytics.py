@@ -125,6 +125,9 @@ async def test_weeks_and_unpublished_slices_are_problems(
         "?from=2010-01-01&to=2026-01-01",
         "?instrument=proqol",
         f"?by=role&unit_id={unit.id}",
+        # A number is not a date (pydantic alone would read it as seconds since 1970).
+        "?to=0",
+        "?from=1764547200",
     ):
         response = await client.get(ANALYTICS + query, headers=bearer(app, hr))
         assert response.status_code == 422, query
@@ -134,8 +137,11 @@ async def test_weeks_and_unpublished_slices_are_problems(
         f"/api/v1/oversight/units/{unit.id}/wellbeing?period=week",
         f"/api/v1/oversight/units/{unit.id}/wellbeing?by=tenure_band",
         f"/api/v1/oversight/units/{unit.id}/report-card?period=week",
+        f"{PARTICIPATION}?to=0",
+        "/api/v1/analytics/incidents?from=0",
+        f"/api/v1/oversight/units/{unit.id}/wellbeing?to=0",
     ):
-        who = hr if url.startswith(PARTICIPATION) else manager
+        who = hr if url.startswith("/api/v1/analytics") else manager
         response = await client.get(url, headers=bearer(app, who))
         assert response.status_code == 422, url
         assert response.headers["content-type"] == "application/problem+json"
