@@ -143,13 +143,14 @@ def _context_statement() -> sa.Select[
     of_org = settings.c.organisation_id == org
     up = path_up()
     one = sa.select(sa.literal(1).label("one")).subquery("one")
+
+    def setting(column: sa.Column[Any]) -> sa.Label[Any]:
+        return sa.select(column).where(of_org).scalar_subquery().label(column.name)
+
     return (
         sa.select(
-            sa.select(settings.c.share_days).where(of_org).scalar_subquery().label("share_days"),
-            sa.select(settings.c.employee_assistance)
-            .where(of_org)
-            .scalar_subquery()
-            .label("employee_assistance"),
+            setting(settings.c.share_days),
+            setting(settings.c.employee_assistance),
             sa.select(texts.c.text)
             .where(
                 texts.c.organisation_id == org,

@@ -354,16 +354,7 @@ async def load_active_actor(
     params = {"organisation_id": organisation_id, "staff_id": staff_id}
     connection = await session.connection()
     row = (await connection.execute(_ACTIVE_ACTOR, params)).first()
-    if row is None:
-        return None
-    staff_id, organisation_id, roles, unit_id, supervisor_id = row
-    return Actor(
-        id=staff_id,
-        organisation_id=organisation_id,
-        roles=frozenset(Role(r) for r in roles),
-        unit_id=unit_id,
-        supervisor_id=supervisor_id,
-    )
+    return None if row is None else _actor(*row)
 
 
 async def load_active_me(
@@ -377,12 +368,23 @@ async def load_active_me(
 
 
 def actor_for(staff: Staff) -> Actor:
+    return _actor(staff.id, staff.organisation_id, staff.roles, staff.unit_id, staff.supervisor_id)
+
+
+def _actor(
+    staff_id: uuid.UUID,
+    organisation_id: uuid.UUID,
+    roles: list[str],
+    unit_id: uuid.UUID | None,
+    supervisor_id: uuid.UUID | None,
+) -> Actor:
+    """An Actor from a staff row's columns, in `_ACTIVE_ACTOR`'s order."""
     return Actor(
-        id=staff.id,
-        organisation_id=staff.organisation_id,
-        roles=frozenset(Role(r) for r in staff.roles),
-        unit_id=staff.unit_id,
-        supervisor_id=staff.supervisor_id,
+        id=staff_id,
+        organisation_id=organisation_id,
+        roles=frozenset(Role(r) for r in roles),
+        unit_id=unit_id,
+        supervisor_id=supervisor_id,
     )
 
 
