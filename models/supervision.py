@@ -52,7 +52,7 @@ PENDING_STATUSES = (SessionStatus.scheduled, SessionStatus.recorded, SessionStat
 # The predicate of the partial index over them. A query reaches that index only when its own
 # condition reads the same statuses as literals (`pending_status`): PostgreSQL cannot prove
 # the predicate from bound parameters in a prepared statement's generic plan.
-PENDING_PREDICATE = "status IN ('scheduled', 'recorded', 'cancelled')"
+PENDING_PREDICATE = f"status IN ({', '.join(repr(s.value) for s in PENDING_STATUSES)})"
 
 
 class ActionStatus(StrEnum):
