@@ -530,6 +530,20 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _settle(pid: int, limit: float = 5.0) -> None:
+    """Wait until the server has finished the requests wrk left in flight when it stopped (its
+    CPU time stands still for 0.2 s): the next run reads its data (an update's versions) from
+    the database, and a write committed after that read would answer 412 there."""
+    deadline = time.monotonic() + limit
+    last = _cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        now = _cpu_seconds(pid)
+        if now == last:
+            return
+        last = now
+
+
 def _lua_string(value: str) -> str:
     return "[==[" + value + "]==]"
 
@@ -622,6 +636,7 @@ def run_wrk(
         raise SystemExit(f"wrk printed no result:\n{done.stdout}\n{done.stderr}")
     raw = json.loads(line[6:])
     cpu = _cpu_seconds(pid) - cpu_before
+    _settle(pid)
     return Result(
         cpu_ms=cpu * 1000 / max(1, raw["requests"]),
         rps=raw["requests"] / (raw["duration_us"] / 1e6),

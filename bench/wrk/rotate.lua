@@ -2,9 +2,11 @@
 -- Lua data file named by BENCH_DATA, written by bench/bench_load.py. Each wrk thread owns
 -- the entries whose index is its thread number modulo the thread count, so:
 --   * "@UUID@" in a body becomes a fresh random UUID (offline creates under the phone's id);
---   * "@VERSION@" becomes the entry's start version plus the times this thread has used it
---     (If-Match on an update: a thread's entry is never in flight twice when it has more
---     entries than connections);
+--   * with `version` set, If-Match carries the version the thread last saw for the entry's id
+--     (its start version, then the `version` of each 200 answer for that id): counting the
+--     calls of request() instead sent one entry a version ahead in every pass, because wrk
+--     calls request() once more than it sends; a thread's entry is never in flight twice
+--     when it has more entries than connections;
 --   * with `refresh` set, the body's "@TOKEN@" is a refresh token taken from a queue that
 --     starts with the entry tokens and gets the new token of every successful refresh (as a
 --     phone keeps the rotated token).
@@ -12,6 +14,8 @@
 
 local data = dofile(os.getenv("BENCH_DATA"))
 local counter = 0
+-- The version last seen of each entry's id (If-Match), by the id that ends its path.
+local known = {}
 
 function setup(thread)
   thread:set("tid", counter)
@@ -47,14 +51,13 @@ end
 
 function request()
   local e = mine[(used % #mine) + 1]
-  local round = math.floor(used / #mine)
   used = used + 1
   local headers = {}
   for k, v in pairs(data.headers) do headers[k] = v end
   if e.auth then headers["Authorization"] = e.auth end
   local body = e.body
   if data.version then
-    headers["If-Match"] = '"' .. (e.version + round) .. '"'
+    headers["If-Match"] = '"' .. (known[e.path:match("([^/]+)$")] or e.version) .. '"'
   end
   if body and data.uuid then body = body:gsub("@UUID@", uuid()) end
   if data.refresh then
@@ -63,6 +66,16 @@ function request()
     body = body:gsub("@TOKEN@", token)
   end
   return wrk.format(data.method, e.path, headers, body)
+end
+
+if data.version then
+  function response(status, headers, body)
+    if status == 200 then
+      local id = body:match('"id":"([^"]+)"')
+      local version = body:match('"version":(%d+)')
+      if id and version then known[id] = tonumber(version) end
+    end
+  end
 end
 
 if data.refresh then
