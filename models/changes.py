@@ -125,6 +125,32 @@ _PAGE = (
     .limit(sa.bindparam("rows", type_=sa.Integer()))
 )
 
+# Whether the reader's feed holds a row a reconciler could act on: an upsert they do not own.
+_UNOWNED = sa.exists().where(
+    col(Change.organisation_id) == sa.bindparam("organisation_id", type_=sa.Uuid()),
+    col(Change.staff_id) == sa.bindparam("staff_id", type_=sa.Uuid()),
+    sa.not_(col(Change.owned)),
+    col(Change.op) == ChangeOp.upsert.value,
+)
+
+# The page and that question in one statement (an up-to-date phone's only read of the log):
+# when the reader has such a row, a first row of NULLs with seq -1 says so (one probe of
+# `ix_changes_org_staff_unowned`); the page's rows follow in seq order.
+_PAGE_ROWS = _PAGE.subquery("page")
+_RECONCILE_MARK = -1
+_PAGE_AND_MARK = sa.union_all(
+    sa.select(
+        _PAGE_ROWS.c.id,
+        _PAGE_ROWS.c.entity_type,
+        _PAGE_ROWS.c.entity_id,
+        _PAGE_ROWS.c.op,
+        _PAGE_ROWS.c.seq,
+    ),
+    sa.select(
+        sa.null(), sa.null(), sa.null(), sa.null(), sa.literal(_RECONCILE_MARK, sa.BigInteger())
+    ).where(_UNOWNED),
+).order_by(sa.literal_column("seq"))
+
 
 # The current seq of a page's rows (built once; see `_moved_since`).
 _SEQS = per_database(
@@ -288,8 +314,9 @@ Renderer = Callable[
 
 # A reconciler runs before the feed is read and records tombstones for entities the reader
 # lost sight of without a change to the entity itself (a supervisee moved to another
-# supervisor): the entity's own writes cannot know to tell that reader.
-Reconciler = Callable[[AsyncSession, Actor, datetime], Awaitable[None]]
+# supervisor): the entity's own writes cannot know to tell that reader. It answers whether
+# it recorded any (the feed's page is then read again).
+Reconciler = Callable[[AsyncSession, Actor, datetime], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -325,25 +352,6 @@ async def _moved_since(session: AsyncSession, seqs: Mapping[uuid.UUID, int]) -> 
     return {row_id for row_id, seq in rows.all() if seq != seqs[row_id]}
 
 
-_UNOWNED = (
-    sa.select(col(Change.id))
-    .where(
-        col(Change.organisation_id) == sa.bindparam("organisation_id", type_=sa.Uuid()),
-        col(Change.staff_id) == sa.bindparam("staff_id", type_=sa.Uuid()),
-        sa.not_(col(Change.owned)),
-        col(Change.op) == ChangeOp.upsert.value,
-    )
-    .limit(1)
-)
-
-
-async def _has_unowned(session: AsyncSession, actor: Actor) -> bool:
-    """Whether the reader's feed holds any row a reconciler could act on (one index probe)."""
-    connection = await session.connection()
-    params = {"organisation_id": actor.organisation_id, "staff_id": actor.id}
-    return (await connection.execute(_UNOWNED, params)).first() is not None
-
-
 async def read_feed(
     session: AsyncSession,
     actor: Actor,
@@ -354,11 +362,13 @@ async def read_feed(
     reconcilers: Sequence[Reconciler] = (),
     now: datetime,
 ) -> FeedPage:
-    """The caller's changes after `cursor`, oldest first; `next_cursor` always resumes."""
+    """The caller's changes after `cursor`, oldest first; `next_cursor` always resumes.
+
+    One statement reads the page and whether the reader has a row a reconciler could act
+    on. Only then do the reconcilers run, and only if one of them recorded a tombstone is
+    the page read again (now with it): a practitioner's feed, nearly all their own, is read
+    with one statement, and a supervisor's with as many as before."""
     after = _cursor_seq(cursor)
-    if reconcilers and await _has_unowned(session, actor):
-        for reconcile in reconcilers:
-            await reconcile(session, actor, now)
     params = {
         "organisation_id": actor.organisation_id,
         "staff_id": actor.id,
@@ -366,7 +376,14 @@ async def read_feed(
         "rows": limit + 1,
     }
     connection = await session.connection()
-    rows = list((await connection.execute(_PAGE, params)).all())
+    rows = list((await connection.execute(_PAGE_AND_MARK, params)).all())
+    if rows and rows[0].seq == _RECONCILE_MARK:
+        del rows[0]
+        recorded = False
+        for reconcile in reconcilers:
+            recorded = await reconcile(session, actor, now) or recorded
+        if recorded:
+            rows = list((await connection.execute(_PAGE, params)).all())
     has_more = len(rows) > limit
     rows = rows[:limit]
     wanted: dict[str, list[uuid.UUID]] = {}
@@ -402,9 +419,10 @@ async def tombstone_unreadable(
     entity_type: str,
     readable_ids: sa.Select[Any],
     now: datetime,
-) -> None:
+) -> bool:
     """Send the caller a tombstone for every `entity_type` on their feed (as an upsert) whose
-    id is no longer in `readable_ids`: the reconciler for access lost without a write."""
+    id is no longer in `readable_ids`: the reconciler for access lost without a write.
+    Answers whether it recorded any."""
     stmt = select(col(Change.entity_id)).where(
         col(Change.organisation_id) == actor.organisation_id,
         col(Change.staff_id) == actor.id,
@@ -420,3 +438,4 @@ async def tombstone_unreadable(
         )
     if lost:
         await assign_now(session)  # the page read next in this transaction must see them
+    return bool(lost)

@@ -53,7 +53,7 @@ async def render_for_sync(
     return {n.id: Shown(RESOURCE_TYPE, public_fields(ring, n)) for n in notes}
 
 
-async def revoke_lost_shares(session: AsyncSession, actor: Actor, now: datetime) -> None:
+async def revoke_lost_shares(session: AsyncSession, actor: Actor, now: datetime) -> bool:
     """Tombstone, on the caller's feed, shared notes they synced but may no longer read.
 
     Unsharing and deleting send tombstones themselves; this catches the rest, such as the
@@ -61,7 +61,7 @@ async def revoke_lost_shares(session: AsyncSession, actor: Actor, now: datetime)
     before each feed read and normally finds nothing.
     """
     readable = readable_reflections(actor).with_only_columns(col(Reflection.id))
-    await tombstone_unreadable(session, actor, RESOURCE_TYPE, readable, now)
+    return await tombstone_unreadable(session, actor, RESOURCE_TYPE, readable, now)
 
 
 async def render_sessions_for_sync(
@@ -91,11 +91,14 @@ async def render_actions_for_sync(
     return {a.id: action_public(a) for a in (await session.exec(stmt)).all()}
 
 
-async def revoke_lost_sessions(session: AsyncSession, actor: Actor, now: datetime) -> None:
+async def revoke_lost_sessions(session: AsyncSession, actor: Actor, now: datetime) -> bool:
     """Tombstones for sessions and actions the caller synced but may no longer see (a
     supervisee moved to another supervisor, say): the same rule as for notes."""
+    recorded = False
     for entity_type, readable in (
         (SESSION, readable_sessions(actor).with_only_columns(col(SupervisionSession.id))),
         (ACTION, readable_actions(actor).with_only_columns(col(SupervisionAction.id))),
     ):
-        await tombstone_unreadable(session, actor, entity_type, readable, now)
+        if await tombstone_unreadable(session, actor, entity_type, readable, now):
+            recorded = True
+    return recorded

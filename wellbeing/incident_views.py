@@ -175,9 +175,9 @@ async def render_incidents_for_sync(
     return rendered
 
 
-async def revoke_lost_incidents(session: AsyncSession, actor: Actor, now: datetime) -> None:
+async def revoke_lost_incidents(session: AsyncSession, actor: Actor, now: datetime) -> bool:
     """Tombstones for incidents a former supervisor synced."""
-    await tombstone_unreadable(session, actor, RESOURCE, readable_ids(actor), now)
+    return await tombstone_unreadable(session, actor, RESOURCE, readable_ids(actor), now)
 
 
 async def export_my_incidents(

@@ -78,6 +78,6 @@ async def render_checkins_for_sync(
     return rendered
 
 
-async def revoke_lost_checkins(session: AsyncSession, actor: Actor, now: datetime) -> None:
+async def revoke_lost_checkins(session: AsyncSession, actor: Actor, now: datetime) -> bool:
     """Tombstones for check-ins a supervisor synced whose share has since expired or ended."""
-    await tombstone_unreadable(session, actor, RESOURCE, _readable_ids(actor, now), now)
+    return await tombstone_unreadable(session, actor, RESOURCE, _readable_ids(actor, now), now)

@@ -262,9 +262,9 @@ async def render_talk_requests_for_sync(
     return rendered
 
 
-async def revoke_lost_talk_requests(session: AsyncSession, actor: Actor, now: datetime) -> None:
+async def revoke_lost_talk_requests(session: AsyncSession, actor: Actor, now: datetime) -> bool:
     """Tombstones for talk requests a former supervisor synced (the relationship ended)."""
-    await tombstone_unreadable(session, actor, RESOURCE, readable_ids(actor), now)
+    return await tombstone_unreadable(session, actor, RESOURCE, readable_ids(actor), now)
 
 
 async def export_my_talk_requests(
