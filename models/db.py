@@ -48,6 +48,7 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
     # docs/PERFORMANCE.md). The most a process holds is unchanged.
     engine = create_async_engine(url, echo=echo, pool_size=2 * pool_size, max_overflow=0)
     _ping_if_idle(engine)
+    _begin_at_first_write(engine)
     return engine
 
 
@@ -121,6 +122,70 @@ async def session_scope(
         except BaseException:
             await session.rollback()
             raise
+
+
+# The execution option of a connection that reads in autocommit until its first write
+# (`read_mostly_session`).
+BEGIN_AT_FIRST_WRITE = "harbour_begin_at_first_write"
+
+
+def _begin_at_first_write(engine: AsyncEngine) -> None:
+    """On a connection marked `BEGIN_AT_FIRST_WRITE` (in autocommit), the first statement
+    that is not a plain SELECT (an INSERT, UPDATE or DELETE, a flush, SELECT .. FOR UPDATE,
+    any SQL text) first puts the driver back at the engine's isolation level, so the driver
+    sends BEGIN before it: from there on the connection is in a transaction that the
+    session commits or rolls back, and the pool rolls back if neither happened."""
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _before(
+        conn: sa.Connection,
+        _cursor: Any,
+        _statement: str,
+        _parameters: Any,
+        context: Any,
+        _executemany: bool,
+    ) -> None:
+        if not context.execution_options.get(BEGIN_AT_FIRST_WRITE):
+            return
+        compiled = context.compiled
+        statement = compiled.statement if compiled is not None else None
+        if isinstance(statement, sa.Select | sa.CompoundSelect) and (
+            getattr(statement, "_for_update_arg", None) is None
+        ):
+            return
+        dbapi_connection = conn.connection.dbapi_connection
+        if dbapi_connection is not None and getattr(dbapi_connection, "autocommit", False):
+            conn.dialect.reset_isolation_level(dbapi_connection)
+
+
+@asynccontextmanager
+async def read_mostly_session(
+    factory: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """`session_scope` for a unit of work that nearly always only reads (the sync feed):
+    commit on success, roll back on error, as there. On PostgreSQL its reads run outside a
+    transaction block (autocommit) and its first write begins the transaction
+    (`_begin_at_first_write`), so a request that writes nothing saves the BEGIN and COMMIT
+    round trips. At READ COMMITTED, PostgreSQL's default and ours, each statement of a
+    transaction reads its own snapshot anyway: a read made before the BEGIN sees what it
+    would have seen inside. At another level, on SQLite, and for a factory bound to a
+    connection (the tests' transaction) it is `session_scope`."""
+    bind = factory.kw.get("bind")
+    if not isinstance(bind, AsyncEngine) or bind.dialect.name != "postgresql":
+        async with session_scope(factory) as session:
+            yield session
+        return
+    async with bind.connect() as connection:
+        if connection.default_isolation_level == "READ COMMITTED":
+            options = {"isolation_level": "AUTOCOMMIT", BEGIN_AT_FIRST_WRITE: True}
+            await connection.execution_options(**options)
+        async with factory(bind=connection) as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
 
 
 # `in_list(column, name)`: the column is one of the list parameter `name`.

@@ -7,17 +7,19 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import to_json
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.deps import CurrentActor, Cursor, KeyRingDep, Limit, Now, SessionDep
+from api.deps import Credentials, Cursor, Limit, access_claims, invalid_token
 from api.problems import problems
 from models.actor import Actor
 from models.agreement import AGREEMENT_RESOURCE
 from models.changes import FeedItem, Reconciler, Renderer, Shown, read_feed
 from models.crypto import KeyRing
+from models.db import read_mostly_session
+from models.directory.service import load_active_actor
 from models.group_supervision import GROUP_RESOURCE
 from models.incidents import RESOURCE as INCIDENT
 from models.notifications.outbox import RESOURCE_TYPE as NOTIFICATION
@@ -299,10 +301,8 @@ RECONCILERS: Sequence[Reconciler] = (
 
 @router.get("/sync", name="sync", response_model=SyncPage, responses=problems())
 async def sync_route(
-    actor: CurrentActor,
-    session: SessionDep,
-    ring: KeyRingDep,
-    now: Now,
+    request: Request,
+    credentials: Credentials,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Response:
@@ -311,15 +311,26 @@ async def sync_route(
     Each change's `type` names its shape (switch on it); `data.version`, where a shape has one,
     is what a later change sends as If-Match. Read until `has_more` is false, then keep
     `next_cursor` for the next sync."""
-    page = await read_feed(
-        session,
-        actor,
-        cursor=cursor,
-        limit=limit,
-        renderers=renderers(ring),
-        reconcilers=RECONCILERS,
-        now=now,
-    )
+    # The phone's most frequent request, nearly always a read only: the caller is checked and
+    # the session opened here rather than as dependencies (FastAPI's generator dependency
+    # and exit stack, per request), and the session reads without a transaction until
+    # something writes (`read_mostly_session`): a reconciler's tombstone, a supervisor's
+    # read recorded in the access log. docs/PERFORMANCE.md.
+    claims = access_claims(request, credentials)
+    state = request.app.state
+    async with read_mostly_session(state.session_factory) as session:
+        actor = await load_active_actor(session, claims.organisation_id, claims.staff_id)
+        if actor is None:
+            raise invalid_token()
+        page = await read_feed(
+            session,
+            actor,
+            cursor=cursor,
+            limit=limit,
+            renderers=renderers(state.key_ring),
+            reconcilers=RECONCILERS,
+            now=state.clock(),
+        )
     # The `SyncPage` document, serialised once (pydantic-core, as FastAPI would write the
     # model): building the page model first cost as much as rendering the page
     # (docs/PERFORMANCE.md). tests/api/test_sync_document.py holds it to the model.

@@ -10,10 +10,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.access_log import AccessLog
+from models.db import session_scope
+from models.directory.organisation import Organisation
 from models.directory.staff import Staff
 from tests.api.test_reflections import Team, make_team
 from tests.factories.directory import bearer
 from tests.factories.reflections import note_body
+from tests.harness import Committed
 
 SYNC = "/api/v1/sync"
 URL = "/api/v1/reflections"
@@ -229,3 +232,47 @@ async def test_bad_cursors_are_422(
         await client.get(SYNC, params={"limit": 0}, headers=bearer(app, team.author))
     ).status_code == 422
     assert (await client.get(SYNC)).status_code == 401
+
+
+async def test_outside_the_tests_transaction_reads_and_writes_are_as_before(
+    committed: Committed,
+) -> None:
+    """With real sessions (not the test transaction) a sync page reads without BEGIN on
+    PostgreSQL until something writes (`read_mostly_session`): what a supervisor's read
+    records (the access log) and what a reconciler records (a tombstone) must still be
+    committed, and the page read after the tombstone must carry it."""
+    app = committed.app()
+    async with session_scope(committed.sessions) as db:
+        team = await make_team(db, app)
+        for member in (team.author, team.stranger):
+            org = await db.get(Organisation, member.organisation_id)
+            assert org is not None
+            committed.track(org)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
+        note = await write(client, app, team)
+        shared = await client.post(f"{URL}/{note}/share", json={}, headers=bearer(app, team.author))
+        assert shared.status_code == 200
+        mine, _ = await drain(client, app, team.author)  # writes nothing
+        assert ops(mine) == [(note, "upsert")]
+        synced, cursor = await drain(client, app, team.supervisor)
+        assert ops(synced) == [(note, "upsert")]
+        async with session_scope(committed.sessions) as db:
+            logged = await db.exec(
+                select(AccessLog).where(col(AccessLog.reader_id) == team.supervisor.id)
+            )
+            assert [str(e.resource_id) for e in logged.all()] == [note]
+            author = await db.get(Staff, team.author.id)
+            assert author is not None
+            author.supervisor_id = team.other_supervisor.id  # not a change to the note
+        changes, cursor = await drain(client, app, team.supervisor, cursor)
+        assert changes == [
+            {"type": "tombstone", "op": "delete", "entity": "reflection", "id": note, "data": None}
+        ]
+        assert (await drain(client, app, team.supervisor, cursor))[0] == []
+        # A refused caller and a bad cursor leave nothing open behind them.
+        assert (await client.get(SYNC)).status_code == 401
+        bad = await client.get(SYNC, params={"cursor": "x"}, headers=bearer(app, team.author))
+        assert bad.status_code == 422
+        assert ops((await drain(client, app, team.author))[0]) == [(note, "upsert")]

@@ -1,0 +1,94 @@
+"""`read_mostly_session`: reads without a transaction on PostgreSQL, and the first write
+begins one that commits at the end or rolls back on error, as `session_scope`'s does."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.db import read_mostly_session, session_scope
+from models.directory.organisation import Organisation
+from tests.factories.directory import make_org
+from tests.harness import Committed
+
+
+class _Refused(Exception):
+    pass
+
+
+async def _in_transaction(session: AsyncSession) -> bool | None:
+    """Whether the driver's connection is inside a transaction block (PostgreSQL; None on
+    SQLite, where the session always opens one)."""
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql":
+        return None
+    raw = await connection.get_raw_connection()
+    return bool(raw.driver_connection.is_in_transaction())  # type: ignore[union-attr]
+
+
+async def _exists(committed: Committed, org_id: uuid.UUID) -> bool:
+    async with session_scope(committed.sessions) as db:
+        found = await db.exec(select(col(Organisation.id)).where(col(Organisation.id) == org_id))
+        return found.first() is not None
+
+
+async def test_reads_run_outside_a_transaction_until_the_first_write(
+    committed: Committed, backend: str
+) -> None:
+    now = committed.clock()
+    async with read_mostly_session(committed.sessions) as session:
+        await session.exec(select(sa.literal(1)))
+        await session.exec(select(col(Organisation.id)).limit(1))
+        if backend == "postgresql":
+            assert await _in_transaction(session) is False  # no BEGIN for the reads
+        org = await make_org(session, now=now)  # the first write (an ORM flush) begins one
+        committed.track(org)
+        if backend == "postgresql":
+            assert await _in_transaction(session) is True
+    assert await _exists(committed, org.id)  # committed at the end
+
+
+async def _write_then_fail(committed: Committed) -> uuid.UUID:
+    async with read_mostly_session(committed.sessions) as session:
+        await session.exec(select(sa.literal(1)))
+        org = await make_org(session, now=committed.clock())
+        committed.track(org)  # (should it be committed after all)
+        await session.exec(
+            sa.update(Organisation)
+            .where(col(Organisation.id) == org.id)
+            .values(name="renamed in the same transaction")
+        )
+        raise _Refused(org.id)
+
+
+async def test_a_write_rolls_back_with_the_error(committed: Committed) -> None:
+    now = committed.clock()
+    with pytest.raises(_Refused) as refused:
+        await _write_then_fail(committed)
+    org_id = refused.value.args[0]
+    assert not await _exists(committed, org_id)
+    # The pooled connection went back clean: the next unit of work reads and commits.
+    async with read_mostly_session(committed.sessions) as session:
+        await session.exec(select(sa.literal(1)))
+        if await _in_transaction(session) is not None:
+            assert await _in_transaction(session) is False
+        again = await make_org(session, now=now)
+        committed.track(again)
+    assert await _exists(committed, again.id)
+
+
+async def test_a_locking_read_begins_the_transaction(committed: Committed, backend: str) -> None:
+    if backend != "postgresql":
+        pytest.skip("SQLite has no row locks (and always opens a transaction)")
+    now = committed.clock()
+    async with session_scope(committed.sessions) as db:
+        org = await make_org(db, now=now)
+        committed.track(org)
+    async with read_mostly_session(committed.sessions) as session:
+        locking = select(col(Organisation.id)).where(col(Organisation.id) == org.id)
+        await session.exec(locking.with_for_update())
+        assert await _in_transaction(session) is True  # the lock is held until the end
