@@ -143,6 +143,16 @@ def access_claims(
         raise _unauthorized("The access token is not valid.") from exc
 
 
+async def bearer_claims(request: Request, credentials: Credentials) -> AccessClaims:
+    """A route's check of the bearer token, for a route that reads the person it names
+    itself (`GET /sync` reads them with its page): 401 before any parameter is looked at,
+    as `current_actor` answers."""
+    return access_claims(request, credentials)
+
+
+BearerClaims = Annotated[AccessClaims, Depends(bearer_claims)]
+
+
 def invalid_token() -> HTTPException:
     """A valid token for someone who is gone (deactivated, or never in that organisation)."""
     return _unauthorized("The access token is not valid.")

@@ -54,6 +54,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.actor import Actor
 from models.base import TenantTable, new_id, utc_column
 from models.db import dialect_name, insert_for, is_postgresql, per_database
+from models.directory.caller import ACTOR_COLUMNS, CALLER_IS_ACTIVE, actor_of
 from models.errors import Invalid
 from models.pagination import decode_cursor, encode_cursor
 
@@ -133,21 +134,44 @@ _UNOWNED = sa.exists().where(
     col(Change.op) == ChangeOp.upsert.value,
 )
 
-# The page and that question in one statement (an up-to-date phone's only read of the log):
-# when the reader has such a row, a first row of NULLs with seq -1 says so (one probe of
-# `ix_changes_org_staff_unowned`); the page's rows follow in seq order.
-_PAGE_ROWS = _PAGE.subquery("page")
+# The caller, the page and that question in one statement (an up-to-date phone's only
+# read): rows in seq order, the caller's own row first (seq -2: the columns an `Actor` is
+# made of, if they are still an active member of the organisation; no such row if not),
+# then, when the reader has a row a reconciler could act on, a row saying so (seq -1: one
+# probe of `ix_changes_org_staff_unowned`), then the page's rows. Each branch is scoped by
+# organisation and reader; the page's branch comes first, so its columns give the result
+# its types.
+_CALLER_MARK = -2
 _RECONCILE_MARK = -1
-_PAGE_AND_MARK = sa.union_all(
+_PAGE_ROWS = _PAGE.subquery("page")
+_CALLER_COLUMNS = [
+    sa.type_coerce(sa.null(), column.type).label(f"caller_{column.name}")
+    for column in ACTOR_COLUMNS[1:]
+]
+_CALLER_AND_PAGE: sa.CompoundSelect[*tuple[Any, ...]] = sa.union_all(
     sa.select(
         _PAGE_ROWS.c.id,
         _PAGE_ROWS.c.entity_type,
         _PAGE_ROWS.c.entity_id,
         _PAGE_ROWS.c.op,
         _PAGE_ROWS.c.seq,
+        *_CALLER_COLUMNS,
     ),
     sa.select(
-        sa.null(), sa.null(), sa.null(), sa.null(), sa.literal(_RECONCILE_MARK, sa.BigInteger())
+        ACTOR_COLUMNS[0],
+        sa.null(),
+        sa.null(),
+        sa.null(),
+        sa.literal(_CALLER_MARK, sa.BigInteger()),
+        *ACTOR_COLUMNS[1:],
+    ).where(CALLER_IS_ACTIVE),
+    sa.select(
+        sa.null(),
+        sa.null(),
+        sa.null(),
+        sa.null(),
+        sa.literal(_RECONCILE_MARK, sa.BigInteger()),
+        *(sa.null() for _ in ACTOR_COLUMNS[1:]),
     ).where(_UNOWNED),
 ).order_by(sa.literal_column("seq"))
 
@@ -352,37 +376,81 @@ async def _moved_since(session: AsyncSession, seqs: Mapping[uuid.UUID, int]) -> 
     return {row_id for row_id, seq in rows.all() if seq != seqs[row_id]}
 
 
+async def _caller(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    staff_id: uuid.UUID,
+    *,
+    after: int,
+    rows: int,
+) -> tuple[Actor, list[Any], bool] | None:
+    """`_CALLER_AND_PAGE`: the caller (None if not active), the page's rows, and whether
+    the reconcilers have anything to look at."""
+    params = {
+        "organisation_id": organisation_id,
+        "staff_id": staff_id,
+        "after": after,
+        "rows": rows,
+    }
+    connection = await session.connection()
+    found = list((await connection.execute(_CALLER_AND_PAGE, params)).all())
+    if not found or found[0].seq != _CALLER_MARK:
+        return None
+    me = found[0]
+    actor = actor_of(
+        me.id,
+        me.caller_organisation_id,
+        me.caller_roles,
+        me.caller_unit_id,
+        me.caller_supervisor_id,
+    )
+    reconcile = len(found) > 1 and found[1].seq == _RECONCILE_MARK
+    return actor, found[2 if reconcile else 1 :], reconcile
+
+
 async def read_feed(
     session: AsyncSession,
-    actor: Actor,
+    organisation_id: uuid.UUID,
+    staff_id: uuid.UUID,
     *,
     cursor: str | None,
     limit: int,
     renderers: Mapping[str, Renderer],
     reconcilers: Sequence[Reconciler] = (),
     now: datetime,
-) -> FeedPage:
-    """The caller's changes after `cursor`, oldest first; `next_cursor` always resumes.
+) -> FeedPage | None:
+    """The changes after `cursor` of the caller a verified token names, oldest first;
+    `next_cursor` always resumes. None if the caller is not (or no longer) an active member
+    of that organisation: nothing of the feed is answered, nothing is written.
 
-    One statement reads the page and whether the reader has a row a reconciler could act
-    on. Only then do the reconcilers run, and only if one of them recorded a tombstone is
-    the page read again (now with it): a practitioner's feed, nearly all their own, is read
-    with one statement, and a supervisor's with as many as before."""
-    after = _cursor_seq(cursor)
-    params = {
-        "organisation_id": actor.organisation_id,
-        "staff_id": actor.id,
-        "after": after,
-        "rows": limit + 1,
-    }
-    connection = await session.connection()
-    rows = list((await connection.execute(_PAGE_AND_MARK, params)).all())
-    if rows and rows[0].seq == _RECONCILE_MARK:
-        del rows[0]
+    One statement checks the caller and reads the page and whether the reader has a row a
+    reconciler could act on. Only then do the reconcilers run, and only if one of them
+    recorded a tombstone is the page read again (now with it): a practitioner's feed,
+    nearly all their own, is read with one statement, and a supervisor's with as many as
+    before."""
+    try:
+        after = _cursor_seq(cursor)
+    except Invalid:
+        # Who is asking comes first, as it would from an authentication dependency.
+        if await _caller(session, organisation_id, staff_id, after=0, rows=0) is None:
+            return None
+        raise
+    found = await _caller(session, organisation_id, staff_id, after=after, rows=limit + 1)
+    if found is None:
+        return None
+    actor, rows, reconcile = found
+    if reconcile:
         recorded = False
-        for reconcile in reconcilers:
-            recorded = await reconcile(session, actor, now) or recorded
+        for reconciler in reconcilers:
+            recorded = await reconciler(session, actor, now) or recorded
         if recorded:
+            params = {
+                "organisation_id": organisation_id,
+                "staff_id": staff_id,
+                "after": after,
+                "rows": limit + 1,
+            }
+            connection = await session.connection()
             rows = list((await connection.execute(_PAGE, params)).all())
     has_more = len(rows) > limit
     rows = rows[:limit]

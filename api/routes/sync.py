@@ -12,14 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import to_json
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from api.deps import Credentials, Cursor, Limit, access_claims, invalid_token
+from api.deps import BearerClaims, Cursor, Limit, invalid_token
 from api.problems import problems
 from models.actor import Actor
 from models.agreement import AGREEMENT_RESOURCE
 from models.changes import FeedItem, Reconciler, Renderer, Shown, read_feed
 from models.crypto import KeyRing
 from models.db import read_mostly_session
-from models.directory.service import load_active_actor
 from models.group_supervision import GROUP_RESOURCE
 from models.incidents import RESOURCE as INCIDENT
 from models.notifications.outbox import RESOURCE_TYPE as NOTIFICATION
@@ -302,7 +301,7 @@ RECONCILERS: Sequence[Reconciler] = (
 @router.get("/sync", name="sync", response_model=SyncPage, responses=problems())
 async def sync_route(
     request: Request,
-    credentials: Credentials,
+    claims: BearerClaims,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Response:
@@ -311,26 +310,26 @@ async def sync_route(
     Each change's `type` names its shape (switch on it); `data.version`, where a shape has one,
     is what a later change sends as If-Match. Read until `has_more` is false, then keep
     `next_cursor` for the next sync."""
-    # The phone's most frequent request, nearly always a read only: the caller is checked and
-    # the session opened here rather than as dependencies (FastAPI's generator dependency
-    # and exit stack, per request), and the session reads without a transaction until
-    # something writes (`read_mostly_session`): a reconciler's tombstone, a supervisor's
-    # read recorded in the access log. docs/PERFORMANCE.md.
-    claims = access_claims(request, credentials)
+    # The phone's most frequent request, nearly always a read only. The token is checked by
+    # a dependency, as on every route; whether its person is still active is read with the
+    # page (`read_feed`), and the session is opened here rather than as a dependency
+    # (FastAPI's generator dependency and exit stack, per request). It reads without a
+    # transaction until something writes (`read_mostly_session`): a reconciler's
+    # tombstone, a supervisor's read recorded in the access log. docs/PERFORMANCE.md.
     state = request.app.state
     async with read_mostly_session(state.session_factory) as session:
-        actor = await load_active_actor(session, claims.organisation_id, claims.staff_id)
-        if actor is None:
-            raise invalid_token()
         page = await read_feed(
             session,
-            actor,
+            claims.organisation_id,
+            claims.staff_id,
             cursor=cursor,
             limit=limit,
             renderers=renderers(state.key_ring),
             reconcilers=RECONCILERS,
             now=state.clock(),
         )
+    if page is None:
+        raise invalid_token()
     # The `SyncPage` document, serialised once (pydantic-core, as FastAPI would write the
     # model): building the page model first cost as much as rendering the page
     # (docs/PERFORMANCE.md). tests/api/test_sync_document.py holds it to the model.

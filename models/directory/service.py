@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from models.actor import Actor
+from models.directory.caller import ACTOR_COLUMNS, CALLER_IS_ACTIVE, STAFF_TABLE, actor_of
 from models.directory.leavers import end_access, end_sessions
 from models.directory.organisation import Organisation, Unit
 from models.directory.schemas import MePublic, StaffCreate, StaffUpdate, UnitCreate, UnitUpdate
@@ -322,28 +323,12 @@ async def find_login(session: AsyncSession, email: str) -> Staff | None:
 # Built once: every authenticated request runs one, as Core selects of the columns it needs
 # (no ORM compile step, identity map or `Staff` instance for a row only read: the ORM read
 # was a fifth of `GET /me`'s CPU), and a statement object reused keeps its SQLAlchemy cache
-# key (building and keying it anew cost as much as reading the row). `active` is read each
-# time, so a deactivation is refused at once.
-STAFF_TABLE: sa.Table = Staff.__table__  # type: ignore[attr-defined]
-
-
-def _active(*columns: sa.Column[Any]) -> sa.Select[Any]:
-    return sa.select(*columns).where(
-        STAFF_TABLE.c.organisation_id == sa.bindparam("organisation_id", type_=sa.Uuid()),
-        STAFF_TABLE.c.id == sa.bindparam("staff_id", type_=sa.Uuid()),
-        STAFF_TABLE.c.active.is_(True),
-    )
-
-
-_ACTIVE_ACTOR = _active(
-    STAFF_TABLE.c.id,
-    STAFF_TABLE.c.organisation_id,
-    STAFF_TABLE.c.roles,
-    STAFF_TABLE.c.unit_id,
-    STAFF_TABLE.c.supervisor_id,
-)
+# key (building and keying it anew cost as much as reading the row).
+_ACTIVE_ACTOR = sa.select(*ACTOR_COLUMNS).where(CALLER_IS_ACTIVE)
 # `GET /me`: the columns it answers.
-_ACTIVE_ME = _active(*(STAFF_TABLE.c[name] for name in MePublic.model_fields))
+_ACTIVE_ME = sa.select(*(STAFF_TABLE.c[name] for name in MePublic.model_fields)).where(
+    CALLER_IS_ACTIVE
+)
 
 
 async def load_active_actor(
@@ -354,7 +339,7 @@ async def load_active_actor(
     params = {"organisation_id": organisation_id, "staff_id": staff_id}
     connection = await session.connection()
     row = (await connection.execute(_ACTIVE_ACTOR, params)).first()
-    return None if row is None else _actor(*row)
+    return None if row is None else actor_of(*row)
 
 
 async def load_active_me(
@@ -368,23 +353,8 @@ async def load_active_me(
 
 
 def actor_for(staff: Staff) -> Actor:
-    return _actor(staff.id, staff.organisation_id, staff.roles, staff.unit_id, staff.supervisor_id)
-
-
-def _actor(
-    staff_id: uuid.UUID,
-    organisation_id: uuid.UUID,
-    roles: list[str],
-    unit_id: uuid.UUID | None,
-    supervisor_id: uuid.UUID | None,
-) -> Actor:
-    """An Actor from a staff row's columns, in `_ACTIVE_ACTOR`'s order."""
-    return Actor(
-        id=staff_id,
-        organisation_id=organisation_id,
-        roles=frozenset(Role(r) for r in roles),
-        unit_id=unit_id,
-        supervisor_id=supervisor_id,
+    return actor_of(
+        staff.id, staff.organisation_id, staff.roles, staff.unit_id, staff.supervisor_id
     )
 
 

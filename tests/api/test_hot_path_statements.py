@@ -55,6 +55,8 @@ def _summary(sql: str) -> str:
         return "SELECT check-in context"
     if text.startswith("WITH RECURSIVE up"):
         return "SELECT units (path up the tree)"
+    if text.startswith("SELECT page.id") and " FROM staff " in text:
+        return "SELECT staff and changes"  # the sync feed's caller and page
     for pattern in (
         r"^(INSERT) INTO (\w+)",
         r"^(UPDATE) (\w+)",
@@ -253,10 +255,9 @@ async def test_a_sync_page_is_a_fixed_set_of_statements_whatever_the_history(
         assert page.status_code == 200
         first_page.append(statements)
         assert statements == [
-            *AUTH,
-            # The page, and whether anything is there to reconcile (nothing: all the
-            # caller's own), in one statement.
-            "SELECT changes",
+            # The caller (are they still active?), the page, and whether anything is there
+            # to reconcile (nothing: all the caller's own), in one statement.
+            "SELECT staff and changes",
             "SELECT wellbeing_checkins",
             "SELECT wellbeing_checkin_shares",  # the page's shares at once, not one each
             "SELECT wellbeing_settings",
@@ -269,7 +270,7 @@ async def test_a_sync_page_is_a_fixed_set_of_statements_whatever_the_history(
             current = await client.get(f"/api/v1/sync?cursor={cursor}", headers=headers)
         assert current.status_code == 200
         assert current.json()["changes"] == []
-        assert statements == [*AUTH, "SELECT changes"]  # up to date: one read of the log
+        assert statements == ["SELECT staff and changes"]  # up to date: one statement
     assert first_page[0] == first_page[1]
 
 
@@ -289,8 +290,8 @@ async def test_a_supervisor_sync_still_runs_the_reconcilers(
     # The supervisor sees someone else's check-in: the page says so, and the reconcilers
     # look (and find nothing, so the page is not read again).
     # (Notes, sessions, actions, check-ins, talk requests, incidents: six reads.)
-    assert statements[:8] == [*AUTH, "SELECT changes", *["SELECT changes"] * 6]
-    assert statements[8:].count("SELECT changes") == 1  # moved since read
+    assert statements[:7] == ["SELECT staff and changes", *["SELECT changes"] * 6]
+    assert statements[7:].count("SELECT changes") == 1  # moved since read
 
 
 async def test_me_is_one_statement(

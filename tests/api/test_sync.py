@@ -9,12 +9,13 @@ from fastapi import FastAPI
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.security import AccessTokens
 from models.access_log import AccessLog
 from models.db import session_scope
 from models.directory.organisation import Organisation
 from models.directory.staff import Staff
 from tests.api.test_reflections import Team, make_team
-from tests.factories.directory import bearer
+from tests.factories.directory import bearer, now_of
 from tests.factories.reflections import note_body
 from tests.harness import Committed
 
@@ -232,6 +233,33 @@ async def test_bad_cursors_are_422(
         await client.get(SYNC, params={"limit": 0}, headers=bearer(app, team.author))
     ).status_code == 422
     assert (await client.get(SYNC)).status_code == 401
+
+
+async def test_the_caller_is_checked_before_the_page_and_its_parameters(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    """The caller is read with the page (one statement): a deactivated person, or a token
+    naming someone in another organisation, is refused as before, a bad cursor too; a
+    missing token is refused before the parameters are looked at."""
+    team = await make_team(db, app)
+    await write(client, app, team)
+    assert (await client.get(SYNC, params={"limit": 0})).status_code == 401
+    assert (await client.get(SYNC, params={"cursor": "%%%"})).status_code == 401
+    stranger_here = team.stranger
+    page = await client.get(SYNC, headers=bearer(app, stranger_here))
+    assert page.status_code == 200
+    assert page.json()["changes"] == []  # nothing of the other organisation
+    team.author.active = False
+    await db.flush()
+    for params in ({}, {"cursor": "%%%"}):
+        refused = await client.get(SYNC, params=params, headers=bearer(app, team.author))
+        assert refused.status_code == 401, params
+        assert refused.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    # A valid token for a person of one organisation naming another (never issued).
+    tokens: AccessTokens = app.state.tokens
+    elsewhere = tokens.issue(team.colleague.id, stranger_here.organisation_id, now_of(app))
+    refused = await client.get(SYNC, headers={"Authorization": f"Bearer {elsewhere}"})
+    assert refused.status_code == 401
 
 
 async def test_outside_the_tests_transaction_reads_and_writes_are_as_before(
