@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlmodel import Field
@@ -213,6 +213,18 @@ class CheckInShare(TenantTable, table=True):
     shared_at: datetime = utc_column()
     expires_at: datetime = utc_column()
     revoked_at: datetime | None = utc_column(nullable=True)
+
+
+class ShareTerms(NamedTuple):
+    """A share's terms as the sync page reads them, joined to its check-ins (no ORM row)."""
+
+    supervisor_id: uuid.UUID
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+# A share as the views read it: the ORM row, or its terms read with the check-in.
+ShareRow = CheckInShare | ShareTerms
 
 
 class AnalyticsAudit(TenantTable, table=True):

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.actor import Actor
 from models.etag import Tagged, content_etag
 from models.schemas import Page
-from models.wellbeing import CheckIn, CheckInRow, CheckInShare, TalkTo
+from models.wellbeing import CheckIn, CheckInRow, ShareRow, TalkTo
 from wellbeing.checkins import (
     get_checkin,
     list_my_checkins,
@@ -46,7 +46,7 @@ async def owner_views(
     rows: Sequence[CheckIn],
     now: datetime,
     *,
-    shares: Mapping[uuid.UUID, CheckInShare] | None = None,
+    shares: Mapping[uuid.UUID, ShareRow] | None = None,
     signs: Sequence[tuple[str, str]] | None = None,
     texts: Mapping[tuple[str, str | None], str | None] | None = None,
 ) -> list[CheckInPublic]:
@@ -64,7 +64,7 @@ async def owner_fields(
     rows: Sequence[CheckInRow],
     now: datetime,
     *,
-    shares: Mapping[uuid.UUID, CheckInShare] | None = None,
+    shares: Mapping[uuid.UUID, ShareRow] | None = None,
     signs: Sequence[tuple[str, str]] | None = None,
     texts: Mapping[tuple[str, str | None], str | None] | None = None,
 ) -> list[dict[str, Any]]:
@@ -155,7 +155,7 @@ async def shared_with_me(
 
 def checkin_fields(
     checkin: CheckInRow,
-    share: CheckInShare | None,
+    share: ShareRow | None,
     now_ok: bool,
     signs: list[Signpost],
     *,
@@ -187,7 +187,7 @@ def checkin_fields(
     }
 
 
-def shared_public(checkin: CheckInRow, share: CheckInShare) -> SharedCheckInPublic:
+def shared_public(checkin: CheckInRow, share: ShareRow) -> SharedCheckInPublic:
     """A check-in as the supervisor it is shared with sees it."""
     return SharedCheckInPublic(
         id=checkin.id,

@@ -31,6 +31,7 @@ from models.wellbeing import (
     CheckIn,
     CheckInRow,
     CheckInShare,
+    ShareRow,
     SupportText,
     WellbeingSettings,
 )
@@ -92,9 +93,7 @@ async def share_of(session: AsyncSession, checkin: CheckIn) -> CheckInShare | No
     ).first()
 
 
-def share_active(
-    share: CheckInShare | None, now: datetime, supervisor_id: uuid.UUID | None
-) -> bool:
+def share_active(share: ShareRow | None, now: datetime, supervisor_id: uuid.UUID | None) -> bool:
     """Whether `share` is live now and still addressed to the owner's current supervisor."""
     return (
         share is not None

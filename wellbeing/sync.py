@@ -16,11 +16,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.access_log import AccessReason, record_access
 from models.actor import Actor
 from models.changes import Shown, tombstone_unreadable
-from models.db import dialect_name, per_database
+from models.db import InList, dialect_name, per_database
 from models.scope import BOUND_CALLER
-from models.wellbeing import CHECKINS_TABLE, CheckIn, CheckInShare
+from models.wellbeing import CHECKINS_TABLE, CheckIn, CheckInShare, ShareRow, ShareTerms
 from wellbeing.checkin_views import owner_fields, shared_public
-from wellbeing.checkins import RESOURCE, shared_with, shares_for
+from wellbeing.checkins import RESOURCE, shared_with, signposts
+from wellbeing.support import page_context
 
 # The typed sync change of an owner's check-in (api/routes/sync.py's SyncCheckIn).
 CHANGE_TYPE = "wellbeing_checkin"
@@ -36,13 +37,37 @@ def _readable_ids(actor: Actor, now: datetime) -> sa.Select[Any]:
 
 
 # The caller and the clock as late-bound parameters, so the page's statement (and its
-# permission clauses, `_readable_ids`) is built once, not on every read.
-_PAGE = per_database(
-    lambda in_list: sa.select(*CHECKINS_TABLE.c).where(
-        in_list(col(CheckIn.id), "ids"),
-        col(CheckIn.id).in_(_readable_ids(BOUND_CALLER, cast(datetime, sa.bindparam("now")))),
+# permission clauses, `_readable_ids`) is built once, not on every read. Each check-in's
+# share (at most one) comes with it: the terms the views need, joined in the same
+# organisation.
+_SHARES: sa.Table = CheckInShare.__table__  # type: ignore[attr-defined]
+
+
+def _page(in_list: InList) -> sa.Select[Any]:
+    return (
+        sa.select(
+            *CHECKINS_TABLE.c,
+            _SHARES.c.supervisor_id.label("share_supervisor_id"),
+            _SHARES.c.expires_at.label("share_expires_at"),
+            _SHARES.c.revoked_at.label("share_revoked_at"),
+        )
+        .select_from(
+            CHECKINS_TABLE.outerjoin(
+                _SHARES,
+                sa.and_(
+                    _SHARES.c.organisation_id == CHECKINS_TABLE.c.organisation_id,
+                    _SHARES.c.checkin_id == CHECKINS_TABLE.c.id,
+                ),
+            )
+        )
+        .where(
+            in_list(col(CheckIn.id), "ids"),
+            col(CheckIn.id).in_(_readable_ids(BOUND_CALLER, cast(datetime, sa.bindparam("now")))),
+        )
     )
-)
+
+
+_PAGE = per_database(_page)
 
 
 async def render_checkins_for_sync(
@@ -50,21 +75,30 @@ async def render_checkins_for_sync(
 ) -> Mapping[uuid.UUID, BaseModel | Shown]:
     """The owner's view of their own check-ins; the shared view (logged) for a supervisor.
 
-    Read as plain columns (nothing here is changed: no ORM objects, no identity map), and the
-    owner's views go to the feed as their fields (`Shown`), serialised once with the page."""
+    Read as plain columns with their shares (nothing here is changed: no ORM objects, no
+    identity map), the organisation's texts and contact for the page with one more
+    statement, and the owner's views go to the feed as their fields (`Shown`), serialised
+    once with the page."""
     params = {"ids": list(ids), "org": actor.organisation_id, "me": actor.id, "now": now}
     connection = await session.connection()
     found = list((await connection.execute(_PAGE[dialect_name(session)], params)).all())
-    mine = [c for c in found if c.staff_id == actor.id]
-    rendered: dict[uuid.UUID, BaseModel | Shown] = {
-        checkin.id: Shown(CHANGE_TYPE, fields)
-        for checkin, fields in zip(mine, await owner_fields(session, actor, mine, now), strict=True)
+    shares: dict[uuid.UUID, ShareRow] = {
+        c.id: ShareTerms(c.share_supervisor_id, c.share_expires_at, c.share_revoked_at)
+        for c in found
+        if c.share_expires_at is not None
     }
-    theirs = [c for c in found if c.staff_id != actor.id]
-    shares = await shares_for(session, theirs)  # one statement for the page, not one each
-    for checkin in theirs:
+    mine = [c for c in found if c.staff_id == actor.id]
+    rendered: dict[uuid.UUID, BaseModel | Shown] = {}
+    if mine:
+        contact, texts = await page_context(session, actor, {(c.instrument, c.band) for c in mine})
+        views = await owner_fields(
+            session, actor, mine, now, shares=shares, signs=signposts(contact), texts=texts
+        )
+        for checkin, fields in zip(mine, views, strict=True):
+            rendered[checkin.id] = Shown(CHANGE_TYPE, fields)
+    for checkin in found:
         share = shares.get(checkin.id)
-        if share is not None:
+        if checkin.staff_id != actor.id and share is not None:
             await record_access(
                 session,
                 actor,

@@ -258,10 +258,10 @@ async def test_a_sync_page_is_a_fixed_set_of_statements_whatever_the_history(
             # The caller (are they still active?), the page, and whether anything is there
             # to reconcile (nothing: all the caller's own), in one statement.
             "SELECT staff and changes",
-            "SELECT wellbeing_checkins",
-            "SELECT wellbeing_checkin_shares",  # the page's shares at once, not one each
-            "SELECT wellbeing_settings",
-            "SELECT wellbeing_support_texts",  # one for all the page's bands (was one each)
+            "SELECT wellbeing_checkins",  # with their shares (joined)
+            # The texts for all the page's bands (was one read each) and the organisation's
+            # contact for the signposting, in one statement.
+            "SELECT wellbeing_support_texts",
             "SELECT reflections",
             "SELECT changes",  # moved since read
         ]

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.routes.sync import SyncPage
 from models.directory.staff import Staff
+from models.wellbeing import SupportText, WellbeingSettings
 from tests.factories.directory import bearer, now_of
 from tests.factories.reflections import note_body
 from tests.factories.supervision import make_team
@@ -77,3 +78,46 @@ async def test_a_sync_page_is_exactly_the_documented_page(
 
     theirs = (await _page(client, app, t.supervisor)).json()["changes"]
     assert {c["type"] for c in theirs} >= {"wellbeing_checkin_shared", "reflection"}
+
+
+async def test_a_sync_page_shows_the_organisations_own_contact_and_texts(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    """The page's texts and the signposting contact are read with one statement: an
+    organisation's own words for one band, the default for the others, and its own employee
+    assistance contact, each as the check-in's own route shows it."""
+    now = now_of(app)
+    t = await make_team(db, now=now)
+    me = bearer(app, t.supervisee)
+    made = [_checkin(answers=pulse_answers(n)) for n in (5, 14, 22)]
+    for body in made:
+        assert (await client.post(CHECKINS, json=body, headers=me)).status_code == 201
+    default = (await _page(client, app, t.supervisee)).json()["changes"]
+    bands = [c["data"]["band"] for c in default]
+    assert len(set(bands)) == 3
+    assert default[0]["data"]["signposting"][0]["contact"].startswith("Your employee assistance")
+    contact = "Care First 0800 000 000"
+    db.add(WellbeingSettings(organisation_id=t.org.id, employee_assistance=contact, updated_at=now))
+    db.add(
+        SupportText(
+            organisation_id=t.org.id,
+            instrument="pulse",
+            band=bands[1],
+            text="Our own words for this band.",
+            updated_at=now,
+        )
+    )
+    await db.flush()
+    changes = (await _page(client, app, t.supervisee)).json()["changes"]
+    assert [c["data"]["support"] for c in changes] == [
+        default[0]["data"]["support"],
+        "Our own words for this band.",
+        default[2]["data"]["support"],
+    ]
+    for change in changes:
+        assert change["data"]["signposting"][0] == {
+            "name": "Employee assistance",
+            "contact": contact,
+        }
+        own = await client.get(f"{CHECKINS}/{change['id']}", headers=me)
+        assert own.json() == change["data"]
