@@ -456,7 +456,7 @@ async def read_feed(
     rows = rows[:limit]
     wanted: dict[str, list[uuid.UUID]] = {}
     for row in rows:
-        if ChangeOp(row.op) is ChangeOp.upsert:
+        if row.op == ChangeOp.upsert:
             wanted.setdefault(row.entity_type, []).append(row.entity_id)
     rendered: dict[tuple[str, uuid.UUID], BaseModel | Shown] = {}
     for entity_type, ids in wanted.items():

@@ -112,10 +112,23 @@ def to_public(ring: KeyRing, note: Reflection) -> ReflectionPublic:
     return ReflectionPublic(**public_fields(ring, note))
 
 
+# A stored note's tags are checked against these and written as they are (the values of
+# `ReflectionTag`, as the template is its stored value): converting each to the enum, which
+# the page's serialiser then turns back into its value, was a tenth of rendering a note.
+_TAG_VALUES = frozenset(tag.value for tag in ReflectionTag)
+
+
+def _stored_tags(tags: list[str]) -> list[str]:
+    if not _TAG_VALUES.issuperset(tags):
+        raise ValueError(f"a stored note has a tag that is not a ReflectionTag: {tags!r}")
+    return tags
+
+
 def public_fields(ring: KeyRing, note: Reflection | sa.Row[Any]) -> dict[str, Any]:
-    """`ReflectionPublic`'s fields in its order, each of its field's type (the sync feed
-    serialises them as they are; `to_public` builds the model from them). `note` may be the
-    ORM row or a column row of the reflections table."""
+    """`ReflectionPublic`'s fields in its order, each of its field's type or the stored
+    value it validates from (the template and tags: their enums' values), so the sync feed
+    serialises them as they are and `to_public` builds the model from them. `note` may be
+    the ORM row or a column row of the reflections table."""
     content = content_of(ring, note) or {}
     return {
         "id": note.id,
@@ -123,7 +136,7 @@ def public_fields(ring: KeyRing, note: Reflection | sa.Row[Any]) -> dict[str, An
         "template": note.template,
         "title": content.get("title", ""),
         "body": public_body(content.get("body", {})),
-        "tags": [ReflectionTag(t) for t in content.get("tags", [])],
+        "tags": _stored_tags(content.get("tags", [])),
         "mood": content.get("mood"),
         "shared": note.shared_at is not None,
         "bring_to_supervision": note.bring_to_supervision,
