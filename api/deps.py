@@ -143,14 +143,20 @@ def access_claims(
         raise _unauthorized("The access token is not valid.") from exc
 
 
-async def bearer_claims(request: Request, credentials: Credentials) -> AccessClaims:
+class _BearerClaims(HTTPBearer):
     """A route's check of the bearer token, for a route that reads the person it names
     itself (`GET /sync` reads them with its page): 401 before any parameter is looked at,
-    as `current_actor` answers."""
-    return access_claims(request, credentials)
+    as `current_actor` answers. One dependency that is also the document's bearer scheme
+    (the same `HTTPBearer` as `Credentials`), not one depending on the other: FastAPI solves
+    each level per request."""
+
+    async def __call__(self, request: Request) -> AccessClaims:  # type: ignore[override]
+        return access_claims(request, await super().__call__(request))
 
 
-BearerClaims = Annotated[AccessClaims, Depends(bearer_claims)]
+BearerClaims = Annotated[
+    AccessClaims, Depends(_BearerClaims(auto_error=False, scheme_name="HTTPBearer"))
+]
 
 
 def invalid_token() -> HTTPException:
