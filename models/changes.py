@@ -48,12 +48,13 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
 from models.base import TenantTable, new_id, utc_column
-from models.db import dialect_name, insert_for, is_postgresql, per_database
+from models.db import ReadMostly, insert_for, is_postgresql, per_database
 from models.directory.caller import ACTOR_COLUMNS, CALLER_IS_ACTIVE, actor_of
 from models.errors import Invalid
 from models.pagination import decode_cursor, encode_cursor
@@ -368,16 +369,17 @@ def _cursor_seq(cursor: str | None) -> int:
     return seq
 
 
-async def _moved_since(session: AsyncSession, seqs: Mapping[uuid.UUID, int]) -> set[uuid.UUID]:
+async def _moved_since(
+    connection: AsyncConnection, seqs: Mapping[uuid.UUID, int]
+) -> set[uuid.UUID]:
     if not seqs:
         return set()
-    connection = await session.connection()
-    rows = await connection.execute(_SEQS[dialect_name(session)], {"ids": list(seqs)})
+    rows = await connection.execute(_SEQS[connection.dialect.name], {"ids": list(seqs)})
     return {row_id for row_id, seq in rows.all() if seq != seqs[row_id]}
 
 
 async def _caller(
-    session: AsyncSession,
+    connection: AsyncConnection,
     organisation_id: uuid.UUID,
     staff_id: uuid.UUID,
     *,
@@ -392,7 +394,6 @@ async def _caller(
         "after": after,
         "rows": rows,
     }
-    connection = await session.connection()
     found = list((await connection.execute(_CALLER_AND_PAGE, params)).all())
     if not found or found[0].seq != _CALLER_MARK:
         return None
@@ -409,7 +410,7 @@ async def _caller(
 
 
 async def read_feed(
-    session: AsyncSession,
+    unit: ReadMostly,
     organisation_id: uuid.UUID,
     staff_id: uuid.UUID,
     *,
@@ -428,18 +429,20 @@ async def read_feed(
     recorded a tombstone is the page read again (now with it): a practitioner's feed,
     nearly all their own, is read with one statement, and a supervisor's with as many as
     before."""
+    connection = unit.connection
     try:
         after = _cursor_seq(cursor)
     except Invalid:
         # Who is asking comes first, as it would from an authentication dependency.
-        if await _caller(session, organisation_id, staff_id, after=0, rows=0) is None:
+        if await _caller(connection, organisation_id, staff_id, after=0, rows=0) is None:
             return None
         raise
-    found = await _caller(session, organisation_id, staff_id, after=after, rows=limit + 1)
+    found = await _caller(connection, organisation_id, staff_id, after=after, rows=limit + 1)
     if found is None:
         return None
     actor, rows, reconcile = found
     if reconcile:
+        session = await unit.session()
         recorded = False
         for reconciler in reconcilers:
             recorded = await reconciler(session, actor, now) or recorded
@@ -450,7 +453,6 @@ async def read_feed(
                 "after": after,
                 "rows": limit + 1,
             }
-            connection = await session.connection()
             rows = list((await connection.execute(_PAGE, params)).all())
     has_more = len(rows) > limit
     rows = rows[:limit]
@@ -463,9 +465,10 @@ async def read_feed(
         renderer = renderers.get(entity_type)
         if renderer is None:
             raise RuntimeError(f"no sync renderer registered for {entity_type!r}")
+        session = await unit.session()
         for entity_id, shown in (await renderer(session, actor, ids, now)).items():
             rendered[(entity_type, entity_id)] = shown
-    moved = await _moved_since(session, {row.id: row.seq for row in rows})
+    moved = await _moved_since(connection, {row.id: row.seq for row in rows})
     items: list[FeedItem] = []
     for row in rows:
         if row.id in moved:

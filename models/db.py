@@ -11,7 +11,12 @@ import sqlalchemy as sa
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import event, exc
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -158,10 +163,29 @@ def _begin_at_first_write(engine: AsyncEngine) -> None:
             conn.dialect.reset_isolation_level(dbapi_connection)
 
 
+class ReadMostly:
+    """A unit of work that nearly always only reads (`read_mostly`): its connection, and an
+    ORM session on that connection, made only when something asks for one (a renderer,
+    a reconciler); a read that needs none (an up-to-date phone's sync) makes none."""
+
+    def __init__(
+        self,
+        connection: AsyncConnection,
+        factory: async_sessionmaker[AsyncSession],
+        session: AsyncSession | None = None,
+    ) -> None:
+        self.connection = connection
+        self._factory = factory
+        self._session = session
+
+    async def session(self) -> AsyncSession:
+        if self._session is None:
+            self._session = self._factory(bind=self.connection)
+        return self._session
+
+
 @asynccontextmanager
-async def read_mostly_session(
-    factory: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[AsyncSession]:
+async def read_mostly(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[ReadMostly]:
     """`session_scope` for a unit of work that nearly always only reads (the sync feed):
     commit on success, roll back on error, as there. On PostgreSQL its reads run outside a
     transaction block (autocommit) and its first write begins the transaction
@@ -169,23 +193,42 @@ async def read_mostly_session(
     round trips. At READ COMMITTED, PostgreSQL's default and ours, each statement of a
     transaction reads its own snapshot anyway: a read made before the BEGIN sees what it
     would have seen inside. At another level, on SQLite, and for a factory bound to a
-    connection (the tests' transaction) it is `session_scope`."""
+    connection (the tests' transaction) it is `session_scope`'s session and its connection.
+
+    A session made on the connection (`ReadMostly.session`) joins its transaction: it
+    flushes at the end, and the connection commits (or rolls back) what it wrote."""
     bind = factory.kw.get("bind")
     if not isinstance(bind, AsyncEngine) or bind.dialect.name != "postgresql":
         async with session_scope(factory) as session:
-            yield session
+            yield ReadMostly(await session.connection(), factory, session)
         return
     async with bind.connect() as connection:
         if connection.default_isolation_level == "READ COMMITTED":
             options = {"isolation_level": "AUTOCOMMIT", BEGIN_AT_FIRST_WRITE: True}
             await connection.execution_options(**options)
-        async with factory(bind=connection) as session:
-            try:
-                yield session
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
+        unit = ReadMostly(connection, factory)
+        try:
+            yield unit
+            if unit._session is not None:
+                await unit._session.commit()
+            await connection.commit()
+        except BaseException:
+            if unit._session is not None:
+                await unit._session.rollback()
+            await connection.rollback()
+            raise
+        finally:
+            if unit._session is not None:
+                await unit._session.close()
+
+
+@asynccontextmanager
+async def read_mostly_session(
+    factory: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """`read_mostly` for code that works with a session throughout."""
+    async with read_mostly(factory) as unit:
+        yield await unit.session()
 
 
 # `in_list(column, name)`: the column is one of the list parameter `name`.

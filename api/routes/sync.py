@@ -18,7 +18,7 @@ from models.actor import Actor
 from models.agreement import AGREEMENT_RESOURCE
 from models.changes import FeedItem, Reconciler, Renderer, Shown, read_feed
 from models.crypto import KeyRing
-from models.db import read_mostly_session
+from models.db import read_mostly
 from models.group_supervision import GROUP_RESOURCE
 from models.incidents import RESOURCE as INCIDENT
 from models.notifications.outbox import RESOURCE_TYPE as NOTIFICATION
@@ -314,12 +314,12 @@ async def sync_route(
     # a dependency, as on every route; whether its person is still active is read with the
     # page (`read_feed`), and the session is opened here rather than as a dependency
     # (FastAPI's generator dependency and exit stack, per request). It reads without a
-    # transaction until something writes (`read_mostly_session`): a reconciler's
+    # transaction until something writes (`read_mostly`): a reconciler's
     # tombstone, a supervisor's read recorded in the access log. docs/PERFORMANCE.md.
     state = request.app.state
-    async with read_mostly_session(state.session_factory) as session:
+    async with read_mostly(state.session_factory) as unit:
         page = await read_feed(
-            session,
+            unit,
             claims.organisation_id,
             claims.staff_id,
             cursor=cursor,

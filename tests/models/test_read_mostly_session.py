@@ -1,5 +1,6 @@
-"""`read_mostly_session`: reads without a transaction on PostgreSQL, and the first write
-begins one that commits at the end or rolls back on error, as `session_scope`'s does."""
+"""`read_mostly` and `read_mostly_session`: reads without a transaction on PostgreSQL, and
+the first write begins one that commits at the end or rolls back on error, as
+`session_scope`'s does."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.db import read_mostly_session, session_scope
+from models.db import read_mostly, read_mostly_session, session_scope
 from models.directory.organisation import Organisation
 from tests.factories.directory import make_org
 from tests.harness import Committed
@@ -92,3 +94,48 @@ async def test_a_locking_read_begins_the_transaction(committed: Committed, backe
         locking = select(col(Organisation.id)).where(col(Organisation.id) == org.id)
         await session.exec(locking.with_for_update())
         assert await _in_transaction(session) is True  # the lock is held until the end
+
+
+async def _in_transaction_on(connection: AsyncConnection) -> bool | None:
+    if connection.dialect.name != "postgresql":
+        return None
+    raw = await connection.get_raw_connection()
+    return bool(raw.driver_connection.is_in_transaction())  # type: ignore[union-attr]
+
+
+async def test_a_session_made_after_the_reads_joins_and_commits(
+    committed: Committed, backend: str
+) -> None:
+    """`read_mostly`: the feed reads on the connection and makes a session only to render
+    or reconcile; what that session writes is committed with the unit."""
+    now = committed.clock()
+    async with read_mostly(committed.sessions) as unit:
+        await unit.connection.execute(select(col(Organisation.id)).limit(1))
+        if backend == "postgresql":
+            assert await _in_transaction_on(unit.connection) is False
+        session = await unit.session()
+        assert await unit.session() is session  # one session for the unit
+        org = await make_org(session, now=now)
+        committed.track(org)
+        if backend == "postgresql":
+            assert await _in_transaction_on(unit.connection) is True
+    assert await _exists(committed, org.id)
+
+
+async def _read_write_then_fail(committed: Committed) -> uuid.UUID:
+    async with read_mostly(committed.sessions) as unit:
+        await unit.connection.execute(select(sa.literal(1)))
+        org = await make_org(await unit.session(), now=committed.clock())
+        committed.track(org)  # (should it be committed after all)
+        await unit.connection.execute(select(col(Organisation.id)).limit(1))
+        raise _Refused(org.id)
+
+
+async def test_a_unit_that_fails_after_a_write_keeps_nothing(committed: Committed) -> None:
+    with pytest.raises(_Refused) as refused:
+        await _read_write_then_fail(committed)
+    assert not await _exists(committed, refused.value.args[0])
+    async with read_mostly(committed.sessions) as unit:  # the connection went back clean
+        await unit.connection.execute(select(sa.literal(1)))
+        if await _in_transaction_on(unit.connection) is not None:
+            assert await _in_transaction_on(unit.connection) is False
