@@ -177,9 +177,15 @@ _CALLER_AND_PAGE: sa.CompoundSelect[*tuple[Any, ...]] = sa.union_all(
 ).order_by(sa.literal_column("seq"))
 
 
-# The current seq of a page's rows (built once; see `_moved_since`).
-_SEQS = per_database(
-    lambda in_list: sa.select(col(Change.id), col(Change.seq)).where(in_list(col(Change.id), "ids"))
+# Those of a page's rows that moved to a later change since the page was read (built once;
+# see `_moved_since`).
+_MOVED = per_database(
+    lambda in_list: sa.select(col(Change.id)).where(
+        col(Change.organisation_id) == sa.bindparam("organisation_id", type_=sa.Uuid()),
+        col(Change.staff_id) == sa.bindparam("staff_id", type_=sa.Uuid()),
+        in_list(col(Change.id), "ids"),
+        col(Change.seq) > sa.bindparam("last", type_=sa.BigInteger()),
+    )
 )
 
 
@@ -370,12 +376,22 @@ def _cursor_seq(cursor: str | None) -> int:
 
 
 async def _moved_since(
-    connection: AsyncConnection, seqs: Mapping[uuid.UUID, int]
+    connection: AsyncConnection, actor: Actor, ids: list[uuid.UUID], last: int
 ) -> set[uuid.UUID]:
-    if not seqs:
+    """Which of a page's rows (its last seq `last`) changed again since it was read. Numbers
+    are taken and committed in order (the module docstring), so a change committed after
+    the page's read has a seq above every one the read saw: above `last`. Only those rows
+    come back (nearly always none)."""
+    if not ids:
         return set()
-    rows = await connection.execute(_SEQS[connection.dialect.name], {"ids": list(seqs)})
-    return {row_id for row_id, seq in rows.all() if seq != seqs[row_id]}
+    params = {
+        "organisation_id": actor.organisation_id,
+        "staff_id": actor.id,
+        "ids": ids,
+        "last": last,
+    }
+    rows = await connection.execute(_MOVED[connection.dialect.name], params)
+    return set(rows.scalars().all())
 
 
 async def _caller(
@@ -468,7 +484,8 @@ async def read_feed(
         session = await unit.session()
         for entity_id, shown in (await renderer(session, actor, ids, now)).items():
             rendered[(entity_type, entity_id)] = shown
-    moved = await _moved_since(connection, {row.id: row.seq for row in rows})
+    last = rows[-1].seq if rows else after
+    moved = await _moved_since(connection, actor, [row.id for row in rows], last)
     items: list[FeedItem] = []
     for row in rows:
         if row.id in moved:
@@ -480,7 +497,6 @@ async def read_feed(
         # An upsert the reader can no longer see (unshared, reassigned, deleted) is a tombstone.
         op = ChangeOp.upsert if data is not None else ChangeOp.delete
         items.append(FeedItem(type=row.entity_type, op=op, id=row.entity_id, data=data))
-    last = rows[-1].seq if rows else after
     return FeedPage(changes=items, next_cursor=encode_cursor({"seq": last}), has_more=has_more)
 
 

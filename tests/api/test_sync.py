@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
+from pydantic import BaseModel
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.security import AccessTokens
 from models.access_log import AccessLog
-from models.db import session_scope
+from models.actor import Actor
+from models.changes import ChangeOp, FeedPage, Shown, read_feed, record_change
+from models.db import read_mostly, session_scope
 from models.directory.organisation import Organisation
 from models.directory.staff import Staff
 from tests.api.test_reflections import Team, make_team
-from tests.factories.directory import bearer, now_of
+from tests.factories.directory import bearer, make_org, make_staff, now_of
 from tests.factories.reflections import note_body
 from tests.harness import Committed
 
@@ -304,3 +311,54 @@ async def test_outside_the_tests_transaction_reads_and_writes_are_as_before(
         bad = await client.get(SYNC, params={"cursor": "x"}, headers=bearer(app, team.author))
         assert bad.status_code == 422
         assert ops((await drain(client, app, team.author))[0]) == [(note, "upsert")]
+
+
+async def test_an_entity_changed_between_the_page_and_its_render_comes_once(
+    committed: Committed, backend: str
+) -> None:
+    """A change committing after the page is read and before its entities are rendered:
+    the entity is not sent on this page (what was rendered may already be the newer state)
+    but with its new change, on the next page."""
+    if backend != "postgresql":
+        pytest.skip("SQLite serialises the writer behind the reader's transaction")
+    now = committed.clock()
+    async with session_scope(committed.sessions) as db:
+        org = await make_org(db, now=now)
+        committed.track(org)
+        me = await make_staff(db, org, now=now)
+    ids = [uuid.uuid4() for _ in range(3)]
+    for entity_id in ids:
+        async with session_scope(committed.sessions) as db:
+            await record_change(
+                db, org.id, "thing", entity_id, ChangeOp.upsert, [me.id], now, owners=[me.id]
+            )
+
+    async def bump(entity_id: uuid.UUID) -> None:
+        async with session_scope(committed.sessions) as other:
+            await record_change(
+                other, org.id, "thing", entity_id, ChangeOp.upsert, [me.id], now, owners=[me.id]
+            )
+
+    bumped: list[uuid.UUID] = []
+
+    async def render(
+        _session: AsyncSession, _actor: Actor, wanted: Sequence[uuid.UUID], _now: datetime
+    ) -> Mapping[uuid.UUID, BaseModel | Shown]:
+        if not bumped:  # a writer commits while this page is being rendered
+            bumped.append(ids[1])
+            await bump(ids[1])
+        return {i: Shown("thing", {"id": i}) for i in wanted}
+
+    async def read(cursor: str | None) -> FeedPage:
+        async with read_mostly(committed.sessions) as unit:
+            page = await read_feed(
+                unit, org.id, me.id, cursor=cursor, limit=50, renderers={"thing": render}, now=now
+            )
+        assert page is not None
+        return page
+
+    first = await read(None)
+    assert [c.id for c in first.changes] == [ids[0], ids[2]]
+    second = await read(first.next_cursor)
+    assert [c.id for c in second.changes] == [ids[1]]
+    assert (await read(second.next_cursor)).changes == []
