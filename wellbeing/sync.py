@@ -43,10 +43,32 @@ def _readable_ids(actor: Actor, now: datetime) -> sa.Select[Any]:
 _SHARES: sa.Table = CheckInShare.__table__  # type: ignore[attr-defined]
 
 
+# The columns the views show (not the analytics' unit path, role group and tenure band, nor
+# the request's hash): a JSON column fewer to decode for each check-in on a page.
+_VIEW_COLUMNS = [
+    CHECKINS_TABLE.c[name]
+    for name in (
+        "id",
+        "organisation_id",
+        "staff_id",
+        "instrument",
+        "instrument_version",
+        "content_hash",
+        "answers",
+        "scores",
+        "bands",
+        "band",
+        "wants_to_talk",
+        "taken_at",
+        "incident_id",
+    )
+]
+
+
 def _page(in_list: InList) -> sa.Select[Any]:
     return (
         sa.select(
-            *CHECKINS_TABLE.c,
+            *_VIEW_COLUMNS,
             _SHARES.c.supervisor_id.label("share_supervisor_id"),
             _SHARES.c.expires_at.label("share_expires_at"),
             _SHARES.c.revoked_at.label("share_revoked_at"),
