@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import col, func, select
@@ -206,6 +207,23 @@ def _todays(now: datetime) -> Callable[[str], date]:
     return today
 
 
+def _local_dates() -> Callable[[datetime, str], date]:
+    """`local_today` with each time zone looked up once (a unit's people share a handful)."""
+    zones: dict[str, ZoneInfo | None] = {}
+
+    def local_date(at: datetime, timezone: str) -> date:
+        try:
+            zone = zones[timezone]
+        except KeyError:
+            try:
+                zone = zones[timezone] = ZoneInfo(timezone)
+            except (KeyError, ValueError):
+                zone = zones[timezone] = None
+        return at.date() if zone is None else at.astimezone(zone).date()
+
+    return local_date
+
+
 async def _pending(
     session: AsyncSession,
     organisation_id: uuid.UUID,
@@ -243,26 +261,35 @@ async def _pending(
     )
     result: dict[uuid.UUID, _Pending] = defaultdict(_Pending)
     todays = _todays(now)
+    local_date = _local_dates()
+    # Each deadline once per day it runs from: a unit's pending sessions fall on a few days.
+    write_up_due: dict[date, date] = {}
+    sign_off_due: dict[date, date] = {}
     # Plain rows, as `people_in`: the ORM's result machinery cost more than the statement.
     connection = await session.connection()
     for supervisee_id, status, at in (await connection.execute(stmt)).all():
         person = people.get(supervisee_id)
         if person is None:
             continue
-        today = todays(person.timezone)
         row = result[supervisee_id]
         if status == SessionStatus.cancelled:
             row.cancelled += 1
         elif status == SessionStatus.scheduled:
             row.awaiting_write_up += 1
-            held_on = local_today(at, person.timezone)
-            if write_up_due_on(policy, held_on) < today:
+            held_on = local_date(at, person.timezone)
+            due = write_up_due.get(held_on)
+            if due is None:
+                due = write_up_due[held_on] = write_up_due_on(policy, held_on)
+            if due < todays(person.timezone):
                 row.write_up_late += 1
         else:
             row.awaiting_sign_off += 1
             if at is not None:
-                written = local_today(at, person.timezone)
-                if sign_off_due_on(policy, written) < today:
+                written = local_date(at, person.timezone)
+                due = sign_off_due.get(written)
+                if due is None:
+                    due = sign_off_due[written] = sign_off_due_on(policy, written)
+                if due < todays(person.timezone):
                     row.sign_off_late += 1
     return result
 
