@@ -27,10 +27,10 @@ from models.directory.staff import Cohort, Role, Staff
 from models.errors import NotFound
 from models.scope import managed_units, subtree_units
 from models.supervision import (
-    ActionStatus,
     SessionStatus,
     SupervisionAction,
     SupervisionSession,
+    open_action,
     pending_status,
 )
 from supervision.oversight.practice import (
@@ -299,11 +299,12 @@ async def _open_actions(
 ) -> dict[uuid.UUID, list[tuple[date | None, int]]]:
     a = SupervisionAction
     stmt = (
-        select(col(a.supervisee_id), col(a.due_on), func.count(col(a.id)))
+        select(col(a.supervisee_id), col(a.due_on), func.count())
         .where(
             col(a.organisation_id) == organisation_id,
             one_of(session, col(a.supervisee_id), ids),
-            col(a.status) == ActionStatus.open,
+            # A literal, as the partial index of open actions reads it: an index-only read.
+            open_action(),
         )
         .group_by(col(a.supervisee_id), col(a.due_on))
     )
