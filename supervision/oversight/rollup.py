@@ -48,7 +48,9 @@ from supervision.oversight.schemas import (
 from supervision.policy import (
     CadencePolicy,
     absence_window_from,
-    cadence,
+    days_overdue,
+    next_due_on,
+    on_leave,
     sign_off_due_on,
     write_up_due_on,
 )
@@ -353,31 +355,47 @@ async def _rows_and_groups(
         group_counts[a.staff_id].add(a.group_id)
     rows = []
     todays = _todays(now)
+    day = now.date()
+    no_pending = _Pending()
+    # Without absences a person's cadence depends on these three alone: worked out once for
+    # everyone who shares them (a team's people often share a start and a last session day).
+    due_without_absences: dict[tuple[Cohort, date, date | None], date] = {}
     for p in people:
         today = todays(p.timezone)
-        state = cadence(
-            policy, p.cohort, p.started_on, p.last_counted_on, spans.get(p.id, []), today
-        )
-        counts = pending.get(p.id, _Pending())
-        open_actions = actions.get(p.id, [])
-        agreement = in_force_on(agreements.get(p.id, []), now.date())
+        absences = spans.get(p.id)
+        if absences:
+            due = next_due_on(policy, p.cohort, p.started_on, p.last_counted_on, absences)
+            leave = on_leave(absences, today)
+        else:
+            key = (p.cohort, p.started_on, p.last_counted_on)
+            found = due_without_absences.get(key)
+            if found is None:
+                found = due_without_absences[key] = next_due_on(policy, *key)
+            due, leave = found, False
+        counts = pending.get(p.id, no_pending)
+        open_count = overdue_count = 0
+        for due_on, n in actions.get(p.id, ()):
+            open_count += n
+            if due_on is not None and due_on < today:
+                overdue_count += n
+        signed = agreements.get(p.id)
+        agreement = in_force_on(signed, day) if signed else None
         if agreement is not None and agreement.supervisor_id != p.supervisor_id:
             agreement = None  # made with a former supervisor: not this relationship's
+        attended = group_counts.get(p.id)
         rows.append(
             StaffSupervisionRow(
                 staff_id=p.id,
                 display_name=p.display_name,
                 cohort=p.cohort,
                 unit_id=p.unit_id,
-                last_held_on=state.last_held_on,
-                next_due_on=state.next_due_on,
-                days_overdue=state.days_overdue,
-                on_leave=state.on_leave,
+                last_held_on=p.last_counted_on,
+                next_due_on=due,
+                days_overdue=days_overdue(due, today),
+                on_leave=leave,
                 cancelled_last_90_days=counts.cancelled,
-                open_actions=sum(n for _, n in open_actions),
-                overdue_actions=sum(
-                    n for due, n in open_actions if due is not None and due < today
-                ),
+                open_actions=open_count,
+                overdue_actions=overdue_count,
                 awaiting_write_up=counts.awaiting_write_up,
                 awaiting_sign_off=counts.awaiting_sign_off,
                 write_up_late=counts.write_up_late,
@@ -385,7 +403,7 @@ async def _rows_and_groups(
                 agreement_in_place=agreement is not None,
                 agreement_review_due_on=agreement.review_due_on if agreement else None,
                 agreement_review_overdue=agreement is not None and agreement.review_due_on < today,
-                group_sessions_last_90_days=len(group_counts.get(p.id, ())),
+                group_sessions_last_90_days=len(attended) if attended else 0,
             )
         )
     return rows, groups
