@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -125,6 +126,46 @@ async def _tree(session: AsyncSession, organisation_id: uuid.UUID, unit_id: uuid
         if uid != unit_id and parent_id is not None:
             tree.children[parent_id].append(uid)
     return tree
+
+
+async def _scoped_tree(
+    session: AsyncSession, actor: Actor, unit_id: uuid.UUID
+) -> tuple[bool, _Tree]:
+    """`unit_audience` and `_tree` in one statement: the unit's subtree if the caller may
+    oversee the unit (its manager or a manager above it; admins and HR: any unit of the
+    organisation), and whether they see people (True) or counts only (False); 404 when out
+    of scope."""
+    org = actor.organisation_id
+    manager = actor.has(Role.manager)
+    admin = actor.has(Role.admin)
+    reader = admin or actor.has(Role.hr)
+    if not manager and not reader:
+        raise NotFound("No such unit.")
+    root = select(col(Unit.id)).where(col(Unit.organisation_id) == org, col(Unit.id) == unit_id)
+    if not reader:
+        root = root.where(col(Unit.id).in_(managed_units(actor)))
+    subtree = subtree_units(org, root, name="overseen")
+    columns: list[Any] = [col(Unit.id), col(Unit.parent_id), col(Unit.name)]
+    # A manager with HR's role (not an admin) sees people only in the subtrees they manage.
+    ask = manager and reader and not admin
+    if ask:
+        columns.append(col(Unit.id).in_(managed_units(actor)))
+    stmt = sa.select(*columns).where(
+        col(Unit.organisation_id) == org, col(Unit.id).in_(sa.select(subtree.c.id))
+    )
+    tree = _Tree(root=unit_id)
+    sees_people = manager or admin
+    connection = await session.connection()
+    for uid, parent_id, name, *managed in (await connection.execute(stmt)).all():
+        tree.names[uid] = name
+        if uid == unit_id:
+            if ask:
+                sees_people = bool(managed[0])
+        elif parent_id is not None:
+            tree.children[parent_id].append(uid)
+    if unit_id not in tree.names:
+        raise NotFound("No such unit.")
+    return sees_people, tree
 
 
 async def subtree_unit_ids(
@@ -438,8 +479,7 @@ async def unit_oversight(
 ) -> UnitSupervisionOversight:
     """The roll-up for a unit's whole subtree, its child units, and (managers, admins) each
     person; HR gets the counts only."""
-    sees_people = await unit_audience(session, actor, unit_id)
-    tree = await _tree(session, actor.organisation_id, unit_id)
+    sees_people, tree = await _scoped_tree(session, actor, unit_id)
     where = staff_in_units(list(tree.names))
     rows, groups = await _rows_and_groups(session, actor.organisation_id, where, now)
     # Which child of the root each unit rolls up into (one pass over the tree, one over people).
