@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.absence import absence_spans_from
 from models.actor import Actor
-from models.db import one_of
+from models.db import InList, dialect_name, one_of, per_database
 from models.directory.organisation import Unit
 from models.directory.staff import Cohort, Role, Staff
 from models.errors import NotFound
@@ -275,25 +275,19 @@ def _local_dates() -> Callable[[datetime, str], date]:
     return local_date
 
 
-async def _pending(
-    session: AsyncSession,
-    organisation_id: uuid.UUID,
-    ids: Sequence[uuid.UUID],
-    people: dict[uuid.UUID, _Person],
-    policy: CadencePolicy,
-    now: datetime,
-) -> dict[uuid.UUID, _Pending]:
-    """Cancellations in the last 90 days, and sessions awaiting write-up or sign-off."""
+def _pending_statement(in_list: InList) -> sa.Select[Any]:
+    """`_pending`'s statement, built once for each database (`per_database`)."""
     s = SupervisionSession
+    now: sa.BindParameter[datetime] = sa.bindparam("now")
     # The one moment each row's deadline runs from: when a session awaiting write-up was
     # held (scheduled for), when one awaiting sign-off was written up; none for cancellations.
     since = sa.case(
         (col(s.status) == SessionStatus.scheduled, col(s.scheduled_for)),
         (col(s.status) == SessionStatus.recorded, col(s.recorded_at)),
     )
-    stmt = sa.select(col(s.supervisee_id), col(s.status), since).where(
-        col(s.organisation_id) == organisation_id,
-        one_of(session, col(s.supervisee_id), ids),
+    return sa.select(col(s.supervisee_id), col(s.status), since).where(
+        col(s.organisation_id) == sa.bindparam("org"),
+        in_list(col(s.supervisee_id), "ids"),
         # Redundant with the OR below, but it lets PostgreSQL see that only the few pending
         # statuses are wanted even with a generic plan of this prepared statement, which
         # otherwise walked all of the people's history (250 ms with 50 years of it,
@@ -306,10 +300,31 @@ async def _pending(
             col(s.status) == SessionStatus.recorded,
             sa.and_(
                 col(s.status) == SessionStatus.cancelled,
-                col(s.cancelled_at) >= now - CANCELLED_WINDOW,
+                col(s.cancelled_at) >= sa.bindparam("cancelled_since"),
             ),
         ),
     )
+
+
+# Built once: building a statement this size cost more Python than running it.
+_PENDING = per_database(_pending_statement)
+
+
+async def _pending(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    ids: Sequence[uuid.UUID],
+    people: dict[uuid.UUID, _Person],
+    policy: CadencePolicy,
+    now: datetime,
+) -> dict[uuid.UUID, _Pending]:
+    """Cancellations in the last 90 days, and sessions awaiting write-up or sign-off."""
+    params = {
+        "org": organisation_id,
+        "ids": list(ids),
+        "now": now,
+        "cancelled_since": now - CANCELLED_WINDOW,
+    }
     result: dict[uuid.UUID, _Pending] = defaultdict(_Pending)
     todays = _todays(now)
     local_date = _local_dates()
@@ -318,7 +333,8 @@ async def _pending(
     sign_off_due: dict[date, date] = {}
     # Plain rows, as `people_in`: the ORM's result machinery cost more than the statement.
     connection = await session.connection()
-    for supervisee_id, status, at in (await connection.execute(stmt)).all():
+    stmt = _PENDING[dialect_name(session)]
+    for supervisee_id, status, at in (await connection.execute(stmt, params)).all():
         person = people.get(supervisee_id)
         if person is None:
             continue
@@ -345,23 +361,28 @@ async def _pending(
     return result
 
 
-async def _open_actions(
-    session: AsyncSession, organisation_id: uuid.UUID, ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[tuple[date | None, int]]]:
-    a = SupervisionAction
-    stmt = (
-        select(col(a.supervisee_id), col(a.due_on), func.count())
+_OPEN_ACTIONS = per_database(
+    lambda in_list: (
+        sa.select(col(SupervisionAction.supervisee_id), col(SupervisionAction.due_on), func.count())
         .where(
-            col(a.organisation_id) == organisation_id,
-            one_of(session, col(a.supervisee_id), ids),
+            col(SupervisionAction.organisation_id) == sa.bindparam("org"),
+            in_list(col(SupervisionAction.supervisee_id), "ids"),
             # A literal, as the partial index of open actions reads it: an index-only read.
             open_action(),
         )
-        .group_by(col(a.supervisee_id), col(a.due_on))
+        .group_by(col(SupervisionAction.supervisee_id), col(SupervisionAction.due_on))
     )
+)
+
+
+async def _open_actions(
+    session: AsyncSession, organisation_id: uuid.UUID, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[tuple[date | None, int]]]:
+    stmt = _OPEN_ACTIONS[dialect_name(session)]
+    params = {"org": organisation_id, "ids": list(ids)}
     result: dict[uuid.UUID, list[tuple[date | None, int]]] = defaultdict(list)
     connection = await session.connection()
-    for supervisee_id, due_on, count in (await connection.execute(stmt)).all():
+    for supervisee_id, due_on, count in (await connection.execute(stmt, params)).all():
         result[supervisee_id].append((due_on, int(count)))
     return result
 
