@@ -20,9 +20,9 @@ import sqlalchemy as sa
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.absence import absence_spans_from
+from models.absence import Absence
 from models.actor import Actor
-from models.db import InList, dialect_name, one_of, per_database
+from models.db import InList, dialect_name, is_postgresql, one_of, per_database
 from models.directory.organisation import Unit
 from models.directory.staff import Cohort, Role, Staff
 from models.errors import NotFound
@@ -48,7 +48,6 @@ from supervision.oversight.schemas import (
 )
 from supervision.policy import (
     CadencePolicy,
-    absence_window_from,
     days_overdue,
     next_due_on,
     on_leave,
@@ -232,6 +231,85 @@ async def people_in(
     ]
 
 
+def _window_start(
+    session: AsyncSession, lasts: Sequence[Any], started_on: Any, yesterday: Any
+) -> Any:
+    """`absence_window_from` in SQL: the day after the later of `lasts` (or `started_on`
+    without one), and at the latest `yesterday` (each database's date functions)."""
+    if is_postgresql(session):
+        last = lasts[0] if len(lasts) == 1 else sa.func.greatest(*lasts)
+        return sa.func.least(sa.func.coalesce(last + 1, started_on), yesterday)
+    # SQLite: dates are ISO text; its two-argument max/min are NULL if either argument is.
+    last = lasts[0]
+    for other in lasts[1:]:
+        last = sa.func.max(sa.func.coalesce(last, other), sa.func.coalesce(other, last))
+    return sa.func.min(sa.func.coalesce(sa.func.date(last, "+1 day"), started_on), yesterday)
+
+
+async def _people_and_absences(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    where: sa.ColumnElement[bool],
+    policy: CadencePolicy,
+    now: datetime,
+) -> tuple[list[_Person], dict[uuid.UUID, list[tuple[date, date]]]]:
+    """`people_in(..., counted_by=policy)` and `absence_spans_from` their windows, in one
+    statement: the people (with each one's last counted session) as a materialised CTE,
+    each joined to the absences that can still move their due date or put them on leave
+    today (those ending on or after `absence_window_from`; on PostgreSQL an index range of
+    `ix_absences_org_staff_ends` per person). A person with several such absences comes
+    once per absence, by name as `people_in` orders them."""
+    last = last_counted_columns(organisation_id, policy)
+    lasts = [column.label(f"last_{n}") for n, column in enumerate(last)]
+    people = (
+        sa.select(
+            col(Staff.id),
+            col(Staff.display_name),
+            col(Staff.cohort),
+            col(Staff.started_on),
+            col(Staff.timezone),
+            col(Staff.unit_id),
+            col(Staff.supervisor_id),
+            *lasts,
+        )
+        .where(col(Staff.organisation_id) == organisation_id, where)
+        .cte("people")
+        # Each last counted session worked out once, not again in the join's condition.
+        .prefix_with("MATERIALIZED")
+    )
+    p, a = people.c, Absence
+    yesterday = sa.bindparam("yesterday", now.date() - timedelta(days=1), type_=sa.Date())
+    window = _window_start(
+        session, [p[f"last_{n}"] for n in range(len(last))], p.started_on, yesterday
+    )
+    stmt = (
+        sa.select(*people.c, col(a.starts_on), col(a.ends_on))
+        .select_from(people)
+        .outerjoin(
+            a,
+            sa.and_(
+                col(a.organisation_id) == organisation_id,
+                col(a.staff_id) == p.id,
+                col(a.ends_on) >= window,
+            ),
+        )
+        .order_by(p.display_name, p.id)
+    )
+    found: list[_Person] = []
+    spans: dict[uuid.UUID, list[tuple[date, date]]] = {}
+    connection = await session.connection()
+    for sid, name, cohort, started, tz, unit, supervisor, *days, starts_on, ends_on in (
+        await connection.execute(stmt)
+    ).all():
+        if not found or found[-1].id != sid:
+            found.append(
+                _Person(sid, name, Cohort(cohort), started, tz, unit, supervisor, latest_of(days))
+            )
+        if ends_on is not None:
+            spans.setdefault(sid, []).append((starts_on, ends_on))
+    return found, spans
+
+
 # --- per-person rows -----------------------------------------------------------------------
 
 
@@ -406,15 +484,10 @@ async def _rows_and_groups(
 ) -> tuple[list[StaffSupervisionRow], list[Attended]]:
     """The people's rows, and who attended which group session in the last 90 days."""
     policy = await load_policy(session, organisation_id)
-    people = await people_in(session, organisation_id, where, counted_by=policy)
+    # Only absences that can still move someone's due date or put them on leave today.
+    people, spans = await _people_and_absences(session, organisation_id, where, policy, now)
     by_id = {p.id: p for p in people}
     ids = list(by_id)
-    # Only absences that can still move someone's due date or put them on leave today.
-    yesterday = now.date() - timedelta(days=1)
-    windows = {
-        p.id: absence_window_from(p.started_on, p.last_counted_on, yesterday) for p in people
-    }
-    spans = await absence_spans_from(session, organisation_id, windows)
     pending = await _pending(session, organisation_id, ids, by_id, policy, now)
     actions = await _open_actions(session, organisation_id, ids)
     agreements = await agreement_spans(session, organisation_id, ids)
