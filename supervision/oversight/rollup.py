@@ -197,35 +197,34 @@ def _supervisees_of(actor: Actor) -> sa.ColumnElement[bool]:
     return sa.and_(col(Staff.active).is_(True), col(Staff.supervisor_id) == actor.id)
 
 
+def _person_columns() -> list[Any]:
+    """A `_Person`'s columns, in its order (plain columns, not ORM rows: a directorate of
+    thousands loads in milliseconds)."""
+    return [
+        col(Staff.id),
+        col(Staff.display_name),
+        col(Staff.cohort),
+        col(Staff.started_on),
+        col(Staff.timezone),
+        col(Staff.unit_id),
+        col(Staff.supervisor_id),
+    ]
+
+
 async def people_in(
-    session: AsyncSession,
-    organisation_id: uuid.UUID,
-    where: sa.ColumnElement[bool],
-    counted_by: CadencePolicy | None = None,
+    session: AsyncSession, organisation_id: uuid.UUID, where: sa.ColumnElement[bool]
 ) -> list[_Person]:
-    """The people matching `where`, by name; with `counted_by`, each one's last counted
-    session under that policy too (`last_counted_on`'s correlated maxima, in this statement
-    rather than a second one over the same people)."""
-    # Plain columns, not ORM rows: a directorate of thousands loads in milliseconds.
-    last = [] if counted_by is None else last_counted_columns(organisation_id, counted_by)
+    """The people matching `where`, by name (`_people_and_absences` reads them with their
+    last counted sessions and absences)."""
     stmt = (
-        sa.select(
-            col(Staff.id),
-            col(Staff.display_name),
-            col(Staff.cohort),
-            col(Staff.started_on),
-            col(Staff.timezone),
-            col(Staff.unit_id),
-            col(Staff.supervisor_id),
-            *last,
-        )
+        sa.select(*_person_columns())
         .where(col(Staff.organisation_id) == organisation_id, where)
         .order_by(col(Staff.display_name), col(Staff.id))
     )
     connection = await session.connection()
     return [
-        _Person(sid, name, Cohort(cohort), started, tz, unit, supervisor, latest_of(days))
-        for sid, name, cohort, started, tz, unit, supervisor, *days in (
+        _Person(sid, name, Cohort(cohort), started, tz, unit, supervisor)
+        for sid, name, cohort, started, tz, unit, supervisor in (
             await connection.execute(stmt)
         ).all()
     ]
@@ -253,25 +252,16 @@ async def _people_and_absences(
     policy: CadencePolicy,
     now: datetime,
 ) -> tuple[list[_Person], dict[uuid.UUID, list[tuple[date, date]]]]:
-    """`people_in(..., counted_by=policy)` and `absence_spans_from` their windows, in one
-    statement: the people (with each one's last counted session) as a materialised CTE,
-    each joined to the absences that can still move their due date or put them on leave
-    today (those ending on or after `absence_window_from`; on PostgreSQL an index range of
-    `ix_absences_org_staff_ends` per person). A person with several such absences comes
-    once per absence, by name as `people_in` orders them."""
+    """`people_in` with each one's last counted session under `policy` (`last_counted_on`'s
+    correlated maxima), and `absence_spans_from` their windows, in one statement: the
+    people as a materialised CTE, each joined to the absences that can still move their due
+    date or put them on leave today (those ending on or after `absence_window_from`; on
+    PostgreSQL an index range of `ix_absences_org_staff_ends` per person). A person with
+    several such absences comes once per absence, by name as `people_in` orders them."""
     last = last_counted_columns(organisation_id, policy)
     lasts = [column.label(f"last_{n}") for n, column in enumerate(last)]
     people = (
-        sa.select(
-            col(Staff.id),
-            col(Staff.display_name),
-            col(Staff.cohort),
-            col(Staff.started_on),
-            col(Staff.timezone),
-            col(Staff.unit_id),
-            col(Staff.supervisor_id),
-            *lasts,
-        )
+        sa.select(*_person_columns(), *lasts)
         .where(col(Staff.organisation_id) == organisation_id, where)
         .cte("people")
         # Each last counted session worked out once, not again in the join's condition.
