@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,7 +27,7 @@ from models.db import InList, dialect_name, is_postgresql, one_of, per_database
 from models.directory.organisation import Unit
 from models.directory.staff import Cohort, Role, Staff
 from models.errors import NotFound
-from models.scope import managed_units, subtree_units
+from models.scope import BOUND_CALLER, managed_units, subtree_units
 from models.supervision import (
     SessionStatus,
     SupervisionAction,
@@ -127,6 +128,28 @@ async def _tree(session: AsyncSession, organisation_id: uuid.UUID, unit_id: uuid
     return tree
 
 
+@cache
+def _scoped_tree_statement(managed_root: bool, ask_managed: bool) -> sa.Select[Any]:
+    """`_scoped_tree`'s statement, built once for each kind of caller (the organisation,
+    the caller and the unit are the parameters `org`, `me` and `unit`): the root only if
+    the caller manages it (`managed_root`), or any root of the organisation, with whether
+    the caller manages each unit (`ask_managed`)."""
+    caller = BOUND_CALLER
+    org = caller.organisation_id
+    root = select(col(Unit.id)).where(
+        col(Unit.organisation_id) == org, col(Unit.id) == sa.bindparam("unit")
+    )
+    if managed_root:
+        root = root.where(col(Unit.id).in_(managed_units(caller)))
+    subtree = subtree_units(org, root, name="overseen")
+    columns: list[Any] = [col(Unit.id), col(Unit.parent_id), col(Unit.name)]
+    if ask_managed:
+        columns.append(col(Unit.id).in_(managed_units(caller)))
+    return sa.select(*columns).where(
+        col(Unit.organisation_id) == org, col(Unit.id).in_(sa.select(subtree.c.id))
+    )
+
+
 async def _scoped_tree(
     session: AsyncSession, actor: Actor, unit_id: uuid.UUID
 ) -> tuple[bool, _Tree]:
@@ -134,28 +157,19 @@ async def _scoped_tree(
     oversee the unit (its manager or a manager above it; admins and HR: any unit of the
     organisation), and whether they see people (True) or counts only (False); 404 when out
     of scope."""
-    org = actor.organisation_id
     manager = actor.has(Role.manager)
     admin = actor.has(Role.admin)
     reader = admin or actor.has(Role.hr)
     if not manager and not reader:
         raise NotFound("No such unit.")
-    root = select(col(Unit.id)).where(col(Unit.organisation_id) == org, col(Unit.id) == unit_id)
-    if not reader:
-        root = root.where(col(Unit.id).in_(managed_units(actor)))
-    subtree = subtree_units(org, root, name="overseen")
-    columns: list[Any] = [col(Unit.id), col(Unit.parent_id), col(Unit.name)]
     # A manager with HR's role (not an admin) sees people only in the subtrees they manage.
     ask = manager and reader and not admin
-    if ask:
-        columns.append(col(Unit.id).in_(managed_units(actor)))
-    stmt = sa.select(*columns).where(
-        col(Unit.organisation_id) == org, col(Unit.id).in_(sa.select(subtree.c.id))
-    )
+    stmt = _scoped_tree_statement(not reader, ask)
+    params = {"org": actor.organisation_id, "me": actor.id, "unit": unit_id}
     tree = _Tree(root=unit_id)
     sees_people = manager or admin
     connection = await session.connection()
-    for uid, parent_id, name, *managed in (await connection.execute(stmt)).all():
+    for uid, parent_id, name, *managed in (await connection.execute(stmt, params)).all():
         tree.names[uid] = name
         if uid == unit_id:
             if ask:
