@@ -11,9 +11,9 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.absence import Absence
 from models.actor import Actor
-from models.db import InList, dialect_name, is_postgresql, one_of, per_database
+from models.db import InList, dialect_name, per_database
 from models.directory.organisation import Unit
 from models.directory.staff import Cohort, Role, Staff
 from models.errors import NotFound
@@ -188,27 +188,15 @@ async def subtree_unit_ids(
     return list((await _tree(session, organisation_id, unit_id)).names)
 
 
-def staff_in_units(
-    unit_ids: Sequence[uuid.UUID], session: AsyncSession | None = None
-) -> sa.ColumnElement[bool]:
+def staff_in_units(unit_ids: Sequence[uuid.UUID]) -> sa.ColumnElement[bool]:
     """Active staff whose unit is one of `unit_ids`.
 
     Later statements filter by the explicit lists of units and people read first, never by
     the recursive CTE again: with explicit lists the planner's choice (index lookups) stays
     linear even before PostgreSQL has statistics for a freshly loaded organisation, where
-    nested `IN (recursive CTE)` semi-joins were measured quadratic. Given the session, the
-    units are one array on PostgreSQL (`one_of`: one prepared statement whatever their number).
+    nested `IN (recursive CTE)` semi-joins were measured quadratic.
     """
-    units = (
-        col(Staff.unit_id).in_(list(unit_ids))
-        if session is None
-        else one_of(session, col(Staff.unit_id), unit_ids)
-    )
-    return sa.and_(col(Staff.active).is_(True), units)
-
-
-def _supervisees_of(actor: Actor) -> sa.ColumnElement[bool]:
-    return sa.and_(col(Staff.active).is_(True), col(Staff.supervisor_id) == actor.id)
+    return sa.and_(col(Staff.active).is_(True), col(Staff.unit_id).in_(list(unit_ids)))
 
 
 def _person_columns() -> list[Any]:
@@ -244,12 +232,10 @@ async def people_in(
     ]
 
 
-def _window_start(
-    session: AsyncSession, lasts: Sequence[Any], started_on: Any, yesterday: Any
-) -> Any:
+def _window_start(dialect: str, lasts: Sequence[Any], started_on: Any, yesterday: Any) -> Any:
     """`absence_window_from` in SQL: the day after the later of `lasts` (or `started_on`
     without one), and at the latest `yesterday` (each database's date functions)."""
-    if is_postgresql(session):
+    if dialect == "postgresql":
         last = lasts[0] if len(lasts) == 1 else sa.func.greatest(*lasts)
         return sa.func.least(sa.func.coalesce(last + 1, started_on), yesterday)
     # SQLite: dates are ISO text; its two-argument max/min are NULL if either argument is.
@@ -259,55 +245,88 @@ def _window_start(
     return sa.func.min(sa.func.coalesce(sa.func.date(last, "+1 day"), started_on), yesterday)
 
 
-async def _people_and_absences(
-    session: AsyncSession,
-    organisation_id: uuid.UUID,
-    where: sa.ColumnElement[bool],
-    policy: CadencePolicy,
-    now: datetime,
-) -> tuple[list[_Person], dict[uuid.UUID, list[tuple[date, date]]]]:
-    """`people_in` with each one's last counted session under `policy` (`last_counted_on`'s
-    correlated maxima), and `absence_spans_from` their windows, in one statement: the
-    people as a materialised CTE, each joined to the absences that can still move their due
-    date or put them on leave today (those ending on or after `absence_window_from`; on
-    PostgreSQL an index range of `ix_absences_org_staff_ends` per person). A person with
-    several such absences comes once per absence, by name as `people_in` orders them."""
-    last = last_counted_columns(organisation_id, policy)
+# `column = ANY(:name)` on PostgreSQL, an expanding IN on SQLite (see `per_database`).
+_IN_LIST: dict[str, InList] = per_database(lambda in_list: in_list)
+
+
+@lru_cache(maxsize=64)
+def _people_statement(dialect: str, by_supervisor: bool, policy: CadencePolicy) -> Any:
+    """`_people_and_absences`' statement, built once for each database, kind of people and
+    policy (the parameters: `org`; `units`, or the supervisor `me`; `yesterday`): the
+    people as a materialised CTE with each one's last counted session under `policy`
+    (`last_counted_on`'s correlated maxima), each joined to the absences that can still
+    move their due date or put them on leave today (those ending on or after
+    `absence_window_from`; on PostgreSQL an index range of `ix_absences_org_staff_ends`
+    per person). A person with several such absences comes once per absence."""
+    caller = BOUND_CALLER
+    org = caller.organisation_id
+    whom = (
+        col(Staff.supervisor_id) == caller.id
+        if by_supervisor
+        else _IN_LIST[dialect](col(Staff.unit_id), "units")
+    )
+    last = last_counted_columns(org, policy)
     lasts = [column.label(f"last_{n}") for n, column in enumerate(last)]
     people = (
         sa.select(*_person_columns(), *lasts)
-        .where(col(Staff.organisation_id) == organisation_id, where)
+        .where(col(Staff.organisation_id) == org, col(Staff.active).is_(True), whom)
         .cte("people")
         # Each last counted session worked out once, not again in the join's condition.
         .prefix_with("MATERIALIZED")
     )
     p, a = people.c, Absence
-    yesterday = sa.bindparam("yesterday", now.date() - timedelta(days=1), type_=sa.Date())
+    yesterday = sa.bindparam("yesterday", type_=sa.Date())
     window = _window_start(
-        session, [p[f"last_{n}"] for n in range(len(last))], p.started_on, yesterday
+        dialect, [p[f"last_{n}"] for n in range(len(last))], p.started_on, yesterday
     )
-    stmt = (
+    return (
         sa.select(*people.c, col(a.starts_on), col(a.ends_on))
         .select_from(people)
         .outerjoin(
             a,
             sa.and_(
-                col(a.organisation_id) == organisation_id,
+                col(a.organisation_id) == org,
                 col(a.staff_id) == p.id,
                 col(a.ends_on) >= window,
             ),
         )
         .order_by(p.display_name, p.id)
     )
+
+
+async def _people_and_absences(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    policy: CadencePolicy,
+    now: datetime,
+    *,
+    units: Sequence[uuid.UUID] = (),
+    supervisor: uuid.UUID | None = None,
+) -> tuple[list[_Person], dict[uuid.UUID, list[tuple[date, date]]]]:
+    """The active people of `units` (or `supervisor`'s supervisees), by name as `people_in`
+    orders them, with each one's last counted session under `policy`, and the absences
+    `absence_spans_from` would read for their windows: one statement (`_people_statement`)."""
+    # The statement reads the policy's counting rules, never its non-working days: keyed
+    # without them, one statement serves every organisation with the same rules.
+    rules = replace(policy, bank_holidays=frozenset(), closed_days=frozenset())
+    stmt = _people_statement(dialect_name(session), supervisor is not None, rules)
+    params: dict[str, Any] = {
+        "org": organisation_id,
+        "yesterday": now.date() - timedelta(days=1),
+    }
+    if supervisor is not None:
+        params["me"] = supervisor
+    else:
+        params["units"] = list(units)
     found: list[_Person] = []
     spans: dict[uuid.UUID, list[tuple[date, date]]] = {}
     connection = await session.connection()
-    for sid, name, cohort, started, tz, unit, supervisor, *days, starts_on, ends_on in (
-        await connection.execute(stmt)
+    for sid, name, cohort, started, tz, unit, line, *days, starts_on, ends_on in (
+        await connection.execute(stmt, params)
     ).all():
         if not found or found[-1].id != sid:
             found.append(
-                _Person(sid, name, Cohort(cohort), started, tz, unit, supervisor, latest_of(days))
+                _Person(sid, name, Cohort(cohort), started, tz, unit, line, latest_of(days))
             )
         if ends_on is not None:
             spans.setdefault(sid, []).append((starts_on, ends_on))
@@ -469,27 +488,22 @@ async def _open_actions(
     return result
 
 
-async def staff_rows(
-    session: AsyncSession,
-    organisation_id: uuid.UUID,
-    where: sa.ColumnElement[bool],
-    now: datetime,
-) -> list[StaffSupervisionRow]:
-    """One row per person matching `where`, from nine statements whatever their number."""
-    rows, _ = await _rows_and_groups(session, organisation_id, where, now)
-    return rows
-
-
 async def _rows_and_groups(
     session: AsyncSession,
     organisation_id: uuid.UUID,
-    where: sa.ColumnElement[bool],
     now: datetime,
+    *,
+    units: Sequence[uuid.UUID] = (),
+    supervisor: uuid.UUID | None = None,
 ) -> tuple[list[StaffSupervisionRow], list[Attended]]:
-    """The people's rows, and who attended which group session in the last 90 days."""
+    """The rows of the active people of `units` (or `supervisor`'s supervisees), from eight
+    statements whatever their number, and who attended which group session in the last 90
+    days."""
     policy = await load_policy(session, organisation_id)
     # Only absences that can still move someone's due date or put them on leave today.
-    people, spans = await _people_and_absences(session, organisation_id, where, policy, now)
+    people, spans = await _people_and_absences(
+        session, organisation_id, policy, now, units=units, supervisor=supervisor
+    )
     by_id = {p.id: p for p in people}
     ids = list(by_id)
     pending = await _pending(session, organisation_id, ids, by_id, policy, now)
@@ -586,8 +600,9 @@ async def unit_oversight(
     """The roll-up for a unit's whole subtree, its child units, and (managers, admins) each
     person; HR gets the counts only."""
     sees_people, tree = await _scoped_tree(session, actor, unit_id)
-    where = staff_in_units(list(tree.names), session)
-    rows, groups = await _rows_and_groups(session, actor.organisation_id, where, now)
+    rows, groups = await _rows_and_groups(
+        session, actor.organisation_id, now, units=list(tree.names)
+    )
     # Which child of the root each unit rolls up into (one pass over the tree, one over people).
     top_child: dict[uuid.UUID, uuid.UUID] = {}
     for child in tree.children.get(unit_id, []):
@@ -610,7 +625,8 @@ async def supervisees_oversight(
     session: AsyncSession, actor: Actor, now: datetime
 ) -> list[StaffSupervisionRow]:
     """A supervisor's view: a row for each of their active supervisees."""
-    return await staff_rows(session, actor.organisation_id, _supervisees_of(actor), now)
+    rows, _ = await _rows_and_groups(session, actor.organisation_id, now, supervisor=actor.id)
+    return rows
 
 
 async def oversight_roots(session: AsyncSession, actor: Actor, now: datetime) -> list[UnitRollup]:
