@@ -12,7 +12,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -359,32 +359,46 @@ def _todays(now: datetime) -> Callable[[str], date]:
     return today
 
 
-def _local_dates() -> Callable[[datetime, str], date]:
-    """`local_today` with each time zone looked up once (a unit's people share a handful)."""
-    zones: dict[str, ZoneInfo | None] = {}
+def _zones() -> Callable[[str], ZoneInfo | None]:
+    """Each time zone looked up once (a unit's people share a handful); None where
+    `local_today` falls back to UTC's date."""
+    known: dict[str, ZoneInfo | None] = {}
 
-    def local_date(at: datetime, timezone: str) -> date:
+    def zone(timezone: str) -> ZoneInfo | None:
         try:
-            zone = zones[timezone]
+            return known[timezone]
         except KeyError:
             try:
-                zone = zones[timezone] = ZoneInfo(timezone)
+                found: ZoneInfo | None = ZoneInfo(timezone)
             except (KeyError, ValueError):
-                zone = zones[timezone] = None
-        return at.date() if zone is None else at.astimezone(zone).date()
+                found = None
+            known[timezone] = found
+            return found
 
-    return local_date
+    return zone
 
 
-def _pending_statement(in_list: InList) -> sa.Select[Any]:
+def _local_day(at: datetime, zone: ZoneInfo | None) -> date:
+    """`local_today(at, ...)` in `zone` (None: UTC's date); a naive `at` is UTC's."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.date() if zone is None else at.astimezone(zone).date()
+
+
+def _pending_statement(in_list: InList) -> Any:
     """`_pending`'s statement, built once for each database (`per_database`)."""
     s = SupervisionSession
     now: sa.BindParameter[datetime] = sa.bindparam("now")
     # The one moment each row's deadline runs from: when a session awaiting write-up was
     # held (scheduled for), when one awaiting sign-off was written up; none for cancellations.
-    since = sa.case(
-        (col(s.status) == SessionStatus.scheduled, col(s.scheduled_for)),
-        (col(s.status) == SessionStatus.recorded, col(s.recorded_at)),
+    # As the driver gives it, without `UTCDateTime`'s conversion of each row: only its
+    # local date is wanted, and `_pending` reads a naive one (SQLite) as UTC.
+    since = sa.type_coerce(
+        sa.case(
+            (col(s.status) == SessionStatus.scheduled, col(s.scheduled_for)),
+            (col(s.status) == SessionStatus.recorded, col(s.recorded_at)),
+        ),
+        sa.DateTime(timezone=True),
     )
     return sa.select(col(s.supervisee_id), col(s.status), since).where(
         col(s.organisation_id) == sa.bindparam("org"),
@@ -427,37 +441,42 @@ async def _pending(
         "cancelled_since": now - CANCELLED_WINDOW,
     }
     result: dict[uuid.UUID, _Pending] = defaultdict(_Pending)
-    todays = _todays(now)
-    local_date = _local_dates()
-    # Each deadline once per day it runs from: a unit's pending sessions fall on a few days.
+    todays, zone_of = _todays(now), _zones()
+    # Each person's time zone and today once, each deadline once per day it runs from (a
+    # unit's pending sessions fall on a few days).
+    local: dict[uuid.UUID, tuple[ZoneInfo | None, date]] = {}
     write_up_due: dict[date, date] = {}
     sign_off_due: dict[date, date] = {}
     # Plain rows, as `people_in`: the ORM's result machinery cost more than the statement.
     connection = await session.connection()
     stmt = _PENDING[dialect_name(session)]
     for supervisee_id, status, at in (await connection.execute(stmt, params)).all():
-        person = people.get(supervisee_id)
-        if person is None:
-            continue
+        where = local.get(supervisee_id)
+        if where is None:
+            person = people.get(supervisee_id)
+            if person is None:
+                continue
+            where = local[supervisee_id] = (zone_of(person.timezone), todays(person.timezone))
         row = result[supervisee_id]
+        zone, today = where
         if status == SessionStatus.cancelled:
             row.cancelled += 1
         elif status == SessionStatus.scheduled:
             row.awaiting_write_up += 1
-            held_on = local_date(at, person.timezone)
-            due = write_up_due.get(held_on)
+            day = _local_day(at, zone)
+            due = write_up_due.get(day)
             if due is None:
-                due = write_up_due[held_on] = write_up_due_on(policy, held_on)
-            if due < todays(person.timezone):
+                due = write_up_due[day] = write_up_due_on(policy, day)
+            if due < today:
                 row.write_up_late += 1
         else:
             row.awaiting_sign_off += 1
             if at is not None:
-                written = local_date(at, person.timezone)
-                due = sign_off_due.get(written)
+                day = _local_day(at, zone)
+                due = sign_off_due.get(day)
                 if due is None:
-                    due = sign_off_due[written] = sign_off_due_on(policy, written)
-                if due < todays(person.timezone):
+                    due = sign_off_due[day] = sign_off_due_on(policy, day)
+                if due < today:
                     row.sign_off_late += 1
     return result
 
