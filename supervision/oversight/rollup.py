@@ -59,10 +59,14 @@ from supervision.policy_store import load_policy
 from supervision.status import last_counted_columns, latest_of, local_today
 
 CANCELLED_WINDOW = timedelta(days=90)
+# A cohort by its stored value, without the enum's own lookup for each person.
+_COHORTS = {cohort.value: cohort for cohort in Cohort}
 GROUP_WINDOW = timedelta(days=90)
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, three times
+# the cost of building one, for the thousands a roll-up reads (never changed after).
+@dataclass(slots=True, eq=False)
 class _Person:
     id: uuid.UUID
     display_name: str
@@ -225,7 +229,7 @@ async def people_in(
     )
     connection = await session.connection()
     return [
-        _Person(sid, name, Cohort(cohort), started, tz, unit, supervisor)
+        _Person(sid, name, _COHORTS[cohort], started, tz, unit, supervisor)
         for sid, name, cohort, started, tz, unit, supervisor in (
             await connection.execute(stmt)
         ).all()
@@ -326,7 +330,16 @@ async def _people_and_absences(
     ).all():
         if not found or found[-1].id != sid:
             found.append(
-                _Person(sid, name, Cohort(cohort), started, tz, unit, line, latest_of(days))
+                _Person(
+                    sid,
+                    name,
+                    _COHORTS[cohort],
+                    started,
+                    tz,
+                    unit,
+                    line,
+                    days[0] if len(days) == 1 else latest_of(days),
+                )
             )
         if ends_on is not None:
             spans.setdefault(sid, []).append((starts_on, ends_on))
