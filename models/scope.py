@@ -21,13 +21,16 @@ from models.directory.organisation import Unit
 from models.directory.staff import Staff
 
 
-def subtree_units(organisation_id: uuid.UUID, roots: SelectOfScalar[uuid.UUID]) -> sa.CTE:
-    """Recursive CTE of the unit ids at and below `roots`, inside one organisation."""
+def subtree_units(
+    organisation_id: uuid.UUID, roots: SelectOfScalar[uuid.UUID], name: str = "subtree"
+) -> sa.CTE:
+    """Recursive CTE of the unit ids at and below `roots`, inside one organisation (`name`
+    tells two of them in one statement apart)."""
     units: sa.Table = Unit.__table__  # type: ignore[attr-defined]  # typed columns bind UUIDs
     base = (
         sa.select(units.c.id)
         .where(units.c.organisation_id == organisation_id, units.c.id.in_(roots))
-        .cte("subtree", recursive=True)
+        .cte(name, recursive=True)
     )
     step = sa.select(units.c.id).where(
         units.c.organisation_id == organisation_id, units.c.parent_id == base.c.id

@@ -12,13 +12,15 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.agreement import AgreementStatus, SupervisionAgreement
-from models.db import one_of
+from models.db import InList, dialect_name, per_database
 from models.group_supervision import Attendance, GroupAttendee, GroupSession
 from models.report_card import CountPair, PracticeCounts
 from models.supervision import SessionKind, SessionStatus
@@ -35,6 +37,33 @@ class Attended:
     minutes: int
 
 
+def _attended_statement(in_list: InList, until: bool) -> Any:
+    """`attended_groups`' statement (parameters `org`, `ids`, `since` and, if `until`,
+    `until`)."""
+    a, g = GroupAttendee, GroupSession
+    stmt: Any = (
+        sa.select(col(a.staff_id), col(a.group_session_id), col(a.held_on), col(g.held_minutes))
+        .join(g, col(g.id) == col(a.group_session_id))
+        .where(
+            col(a.organisation_id) == sa.bindparam("org"),
+            col(g.organisation_id) == sa.bindparam("org"),
+            in_list(col(a.staff_id), "ids"),
+            col(a.attendance) == Attendance.attended,
+            col(g.status) == SessionStatus.recorded,
+            col(a.held_on) >= sa.bindparam("since"),
+        )
+    )
+    if until:
+        stmt = stmt.where(col(a.held_on) <= sa.bindparam("until"))
+    return stmt
+
+
+# Built once for each database: building them cost more Python than running them.
+_ATTENDED = {
+    until: per_database(partial(_attended_statement, until=until)) for until in (False, True)
+}
+
+
 async def attended_groups(
     session: AsyncSession,
     organisation_id: uuid.UUID,
@@ -43,25 +72,14 @@ async def attended_groups(
     until: date | None = None,
 ) -> list[Attended]:
     """Who attended which held group session, `since` to `until` (inclusive)."""
-    a, g = GroupAttendee, GroupSession
-    stmt = (
-        sa.select(col(a.staff_id), col(a.group_session_id), col(a.held_on), col(g.held_minutes))
-        .join(g, col(g.id) == col(a.group_session_id))
-        .where(
-            col(a.organisation_id) == organisation_id,
-            col(g.organisation_id) == organisation_id,
-            one_of(session, col(a.staff_id), ids),
-            col(a.attendance) == Attendance.attended,
-            col(g.status) == SessionStatus.recorded,
-            col(a.held_on) >= since,
-        )
-    )
+    stmt = _ATTENDED[until is not None][dialect_name(session)]
+    params: dict[str, Any] = {"org": organisation_id, "ids": list(ids), "since": since}
     if until is not None:
-        stmt = stmt.where(col(a.held_on) <= until)
+        params["until"] = until
     connection = await session.connection()
     return [
         Attended(staff_id, group_id, held_on, minutes or 0)
-        for staff_id, group_id, held_on, minutes in (await connection.execute(stmt)).all()
+        for staff_id, group_id, held_on, minutes in (await connection.execute(stmt, params)).all()
         if held_on is not None
     ]
 
@@ -101,26 +119,32 @@ class AgreementSpan:
         return self.in_force_at < end and (self.superseded_at is None or self.superseded_at >= end)
 
 
+_AGREEMENTS = per_database(
+    lambda in_list: sa.select(
+        col(SupervisionAgreement.supervisee_id),
+        col(SupervisionAgreement.supervisor_id),
+        col(SupervisionAgreement.review_due_on),
+        col(SupervisionAgreement.in_force_at),
+        col(SupervisionAgreement.superseded_at),
+    ).where(
+        col(SupervisionAgreement.organisation_id) == sa.bindparam("org"),
+        in_list(col(SupervisionAgreement.supervisee_id), "ids"),
+        col(SupervisionAgreement.status) != AgreementStatus.draft,
+        col(SupervisionAgreement.in_force_at).is_not(None),
+    )
+)
+
+
 async def agreement_spans(
     session: AsyncSession, organisation_id: uuid.UUID, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[AgreementSpan]]:
     """Every agreement of these people that has been in force (drafts never were)."""
-    a = SupervisionAgreement
-    stmt = sa.select(
-        col(a.supervisee_id),
-        col(a.supervisor_id),
-        col(a.review_due_on),
-        col(a.in_force_at),
-        col(a.superseded_at),
-    ).where(
-        col(a.organisation_id) == organisation_id,
-        one_of(session, col(a.supervisee_id), ids),
-        col(a.status) != AgreementStatus.draft,
-        col(a.in_force_at).is_not(None),
-    )
+    stmt = _AGREEMENTS[dialect_name(session)]
+    params = {"org": organisation_id, "ids": list(ids)}
     spans: dict[uuid.UUID, list[AgreementSpan]] = defaultdict(list)
     connection = await session.connection()
-    for supervisee, supervisor, review, since, until in (await connection.execute(stmt)).all():
+    rows = (await connection.execute(stmt, params)).all()
+    for supervisee, supervisor, review, since, until in rows:
         if since is not None:  # the statement selects signed ones only
             spans[supervisee].append(AgreementSpan(supervisee, supervisor, review, since, until))
     return spans

@@ -11,25 +11,28 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from functools import cache, lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.absence import absence_spans_from
+from models.absence import Absence
 from models.actor import Actor
-from models.db import one_of
+from models.db import InList, dialect_name, per_database
 from models.directory.organisation import Unit
 from models.directory.staff import Cohort, Role, Staff
 from models.errors import NotFound
-from models.scope import managed_units, subtree_units
+from models.scope import BOUND_CALLER, managed_units, subtree_units
 from models.supervision import (
-    ActionStatus,
     SessionStatus,
     SupervisionAction,
     SupervisionSession,
+    open_action,
     pending_status,
 )
 from supervision.oversight.practice import (
@@ -46,8 +49,9 @@ from supervision.oversight.schemas import (
 )
 from supervision.policy import (
     CadencePolicy,
-    absence_window_from,
-    cadence,
+    days_overdue,
+    next_due_on,
+    on_leave,
     sign_off_due_on,
     write_up_due_on,
 )
@@ -55,10 +59,14 @@ from supervision.policy_store import load_policy
 from supervision.status import last_counted_columns, latest_of, local_today
 
 CANCELLED_WINDOW = timedelta(days=90)
+# A cohort by its stored value, without the enum's own lookup for each person.
+_COHORTS = {cohort.value: cohort for cohort in Cohort}
 GROUP_WINDOW = timedelta(days=90)
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, three times
+# the cost of building one, for the thousands a roll-up reads (never changed after).
+@dataclass(slots=True, eq=False)
 class _Person:
     id: uuid.UUID
     display_name: str
@@ -124,6 +132,59 @@ async def _tree(session: AsyncSession, organisation_id: uuid.UUID, unit_id: uuid
     return tree
 
 
+@cache
+def _scoped_tree_statement(managed_root: bool, ask_managed: bool) -> sa.Select[Any]:
+    """`_scoped_tree`'s statement, built once for each kind of caller (the organisation,
+    the caller and the unit are the parameters `org`, `me` and `unit`): the root only if
+    the caller manages it (`managed_root`), or any root of the organisation, with whether
+    the caller manages each unit (`ask_managed`)."""
+    caller = BOUND_CALLER
+    org = caller.organisation_id
+    root = select(col(Unit.id)).where(
+        col(Unit.organisation_id) == org, col(Unit.id) == sa.bindparam("unit")
+    )
+    if managed_root:
+        root = root.where(col(Unit.id).in_(managed_units(caller)))
+    subtree = subtree_units(org, root, name="overseen")
+    columns: list[Any] = [col(Unit.id), col(Unit.parent_id), col(Unit.name)]
+    if ask_managed:
+        columns.append(col(Unit.id).in_(managed_units(caller)))
+    return sa.select(*columns).where(
+        col(Unit.organisation_id) == org, col(Unit.id).in_(sa.select(subtree.c.id))
+    )
+
+
+async def _scoped_tree(
+    session: AsyncSession, actor: Actor, unit_id: uuid.UUID
+) -> tuple[bool, _Tree]:
+    """`unit_audience` and `_tree` in one statement: the unit's subtree if the caller may
+    oversee the unit (its manager or a manager above it; admins and HR: any unit of the
+    organisation), and whether they see people (True) or counts only (False); 404 when out
+    of scope."""
+    manager = actor.has(Role.manager)
+    admin = actor.has(Role.admin)
+    reader = admin or actor.has(Role.hr)
+    if not manager and not reader:
+        raise NotFound("No such unit.")
+    # A manager with HR's role (not an admin) sees people only in the subtrees they manage.
+    ask = manager and reader and not admin
+    stmt = _scoped_tree_statement(not reader, ask)
+    params = {"org": actor.organisation_id, "me": actor.id, "unit": unit_id}
+    tree = _Tree(root=unit_id)
+    sees_people = manager or admin
+    connection = await session.connection()
+    for uid, parent_id, name, *managed in (await connection.execute(stmt, params)).all():
+        tree.names[uid] = name
+        if uid == unit_id:
+            if ask:
+                sees_people = bool(managed[0])
+        elif parent_id is not None:
+            tree.children[parent_id].append(uid)
+    if unit_id not in tree.names:
+        raise NotFound("No such unit.")
+    return sees_people, tree
+
+
 async def subtree_unit_ids(
     session: AsyncSession, organisation_id: uuid.UUID, unit_id: uuid.UUID
 ) -> list[uuid.UUID]:
@@ -142,42 +203,147 @@ def staff_in_units(unit_ids: Sequence[uuid.UUID]) -> sa.ColumnElement[bool]:
     return sa.and_(col(Staff.active).is_(True), col(Staff.unit_id).in_(list(unit_ids)))
 
 
-def _supervisees_of(actor: Actor) -> sa.ColumnElement[bool]:
-    return sa.and_(col(Staff.active).is_(True), col(Staff.supervisor_id) == actor.id)
+def _person_columns() -> list[Any]:
+    """A `_Person`'s columns, in its order (plain columns, not ORM rows: a directorate of
+    thousands loads in milliseconds)."""
+    return [
+        col(Staff.id),
+        col(Staff.display_name),
+        col(Staff.cohort),
+        col(Staff.started_on),
+        col(Staff.timezone),
+        col(Staff.unit_id),
+        col(Staff.supervisor_id),
+    ]
 
 
 async def people_in(
-    session: AsyncSession,
-    organisation_id: uuid.UUID,
-    where: sa.ColumnElement[bool],
-    counted_by: CadencePolicy | None = None,
+    session: AsyncSession, organisation_id: uuid.UUID, where: sa.ColumnElement[bool]
 ) -> list[_Person]:
-    """The people matching `where`, by name; with `counted_by`, each one's last counted
-    session under that policy too (`last_counted_on`'s correlated maxima, in this statement
-    rather than a second one over the same people)."""
-    # Plain columns, not ORM rows: a directorate of thousands loads in milliseconds.
-    last = [] if counted_by is None else last_counted_columns(organisation_id, counted_by)
+    """The people matching `where`, by name (`_people_and_absences` reads them with their
+    last counted sessions and absences)."""
     stmt = (
-        sa.select(
-            col(Staff.id),
-            col(Staff.display_name),
-            col(Staff.cohort),
-            col(Staff.started_on),
-            col(Staff.timezone),
-            col(Staff.unit_id),
-            col(Staff.supervisor_id),
-            *last,
-        )
+        sa.select(*_person_columns())
         .where(col(Staff.organisation_id) == organisation_id, where)
         .order_by(col(Staff.display_name), col(Staff.id))
     )
     connection = await session.connection()
     return [
-        _Person(sid, name, Cohort(cohort), started, tz, unit, supervisor, latest_of(days))
-        for sid, name, cohort, started, tz, unit, supervisor, *days in (
+        _Person(sid, name, _COHORTS[cohort], started, tz, unit, supervisor)
+        for sid, name, cohort, started, tz, unit, supervisor in (
             await connection.execute(stmt)
         ).all()
     ]
+
+
+def _window_start(dialect: str, lasts: Sequence[Any], started_on: Any, yesterday: Any) -> Any:
+    """`absence_window_from` in SQL: the day after the later of `lasts` (or `started_on`
+    without one), and at the latest `yesterday` (each database's date functions)."""
+    if dialect == "postgresql":
+        last = lasts[0] if len(lasts) == 1 else sa.func.greatest(*lasts)
+        return sa.func.least(sa.func.coalesce(last + 1, started_on), yesterday)
+    # SQLite: dates are ISO text; its two-argument max/min are NULL if either argument is.
+    last = lasts[0]
+    for other in lasts[1:]:
+        last = sa.func.max(sa.func.coalesce(last, other), sa.func.coalesce(other, last))
+    return sa.func.min(sa.func.coalesce(sa.func.date(last, "+1 day"), started_on), yesterday)
+
+
+# `column = ANY(:name)` on PostgreSQL, an expanding IN on SQLite (see `per_database`).
+_IN_LIST: dict[str, InList] = per_database(lambda in_list: in_list)
+
+
+@lru_cache(maxsize=64)
+def _people_statement(dialect: str, by_supervisor: bool, policy: CadencePolicy) -> Any:
+    """`_people_and_absences`' statement, built once for each database, kind of people and
+    policy (the parameters: `org`; `units`, or the supervisor `me`; `yesterday`): the
+    people as a materialised CTE with each one's last counted session under `policy`
+    (`last_counted_on`'s correlated maxima), each joined to the absences that can still
+    move their due date or put them on leave today (those ending on or after
+    `absence_window_from`; on PostgreSQL an index range of `ix_absences_org_staff_ends`
+    per person). A person with several such absences comes once per absence."""
+    caller = BOUND_CALLER
+    org = caller.organisation_id
+    whom = (
+        col(Staff.supervisor_id) == caller.id
+        if by_supervisor
+        else _IN_LIST[dialect](col(Staff.unit_id), "units")
+    )
+    last = last_counted_columns(org, policy)
+    lasts = [column.label(f"last_{n}") for n, column in enumerate(last)]
+    people = (
+        sa.select(*_person_columns(), *lasts)
+        .where(col(Staff.organisation_id) == org, col(Staff.active).is_(True), whom)
+        .cte("people")
+        # Each last counted session worked out once, not again in the join's condition.
+        .prefix_with("MATERIALIZED")
+    )
+    p, a = people.c, Absence
+    yesterday = sa.bindparam("yesterday", type_=sa.Date())
+    window = _window_start(
+        dialect, [p[f"last_{n}"] for n in range(len(last))], p.started_on, yesterday
+    )
+    return (
+        sa.select(*people.c, col(a.starts_on), col(a.ends_on))
+        .select_from(people)
+        .outerjoin(
+            a,
+            sa.and_(
+                col(a.organisation_id) == org,
+                col(a.staff_id) == p.id,
+                col(a.ends_on) >= window,
+            ),
+        )
+        .order_by(p.display_name, p.id)
+    )
+
+
+async def _people_and_absences(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    policy: CadencePolicy,
+    now: datetime,
+    *,
+    units: Sequence[uuid.UUID] = (),
+    supervisor: uuid.UUID | None = None,
+) -> tuple[list[_Person], dict[uuid.UUID, list[tuple[date, date]]]]:
+    """The active people of `units` (or `supervisor`'s supervisees), by name as `people_in`
+    orders them, with each one's last counted session under `policy`, and the absences
+    `absence_spans_from` would read for their windows: one statement (`_people_statement`)."""
+    # The statement reads the policy's counting rules, never its non-working days: keyed
+    # without them, one statement serves every organisation with the same rules.
+    rules = replace(policy, bank_holidays=frozenset(), closed_days=frozenset())
+    stmt = _people_statement(dialect_name(session), supervisor is not None, rules)
+    params: dict[str, Any] = {
+        "org": organisation_id,
+        "yesterday": now.date() - timedelta(days=1),
+    }
+    if supervisor is not None:
+        params["me"] = supervisor
+    else:
+        params["units"] = list(units)
+    found: list[_Person] = []
+    spans: dict[uuid.UUID, list[tuple[date, date]]] = {}
+    connection = await session.connection()
+    for sid, name, cohort, started, tz, unit, line, *days, starts_on, ends_on in (
+        await connection.execute(stmt, params)
+    ).all():
+        if not found or found[-1].id != sid:
+            found.append(
+                _Person(
+                    sid,
+                    name,
+                    _COHORTS[cohort],
+                    started,
+                    tz,
+                    unit,
+                    line,
+                    days[0] if len(days) == 1 else latest_of(days),
+                )
+            )
+        if ends_on is not None:
+            spans.setdefault(sid, []).append((starts_on, ends_on))
+    return found, spans
 
 
 # --- per-person rows -----------------------------------------------------------------------
@@ -206,25 +372,50 @@ def _todays(now: datetime) -> Callable[[str], date]:
     return today
 
 
-async def _pending(
-    session: AsyncSession,
-    organisation_id: uuid.UUID,
-    ids: Sequence[uuid.UUID],
-    people: dict[uuid.UUID, _Person],
-    policy: CadencePolicy,
-    now: datetime,
-) -> dict[uuid.UUID, _Pending]:
-    """Cancellations in the last 90 days, and sessions awaiting write-up or sign-off."""
+def _zones() -> Callable[[str], ZoneInfo | None]:
+    """Each time zone looked up once (a unit's people share a handful); None where
+    `local_today` falls back to UTC's date."""
+    known: dict[str, ZoneInfo | None] = {}
+
+    def zone(timezone: str) -> ZoneInfo | None:
+        try:
+            return known[timezone]
+        except KeyError:
+            try:
+                found: ZoneInfo | None = ZoneInfo(timezone)
+            except (KeyError, ValueError):
+                found = None
+            known[timezone] = found
+            return found
+
+    return zone
+
+
+def _local_day(at: datetime, zone: ZoneInfo | None) -> date:
+    """`local_today(at, ...)` in `zone` (None: UTC's date); a naive `at` is UTC's."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return at.date() if zone is None else at.astimezone(zone).date()
+
+
+def _pending_statement(in_list: InList) -> Any:
+    """`_pending`'s statement, built once for each database (`per_database`)."""
     s = SupervisionSession
+    now: sa.BindParameter[datetime] = sa.bindparam("now")
     # The one moment each row's deadline runs from: when a session awaiting write-up was
     # held (scheduled for), when one awaiting sign-off was written up; none for cancellations.
-    since = sa.case(
-        (col(s.status) == SessionStatus.scheduled, col(s.scheduled_for)),
-        (col(s.status) == SessionStatus.recorded, col(s.recorded_at)),
+    # As the driver gives it, without `UTCDateTime`'s conversion of each row: only its
+    # local date is wanted, and `_pending` reads a naive one (SQLite) as UTC.
+    since = sa.type_coerce(
+        sa.case(
+            (col(s.status) == SessionStatus.scheduled, col(s.scheduled_for)),
+            (col(s.status) == SessionStatus.recorded, col(s.recorded_at)),
+        ),
+        sa.DateTime(timezone=True),
     )
-    stmt = sa.select(col(s.supervisee_id), col(s.status), since).where(
-        col(s.organisation_id) == organisation_id,
-        one_of(session, col(s.supervisee_id), ids),
+    return sa.select(col(s.supervisee_id), col(s.status), since).where(
+        col(s.organisation_id) == sa.bindparam("org"),
+        in_list(col(s.supervisee_id), "ids"),
         # Redundant with the OR below, but it lets PostgreSQL see that only the few pending
         # statuses are wanted even with a generic plan of this prepared statement, which
         # otherwise walked all of the people's history (250 ms with 50 years of it,
@@ -237,84 +428,116 @@ async def _pending(
             col(s.status) == SessionStatus.recorded,
             sa.and_(
                 col(s.status) == SessionStatus.cancelled,
-                col(s.cancelled_at) >= now - CANCELLED_WINDOW,
+                col(s.cancelled_at) >= sa.bindparam("cancelled_since"),
             ),
         ),
     )
+
+
+# Built once: building a statement this size cost more Python than running it.
+_PENDING = per_database(_pending_statement)
+
+
+async def _pending(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    ids: Sequence[uuid.UUID],
+    people: dict[uuid.UUID, _Person],
+    policy: CadencePolicy,
+    now: datetime,
+) -> dict[uuid.UUID, _Pending]:
+    """Cancellations in the last 90 days, and sessions awaiting write-up or sign-off."""
+    params = {
+        "org": organisation_id,
+        "ids": list(ids),
+        "now": now,
+        "cancelled_since": now - CANCELLED_WINDOW,
+    }
     result: dict[uuid.UUID, _Pending] = defaultdict(_Pending)
-    todays = _todays(now)
+    todays, zone_of = _todays(now), _zones()
+    # Each person's time zone and today once, each deadline once per day it runs from (a
+    # unit's pending sessions fall on a few days).
+    local: dict[uuid.UUID, tuple[ZoneInfo | None, date]] = {}
+    write_up_due: dict[date, date] = {}
+    sign_off_due: dict[date, date] = {}
     # Plain rows, as `people_in`: the ORM's result machinery cost more than the statement.
     connection = await session.connection()
-    for supervisee_id, status, at in (await connection.execute(stmt)).all():
-        person = people.get(supervisee_id)
-        if person is None:
-            continue
-        today = todays(person.timezone)
+    stmt = _PENDING[dialect_name(session)]
+    for supervisee_id, status, at in (await connection.execute(stmt, params)).all():
+        where = local.get(supervisee_id)
+        if where is None:
+            person = people.get(supervisee_id)
+            if person is None:
+                continue
+            where = local[supervisee_id] = (zone_of(person.timezone), todays(person.timezone))
         row = result[supervisee_id]
+        zone, today = where
         if status == SessionStatus.cancelled:
             row.cancelled += 1
         elif status == SessionStatus.scheduled:
             row.awaiting_write_up += 1
-            held_on = local_today(at, person.timezone)
-            if write_up_due_on(policy, held_on) < today:
+            day = _local_day(at, zone)
+            due = write_up_due.get(day)
+            if due is None:
+                due = write_up_due[day] = write_up_due_on(policy, day)
+            if due < today:
                 row.write_up_late += 1
         else:
             row.awaiting_sign_off += 1
             if at is not None:
-                written = local_today(at, person.timezone)
-                if sign_off_due_on(policy, written) < today:
+                day = _local_day(at, zone)
+                due = sign_off_due.get(day)
+                if due is None:
+                    due = sign_off_due[day] = sign_off_due_on(policy, day)
+                if due < today:
                     row.sign_off_late += 1
     return result
+
+
+_OPEN_ACTIONS = per_database(
+    lambda in_list: (
+        sa.select(col(SupervisionAction.supervisee_id), col(SupervisionAction.due_on), func.count())
+        .where(
+            col(SupervisionAction.organisation_id) == sa.bindparam("org"),
+            in_list(col(SupervisionAction.supervisee_id), "ids"),
+            # A literal, as the partial index of open actions reads it: an index-only read.
+            open_action(),
+        )
+        .group_by(col(SupervisionAction.supervisee_id), col(SupervisionAction.due_on))
+    )
+)
 
 
 async def _open_actions(
     session: AsyncSession, organisation_id: uuid.UUID, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[tuple[date | None, int]]]:
-    a = SupervisionAction
-    stmt = (
-        select(col(a.supervisee_id), col(a.due_on), func.count(col(a.id)))
-        .where(
-            col(a.organisation_id) == organisation_id,
-            one_of(session, col(a.supervisee_id), ids),
-            col(a.status) == ActionStatus.open,
-        )
-        .group_by(col(a.supervisee_id), col(a.due_on))
-    )
+    stmt = _OPEN_ACTIONS[dialect_name(session)]
+    params = {"org": organisation_id, "ids": list(ids)}
     result: dict[uuid.UUID, list[tuple[date | None, int]]] = defaultdict(list)
     connection = await session.connection()
-    for supervisee_id, due_on, count in (await connection.execute(stmt)).all():
+    for supervisee_id, due_on, count in (await connection.execute(stmt, params)).all():
         result[supervisee_id].append((due_on, int(count)))
     return result
-
-
-async def staff_rows(
-    session: AsyncSession,
-    organisation_id: uuid.UUID,
-    where: sa.ColumnElement[bool],
-    now: datetime,
-) -> list[StaffSupervisionRow]:
-    """One row per person matching `where`, from nine statements whatever their number."""
-    rows, _ = await _rows_and_groups(session, organisation_id, where, now)
-    return rows
 
 
 async def _rows_and_groups(
     session: AsyncSession,
     organisation_id: uuid.UUID,
-    where: sa.ColumnElement[bool],
     now: datetime,
+    *,
+    units: Sequence[uuid.UUID] = (),
+    supervisor: uuid.UUID | None = None,
 ) -> tuple[list[StaffSupervisionRow], list[Attended]]:
-    """The people's rows, and who attended which group session in the last 90 days."""
+    """The rows of the active people of `units` (or `supervisor`'s supervisees), from eight
+    statements whatever their number, and who attended which group session in the last 90
+    days."""
     policy = await load_policy(session, organisation_id)
-    people = await people_in(session, organisation_id, where, counted_by=policy)
+    # Only absences that can still move someone's due date or put them on leave today.
+    people, spans = await _people_and_absences(
+        session, organisation_id, policy, now, units=units, supervisor=supervisor
+    )
     by_id = {p.id: p for p in people}
     ids = list(by_id)
-    # Only absences that can still move someone's due date or put them on leave today.
-    yesterday = now.date() - timedelta(days=1)
-    windows = {
-        p.id: absence_window_from(p.started_on, p.last_counted_on, yesterday) for p in people
-    }
-    spans = await absence_spans_from(session, organisation_id, windows)
     pending = await _pending(session, organisation_id, ids, by_id, policy, now)
     actions = await _open_actions(session, organisation_id, ids)
     agreements = await agreement_spans(session, organisation_id, ids)
@@ -325,31 +548,47 @@ async def _rows_and_groups(
         group_counts[a.staff_id].add(a.group_id)
     rows = []
     todays = _todays(now)
+    day = now.date()
+    no_pending = _Pending()
+    # Without absences a person's cadence depends on these three alone: worked out once for
+    # everyone who shares them (a team's people often share a start and a last session day).
+    due_without_absences: dict[tuple[Cohort, date, date | None], date] = {}
     for p in people:
         today = todays(p.timezone)
-        state = cadence(
-            policy, p.cohort, p.started_on, p.last_counted_on, spans.get(p.id, []), today
-        )
-        counts = pending.get(p.id, _Pending())
-        open_actions = actions.get(p.id, [])
-        agreement = in_force_on(agreements.get(p.id, []), now.date())
+        absences = spans.get(p.id)
+        if absences:
+            due = next_due_on(policy, p.cohort, p.started_on, p.last_counted_on, absences)
+            leave = on_leave(absences, today)
+        else:
+            key = (p.cohort, p.started_on, p.last_counted_on)
+            found = due_without_absences.get(key)
+            if found is None:
+                found = due_without_absences[key] = next_due_on(policy, *key)
+            due, leave = found, False
+        counts = pending.get(p.id, no_pending)
+        open_count = overdue_count = 0
+        for due_on, n in actions.get(p.id, ()):
+            open_count += n
+            if due_on is not None and due_on < today:
+                overdue_count += n
+        signed = agreements.get(p.id)
+        agreement = in_force_on(signed, day) if signed else None
         if agreement is not None and agreement.supervisor_id != p.supervisor_id:
             agreement = None  # made with a former supervisor: not this relationship's
+        attended = group_counts.get(p.id)
         rows.append(
             StaffSupervisionRow(
                 staff_id=p.id,
                 display_name=p.display_name,
                 cohort=p.cohort,
                 unit_id=p.unit_id,
-                last_held_on=state.last_held_on,
-                next_due_on=state.next_due_on,
-                days_overdue=state.days_overdue,
-                on_leave=state.on_leave,
+                last_held_on=p.last_counted_on,
+                next_due_on=due,
+                days_overdue=days_overdue(due, today),
+                on_leave=leave,
                 cancelled_last_90_days=counts.cancelled,
-                open_actions=sum(n for _, n in open_actions),
-                overdue_actions=sum(
-                    n for due, n in open_actions if due is not None and due < today
-                ),
+                open_actions=open_count,
+                overdue_actions=overdue_count,
                 awaiting_write_up=counts.awaiting_write_up,
                 awaiting_sign_off=counts.awaiting_sign_off,
                 write_up_late=counts.write_up_late,
@@ -357,7 +596,7 @@ async def _rows_and_groups(
                 agreement_in_place=agreement is not None,
                 agreement_review_due_on=agreement.review_due_on if agreement else None,
                 agreement_review_overdue=agreement is not None and agreement.review_due_on < today,
-                group_sessions_last_90_days=len(group_counts.get(p.id, ())),
+                group_sessions_last_90_days=len(attended) if attended else 0,
             )
         )
     return rows, groups
@@ -392,10 +631,10 @@ async def unit_oversight(
 ) -> UnitSupervisionOversight:
     """The roll-up for a unit's whole subtree, its child units, and (managers, admins) each
     person; HR gets the counts only."""
-    sees_people = await unit_audience(session, actor, unit_id)
-    tree = await _tree(session, actor.organisation_id, unit_id)
-    where = staff_in_units(list(tree.names))
-    rows, groups = await _rows_and_groups(session, actor.organisation_id, where, now)
+    sees_people, tree = await _scoped_tree(session, actor, unit_id)
+    rows, groups = await _rows_and_groups(
+        session, actor.organisation_id, now, units=list(tree.names)
+    )
     # Which child of the root each unit rolls up into (one pass over the tree, one over people).
     top_child: dict[uuid.UUID, uuid.UUID] = {}
     for child in tree.children.get(unit_id, []):
@@ -418,7 +657,8 @@ async def supervisees_oversight(
     session: AsyncSession, actor: Actor, now: datetime
 ) -> list[StaffSupervisionRow]:
     """A supervisor's view: a row for each of their active supervisees."""
-    return await staff_rows(session, actor.organisation_id, _supervisees_of(actor), now)
+    rows, _ = await _rows_and_groups(session, actor.organisation_id, now, supervisor=actor.id)
+    return rows
 
 
 async def oversight_roots(session: AsyncSession, actor: Actor, now: datetime) -> list[UnitRollup]:

@@ -15,8 +15,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.directory.staff import Staff
 from models.group_supervision import Attendance
+from models.supervision import SessionStatus
 from tests.factories.directory import bearer, make_staff, now_of
-from tests.factories.supervision import Team, make_agreement, make_group, make_team
+from tests.factories.supervision import (
+    Team,
+    make_absence,
+    make_agreement,
+    make_group,
+    make_session,
+    make_team,
+)
 
 TODAY = date(2026, 11, 23)
 UNITS = "/api/v1/oversight/units"
@@ -152,6 +160,47 @@ async def test_oversight_shows_agreements_and_group_sessions_apart(
     )
     assert counted[str(t.supervisee.id)]["last_held_on"] == "2026-11-13"
     assert counted[str(p.moved.id)]["last_held_on"] == "2026-10-14"  # absent from the later one
+
+
+async def test_counted_group_sessions_start_the_absence_window_when_they_are_the_later(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    # The people's absences are read with them, from the day after the later of their last
+    # one-to-one and their last counted group session: only absences from then move the date.
+    now = now_of(app)
+    p = await _practice(db, now)
+    t = p.t
+    days = timedelta(days=1)
+    # `fine`: a one-to-one 60 days ago, the group 10 days ago the later. Leave 30-20 days ago
+    # (before the window) moves nothing; 5-3 days ago moves the due date 3 days.
+    await make_session(
+        db,
+        p.fine,
+        t.supervisor,
+        now=now,
+        held_on=TODAY - 60 * days,
+        status=SessionStatus.signed_off,
+    )
+    await make_absence(db, p.fine, TODAY - 30 * days, TODAY - 20 * days, now=now)
+    await make_absence(db, p.fine, TODAY - 5 * days, TODAY - 3 * days, now=now)
+    # The supervisee: the one-to-one 2 days ago the later; leave 8-6 days ago moves nothing.
+    await make_session(
+        db, t.supervisee, t.supervisor, now=now, held_on=TODAY - 2 * days,
+        status=SessionStatus.signed_off,
+    )  # fmt: skip
+    await make_absence(db, t.supervisee, TODAY - 8 * days, TODAY - 6 * days, now=now)
+    await _count_groups(client, app, p)
+    for url, person in (
+        (f"{UNITS}/{t.directorate.id}/supervision", t.head),
+        ("/api/v1/oversight/supervisees/supervision", t.supervisor),
+    ):
+        rows = _rows((await client.get(url, headers=bearer(app, person))).json())
+        fine, supervisee = rows[str(p.fine.id)], rows[str(t.supervisee.id)]
+        assert (fine["last_held_on"], fine["next_due_on"]) == ("2026-11-13", "2026-12-14")
+        assert (supervisee["last_held_on"], supervisee["next_due_on"]) == (
+            "2026-11-21",
+            "2026-12-19",
+        )
 
 
 async def test_the_trend_counts_group_sessions_by_month(
