@@ -8,7 +8,10 @@ How a domain plugs in (reflections do; sessions, actions, notifications, check-i
    the change (the author; a supervisor it is shared with; ...) and `owners` those of them
    who can never lose sight of the entity while it exists (its author, its owner: people
    named in columns that never change). Someone who just lost sight of the entity (a note
-   un-shared from a supervisor) gets `ChangeOp.delete`: their tombstone.
+   un-shared from a supervisor) gets `ChangeOp.delete`: their tombstone. An entity made by
+   `create_once` may pass `logs=NewEntity(...)` for its owner's change instead: on
+   PostgreSQL the INSERT writes it (`logs_with_insert`), and the rest of the audience, if
+   any, is recorded as above.
 2. Provide a renderer `async (session, actor, ids, now) -> {id: data}` giving the current
    JSON of the ids the actor may *still* see (missing ids are sent as tombstones), and
    record access for anything that is someone else's data.
