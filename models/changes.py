@@ -8,7 +8,10 @@ How a domain plugs in (reflections do; sessions, actions, notifications, check-i
    the change (the author; a supervisor it is shared with; ...) and `owners` those of them
    who can never lose sight of the entity while it exists (its author, its owner: people
    named in columns that never change). Someone who just lost sight of the entity (a note
-   un-shared from a supervisor) gets `ChangeOp.delete`: their tombstone.
+   un-shared from a supervisor) gets `ChangeOp.delete`: their tombstone. An entity made by
+   `create_once` may pass `logs=NewEntity(...)` for its owner's change instead: on
+   PostgreSQL the INSERT writes it (`logs_with_insert`), and the rest of the audience, if
+   any, is recorded as above.
 2. Provide a renderer `async (session, actor, ids, now) -> {id: data}` giving the current
    JSON of the ids the actor may *still* see (missing ids are sent as tombstones), and
    record access for anything that is someone else's data.
@@ -38,6 +41,7 @@ inside its own transaction calls `assign_now`. See docs/reflections-and-sync.md.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -266,6 +270,67 @@ _UPSERT = {
     "postgresql": _upsert(postgresql.insert(_CHANGES)),
     "sqlite": _upsert(sqlite.insert(_CHANGES)),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntity:
+    """A new entity's change on its owner's feed (upsert, `owned`), for the statement that
+    inserts the entity to log (`create_once`; see `logs_with_insert`)."""
+
+    entity_type: str
+    owner_id: uuid.UUID
+    at: datetime
+
+
+def logs_with_insert(session: AsyncSession) -> bool:
+    """Whether `create_once` logs a `NewEntity`'s change in its INSERT (PostgreSQL: a
+    data-modifying CTE, one statement and round trip fewer for every offline create). On
+    SQLite, whose change takes the counter first (`next_seq`), the caller records it with
+    `record_change` as for any change."""
+    return is_postgresql(session)
+
+
+_LOGGED_COLUMNS = ("id", "organisation_id", "staff_id", "entity_type", "entity_id", "op", "seq")
+
+
+@functools.cache
+def logged_insert(table: sa.Table) -> Any:
+    """PostgreSQL: `INSERT .. ON CONFLICT (id) DO NOTHING` of a new entity into `table`, and
+    the `NewEntity` change for its owner, in one statement; a row comes back only when the
+    entity was inserted. Parameters: the entity's columns, each as `v_<key>`, and
+    `change_id`, `change_owner`, `change_type`, `change_at`. The change row takes the
+    entity's id and organisation from what the insert returns (numbered at commit by the
+    deferred trigger, as `record_change`'s are). Built once per table."""
+    created = (
+        postgresql.insert(table)
+        .values({c: sa.bindparam(f"v_{c.key}", type_=c.type) for c in table.c})
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(table.c.id, table.c.organisation_id)
+        .cte(f"created_{table.name}")
+    )
+    change = sa.select(
+        sa.bindparam("change_id", type_=_CHANGES.c.id.type),
+        created.c.organisation_id,
+        sa.bindparam("change_owner", type_=_CHANGES.c.staff_id.type),
+        sa.bindparam("change_type", type_=_CHANGES.c.entity_type.type),
+        created.c.id,
+        sa.literal(ChangeOp.upsert.value, type_=_CHANGES.c.op.type),
+        sa.literal(UNASSIGNED, type_=_CHANGES.c.seq.type),
+        sa.bindparam("change_at", type_=_CHANGES.c.at.type),
+        sa.true(),
+    ).select_from(created)
+    insert = postgresql.insert(_CHANGES).from_select([*_LOGGED_COLUMNS, "at", "owned"], change)
+    return _upsert(insert).returning(_CHANGES.c.entity_id)
+
+
+def logged_params(values: Mapping[str, Any], entity: NewEntity) -> dict[str, Any]:
+    """`logged_insert`'s parameters for an entity of these column values."""
+    params = {f"v_{key}": value for key, value in values.items()}
+    params["change_id"] = new_id()
+    params["change_owner"] = entity.owner_id
+    params["change_type"] = entity.entity_type
+    params["change_at"] = entity.at
+    return params
 
 
 async def assign_now(session: AsyncSession) -> None:

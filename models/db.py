@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -119,7 +120,9 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 async def session_scope(
     factory: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[AsyncSession]:
-    """One transaction: commit on success, roll back on error (the worker's unit of work)."""
+    """One transaction: commit on success, roll back on error (the worker's unit of work).
+    Entered and left as `async with factory()` (the tests' turn-taking sessions of
+    delivery's lanes wait their turn there); a request's session is `get_session`'s."""
     async with factory() as session:
         try:
             yield session
@@ -229,6 +232,33 @@ async def read_mostly_session(
     """`read_mostly` for code that works with a session throughout."""
     async with read_mostly(factory) as unit:
         yield await unit.session()
+
+
+async def end_session(session: AsyncSession, *, commit: bool) -> None:
+    """Commit (or roll back) and close a request's `session` (`api.deps.get_session`), in
+    one hop into SQLAlchemy's sync side.
+
+    `async with factory()` closes in a task of its own, shielded from cancellation
+    (SQLAlchemy's `_run_to_completion`), after a hop of its own for the commit: a task
+    created, scheduled and awaited, and three hops, on every request. Here the close
+    follows the commit in the same hop, and runs whether or not the commit fails (also
+    when the request is cancelled during it: the cancellation is thrown into the hop, and
+    the close runs as the exception leaves)."""
+    await session.run_sync(_commit_and_close if commit else _rollback_and_close)
+
+
+def _commit_and_close(session: Session) -> None:
+    try:
+        session.commit()
+    finally:
+        session.close()
+
+
+def _rollback_and_close(session: Session) -> None:
+    try:
+        session.rollback()
+    finally:
+        session.close()
 
 
 # `in_list(column, name)`: the column is one of the list parameter `name`.

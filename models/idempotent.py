@@ -29,6 +29,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.changes import NewEntity, logged_insert, logged_params, logs_with_insert
 from models.db import dialect_name
 from models.errors import Conflict, DomainError
 
@@ -43,9 +44,13 @@ async def create_once(
     build: Callable[[], Awaitable[T]],
     same: Callable[[T], bool],
     conflict: str,
+    logs: NewEntity | None = None,
 ) -> tuple[T, bool]:
     """`(row, True)` when this call created it (`build` made it), `(existing, False)` when
-    the id already names a row `same` accepts; Conflict(`conflict`) otherwise."""
+    the id already names a row `same` accepts; Conflict(`conflict`) otherwise.
+
+    `logs`: the new row's change on its owner's feed, written by the INSERT itself where
+    `logs_with_insert` (PostgreSQL); elsewhere the caller records it."""
     try:
         row = await build()
     except DomainError:
@@ -57,8 +62,11 @@ async def create_once(
     values = {key: getattr(row, key) for key in keys}
     # A Core INSERT on the table (an ORM-enabled one runs the bulk-persistence machinery),
     # built once per table and database, the row's values passed as parameters.
-    stmt = _insert(local_table, dialect_name(session))
-    if (await session.exec(stmt, params=values)).first() is not None:
+    if logs is not None and logs_with_insert(session):
+        stmt, params = logged_insert(local_table), logged_params(values, logs)
+    else:
+        stmt, params = _insert(local_table, dialect_name(session)), values
+    if (await session.exec(stmt, params=params)).first() is not None:
         # The row is in the database as written: attach it as loaded, without a re-read
         # (what `build` set is committed as it stands; a column it never set, as None).
         loaded = sa.inspect(row).dict

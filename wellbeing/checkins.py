@@ -18,7 +18,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from models.access_log import AccessReason, record_access
 from models.actor import Actor
 from models.analytics.periods import role_group, tenure_band
-from models.changes import ChangeOp, record_change
+from models.changes import ChangeOp, NewEntity, logs_with_insert, record_change
 from models.db import dialect_name, per_database
 from models.directory.staff import Staff
 from models.errors import DomainError, Invalid, NotFound
@@ -304,6 +304,7 @@ async def record(
         build=build,
         same=same,
         conflict="A check-in with this id already exists with different content.",
+        logs=NewEntity(RESOURCE, actor.id, now),
     )
     signs = signposts(context.employee_assistance)
     # The text read is for the band scored now: a repeat whose check-in was scored with an
@@ -313,7 +314,8 @@ async def record(
         return Recorded(checkin, False, await share_of(session, checkin), signs, texts)
     if checkin.talk_supervisor_id is not None:
         await raise_from_checkin(session, actor, checkin, now)
-    audience = [actor.id]
+    # The owner's change: logged by the insert on PostgreSQL (`create_once`), here elsewhere.
+    audience = [] if logs_with_insert(session) else [actor.id]
     share = None
     if data.share_with_supervisor:
         share = await _share(session, actor, checkin, context.share_days, now, new=True)

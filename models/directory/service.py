@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import Session
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -337,9 +338,16 @@ async def load_active_actor(
     """The caller, if they exist and are active (every authenticated request but `GET /me`),
     read in the request's transaction."""
     params = {"organisation_id": organisation_id, "staff_id": staff_id}
-    connection = await session.connection()
-    row = (await connection.execute(_ACTIVE_ACTOR, params)).first()
+    # On the session's connection (Core, no ORM execution), in one hop into SQLAlchemy's
+    # sync side where `await session.connection()` and then `execute` took two.
+    row = await session.run_sync(_first_active_actor, params)
     return None if row is None else actor_of(*row)
+
+
+def _first_active_actor(
+    session: Session, params: dict[str, Any]
+) -> sa.Row[*tuple[Any, ...]] | None:
+    return session.connection().execute(_ACTIVE_ACTOR, params).first()
 
 
 async def load_active_me(

@@ -20,7 +20,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from models.access_log import AccessReason, record_access
 from models.actor import Actor
-from models.changes import ChangeOp, record_change
+from models.changes import ChangeOp, NewEntity, logs_with_insert, record_change
 from models.crypto import KeyRing, open_json, seal_json
 from models.directory.staff import Staff
 from models.errors import Invalid, NotFound
@@ -282,8 +282,9 @@ async def create_reflection(
         build=build,
         same=same,
         conflict="A different reflection already has this id.",
+        logs=NewEntity(RESOURCE_TYPE, actor.id, now),
     )
-    if created:
+    if created and not logs_with_insert(session):  # else the insert logged it
         await _changed(session, note, now, new=True)
     return note, created
 
