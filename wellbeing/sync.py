@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.access_log import AccessReason, record_access
 from models.actor import Actor
-from models.changes import Shown, tombstone_unreadable
+from models.changes import Shown, text_ids, tombstone_unreadable
 from models.db import InList, dialect_name, per_database
 from models.scope import BOUND_CALLER
 from models.wellbeing import CHECKINS_TABLE, CheckIn, CheckInShare, ShareRow, ShareTerms
@@ -117,7 +117,7 @@ async def render_checkins_for_sync(
             session, actor, mine, now, shares=shares, signs=signposts(contact), texts=texts
         )
         for checkin, fields in zip(mine, views, strict=True):
-            rendered[checkin.id] = Shown(CHANGE_TYPE, fields)
+            rendered[checkin.id] = Shown(CHANGE_TYPE, text_ids(fields, "id", "incident_id"))
     for checkin in found:
         share = shares.get(checkin.id)
         if checkin.staff_id != actor.id and share is not None:
