@@ -394,10 +394,23 @@ async def record_changes(
 class Shown:
     """A view rendered straight to its fields, for the feed to write to its answer without
     building (and then re-reading) a response model: `type` is the typed sync change's
-    `type`, `data` the view's fields in its model's order, each of its field's type."""
+    `type`, `data` the view's fields in its model's order, each of its field's type or, for
+    ids, their text (`text_ids`)."""
 
     type: str
     data: dict[str, Any]
+
+
+def text_ids(fields: dict[str, Any], *names: str) -> dict[str, Any]:
+    """`fields` with the ids `names` (those not None) as their text, the JSON string the
+    id's model field writes: pydantic-core writes a UUID without a schema, and asyncpg's
+    own UUID class at that, on a slow path (about 2 us each, 150 on a sync page, where
+    `str` takes 0.1 us)."""
+    for name in names:
+        value = fields[name]
+        if value is not None:
+            fields[name] = str(value)
+    return fields
 
 
 # A renderer answers the current view of those ids the actor may still see: a response

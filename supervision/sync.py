@@ -13,7 +13,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
-from models.changes import Shown, tombstone_unreadable
+from models.changes import Shown, text_ids, tombstone_unreadable
 from models.crypto import KeyRing
 from models.db import dialect_name, per_database
 from models.reflection import RESOURCE_TYPE, Reflection
@@ -50,7 +50,10 @@ async def render_for_sync(
     connection = await session.connection()
     notes = list((await connection.execute(_PAGE[dialect_name(session)], params)).all())
     await log_if_not_mine(session, actor, [n for n in notes if n.author_id != actor.id], now)
-    return {n.id: Shown(RESOURCE_TYPE, public_fields(ring, n)) for n in notes}
+    return {
+        n.id: Shown(RESOURCE_TYPE, text_ids(public_fields(ring, n), "id", "author_id"))
+        for n in notes
+    }
 
 
 async def revoke_lost_shares(session: AsyncSession, actor: Actor, now: datetime) -> bool:

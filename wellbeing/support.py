@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -19,11 +18,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
-from models.db import InList, dialect_name, per_database
+from models.db import dialect_name, per_database
 from models.errors import NotFound, PreconditionFailed
 from models.etag import Tagged, etag_for, require_match
 from models.schemas import Page
-from models.wellbeing import SupportText, WellbeingSettings
+from models.wellbeing import SupportText
 from wellbeing.instruments import current_instruments, latest
 from wellbeing.schemas import SupportTextPublic, SupportTextUpdate
 
@@ -188,39 +187,6 @@ async def support_texts_for(
     for instrument, band in banded:
         out[(instrument, band)] = text_or_default(instrument, band, stored.get((instrument, band)))
     return out
-
-
-# A page of check-ins' context in one statement (built once): the organisation's texts for
-# the page's bands, and a row with no instrument holding its employee assistance contact
-# (none if it never set its wellbeing settings).
-def _page_context(in_list: InList) -> sa.CompoundSelect[*tuple[Any, ...]]:
-    return sa.union_all(
-        sa.select(col(SupportText.instrument), col(SupportText.band), col(SupportText.text)).where(
-            col(SupportText.organisation_id) == sa.bindparam("org"),
-            in_list(col(SupportText.band), "bands"),
-        ),
-        sa.select(sa.null(), sa.null(), col(WellbeingSettings.employee_assistance)).where(
-            col(WellbeingSettings.organisation_id) == sa.bindparam("org")
-        ),
-    )
-
-
-_PAGE_CONTEXT = per_database(_page_context)
-
-
-async def page_context(
-    session: AsyncSession, actor: Actor, pairs: Iterable[tuple[str, str | None]]
-) -> tuple[str | None, dict[tuple[str, str | None], str | None]]:
-    """The organisation's employee assistance contact (None: the default) and
-    `support_texts_for(pairs)`, read with one statement (a sync page's check-ins)."""
-    wanted = set(pairs)
-    params = {"org": actor.organisation_id, "bands": sorted({b for _, b in wanted if b})}
-    connection = await session.connection()
-    rows = (await connection.execute(_PAGE_CONTEXT[dialect_name(session)], params)).all()
-    employee_assistance = next((t for i, _, t in rows if i is None), None)
-    stored = {(i, b): t for i, b, t in rows if i is not None}
-    texts = {(i, b): text_or_default(i, b, stored.get((i, b))) for i, b in wanted}
-    return employee_assistance, texts
 
 
 def text_or_default(instrument: str, band: str | None, stored: str | None) -> str | None:

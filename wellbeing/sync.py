@@ -15,13 +15,21 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.access_log import AccessReason, record_access
 from models.actor import Actor
-from models.changes import Shown, tombstone_unreadable
+from models.changes import Shown, text_ids, tombstone_unreadable
 from models.db import InList, dialect_name, per_database
 from models.scope import BOUND_CALLER
-from models.wellbeing import CHECKINS_TABLE, CheckIn, CheckInShare, ShareRow, ShareTerms
+from models.wellbeing import (
+    CHECKINS_TABLE,
+    CheckIn,
+    CheckInShare,
+    ShareRow,
+    ShareTerms,
+    SupportText,
+    WellbeingSettings,
+)
 from wellbeing.checkin_views import owner_fields, shared_public
 from wellbeing.checkins import RESOURCE, shared_with, signposts
-from wellbeing.support import page_context
+from wellbeing.support import text_or_default
 
 # The typed sync change of an owner's check-in (api/routes/sync.py's SyncCheckIn).
 CHANGE_TYPE = "wellbeing_checkin"
@@ -65,13 +73,22 @@ _VIEW_COLUMNS = [
 ]
 
 
+_TEXTS: sa.Table = SupportText.__table__  # type: ignore[attr-defined]
+_SETTINGS: sa.Table = WellbeingSettings.__table__  # type: ignore[attr-defined]
+
+
 def _page(in_list: InList) -> sa.Select[Any]:
+    # The owner's view also needs the organisation's text for the check-in's band (at most
+    # one: unique by organisation, instrument and band) and its employee assistance contact
+    # (at most one settings row an organisation): joined here, a statement fewer a page.
     return (
         sa.select(
             *_VIEW_COLUMNS,
             _SHARES.c.supervisor_id.label("share_supervisor_id"),
             _SHARES.c.expires_at.label("share_expires_at"),
             _SHARES.c.revoked_at.label("share_revoked_at"),
+            _TEXTS.c.text.label("support_text"),
+            _SETTINGS.c.employee_assistance.label("employee_assistance"),
         )
         .select_from(
             CHECKINS_TABLE.outerjoin(
@@ -81,6 +98,15 @@ def _page(in_list: InList) -> sa.Select[Any]:
                     _SHARES.c.checkin_id == CHECKINS_TABLE.c.id,
                 ),
             )
+            .outerjoin(
+                _TEXTS,
+                sa.and_(
+                    _TEXTS.c.organisation_id == sa.bindparam("org"),
+                    _TEXTS.c.instrument == CHECKINS_TABLE.c.instrument,
+                    _TEXTS.c.band == CHECKINS_TABLE.c.band,
+                ),
+            )
+            .outerjoin(_SETTINGS, _SETTINGS.c.organisation_id == sa.bindparam("org"))
         )
         .where(
             in_list(col(CheckIn.id), "ids"),
@@ -97,10 +123,10 @@ async def render_checkins_for_sync(
 ) -> Mapping[uuid.UUID, BaseModel | Shown]:
     """The owner's view of their own check-ins; the shared view (logged) for a supervisor.
 
-    Read as plain columns with their shares (nothing here is changed: no ORM objects, no
-    identity map), the organisation's texts and contact for the page with one more
-    statement, and the owner's views go to the feed as their fields (`Shown`), serialised
-    once with the page."""
+    Read as plain columns with their shares and the organisation's texts and contact, in
+    one statement (nothing here is changed: no ORM objects, no identity map), and the
+    owner's views go to the feed as their fields (`Shown`), serialised once with the
+    page."""
     params = {"ids": list(ids), "org": actor.organisation_id, "me": actor.id, "now": now}
     connection = await session.connection()
     found = list((await connection.execute(_PAGE[dialect_name(session)], params)).all())
@@ -112,12 +138,16 @@ async def render_checkins_for_sync(
     mine = [c for c in found if c.staff_id == actor.id]
     rendered: dict[uuid.UUID, BaseModel | Shown] = {}
     if mine:
-        contact, texts = await page_context(session, actor, {(c.instrument, c.band) for c in mine})
+        contact = mine[0].employee_assistance
+        texts = {
+            (c.instrument, c.band): text_or_default(c.instrument, c.band, c.support_text)
+            for c in mine
+        }
         views = await owner_fields(
             session, actor, mine, now, shares=shares, signs=signposts(contact), texts=texts
         )
         for checkin, fields in zip(mine, views, strict=True):
-            rendered[checkin.id] = Shown(CHANGE_TYPE, fields)
+            rendered[checkin.id] = Shown(CHANGE_TYPE, text_ids(fields, "id", "incident_id"))
     for checkin in found:
         share = shares.get(checkin.id)
         if checkin.staff_id != actor.id and share is not None:

@@ -219,20 +219,22 @@ _TYPE_OF_VIEW: dict[type[BaseModel], str] = {
 def typed(item: FeedItem) -> dict[str, Any]:
     """The feed item as its typed change (`SyncChange`), as the fields to serialise: one
     `type` per shape, tombstones as their own. Each view is written once, straight to the
-    answer: a renderer's `Shown` fields as they are, a view model by its own serialiser."""
+    answer: a renderer's `Shown` fields as they are, a view model by its own serialiser.
+    The id goes as its text, the string `SyncChange` writes (`text_ids`: pydantic-core is
+    slow with a UUID it has no schema for)."""
     if item.data is None:
         return {
             "type": "tombstone",
             "op": "delete",
             "entity": item.type,
-            "id": item.id,
+            "id": str(item.id),
             "data": None,
         }
     if isinstance(item.data, Shown):
-        return {"op": "upsert", "id": item.id, "type": item.data.type, "data": item.data.data}
+        return {"op": "upsert", "id": str(item.id), "type": item.data.type, "data": item.data.data}
     return {
         "op": "upsert",
-        "id": item.id,
+        "id": str(item.id),
         "type": _TYPE_OF_VIEW[type(item.data)],
         "data": item.data,
     }

@@ -277,10 +277,9 @@ async def test_a_sync_page_is_a_fixed_set_of_statements_whatever_the_history(
             # The caller (are they still active?), the page, and whether anything is there
             # to reconcile (nothing: all the caller's own), in one statement.
             "SELECT staff and changes",
-            "SELECT wellbeing_checkins",  # with their shares (joined)
-            # The texts for all the page's bands (was one read each) and the organisation's
-            # contact for the signposting, in one statement.
-            "SELECT wellbeing_support_texts",
+            # With their shares, the texts for their bands (was one read each, then one
+            # more statement) and the organisation's contact for the signposting, joined.
+            "SELECT wellbeing_checkins",
             "SELECT reflections",
             "SELECT changes",  # moved since read
         ]
