@@ -82,17 +82,17 @@ def managed_staff(actor: Actor) -> SelectOfScalar[uuid.UUID]:
 MAX_TREE_DEPTH = 64
 
 
-def path_up() -> sa.CTE:
-    """Recursive CTE `up(id, parent_id, depth)`: the units from `:unit_id` up to the root,
-    `depth` 0 nearest (`:organisation_id`, `:unit_id` bound late; none for a null unit)."""
+def path_up(start: sa.ColumnElement[uuid.UUID] | None = None) -> sa.CTE:
+    """Recursive CTE `up(id, parent_id, depth)`: the units from `:unit_id` (or `start`, an
+    expression giving the unit) up to the root, `depth` 0 nearest (`:organisation_id`,
+    `:unit_id` bound late; none for a null unit)."""
     units: sa.Table = Unit.__table__  # type: ignore[attr-defined]
     org = sa.bindparam("organisation_id", type_=sa.Uuid())
+    if start is None:
+        start = sa.bindparam("unit_id", type_=sa.Uuid())
     up = (
         sa.select(units.c.id, units.c.parent_id, sa.literal(0).label("depth"))
-        .where(
-            units.c.organisation_id == org,
-            units.c.id == sa.bindparam("unit_id", type_=sa.Uuid()),
-        )
+        .where(units.c.organisation_id == org, units.c.id == start)
         .cte("up", recursive=True)
     )
     return up.union_all(

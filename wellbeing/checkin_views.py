@@ -99,15 +99,29 @@ async def owner_fields(
 
 
 async def record_checkin(
-    session: AsyncSession, actor: Actor, data: CheckInCreate, now: datetime
-) -> tuple[CheckInPublic, bool]:
-    """Create a check-in (offline-create protocol) and show it to its owner."""
-    done = await record(session, actor, data, now)
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    staff_id: uuid.UUID,
+    data: CheckInCreate,
+    now: datetime,
+) -> tuple[CheckInPublic, bool] | None:
+    """Create a check-in for the person a valid token names (offline-create protocol) and
+    show it to them; None, with nothing written, if they are not active there (`record`
+    reads them with the check-in's context)."""
+    done = await record(session, organisation_id, staff_id, data, now)
+    if done is None:
+        return None
     # What `record` read already: the new check-in's share (none unless it made one), the
     # signposting and the band's support text; the rest of the view as for any check-in.
     shares = {done.checkin.id: done.share} if done.share is not None else {}
     views = await owner_views(
-        session, actor, [done.checkin], now, shares=shares, signs=done.signs, texts=done.texts
+        session,
+        done.actor,
+        [done.checkin],
+        now,
+        shares=shares,
+        signs=done.signs,
+        texts=done.texts,
     )
     return views[0], done.created
 

@@ -20,7 +20,7 @@ from models.actor import Actor
 from models.analytics.periods import role_group, tenure_band
 from models.changes import ChangeOp, NewEntity, logs_with_insert, record_change
 from models.db import dialect_name, per_database
-from models.directory.staff import Staff
+from models.directory.caller import ACTOR_COLUMNS, CALLER_IS_ACTIVE, STAFF_TABLE, actor_of
 from models.errors import DomainError, Invalid, NotFound
 from models.idempotent import create_once
 from models.incidents import Incident
@@ -107,6 +107,7 @@ def share_active(share: ShareRow | None, now: datetime, supervisor_id: uuid.UUID
 class Recorded:
     """A check-in as `record` left it, with what its owner's view needs (read once)."""
 
+    actor: Actor  # the caller, as `record` read them
     checkin: CheckIn
     created: bool
     share: CheckInShare | None
@@ -118,8 +119,9 @@ class Recorded:
 
 @dataclass(frozen=True)
 class _Context:
-    """What a new check-in reads besides itself (see `_CONTEXT`)."""
+    """The caller and what a new check-in reads besides itself (see `_CONTEXT`)."""
 
+    actor: Actor
     share_days: int
     employee_assistance: str | None
     text: str | None
@@ -127,27 +129,36 @@ class _Context:
     started_on: date  # the caller's (their tenure band)
 
 
-def _context_statement() -> sa.Select[
-    int | None, str | None, str | None, date | None, uuid.UUID | None
-]:
-    """One statement for all a check-in reads: the settings it uses (share days, the EAP
-    contact), the organisation's support text for the band scored, the caller's start date
-    (their tenure band) and the path up the unit tree to the caller's unit; a row per unit
-    on the path (one, its unit null, without a unit), each carrying the same settings, text
-    and date (each read once: uncorrelated)."""
+def _context_statement() -> sa.Select[*tuple[Any, ...]]:
+    """One statement for all a check-in reads: the caller (the columns an `Actor` is made
+    of, and their start date: their tenure band), if still an active member of the
+    organisation their token names, with the settings it uses (share days, the EAP
+    contact), the organisation's support text for the band scored and the path up the
+    unit tree to the caller's unit; a row per unit on the path (one, its unit null,
+    without a unit), each carrying the same caller, settings and text (each read once:
+    uncorrelated). No row: the caller is not active there."""
     settings: sa.Table = WellbeingSettings.__table__  # type: ignore[attr-defined]
     texts: sa.Table = SupportText.__table__  # type: ignore[attr-defined]
-    staff: sa.Table = Staff.__table__  # type: ignore[attr-defined]
     org = sa.bindparam("organisation_id", type_=sa.Uuid())
     of_org = settings.c.organisation_id == org
-    up = path_up()
-    one = sa.select(sa.literal(1).label("one")).subquery("one")
+    # The walk starts at the caller's unit, read by its key (scoped as the caller's row is;
+    # whether they are active is the outer statement's condition).
+    up = path_up(
+        sa.select(STAFF_TABLE.c.unit_id)
+        .where(
+            STAFF_TABLE.c.organisation_id == org,
+            STAFF_TABLE.c.id == sa.bindparam("staff_id", type_=sa.Uuid()),
+        )
+        .scalar_subquery()
+    )
 
     def setting(column: sa.Column[Any]) -> sa.Label[Any]:
         return sa.select(column).where(of_org).scalar_subquery().label(column.name)
 
     return (
         sa.select(
+            *ACTOR_COLUMNS,
+            STAFF_TABLE.c.started_on,
             setting(settings.c.share_days),
             setting(settings.c.employee_assistance),
             sa.select(texts.c.text)
@@ -158,53 +169,54 @@ def _context_statement() -> sa.Select[
             )
             .scalar_subquery()
             .label("text"),
-            sa.select(staff.c.started_on)
-            .where(
-                staff.c.organisation_id == org,
-                staff.c.id == sa.bindparam("staff_id", type_=sa.Uuid()),
-            )
-            .scalar_subquery()
-            .label("started_on"),
-            up.c.id,
+            up.c.id.label("path_unit"),
         )
-        .select_from(one.outerjoin(up, sa.true()))
+        .select_from(STAFF_TABLE.outerjoin(up, sa.true()))
+        .where(CALLER_IS_ACTIVE)
         .order_by(up.c.depth)
     )
 
 
-# Built once: every check-in runs it (one statement where there were three).
+# Built once: every check-in runs it (one statement where there were four).
 _CONTEXT = _context_statement()
+_ACTOR_WIDTH = len(ACTOR_COLUMNS)
 
 
 async def _context(
-    session: AsyncSession, actor: Actor, instrument: str, band: str | None
-) -> _Context:
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    staff_id: uuid.UUID,
+    instrument: str,
+    band: str | None,
+) -> _Context | None:
+    """`_CONTEXT` for the caller the token names; None if they are not active there."""
     params = {
-        "organisation_id": actor.organisation_id,
-        "staff_id": actor.id,
-        "unit_id": actor.unit_id,
+        "organisation_id": organisation_id,
+        "staff_id": staff_id,
         "instrument": instrument,
         "band": band,
     }
-    # A Core select of five columns (sqlmodel's `select` types four): through the session,
+    # A Core select (sqlmodel's `select` types at most four columns): through the session,
     # one hop into SQLAlchemy's sync side rather than two.
     rows = (await session.exec(_CONTEXT, params=params)).all()  # type: ignore[call-overload]
-    share_days, employee_assistance, text, started_on, _ = rows[0]
-    if started_on is None:  # pragma: no cover - the actor was just read from this row
-        raise NotFound("No such staff member.")
+    if not rows:
+        return None
+    first = rows[0]
+    started_on, share_days, employee_assistance, text = first[_ACTOR_WIDTH:-1]
     return _Context(
+        actor=actor_of(*first[:_ACTOR_WIDTH]),
         share_days=DEFAULT_SHARE_DAYS if share_days is None else share_days,
         employee_assistance=employee_assistance,
         text=text_or_default(instrument, band, text),
-        path=top_down(unit for *_, unit in rows if unit is not None),
+        path=top_down(row.path_unit for row in rows if row.path_unit is not None),
         started_on=started_on,
     )
 
 
 async def _scored(
-    session: AsyncSession, actor: Actor, data: CheckInCreate
+    session: AsyncSession, organisation_id: uuid.UUID, data: CheckInCreate
 ) -> tuple[Instrument, Scored]:
-    instrument = await instrument_for_checkin(session, actor.organisation_id, data.instrument)
+    instrument = await instrument_for_checkin(session, organisation_id, data.instrument)
     try:
         return instrument, score(instrument, data.answers)
     except ScoringError as exc:
@@ -225,28 +237,41 @@ async def create_checkin(
     Answers (check-in, created) by the offline-create protocol of `models.idempotent`: a
     repeat answers the existing check-in, a reused id with another body is a 409.
     """
-    recorded = await record(session, actor, data, now)
+    recorded = await record(session, actor.organisation_id, actor.id, data, now)
+    if recorded is None:
+        raise NotFound("No such staff member.")
     return recorded.checkin, recorded.created
 
 
 async def record(
-    session: AsyncSession, actor: Actor, data: CheckInCreate, now: datetime
-) -> Recorded:
-    """`create_checkin`, answering also the share, the signposting and the support text
-    it read (statements on this path are counted by tests/api/test_hot_path_statements.py)."""
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    staff_id: uuid.UUID,
+    data: CheckInCreate,
+    now: datetime,
+) -> Recorded | None:
+    """`create_checkin` for the person a valid token names, read here (with the rest of
+    what a check-in reads, in one statement): None, with nothing written, if they are not
+    an active member of that organisation. Answers also the caller, the share, the
+    signposting and the support text it read (statements on this path are counted by
+    tests/api/test_hot_path_statements.py)."""
     digest = request_hash(data)
-    # Scored first, so that the band's support text is read with the settings and the
-    # path; a body that fails here is refused in `build`, as `create_once` wants (a repeat
-    # of a create that no longer passes still answers its check-in).
+    # Scored first, so that the band's support text is read with the caller, the settings
+    # and the path; a body that fails here is refused in `build`, as `create_once` wants (a
+    # repeat of a create that no longer passes still answers its check-in), and only once
+    # the caller is known to be active (a 401 before a refusal of the body's content).
     scored: tuple[Instrument, Scored] | None = None
     refusal: DomainError | None = None
     try:
-        scored = await _scored(session, actor, data)
+        scored = await _scored(session, organisation_id, data)
     except DomainError as exc:
         refusal = exc
     key = scored[0].key if scored is not None else data.instrument
     band = scored[1].band if scored is not None else None
-    context = await _context(session, actor, key, band)
+    context = await _context(session, organisation_id, staff_id, key, band)
+    if context is None:
+        return None
+    actor = context.actor
 
     async def build() -> CheckIn:
         if scored is None:
@@ -311,7 +336,7 @@ async def record(
     # earlier version of the instrument (another band) has its own band's text read.
     texts = {(key, band): context.text}
     if not created:
-        return Recorded(checkin, False, await share_of(session, checkin), signs, texts)
+        return Recorded(actor, checkin, False, await share_of(session, checkin), signs, texts)
     if checkin.talk_supervisor_id is not None:
         await raise_from_checkin(session, actor, checkin, now)
     # The owner's change: logged by the insert on PostgreSQL (`create_once`), here elsewhere.
@@ -330,7 +355,7 @@ async def record(
         now,
         owners=[actor.id],
     )
-    return Recorded(checkin, True, share, signs, texts)
+    return Recorded(actor, checkin, True, share, signs, texts)
 
 
 _LATEST_TAKEN = Keyset[CheckIn](

@@ -144,7 +144,7 @@ def _checkin(**changes: Any) -> dict[str, Any]:
     return body | changes
 
 
-async def test_a_checkin_is_four_statements(
+async def test_a_checkin_is_one_read_and_its_insert(
     client: httpx.AsyncClient,
     app: FastAPI,
     db: AsyncSession,
@@ -161,9 +161,9 @@ async def test_a_checkin_is_four_statements(
     assert stored is not None
     assert stored.unit_path == t.path  # top of the tree down to the caller's team
     assert statements == [
-        *AUTH,
-        # One read: share days and the EAP contact (signposting), the support text for the
-        # band scored, and the path up the tree (never the whole tree).
+        # One read: the caller (the token's person, if still active: no separate read), the
+        # share days and the EAP contact (signposting), the support text for the band
+        # scored, and the path up the tree (never the whole tree).
         "SELECT check-in context",
         # ON CONFLICT DO NOTHING: no lookup before it; the change log in the same statement
         # on PostgreSQL
@@ -189,8 +189,7 @@ async def test_a_shared_checkin_adds_only_the_share(
     assert response.status_code == 201
     assert response.json()["shared_with_supervisor"] is True
     assert statements == [
-        *AUTH,
-        "SELECT check-in context",
+        "SELECT check-in context",  # the caller with it (no read of its own)
         *(
             # The owner's change with the check-in, the supervisor's after the share
             ["INSERT wellbeing_checkins and its change", "INSERT wellbeing_checkin_shares"]
@@ -216,8 +215,8 @@ async def test_a_repeated_checkin_reads_what_it_made(
         again = await client.post(CHECKINS, json=body, headers=headers)
     assert again.status_code == 200
     assert again.json() == first.json()
+    # The caller is read with the context: no read of its own.
     assert statements == [
-        *AUTH,
         "SELECT check-in context",
         *_created("wellbeing_checkins", backend)[:1],  # conflicts: nothing logged
         "SELECT wellbeing_checkins",

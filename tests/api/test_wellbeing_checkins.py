@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.security import AccessTokens
 from models.analytics.periods import TENURE_BANDS
 from models.directory.staff import Role
 from models.wellbeing import CheckIn, CheckInShare
@@ -86,6 +87,56 @@ async def test_client_scores_are_not_accepted_and_bad_answers_change_nothing(
         assert response.status_code == 422, body
         assert response.headers["content-type"] == "application/problem+json"
     assert await _count(db) == 0
+
+
+async def test_only_an_active_member_named_by_a_valid_token_checks_in(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    """The caller is read with the check-in's context (one statement), not before it: a
+    deactivated person's valid token, or a token naming someone in another organisation,
+    is still refused with 401 and nothing written, whatever the body asks (a share, a talk
+    request, a repeat of a check-in they made while active); no token or a bad one, before
+    the body is looked at."""
+    now = now_of(app)
+    org = await make_org(db, now=now)
+    supervisor = await make_staff(db, org, Role.supervisor, now=now)
+    me = await make_staff(db, org, supervisor=supervisor, now=now)
+    made = _body(share_with_supervisor=True, wants_to_talk=True, tell_supervisor=True)
+    assert (await client.post(URL, json=made, headers=bearer(app, me))).status_code == 201
+    assert await _count(db) == 1
+
+    assert (await client.post(URL, json=_body())).status_code == 401
+    bad_token = {"Authorization": "Bearer not-a-token"}
+    assert (await client.post(URL, json={}, headers=bad_token)).status_code == 401
+
+    me.active = False
+    await db.flush()
+    headers = bearer(app, me)
+    for body in (
+        _body(),
+        _body(share_with_supervisor=True, wants_to_talk=True, tell_supervisor=True),
+        _body(instrument="nope"),  # refused for its content only once the caller is known
+        made,  # a repeat
+    ):
+        refused = await client.post(URL, json=body, headers=headers)
+        assert refused.status_code == 401, body
+        assert refused.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    assert await _count(db) == 1
+    assert (await db.exec(select(func.count()).select_from(CheckInShare))).one() == 1
+    requests = await client.get("/api/v1/wellbeing/talk-requests", headers=bearer(app, supervisor))
+    assert len(requests.json()["data"]) == 1
+    # A body that does not parse is answered 422 before the caller is read (as `GET /sync`
+    # answers a bad parameter): nothing is written either way.
+    assert (await client.post(URL, json={}, headers=headers)).status_code == 422
+
+    # A valid token for a person of one organisation naming another (never issued).
+    elsewhere = await make_org(db, now=now)
+    tokens: AccessTokens = app.state.tokens
+    someone = await make_staff(db, org, now=now)
+    forged = tokens.issue(someone.id, elsewhere.id, now)
+    refused = await client.post(URL, json=_body(), headers={"Authorization": f"Bearer {forged}"})
+    assert refused.status_code == 401
+    assert await _count(db) == 1
 
 
 async def test_wants_to_talk_reaches_the_supervisor_only_with_consent(
