@@ -132,19 +132,24 @@ async def session_scope(
             raise
 
 
-# The execution option of a connection that reads in autocommit until its first write
-# (`read_mostly_session`).
-BEGIN_AT_FIRST_WRITE = "harbour_begin_at_first_write"
+# The attribute of an engine `create_engine` made on PostgreSQL that holds the engine
+# `read_mostly` connects through: the same pool and dialect, with `_begin_at_first_write`
+# listening on it alone. SQLAlchemy takes a slower path for every statement on an engine
+# with any cursor-execute listener (9-11 us a statement, measured in-process), so the
+# engine every other route uses has none.
+_READ_MOSTLY = "_harbour_read_mostly"
 
 
 def _begin_at_first_write(engine: AsyncEngine) -> None:
-    """On a connection marked `BEGIN_AT_FIRST_WRITE` (in autocommit), the first statement
-    that is not a plain SELECT (an INSERT, UPDATE or DELETE, a flush, SELECT .. FOR UPDATE,
-    any SQL text) first puts the driver back at the engine's isolation level, so the driver
-    sends BEGIN before it: from there on the connection is in a transaction that the
-    session commits or rolls back, and the pool rolls back if neither happened."""
+    """Make `engine`'s read-mostly engine (`_READ_MOSTLY_ENGINES`): on its connections, when
+    in autocommit, the first statement that is not a plain SELECT (an INSERT, UPDATE or
+    DELETE, a flush, SELECT .. FOR UPDATE, any SQL text) first puts the driver back at the
+    engine's isolation level, so the driver sends BEGIN before it: from there on the
+    connection is in a transaction that `read_mostly` commits or rolls back, and the pool
+    rolls back if neither happened."""
+    marked = engine.execution_options()
 
-    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    @event.listens_for(marked.sync_engine, "before_cursor_execute")
     def _before(
         conn: sa.Connection,
         _cursor: Any,
@@ -153,8 +158,6 @@ def _begin_at_first_write(engine: AsyncEngine) -> None:
         context: Any,
         _executemany: bool,
     ) -> None:
-        if not context.execution_options.get(BEGIN_AT_FIRST_WRITE):
-            return
         compiled = context.compiled
         statement = compiled.statement if compiled is not None else None
         if isinstance(statement, sa.Select | sa.CompoundSelect) and (
@@ -164,6 +167,8 @@ def _begin_at_first_write(engine: AsyncEngine) -> None:
         dbapi_connection = conn.connection.dbapi_connection
         if dbapi_connection is not None and getattr(dbapi_connection, "autocommit", False):
             conn.dialect.reset_isolation_level(dbapi_connection)
+
+    setattr(engine.sync_engine, _READ_MOSTLY, marked)
 
 
 class ReadMostly:
@@ -201,14 +206,16 @@ async def read_mostly(factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
     A session made on the connection (`ReadMostly.session`) joins its transaction: it
     flushes at the end, and the connection commits (or rolls back) what it wrote."""
     bind = factory.kw.get("bind")
-    if not isinstance(bind, AsyncEngine) or bind.dialect.name != "postgresql":
+    marked = None
+    if isinstance(bind, AsyncEngine):
+        marked = getattr(bind.sync_engine, _READ_MOSTLY, None)
+    if marked is None:
         async with session_scope(factory) as session:
             yield ReadMostly(await session.connection(), factory, session)
         return
-    async with bind.connect() as connection:
+    async with marked.connect() as connection:
         if connection.default_isolation_level == "READ COMMITTED":
-            options = {"isolation_level": "AUTOCOMMIT", BEGIN_AT_FIRST_WRITE: True}
-            await connection.execution_options(**options)
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
         unit = ReadMostly(connection, factory)
         try:
             yield unit
