@@ -141,12 +141,12 @@ _READ_MOSTLY = "_harbour_read_mostly"
 
 
 def _begin_at_first_write(engine: AsyncEngine) -> None:
-    """Make `engine`'s read-mostly engine (`_READ_MOSTLY_ENGINES`): on its connections, when
-    in autocommit, the first statement that is not a plain SELECT (an INSERT, UPDATE or
-    DELETE, a flush, SELECT .. FOR UPDATE, any SQL text) first puts the driver back at the
-    engine's isolation level, so the driver sends BEGIN before it: from there on the
-    connection is in a transaction that `read_mostly` commits or rolls back, and the pool
-    rolls back if neither happened."""
+    """Make `engine`'s read-mostly engine (its `_READ_MOSTLY` attribute). On its
+    connections, when in autocommit, the first statement that is not a plain SELECT (an
+    INSERT, UPDATE or DELETE, a flush, SELECT .. FOR UPDATE, any SQL text) first puts the
+    driver back at the engine's isolation level, so the driver sends BEGIN before it: from
+    there on the connection is in a transaction that `read_mostly` commits or rolls back,
+    and the pool rolls back if neither happened."""
     marked = engine.execution_options()
 
     @event.listens_for(marked.sync_engine, "before_cursor_execute")
@@ -230,15 +230,6 @@ async def read_mostly(factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
         finally:
             if unit._session is not None:
                 await unit._session.close()
-
-
-@asynccontextmanager
-async def read_mostly_session(
-    factory: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[AsyncSession]:
-    """`read_mostly` for code that works with a session throughout."""
-    async with read_mostly(factory) as unit:
-        yield await unit.session()
 
 
 async def end_session(session: AsyncSession, *, commit: bool) -> None:

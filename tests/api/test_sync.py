@@ -273,7 +273,7 @@ async def test_outside_the_tests_transaction_reads_and_writes_are_as_before(
     committed: Committed,
 ) -> None:
     """With real sessions (not the test transaction) a sync page reads without BEGIN on
-    PostgreSQL until something writes (`read_mostly_session`): what a supervisor's read
+    PostgreSQL until something writes (`read_mostly`): what a supervisor's read
     records (the access log) and what a reconciler records (a tombstone) must still be
     committed, and the page read after the tombstone must carry it."""
     app = committed.app()

@@ -1,4 +1,4 @@
-"""`read_mostly` and `read_mostly_session`: reads without a transaction on PostgreSQL, and
+"""`read_mostly`: reads without a transaction on PostgreSQL, and
 the first write begins one that commits at the end or rolls back on error, as
 `session_scope`'s does."""
 
@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.db import read_mostly, read_mostly_session, session_scope
+from models.db import read_mostly, session_scope
 from models.directory.organisation import Organisation
 from tests.factories.directory import make_org
 from tests.harness import Committed
@@ -42,7 +42,8 @@ async def test_reads_run_outside_a_transaction_until_the_first_write(
     committed: Committed, backend: str
 ) -> None:
     now = committed.clock()
-    async with read_mostly_session(committed.sessions) as session:
+    async with read_mostly(committed.sessions) as unit:
+        session = await unit.session()
         await session.exec(select(sa.literal(1)))
         await session.exec(select(col(Organisation.id)).limit(1))
         if backend == "postgresql":
@@ -55,7 +56,8 @@ async def test_reads_run_outside_a_transaction_until_the_first_write(
 
 
 async def _write_then_fail(committed: Committed) -> uuid.UUID:
-    async with read_mostly_session(committed.sessions) as session:
+    async with read_mostly(committed.sessions) as unit:
+        session = await unit.session()
         await session.exec(select(sa.literal(1)))
         org = await make_org(session, now=committed.clock())
         committed.track(org)  # (should it be committed after all)
@@ -74,7 +76,8 @@ async def test_a_write_rolls_back_with_the_error(committed: Committed) -> None:
     org_id = refused.value.args[0]
     assert not await _exists(committed, org_id)
     # The pooled connection went back clean: the next unit of work reads and commits.
-    async with read_mostly_session(committed.sessions) as session:
+    async with read_mostly(committed.sessions) as unit:
+        session = await unit.session()
         await session.exec(select(sa.literal(1)))
         if await _in_transaction(session) is not None:
             assert await _in_transaction(session) is False
@@ -90,7 +93,8 @@ async def test_a_locking_read_begins_the_transaction(committed: Committed, backe
     async with session_scope(committed.sessions) as db:
         org = await make_org(db, now=now)
         committed.track(org)
-    async with read_mostly_session(committed.sessions) as session:
+    async with read_mostly(committed.sessions) as unit:
+        session = await unit.session()
         locking = select(col(Organisation.id)).where(col(Organisation.id) == org.id)
         await session.exec(locking.with_for_update())
         assert await _in_transaction(session) is True  # the lock is held until the end
