@@ -169,6 +169,29 @@ async def test_absences_by_manager_admin_or_the_person(
     assert await _absence_count(db) == 3
 
 
+async def test_a_managers_own_absence_has_two_addresses_and_one_life(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    # A manager records their own leave at /staff/{their id}/absences: the same absence is at
+    # /me/absences/{id}, and withdrawn at one address it is gone at the other (404, nothing
+    # left). The fuzz's stateful check cannot know this (schemathesis.toml).
+    t = await make_team(db, now=now_of(app))
+    leave = {"starts_on": "2026-12-01", "ends_on": "2026-12-05", "kind": "annual_leave"}
+    mine = f"/api/v1/staff/{t.manager.id}/absences"
+    made = await client.post(mine, json=leave, headers=bearer(app, t.manager))
+    assert made.status_code == 201
+    absence_id = made.json()["id"]
+    listed = await client.get("/api/v1/me/absences", headers=bearer(app, t.manager))
+    assert [a["id"] for a in listed.json()["data"]] == [absence_id]
+
+    gone = await client.delete(f"/api/v1/me/absences/{absence_id}", headers=bearer(app, t.manager))
+    assert gone.status_code == 204
+    again = await client.delete(f"{mine}/{absence_id}", headers=bearer(app, t.manager))
+    assert again.status_code == 404
+    assert again.json()["detail"] == "No such absence."
+    assert await _absence_count(db) == 0
+
+
 async def test_status_counts_from_the_last_counted_session(
     client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
 ) -> None:
