@@ -7,13 +7,12 @@ profile; docs/PERFORMANCE.md)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.mail import Mailer
@@ -46,26 +45,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         await end_session(session, commit=False)
         raise
     await end_session(session, commit=True)
-
-
-@asynccontextmanager
-async def read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
-    """A connection for a route that makes one read and writes nothing (`GET /me`), opened
-    in the route, not as a dependency (a generator dependency costs FastAPI an exit stack
-    and a cancel scope per request). On PostgreSQL it runs without a transaction block,
-    saving the BEGIN and COMMIT round trips (a single statement is its own consistent
-    snapshot); no session is made. Nothing is committed."""
-    factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
-    bind = factory.kw.get("bind")
-    if not isinstance(bind, AsyncEngine):
-        # Tests bind the factory to their own transaction: join it as a session does.
-        async with factory() as session:
-            yield await session.connection()
-        return
-    async with bind.connect() as connection:
-        if bind.dialect.name == "postgresql":
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-        yield connection
 
 
 async def get_now(request: Request) -> datetime:

@@ -19,7 +19,6 @@ from api.deps import (
     TokensDep,
     access_claims,
     invalid_token,
-    read_connection,
 )
 from api.oidc import OidcError
 from api.problems import problems
@@ -269,10 +268,11 @@ async def revoke_token(request: Request, session: SessionDep, now: Now) -> JSONR
 async def get_me(request: Request, credentials: Credentials) -> Response:
     """The signed-in staff member (one read, no transaction)."""
     # The one read is also the check that they are still active: no session, no ORM row,
-    # no generator dependency (`read_connection`; docs/PERFORMANCE.md).
+    # no generator dependency (`models.db.read_once`; docs/PERFORMANCE.md).
     claims = access_claims(request, credentials)
-    async with read_connection(request) as connection:
-        me = await load_active_me(connection, claims.organisation_id, claims.staff_id)
+    me = await load_active_me(
+        request.app.state.session_factory, claims.organisation_id, claims.staff_id
+    )
     if me is None:
         raise invalid_token()
     # Already a validated MePublic: written as is, not validated and dumped again by FastAPI.

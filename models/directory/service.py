@@ -9,13 +9,14 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import Session
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
 from models.actor import Actor
+from models.db import read_once
 from models.directory.caller import ACTOR_COLUMNS, CALLER_IS_ACTIVE, STAFF_TABLE, actor_of
 from models.directory.leavers import end_access, end_sessions
 from models.directory.organisation import Organisation, Unit
@@ -351,13 +352,19 @@ def _first_active_actor(
 
 
 async def load_active_me(
-    connection: AsyncConnection, organisation_id: uuid.UUID, staff_id: uuid.UUID
+    sessions: async_sessionmaker[AsyncSession], organisation_id: uuid.UUID, staff_id: uuid.UUID
 ) -> MePublic | None:
     """`GET /me`: the staff member's own record if they exist and are active (one read, the
-    check of the caller and the answer at once)."""
+    check of the caller and the answer at once), outside a transaction (`read_once`)."""
     params = {"organisation_id": organisation_id, "staff_id": staff_id}
-    row = (await connection.execute(_ACTIVE_ME, params)).first()
+    row = await read_once(sessions, lambda connection: _first_active_me(connection, params))
     return None if row is None else MePublic.model_validate(row._asdict())
+
+
+def _first_active_me(
+    connection: sa.Connection, params: dict[str, Any]
+) -> sa.Row[*tuple[Any, ...]] | None:
+    return connection.execute(_ACTIVE_ME, params).first()
 
 
 def actor_for(staff: Staff) -> Actor:
