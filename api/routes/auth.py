@@ -10,14 +10,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 
 from api.deps import (
-    Credentials,
+    BEARER_SECURITY,
     Now,
     OidcDep,
     PasswordsDep,
     SessionDep,
     SettingsDep,
     TokensDep,
-    access_claims,
+    bearer_claims,
     invalid_token,
 )
 from api.oidc import OidcError
@@ -264,12 +264,19 @@ async def revoke_token(request: Request, session: SessionDep, now: Now) -> JSONR
     return JSONResponse({}, headers=_NO_STORE)
 
 
-@router.get("/me", name="get_me", response_model=MePublic, responses=problems())
-async def get_me(request: Request, credentials: Credentials) -> Response:
+@router.get(
+    "/me",
+    name="get_me",
+    response_model=MePublic,
+    responses=problems(),
+    openapi_extra=BEARER_SECURITY,
+)
+async def get_me(request: Request) -> Response:
     """The signed-in staff member (one read, no transaction)."""
     # The one read is also the check that they are still active: no session, no ORM row,
-    # no generator dependency (`models.db.read_once`; docs/PERFORMANCE.md).
-    claims = access_claims(request, credentials)
+    # no generator dependency (`models.db.read_once`), and the bearer token read here, not
+    # by a dependency (`bearer_claims`; docs/PERFORMANCE.md).
+    claims = await bearer_claims(request)
     me = await load_active_me(
         request.app.state.session_factory, claims.organisation_id, claims.staff_id
     )
