@@ -21,7 +21,7 @@ from api.security import AccessClaims, AccessTokens, InvalidToken, Passwords
 from api.settings import Settings
 from models.actor import Actor
 from models.crypto import KeyRing
-from models.db import end_session
+from models.db import end_session, one_write_session
 from models.directory.service import load_active_actor
 from models.directory.staff import Role
 from models.errors import Forbidden
@@ -39,6 +39,20 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     (`end_session`: the commit and the close in one hop, no task of their own)."""
     factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
     session = factory()
+    try:
+        yield session
+    except BaseException:
+        await end_session(session, commit=False)
+        raise
+    await end_session(session, commit=True)
+
+
+async def get_one_write_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """`get_session` for a route whose writes are one statement (a new check-in or note;
+    `models.db.one_write_session`): on PostgreSQL outside a transaction, saving the BEGIN
+    and COMMIT round trips; code writing more than one statement begins one itself
+    (`models.db.in_transaction`)."""
+    session = one_write_session(request.app.state.session_factory)
     try:
         yield session
     except BaseException:
@@ -83,6 +97,7 @@ async def get_oidc(request: Request) -> OidcVerifier:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+OneWriteSessionDep = Annotated[AsyncSession, Depends(get_one_write_session, scope="function")]
 Now = Annotated[datetime, Depends(get_now)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
@@ -166,6 +181,12 @@ async def current_actor(request: Request, session: SessionDep, credentials: Cred
     """The caller, if the bearer token is valid and they are still active, read in the
     request's transaction (one dependency: the token check and the read are not dependencies
     of their own, each of which FastAPI would solve per request)."""
+    return await _active_caller(request, session, credentials)
+
+
+async def _active_caller(
+    request: Request, session: AsyncSession, credentials: HTTPAuthorizationCredentials | None
+) -> Actor:
     claims = access_claims(request, credentials)
     actor = await load_active_actor(session, claims.organisation_id, claims.staff_id)
     if actor is None:
@@ -175,6 +196,16 @@ async def current_actor(request: Request, session: SessionDep, credentials: Cred
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+async def one_write_actor(
+    request: Request, session: OneWriteSessionDep, credentials: Credentials
+) -> Actor:
+    """`current_actor` for a route that takes `OneWriteSessionDep`: read in that session."""
+    return await _active_caller(request, session, credentials)
+
+
+OneWriteActor = Annotated[Actor, Depends(one_write_actor)]
 
 
 def require(*roles: Role) -> Callable[[Actor], Coroutine[Any, Any, Actor]]:

@@ -263,6 +263,52 @@ def _read_outside_a_transaction(engine: sa.Engine, read: Callable[[sa.Connection
         return read(connection)
 
 
+# A session's options that put its connection in autocommit as the session procures it
+# (SQLAlchemy 2.1's session-wide execution options; the pool puts the connection back at
+# the engine's level when it is returned).
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+
+
+def one_write_session(factory: async_sessionmaker[AsyncSession]) -> AsyncSession:
+    """A request's session for a unit of work that writes one statement (a new check-in or
+    note on PostgreSQL: the INSERT, its owner's change row written by the same statement),
+    to be ended by `end_session` as `get_session`'s is.
+
+    On PostgreSQL at READ COMMITTED its connection is in autocommit: each statement is a
+    transaction of its own, so the one write is atomic by itself and no BEGIN or COMMIT
+    round trip is sent. At READ COMMITTED each statement of a transaction reads its own
+    snapshot anyway, so the reads before the write see what they would have seen inside
+    one. Change rows are numbered as at any commit: the deferred trigger (migration 0014)
+    runs as the statement's own transaction commits. Code that may write more than one
+    statement in such a session calls `in_transaction` before its first write. Elsewhere
+    (SQLite, a factory bound to the tests' transaction, another isolation level) it is an
+    ordinary session, in a transaction."""
+    bind = factory.kw.get("bind")
+    if (
+        isinstance(bind, AsyncEngine)
+        and bind.dialect.name == "postgresql"
+        and bind.dialect.default_isolation_level == "READ COMMITTED"
+    ):
+        return factory(execution_options=_AUTOCOMMIT)
+    return factory()
+
+
+async def in_transaction(session: AsyncSession) -> None:
+    """From here on, `session`'s statements run in one transaction (the driver sends BEGIN
+    with the next one), committed or rolled back where the session ends: for code about to
+    write more than one statement in a `one_write_session`. Elsewhere nothing to do (the
+    session is in a transaction already)."""
+    if session.sync_session.execution_options.get("isolation_level") == "AUTOCOMMIT":
+        await session.run_sync(_leave_autocommit)
+
+
+def _leave_autocommit(session: Session) -> None:
+    connection = session.connection()
+    dbapi_connection = connection.connection.dbapi_connection
+    if dbapi_connection is not None and getattr(dbapi_connection, "autocommit", False):
+        connection.dialect.reset_isolation_level(dbapi_connection)
+
+
 async def end_session(session: AsyncSession, *, commit: bool) -> None:
     """Commit (or roll back) and close a request's `session` (`api.deps.get_session`), in
     one hop into SQLAlchemy's sync side.

@@ -19,7 +19,7 @@ from models.access_log import AccessReason, record_access
 from models.actor import Actor
 from models.analytics.periods import role_group, tenure_band
 from models.changes import ChangeOp, NewEntity, logs_with_insert, record_change
-from models.db import dialect_name, per_database
+from models.db import dialect_name, in_transaction, per_database
 from models.directory.caller import ACTOR_COLUMNS, CALLER_IS_ACTIVE, STAFF_TABLE, actor_of
 from models.errors import DomainError, Invalid, NotFound
 from models.idempotent import create_once
@@ -322,6 +322,15 @@ async def record(
             and existing.request_hash == digest
         )
 
+    # A plain check-in writes one statement (on PostgreSQL the insert writes its owner's
+    # change too), which may run outside a transaction (`models.db.one_write_session`);
+    # a shared one, or one that tells the supervisor, writes more, which commit together.
+    if (
+        data.share_with_supervisor
+        or (data.wants_to_talk and data.tell_supervisor)
+        or not logs_with_insert(session)
+    ):
+        await in_transaction(session)
     checkin, created = await create_once(
         session,
         CheckIn,

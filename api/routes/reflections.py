@@ -14,6 +14,8 @@ from api.deps import (
     KeyRingDep,
     Limit,
     Now,
+    OneWriteActor,
+    OneWriteSessionDep,
     SessionDep,
     SupervisorActor,
 )
@@ -64,8 +66,8 @@ async def list_templates_route(_actor: CurrentActor) -> TemplateCatalogue:
 )
 async def create_reflection_route(
     body: ReflectionCreate,
-    actor: CurrentActor,
-    session: SessionDep,
+    actor: OneWriteActor,
+    session: OneWriteSessionDep,
     ring: KeyRingDep,
     now: Now,
     response: Response,

@@ -15,6 +15,7 @@ from api.deps import (
     IfMatchRequired,
     Limit,
     Now,
+    OneWriteSessionDep,
     SessionDep,
     SupervisorActor,
     invalid_token,
@@ -75,7 +76,11 @@ async def list_instruments_route(
     },
 )
 async def create_checkin_route(
-    body: CheckInCreate, claims: BearerClaims, session: SessionDep, now: Now, response: Response
+    body: CheckInCreate,
+    claims: BearerClaims,
+    session: OneWriteSessionDep,
+    now: Now,
+    response: Response,
 ) -> CheckInPublic:
     """Record a check-in (client UUID; a repeat answers 200 with the same body)."""
     # The token is checked by a dependency (401 before anything else); whether its person is

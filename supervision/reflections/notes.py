@@ -22,6 +22,7 @@ from models.access_log import AccessReason, record_access
 from models.actor import Actor
 from models.changes import ChangeOp, NewEntity, logs_with_insert, record_change
 from models.crypto import KeyRing, open_json, seal_json
+from models.db import in_transaction
 from models.directory.staff import Staff
 from models.errors import Invalid, NotFound
 from models.etag import require_match
@@ -275,6 +276,8 @@ async def create_reflection(
             and content_of(ring, existing) == data.content()
         )
 
+    if not logs_with_insert(session):  # the insert, then its change: two writes
+        await in_transaction(session)
     note, created = await create_once(
         session,
         Reflection,

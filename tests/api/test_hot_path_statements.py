@@ -9,6 +9,7 @@ COMMIT there instead, outside the statement stream.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import Iterator
@@ -17,12 +18,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.security import Passwords
+from models.changes import UNASSIGNED, Change
 from models.db import session_scope
 from models.directory.organisation import Organisation
 from models.directory.staff import Role, Staff
@@ -41,6 +45,7 @@ from tests.factories.directory import (
 from tests.factories.reflections import note_body
 from tests.factories.wellbeing import make_checkin, pulse_answers
 from tests.harness import Committed
+from wellbeing import checkins
 
 CHECKINS = "/api/v1/wellbeing/checkins"
 NOTES = "/api/v1/reflections"
@@ -409,3 +414,149 @@ async def test_an_analytics_read_is_a_fixed_set_of_statements_whatever_the_tree(
         "SELECT analytics_budget_ledger",  # which periods are published
         "INSERT wellbeing_analytics_audit",
     ]
+
+
+@contextmanager
+def sent_to_the_server(engine: AsyncEngine) -> Iterator[tuple[list[str], list[str]]]:
+    """What the app's connections send, with real sessions: the statements (as `counting`
+    summarises them) and, on PostgreSQL, the transaction control asyncpg sends itself
+    (BEGIN, COMMIT, ROLLBACK: SQLAlchemy's statement events never see them)."""
+    statements: list[str] = []
+    control: list[str] = []
+
+    def before(*args: Any) -> None:
+        statements.append(_summary(str(args[2])))
+
+    def logged(record: Any) -> None:
+        verb = record.query.split()[0].rstrip(";").upper()
+        if verb in ("BEGIN", "COMMIT", "ROLLBACK"):
+            control.append(verb)
+
+    def checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if engine.dialect.name == "postgresql":
+            dbapi_connection.driver_connection.add_query_logger(logged)
+
+    def checkin(dbapi_connection: Any, _record: Any) -> None:
+        if engine.dialect.name == "postgresql" and dbapi_connection is not None:
+            dbapi_connection.driver_connection.remove_query_logger(logged)
+
+    target = engine.sync_engine
+    hooks = [("before_cursor_execute", before), ("checkout", checkout), ("checkin", checkin)]
+    for name, hook in hooks:
+        event.listen(target, name, hook)
+    try:
+        yield statements, control
+    finally:
+        for name, hook in hooks:
+            event.remove(target, name, hook)
+
+
+async def test_a_plain_checkin_and_a_note_commit_without_a_transaction_block(
+    committed: Committed, backend: str
+) -> None:
+    """With real sessions, a plain check-in and a new note write one statement each on
+    PostgreSQL (the insert with its owner's change), sent outside a transaction block: no
+    BEGIN or COMMIT round trip. A shared check-in, or one telling the supervisor, writes
+    several, in one transaction. Each is on its owner's feed, numbered."""
+    now = committed.clock()
+    async with session_scope(committed.sessions) as db:
+        org = await make_org(db, now=now)
+        committed.track(org)
+        supervisor = await make_staff(db, org, Role.supervisor, now=now)
+        me = await make_staff(db, org, supervisor=supervisor, now=now)
+    app = committed.app()
+    headers = bearer(app, me)
+    postgresql = backend == "postgresql"
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
+        plain, note = _checkin(), note_body()
+        with sent_to_the_server(committed.engine) as (statements, control):
+            assert (await client.post(CHECKINS, json=plain, headers=headers)).status_code == 201
+            await asyncio.sleep(0)  # asyncpg calls its query loggers soon, not at once
+        if postgresql:
+            assert statements == [
+                "SELECT check-in context",
+                "INSERT wellbeing_checkins and its change",
+            ]
+            assert control == []
+        with sent_to_the_server(committed.engine) as (statements, control):
+            assert (await client.post(NOTES, json=note, headers=headers)).status_code == 201
+            await asyncio.sleep(0)
+        if postgresql:
+            assert statements == [*AUTH, "INSERT reflections and its change"]
+            assert control == []
+        with sent_to_the_server(committed.engine) as (statements, control):
+            again = await client.post(CHECKINS, json=plain, headers=headers)
+            assert again.status_code == 200
+            await asyncio.sleep(0)
+        if postgresql:
+            assert control == []  # a repeat writes nothing
+        shared = _checkin(share_with_supervisor=True)
+        talk = _checkin(wants_to_talk=True, tell_supervisor=True)
+        for body in (shared, talk):
+            with sent_to_the_server(committed.engine) as (statements, control):
+                response = await client.post(CHECKINS, json=body, headers=headers)
+                assert response.status_code == 201, response.text
+                await asyncio.sleep(0)
+            if postgresql:
+                assert statements[0] == "SELECT check-in context"
+                assert control == ["BEGIN", "COMMIT"]  # its writes commit together
+        feed = await client.get("/api/v1/sync?limit=50", headers=headers)
+        assert feed.status_code == 200
+        ids = {c["id"] for c in feed.json()["changes"]}
+        assert {plain["id"], note["id"], shared["id"], talk["id"]} <= ids
+        mine = await client.get("/api/v1/sync?limit=50", headers=bearer(app, supervisor))
+        assert shared["id"] in {c["id"] for c in mine.json()["changes"]}
+    async with session_scope(committed.sessions) as db:
+        seqs = (
+            await db.exec(
+                select(col(Change.seq)).where(
+                    col(Change.organisation_id) == org.id,
+                    col(Change.entity_id).in_([uuid.UUID(plain["id"]), uuid.UUID(note["id"])]),
+                )
+            )
+        ).all()
+    assert len(seqs) == 2
+    assert UNASSIGNED not in seqs  # numbered as their statements committed
+
+
+class _Failed(Exception):
+    pass
+
+
+async def test_a_shared_checkin_that_fails_after_its_insert_leaves_nothing(
+    committed: Committed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writes of a shared check-in are one transaction, also where a plain one's single
+    write is not in a transaction block: a failure after the insert undoes it."""
+    now = committed.clock()
+    async with session_scope(committed.sessions) as db:
+        org = await make_org(db, now=now)
+        committed.track(org)
+        supervisor = await make_staff(db, org, Role.supervisor, now=now)
+        me = await make_staff(db, org, supervisor=supervisor, now=now)
+    app = committed.app()
+
+    async def fail(*_args: Any, **_kwargs: Any) -> None:
+        raise _Failed
+
+    monkeypatch.setattr(checkins, "record_change", fail)
+    body = _checkin(share_with_supervisor=True)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
+        with pytest.raises(_Failed):
+            await client.post(CHECKINS, json=body, headers=bearer(app, me))
+        monkeypatch.undo()
+        # A conflicting repeat of a plain one writes nothing either (its insert does nothing).
+        plain = _checkin()
+        assert (await client.post(CHECKINS, json=plain, headers=bearer(app, me))).status_code == 201
+        other = plain | {"answers": pulse_answers(3)}
+        assert (await client.post(CHECKINS, json=other, headers=bearer(app, me))).status_code == 409
+    async with session_scope(committed.sessions) as db:
+        assert await db.get(CheckIn, uuid.UUID(body["id"])) is None
+        found = await db.exec(
+            select(col(Change.entity_id)).where(col(Change.organisation_id) == org.id)
+        )
+        assert found.all() == [uuid.UUID(plain["id"])]
