@@ -287,7 +287,9 @@ def one_write_session(factory: async_sessionmaker[AsyncSession]) -> AsyncSession
     if (
         isinstance(bind, AsyncEngine)
         and bind.dialect.name == "postgresql"
-        and bind.dialect.default_isolation_level == "READ COMMITTED"
+        # Known once the engine has connected (before, the dialect has no such attribute):
+        # a new process's first requests are in a transaction, as before.
+        and getattr(bind.dialect, "default_isolation_level", None) == "READ COMMITTED"
     ):
         return factory(execution_options=_AUTOCOMMIT)
     return factory()

@@ -25,9 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.app import create_app
 from api.security import Passwords
 from models.changes import UNASSIGNED, Change
-from models.db import session_scope
+from models.db import create_engine, create_session_factory, session_scope
 from models.directory.organisation import Organisation
 from models.directory.staff import Role, Staff
 from models.wellbeing import CheckIn
@@ -560,3 +561,30 @@ async def test_a_shared_checkin_that_fails_after_its_insert_leaves_nothing(
             select(col(Change.entity_id)).where(col(Change.organisation_id) == org.id)
         )
         assert found.all() == [uuid.UUID(plain["id"])]
+
+
+async def test_a_new_process_s_first_request_may_be_a_checkin(committed: Committed) -> None:
+    """Before an engine has connected its dialect does not know the database's isolation
+    level: the first check-in of a new process runs in a transaction, as before, and the
+    next ones without."""
+    now = committed.clock()
+    async with session_scope(committed.sessions) as db:
+        org = await make_org(db, now=now)
+        committed.track(org)
+        me = await make_staff(db, org, now=now)
+    fresh = create_engine(committed.engine.url.render_as_string(hide_password=False))
+    try:
+        app = create_app(
+            committed.settings,
+            session_factory=create_session_factory(fresh),
+            clock=committed.clock,
+            scheduler=False,
+        )
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as client:
+            for _ in range(2):
+                response = await client.post(CHECKINS, json=_checkin(), headers=bearer(app, me))
+                assert response.status_code == 201
+    finally:
+        await fresh.dispose()
