@@ -21,7 +21,7 @@ from api.security import AccessClaims, AccessTokens, InvalidToken, Passwords
 from api.settings import Settings
 from models.actor import Actor
 from models.crypto import KeyRing
-from models.db import end_session, one_write_session
+from models.db import OneWrite, end_session, one_write_session
 from models.directory.service import load_active_actor
 from models.directory.staff import Role
 from models.errors import Forbidden
@@ -59,6 +59,13 @@ async def get_one_write_session(request: Request) -> AsyncIterator[AsyncSession]
         await end_session(session, commit=False)
         raise
     await end_session(session, commit=True)
+
+
+def one_write(request: Request) -> OneWrite:
+    """`async with one_write(request) as session`: the session of a route whose writes are
+    one statement (`get_one_write_session`), opened in the route, not as a dependency (a
+    generator dependency costs FastAPI an exit stack and a cancel scope per request)."""
+    return OneWrite(request.app.state.session_factory)
 
 
 async def get_now(request: Request) -> datetime:

@@ -295,6 +295,25 @@ def one_write_session(factory: async_sessionmaker[AsyncSession]) -> AsyncSession
     return factory()
 
 
+class OneWrite:
+    """`async with OneWrite(factory) as session`: a `one_write_session`, ended as
+    `get_session` ends a request's (committed if the block completes, rolled back if it
+    raises, then closed, in one hop: `end_session`). For a route that opens its session
+    itself, not by a generator dependency: FastAPI enters each of those in an exit stack
+    with a cancel scope of its own, on every request."""
+
+    __slots__ = ("_session",)
+
+    def __init__(self, factory: async_sessionmaker[AsyncSession]) -> None:
+        self._session = one_write_session(factory)
+
+    async def __aenter__(self) -> AsyncSession:
+        return self._session
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, *_exc: object) -> None:
+        await end_session(self._session, commit=exc_type is None)
+
+
 async def in_transaction(session: AsyncSession) -> None:
     """From here on, `session`'s statements run in one transaction (the driver sends BEGIN
     with the next one), committed or rolled back where the session ends: for code about to

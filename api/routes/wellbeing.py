@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.deps import (
     AdminActor,
@@ -15,10 +15,10 @@ from api.deps import (
     IfMatchRequired,
     Limit,
     Now,
-    OneWriteSessionDep,
     SessionDep,
     SupervisorActor,
     invalid_token,
+    one_write,
 )
 from api.problems import etag_declared, problems
 from models.analytics.periods import PeriodKind
@@ -78,17 +78,19 @@ async def list_instruments_route(
 async def create_checkin_route(
     body: CheckInCreate,
     claims: BearerClaims,
-    session: OneWriteSessionDep,
+    request: Request,
     now: Now,
     response: Response,
 ) -> CheckInPublic:
     """Record a check-in (client UUID; a repeat answers 200 with the same body)."""
     # The token is checked by a dependency (401 before anything else); whether its person is
     # still active is read with the check-in's context (`record`), as `GET /sync` reads
-    # them with its page: a round trip fewer on the phone's most frequent write.
-    done = await record_checkin(session, claims.organisation_id, claims.staff_id, body, now)
-    if done is None:
-        raise invalid_token()
+    # them with its page: a round trip fewer on the phone's most frequent write. A plain
+    # check-in's one write needs no transaction block (`one_write`).
+    async with one_write(request) as session:
+        done = await record_checkin(session, claims.organisation_id, claims.staff_id, body, now)
+        if done is None:
+            raise invalid_token()
     view, created = done
     if not created:
         response.status_code = 200
