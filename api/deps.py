@@ -21,7 +21,7 @@ from api.security import AccessClaims, AccessTokens, InvalidToken, Passwords
 from api.settings import Settings
 from models.actor import Actor
 from models.crypto import KeyRing
-from models.db import OneWrite, end_session, one_write_session
+from models.db import OneWrite, end_session
 from models.directory.service import load_active_actor
 from models.directory.staff import Role
 from models.errors import Forbidden
@@ -47,24 +47,13 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     await end_session(session, commit=True)
 
 
-async def get_one_write_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """`get_session` for a route whose writes are one statement (a new check-in or note;
-    `models.db.one_write_session`): on PostgreSQL outside a transaction, saving the BEGIN
-    and COMMIT round trips; code writing more than one statement begins one itself
-    (`models.db.in_transaction`)."""
-    session = one_write_session(request.app.state.session_factory)
-    try:
-        yield session
-    except BaseException:
-        await end_session(session, commit=False)
-        raise
-    await end_session(session, commit=True)
-
-
 def one_write(request: Request) -> OneWrite:
-    """`async with one_write(request) as session`: the session of a route whose writes are
-    one statement (`get_one_write_session`), opened in the route, not as a dependency (a
-    generator dependency costs FastAPI an exit stack and a cancel scope per request)."""
+    """`async with one_write(request) as session`: the request's session for a route whose
+    writes are one statement (a new check-in or note; `models.db.one_write_session`): on
+    PostgreSQL outside a transaction block, saving the BEGIN and COMMIT round trips, and
+    code writing more than one statement begins one itself (`models.db.in_transaction`).
+    Opened in the route, not as a dependency: a generator dependency costs FastAPI an exit
+    stack and a cancel scope per request."""
     return OneWrite(request.app.state.session_factory)
 
 
@@ -104,7 +93,6 @@ async def get_oidc(request: Request) -> OidcVerifier:
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-OneWriteSessionDep = Annotated[AsyncSession, Depends(get_one_write_session, scope="function")]
 Now = Annotated[datetime, Depends(get_now)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 PasswordsDep = Annotated[Passwords, Depends(get_passwords)]
@@ -188,12 +176,6 @@ async def current_actor(request: Request, session: SessionDep, credentials: Cred
     """The caller, if the bearer token is valid and they are still active, read in the
     request's transaction (one dependency: the token check and the read are not dependencies
     of their own, each of which FastAPI would solve per request)."""
-    return await _active_caller(request, session, credentials)
-
-
-async def _active_caller(
-    request: Request, session: AsyncSession, credentials: HTTPAuthorizationCredentials | None
-) -> Actor:
     claims = access_claims(request, credentials)
     actor = await load_active_actor(session, claims.organisation_id, claims.staff_id)
     if actor is None:
@@ -203,16 +185,6 @@ async def _active_caller(
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
-
-
-async def one_write_actor(
-    request: Request, session: OneWriteSessionDep, credentials: Credentials
-) -> Actor:
-    """`current_actor` for a route that takes `OneWriteSessionDep`: read in that session."""
-    return await _active_caller(request, session, credentials)
-
-
-OneWriteActor = Annotated[Actor, Depends(one_write_actor)]
 
 
 def require(*roles: Role) -> Callable[[Actor], Coroutine[Any, Any, Actor]]:

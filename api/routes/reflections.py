@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from api.deps import (
+    BearerClaims,
     CurrentActor,
     Cursor,
     IfMatch,
@@ -14,12 +15,13 @@ from api.deps import (
     KeyRingDep,
     Limit,
     Now,
-    OneWriteActor,
-    OneWriteSessionDep,
     SessionDep,
     SupervisorActor,
+    invalid_token,
+    one_write,
 )
 from api.problems import problems
+from models.directory.service import load_active_actor
 from models.etag import etag_for
 from models.pagination import DEFAULT_LIMIT
 from models.schemas import Page
@@ -66,14 +68,22 @@ async def list_templates_route(_actor: CurrentActor) -> TemplateCatalogue:
 )
 async def create_reflection_route(
     body: ReflectionCreate,
-    actor: OneWriteActor,
-    session: OneWriteSessionDep,
+    claims: BearerClaims,
+    request: Request,
     ring: KeyRingDep,
     now: Now,
     response: Response,
 ) -> ReflectionPublic:
     """Write a note under the phone's own id; repeating the same create answers 200."""
-    note, created = await create_reflection(session, ring, actor, body, now)
+    # The token is checked by a dependency (401 before anything else); the session is
+    # opened here, not by a generator dependency, and a new note's one write needs no
+    # transaction block (`one_write`). Whether the token's person is still active is read
+    # in it, before anything is written.
+    async with one_write(request) as session:
+        actor = await load_active_actor(session, claims.organisation_id, claims.staff_id)
+        if actor is None:
+            raise invalid_token()
+        note, created = await create_reflection(session, ring, actor, body, now)
     if not created:
         response.status_code = 200
     response.headers["ETag"] = etag_for(note.version)

@@ -427,3 +427,33 @@ async def test_the_largest_note_fits_and_reads_back_whole(
     got = await client.get(f"{URL}/{body['id']}", headers=bearer(app, team.author))
     assert got.json()["body"] == body["body"]
     assert got.json()["title"] == "😀" * 200
+
+
+async def test_only_an_active_member_named_by_a_valid_token_writes_a_note(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    """The route reads the caller in the session it opens: a deactivated person's valid
+    token is refused with 401 and nothing written (a new note, or a repeat of one made
+    while active); no token or a bad one, before the body is looked at."""
+    now = now_of(app)
+    org = await make_org(db, now=now)
+    me = await make_staff(db, org, now=now)
+    made = note_body()
+    assert (await client.post(URL, json=made, headers=bearer(app, me))).status_code == 201
+    assert await count_rows(db) == 1
+    assert (await client.post(URL, json=note_body())).status_code == 401
+    bad_token = {"Authorization": "Bearer not-a-token"}
+    assert (await client.post(URL, json={}, headers=bad_token)).status_code == 401
+
+    me.active = False
+    await db.flush()
+    headers = bearer(app, me)
+    for body in (note_body(), made):
+        refused = await client.post(URL, json=body, headers=headers)
+        assert refused.status_code == 401, body
+        assert refused.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    assert await count_rows(db) == 1
+    # A body that does not parse is answered 422 before the caller is read (as a check-in's
+    # and `GET /sync`'s are): nothing is written either way.
+    assert (await client.post(URL, json={}, headers=headers)).status_code == 422
+    assert await count_rows(db) == 1
