@@ -280,7 +280,8 @@ def one_write_session(factory: async_sessionmaker[AsyncSession]) -> AsyncSession
     snapshot anyway, so the reads before the write see what they would have seen inside
     one. Change rows are numbered as at any commit: the deferred trigger (migration 0014)
     runs as the statement's own transaction commits. Code that may write more than one
-    statement in such a session calls `in_transaction` before its first write. Elsewhere
+    statement in such a session, or that locks rows (`FOR UPDATE`: outside a transaction
+    the lock ends with its statement), calls `in_transaction` first. Elsewhere
     (SQLite, a factory bound to the tests' transaction, another isolation level) it is an
     ordinary session, in a transaction."""
     bind = factory.kw.get("bind")
