@@ -193,6 +193,26 @@ _MOVED = per_database(
 )
 
 
+# The same question asked inside a renderer's own statement, as one more column of it
+# (PostgreSQL): the ids of those rows, as an array (NULL when none), every row of the
+# render carrying the same answer. The statement reads its snapshot once, so when the last
+# render of a page carries it, the answer covers everything rendered before it too: a
+# statement fewer a page (see `MovedSince`). Its parameters are `MovedSince.params`.
+MOVED_SINCE: sa.Label[Any] = per_database(
+    lambda in_list: (
+        sa.select(sa.func.array_agg(col(Change.id)))
+        .where(
+            col(Change.organisation_id) == sa.bindparam("moved_org", type_=sa.Uuid()),
+            col(Change.staff_id) == sa.bindparam("moved_staff", type_=sa.Uuid()),
+            in_list(col(Change.id), "moved_ids"),
+            col(Change.seq) > sa.bindparam("moved_last", type_=sa.BigInteger()),
+        )
+        .scalar_subquery()
+        .label("moved_since")
+    )
+)["postgresql"]
+
+
 async def next_seq(session: AsyncSession, organisation_id: uuid.UUID, count: int = 1) -> int:
     """Take the organisation's next `count` sequence numbers (returns the last of them); the
     counter's lock is held until commit."""
@@ -421,6 +441,36 @@ Renderer = Callable[
 ]
 
 
+class MovedSince:
+    """ "Moved since the page was read" (`_moved_since`), for the page's last renderer to
+    answer from its own statement (PostgreSQL; `AnswersMoved`): it adds `MOVED_SINCE` to
+    that statement's columns and `params` to its parameters, and passes the rows it read
+    to `answer`. A renderer that reads nothing more for its views after that statement
+    answers; one whose statement found no rows, or that reads more after it, leaves the
+    question unanswered, and the feed asks it with a statement of its own, as before."""
+
+    __slots__ = ("found", "params")
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.params = params
+        self.found: set[uuid.UUID] | None = None
+
+    def answer(self, rows: Sequence[Any]) -> None:
+        if rows:
+            self.found = set(rows[0].moved_since or ())
+
+
+@dataclass(frozen=True, slots=True)
+class AnswersMoved:
+    """A renderer (`Renderer`'s arguments, and a `MovedSince` or None) that can answer
+    "moved since read" from its own statement, when the feed runs it last on a page."""
+
+    render: Callable[
+        [AsyncSession, Actor, Sequence[uuid.UUID], datetime, MovedSince | None],
+        Awaitable[Mapping[uuid.UUID, BaseModel | Shown]],
+    ]
+
+
 # A reconciler runs before the feed is read and records tombstones for entities the reader
 # lost sight of without a change to the entity itself (a supervisee moved to another
 # supervisor): the entity's own writes cannot know to tell that reader. It answers whether
@@ -510,7 +560,7 @@ async def read_feed(
     *,
     cursor: str | None,
     limit: int,
-    renderers: Mapping[str, Renderer],
+    renderers: Mapping[str, Renderer | AnswersMoved],
     reconcilers: Sequence[Reconciler] = (),
     now: datetime,
 ) -> FeedPage | None:
@@ -554,16 +604,38 @@ async def read_feed(
     for row in rows:
         if row.op == ChangeOp.upsert:
             wanted.setdefault(row.entity_type, []).append(row.entity_id)
+    last = rows[-1].seq if rows else after
+    # "Moved since read" must be asked after every render: the last renderer answers it
+    # from its own statement when it can (`MovedSince`), so one that can is run last.
+    probe: MovedSince | None = None
+    answering = [t for t in wanted if isinstance(renderers.get(t), AnswersMoved)]
+    if answering and connection.dialect.name == "postgresql":
+        wanted[answering[-1]] = wanted.pop(answering[-1])
+        probe = MovedSince(
+            {
+                "moved_org": actor.organisation_id,
+                "moved_staff": actor.id,
+                "moved_ids": [row.id for row in rows],
+                "moved_last": last,
+            }
+        )
     rendered: dict[tuple[str, uuid.UUID], BaseModel | Shown] = {}
     for entity_type, ids in wanted.items():
         renderer = renderers.get(entity_type)
         if renderer is None:
             raise RuntimeError(f"no sync renderer registered for {entity_type!r}")
         session = await unit.session()
-        for entity_id, shown in (await renderer(session, actor, ids, now)).items():
-            rendered[(entity_type, entity_id)] = shown
-    last = rows[-1].seq if rows else after
-    moved = await _moved_since(connection, actor, [row.id for row in rows], last)
+        if isinstance(renderer, AnswersMoved):
+            asked = probe if entity_type == answering[-1] else None
+            shown = await renderer.render(session, actor, ids, now, asked)
+        else:
+            shown = await renderer(session, actor, ids, now)
+        for entity_id, view in shown.items():
+            rendered[(entity_type, entity_id)] = view
+    if probe is not None and probe.found is not None:
+        moved = probe.found
+    else:
+        moved = await _moved_since(connection, actor, [row.id for row in rows], last)
     items: list[FeedItem] = []
     for row in rows:
         if row.id in moved:

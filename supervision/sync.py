@@ -13,7 +13,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
-from models.changes import Shown, text_ids, tombstone_unreadable
+from models.changes import MOVED_SINCE, MovedSince, Shown, text_ids, tombstone_unreadable
 from models.crypto import KeyRing
 from models.db import dialect_name, per_database
 from models.reflection import RESOURCE_TYPE, Reflection
@@ -37,18 +37,31 @@ _PAGE = per_database(
 )
 
 
+# The same, answering the feed's "moved since read" too (PostgreSQL; `MovedSince`).
+_PAGE_AND_MOVED = _PAGE["postgresql"].add_columns(MOVED_SINCE)
+
+
 async def render_for_sync(
     session: AsyncSession,
     ring: KeyRing,
     actor: Actor,
     ids: Sequence[uuid.UUID],
     now: datetime,
+    moved: MovedSince | None = None,
 ) -> Mapping[uuid.UUID, BaseModel | Shown]:
     """The sync feed's view of these notes: those the caller may still read, read as plain
-    columns (no ORM objects) and shown as their fields (`Shown`, serialised with the page)."""
+    columns (no ORM objects) and shown as their fields (`Shown`, serialised with the page).
+    Given `moved`, the same statement answers it (a note's view is all in that statement)."""
     params = {"ids": list(ids), "org": actor.organisation_id, "me": actor.id}
     connection = await session.connection()
-    notes = list((await connection.execute(_PAGE[dialect_name(session)], params)).all())
+    if moved is not None:
+        stmt = _PAGE_AND_MOVED
+        params |= moved.params
+    else:
+        stmt = _PAGE[dialect_name(session)]
+    notes = list((await connection.execute(stmt, params)).all())
+    if moved is not None:
+        moved.answer(notes)
     await log_if_not_mine(session, actor, [n for n in notes if n.author_id != actor.id], now)
     return {
         n.id: Shown(RESOURCE_TYPE, text_ids(public_fields(ring, n), "id", "author_id"))

@@ -16,7 +16,15 @@ from api.deps import BearerClaims, Cursor, Limit, invalid_token
 from api.problems import problems
 from models.actor import Actor
 from models.agreement import AGREEMENT_RESOURCE
-from models.changes import FeedItem, Reconciler, Renderer, Shown, read_feed
+from models.changes import (
+    AnswersMoved,
+    FeedItem,
+    MovedSince,
+    Reconciler,
+    Renderer,
+    Shown,
+    read_feed,
+)
 from models.crypto import KeyRing
 from models.db import read_mostly
 from models.group_supervision import GROUP_RESOURCE
@@ -240,13 +248,17 @@ def typed(item: FeedItem) -> dict[str, Any]:
     }
 
 
-def renderers(ring: KeyRing) -> Mapping[str, Renderer]:
+def renderers(ring: KeyRing) -> Mapping[str, Renderer | AnswersMoved]:
     """Every entity type on the feed and how to show it (add yours here)."""
 
     async def reflections(
-        session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID], now: datetime
+        session: AsyncSession,
+        actor: Actor,
+        ids: Sequence[uuid.UUID],
+        now: datetime,
+        moved: MovedSince | None,
     ) -> Mapping[uuid.UUID, BaseModel | Shown]:
-        return await render_for_sync(session, ring, actor, ids, now)
+        return await render_for_sync(session, ring, actor, ids, now, moved)
 
     async def sessions(
         session: AsyncSession, actor: Actor, ids: Sequence[uuid.UUID], now: datetime
@@ -278,7 +290,7 @@ def renderers(ring: KeyRing) -> Mapping[str, Renderer]:
         return await render_incidents_for_sync(session, ring, actor, ids, now)
 
     return {
-        REFLECTION: reflections,
+        REFLECTION: AnswersMoved(reflections),
         INCIDENT: incidents,
         TALK_REQUEST: render_talk_requests_for_sync,
         SESSION: sessions,

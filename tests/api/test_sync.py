@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
 from pydantic import BaseModel
 from sqlmodel import col, select
@@ -17,7 +18,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from api.security import AccessTokens
 from models.access_log import AccessLog
 from models.actor import Actor
-from models.changes import ChangeOp, FeedPage, Shown, read_feed, record_change
+from models.changes import (
+    MOVED_SINCE,
+    AnswersMoved,
+    ChangeOp,
+    FeedPage,
+    MovedSince,
+    Shown,
+    read_feed,
+    record_change,
+)
 from models.db import read_mostly, session_scope
 from models.directory.organisation import Organisation
 from models.directory.staff import Staff
@@ -359,6 +369,81 @@ async def test_an_entity_changed_between_the_page_and_its_render_comes_once(
 
     first = await read(None)
     assert [c.id for c in first.changes] == [ids[0], ids[2]]
+    second = await read(first.next_cursor)
+    assert [c.id for c in second.changes] == [ids[1]]
+    assert (await read(second.next_cursor)).changes == []
+
+
+@pytest.mark.parametrize("answers", [True, False])
+async def test_the_last_render_answers_moved_since_read(
+    committed: Committed, backend: str, answers: bool
+) -> None:
+    """A renderer that can answer "moved since read" from its own statement (`AnswersMoved`)
+    is run last, after one that comes later on the page, so a change committing during an
+    earlier render is still seen (PostgreSQL). One whose statement finds nothing leaves the
+    question to the feed's own statement, with the same outcome."""
+    if backend != "postgresql":
+        pytest.skip("SQLite serialises the writer behind the reader's transaction")
+    now = committed.clock()
+    async with session_scope(committed.sessions) as db:
+        org = await make_org(db, now=now)
+        committed.track(org)
+        me = await make_staff(db, org, now=now)
+    probed = uuid.uuid4()
+    ids = [uuid.uuid4() for _ in range(3)]
+    for entity_type, entity_id in [("probed", probed), *(("thing", i) for i in ids)]:
+        async with session_scope(committed.sessions) as db:
+            await record_change(
+                db, org.id, entity_type, entity_id, ChangeOp.upsert, [me.id], now, owners=[me.id]
+            )
+    bumped: list[uuid.UUID] = []
+    order: list[str] = []
+
+    async def render(
+        _session: AsyncSession, _actor: Actor, wanted: Sequence[uuid.UUID], _now: datetime
+    ) -> Mapping[uuid.UUID, BaseModel | Shown]:
+        order.append("thing")
+        if not bumped:  # a writer commits while this page is being rendered
+            bumped.append(ids[1])
+            async with session_scope(committed.sessions) as other:
+                await record_change(
+                    other, org.id, "thing", ids[1], ChangeOp.upsert, [me.id], now, owners=[me.id]
+                )
+        return {i: Shown("thing", {"id": i}) for i in wanted}
+
+    async def render_answering(
+        session: AsyncSession,
+        _actor: Actor,
+        wanted: Sequence[uuid.UUID],
+        _now: datetime,
+        moved: MovedSince | None,
+    ) -> Mapping[uuid.UUID, BaseModel | Shown]:
+        order.append("probed")
+        assert moved is not None
+        if answers:
+            connection = await session.connection()
+            rows = (await connection.execute(sa.select(MOVED_SINCE), moved.params)).all()
+            moved.answer(rows)
+            assert moved.found is not None
+        return {i: Shown("probed", {"id": i}) for i in wanted}
+
+    async def read(cursor: str | None) -> FeedPage:
+        async with read_mostly(committed.sessions) as unit:
+            page = await read_feed(
+                unit,
+                org.id,
+                me.id,
+                cursor=cursor,
+                limit=50,
+                renderers={"thing": render, "probed": AnswersMoved(render_answering)},
+                now=now,
+            )
+        assert page is not None
+        return page
+
+    first = await read(None)
+    assert order == ["thing", "probed"]
+    assert [c.id for c in first.changes] == [probed, ids[0], ids[2]]
     second = await read(first.next_cursor)
     assert [c.id for c in second.changes] == [ids[1]]
     assert (await read(second.next_cursor)).changes == []
