@@ -40,6 +40,14 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
             return value.replace(tzinfo=None)
         return value
 
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        # asyncpg answers every timestamptz as an aware datetime in UTC (its tzinfo
+        # `datetime.UTC` itself), and every column of this type is a timestamptz: nothing to
+        # do for each value (a sync page's rows have about 150 of them).
+        if dialect.driver == "asyncpg":
+            return None
+        return super().result_processor(dialect, coltype)
+
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
