@@ -143,10 +143,15 @@ async def render_checkins_for_sync(
             (c.instrument, c.band): text_or_default(c.instrument, c.band, c.support_text)
             for c in mine
         }
+        signs = signposts(contact)
         views = await owner_fields(
-            session, actor, mine, now, shares=shares, signs=signposts(contact), texts=texts
+            session, actor, mine, now, shares=shares, signs=signs, texts=texts
         )
+        # The signposting as the fields its `Signpost`s write, one list for the page: a
+        # model in a dict is serialised through its own serialiser, twice a check-in.
+        shown_signs = [{"name": name, "contact": reach} for name, reach in signs]
         for checkin, fields in zip(mine, views, strict=True):
+            fields["signposting"] = shown_signs
             rendered[checkin.id] = Shown(CHANGE_TYPE, text_ids(fields, "id", "incident_id"))
     for checkin in found:
         share = shares.get(checkin.id)
