@@ -52,13 +52,20 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
 from models.base import TenantTable, new_id, utc_column
-from models.db import ReadMostly, insert_for, is_postgresql, per_database
+from models.db import (
+    ReadMostly,
+    insert_for,
+    is_postgresql,
+    per_database,
+    read_mostly,
+    read_once,
+)
 from models.directory.caller import ACTOR_COLUMNS, CALLER_IS_ACTIVE, actor_of
 from models.errors import Invalid
 from models.pagination import decode_cursor, encode_cursor
@@ -525,23 +532,24 @@ async def _moved_since(
     return set(rows.scalars().all())
 
 
-async def _caller(
-    connection: AsyncConnection,
-    organisation_id: uuid.UUID,
-    staff_id: uuid.UUID,
-    *,
-    after: int,
-    rows: int,
-) -> tuple[Actor, list[Any], bool] | None:
-    """`_CALLER_AND_PAGE`: the caller (None if not active), the page's rows, and whether
-    the reconcilers have anything to look at."""
-    params = {
-        "organisation_id": organisation_id,
-        "staff_id": staff_id,
-        "after": after,
-        "rows": rows,
-    }
-    found = list((await connection.execute(_CALLER_AND_PAGE, params)).all())
+def _page_params(
+    organisation_id: uuid.UUID, staff_id: uuid.UUID, after: int, rows: int
+) -> dict[str, Any]:
+    return {"organisation_id": organisation_id, "staff_id": staff_id, "after": after, "rows": rows}
+
+
+def _read_caller_and_page(
+    connection: sa.Connection, params: dict[str, Any]
+) -> Sequence[sa.Row[Any]]:
+    """`_CALLER_AND_PAGE`'s rows, read on SQLAlchemy's sync side (`read_once`)."""
+    return connection.execute(_CALLER_AND_PAGE, params).all()
+
+
+def _caller_of(
+    found: Sequence[sa.Row[Any]],
+) -> tuple[Actor, Sequence[sa.Row[Any]], bool] | None:
+    """`_CALLER_AND_PAGE`'s rows as the caller (None if not active), the page's rows, and
+    whether the reconcilers have anything to look at."""
     if not found or found[0].seq != _CALLER_MARK:
         return None
     me = found[0]
@@ -554,6 +562,19 @@ async def _caller(
     )
     reconcile = len(found) > 1 and found[1].seq == _RECONCILE_MARK
     return actor, found[2 if reconcile else 1 :], reconcile
+
+
+async def _caller(
+    connection: AsyncConnection,
+    organisation_id: uuid.UUID,
+    staff_id: uuid.UUID,
+    *,
+    after: int,
+    rows: int,
+) -> tuple[Actor, Sequence[sa.Row[Any]], bool] | None:
+    """`_CALLER_AND_PAGE` on `connection`: `_caller_of` its rows."""
+    params = _page_params(organisation_id, staff_id, after, rows)
+    return _caller_of((await connection.execute(_CALLER_AND_PAGE, params)).all())
 
 
 async def read_feed(
@@ -575,7 +596,8 @@ async def read_feed(
     reconciler could act on. Only then do the reconcilers run, and only if one of them
     recorded a tombstone is the page read again (now with it): a practitioner's feed,
     nearly all their own, is read with one statement, and a supervisor's with as many as
-    before."""
+    before. (`sync_feed` is the same feed, its first statement read before a unit is
+    opened.)"""
     connection = unit.connection
     try:
         after = _cursor_seq(cursor)
@@ -588,19 +610,99 @@ async def read_feed(
     if found is None:
         return None
     actor, rows, reconcile = found
+    return await _rest_of_feed(
+        unit,
+        actor,
+        rows,
+        reconcile,
+        after=after,
+        limit=limit,
+        renderers=renderers,
+        reconcilers=reconcilers,
+        now=now,
+    )
+
+
+async def sync_feed(
+    factory: async_sessionmaker[AsyncSession],
+    organisation_id: uuid.UUID,
+    staff_id: uuid.UUID,
+    *,
+    cursor: str | None,
+    limit: int,
+    renderers: Mapping[str, Renderer | AnswersMoved],
+    reconcilers: Sequence[Reconciler] = (),
+    now: datetime,
+) -> FeedPage | None:
+    """`read_feed`, with its first statement (the caller, the page, whether to reconcile)
+    read in one hop into SQLAlchemy's sync side, outside any unit of work (`read_once`):
+    an up-to-date phone with nothing for the reconcilers (the phone's most frequent
+    request) is answered from that statement alone, and no `read_mostly` unit is opened
+    (its checkout, autocommit, execute, commit and close were five hops). Otherwise the
+    rest of the page (reconcilers, renders, "moved since read") runs in a `read_mostly`
+    unit, from the rows already read: the same statements as `read_feed`.
+
+    On PostgreSQL the unit reads outside a transaction block too, so the page read on
+    another connection just before is the read it would have made; elsewhere (SQLite, the
+    tests' transaction) the page is read just before the unit's transaction begins, and,
+    as on PostgreSQL, a change committed between the two moves its row past the page's
+    last seq, which the "moved since read" check finds."""
+    try:
+        after = _cursor_seq(cursor)
+    except Invalid:
+        # Who is asking comes first, as it would from an authentication dependency.
+        params = _page_params(organisation_id, staff_id, 0, 0)
+        if _caller_of(await read_once(factory, _reader(params))) is None:
+            return None
+        raise
+    params = _page_params(organisation_id, staff_id, after, limit + 1)
+    found = _caller_of(await read_once(factory, _reader(params)))
+    if found is None:
+        return None
+    actor, rows, reconcile = found
+    if not rows and not reconcile:
+        return FeedPage(changes=[], next_cursor=encode_cursor({"seq": after}), has_more=False)
+    async with read_mostly(factory) as unit:
+        return await _rest_of_feed(
+            unit,
+            actor,
+            rows,
+            reconcile,
+            after=after,
+            limit=limit,
+            renderers=renderers,
+            reconcilers=reconcilers,
+            now=now,
+        )
+
+
+def _reader(params: dict[str, Any]) -> Callable[[sa.Connection], Sequence[sa.Row[Any]]]:
+    return functools.partial(_read_caller_and_page, params=params)
+
+
+async def _rest_of_feed(
+    unit: ReadMostly,
+    actor: Actor,
+    rows: Sequence[Any],
+    reconcile: bool,
+    *,
+    after: int,
+    limit: int,
+    renderers: Mapping[str, Renderer | AnswersMoved],
+    reconcilers: Sequence[Reconciler],
+    now: datetime,
+) -> FeedPage:
+    """The page after its first statement (`_CALLER_AND_PAGE`, its rows `rows`): the
+    reconcilers if `reconcile`, the renders, "moved since read"."""
+    connection = unit.connection
     if reconcile:
         session = await unit.session()
         recorded = False
         for reconciler in reconcilers:
             recorded = await reconciler(session, actor, now) or recorded
         if recorded:
-            params = {
-                "organisation_id": organisation_id,
-                "staff_id": staff_id,
-                "after": after,
-                "rows": limit + 1,
-            }
-            rows = list((await connection.execute(_PAGE, params)).all())
+            params = _page_params(actor.organisation_id, actor.id, after, limit + 1)
+            rows = (await connection.execute(_PAGE, params)).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
     wanted: dict[str, list[uuid.UUID]] = {}

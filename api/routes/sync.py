@@ -23,10 +23,9 @@ from models.changes import (
     Reconciler,
     Renderer,
     Shown,
-    read_feed,
+    sync_feed,
 )
 from models.crypto import KeyRing
-from models.db import read_mostly
 from models.group_supervision import GROUP_RESOURCE
 from models.incidents import RESOURCE as INCIDENT
 from models.notifications.outbox import RESOURCE_TYPE as NOTIFICATION
@@ -326,22 +325,23 @@ async def sync_route(
     `next_cursor` for the next sync."""
     # The phone's most frequent request, nearly always a read only. The token is checked by
     # a dependency, as on every route; whether its person is still active is read with the
-    # page (`read_feed`), and the session is opened here rather than as a dependency
-    # (FastAPI's generator dependency and exit stack, per request). It reads without a
-    # transaction until something writes (`read_mostly`): a reconciler's
-    # tombstone, a supervisor's read recorded in the access log. docs/PERFORMANCE.md.
+    # page (`sync_feed`), in one hop outside any unit of work: an up-to-date phone's request
+    # is that one read. A page with something on it (or a reader to reconcile) goes on in a
+    # unit opened there, not as a dependency (FastAPI's generator dependency and exit
+    # stack, per request), which reads without a transaction until something writes
+    # (`read_mostly`): a reconciler's tombstone, a supervisor's read recorded in the access
+    # log. docs/PERFORMANCE.md.
     state = request.app.state
-    async with read_mostly(state.session_factory) as unit:
-        page = await read_feed(
-            unit,
-            claims.organisation_id,
-            claims.staff_id,
-            cursor=cursor,
-            limit=limit,
-            renderers=renderers(state.key_ring),
-            reconcilers=RECONCILERS,
-            now=state.clock(),
-        )
+    page = await sync_feed(
+        state.session_factory,
+        claims.organisation_id,
+        claims.staff_id,
+        cursor=cursor,
+        limit=limit,
+        renderers=renderers(state.key_ring),
+        reconcilers=RECONCILERS,
+        now=state.clock(),
+    )
     if page is None:
         raise invalid_token()
     # The `SyncPage` document, serialised once (pydantic-core, as FastAPI would write the
