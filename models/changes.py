@@ -652,11 +652,11 @@ async def sync_feed(
     except Invalid:
         # Who is asking comes first, as it would from an authentication dependency.
         params = _page_params(organisation_id, staff_id, 0, 0)
-        if _caller_of(await read_once(factory, _reader(params))) is None:
+        if await read_once(factory, _caller_and_page(params)) is None:
             return None
         raise
     params = _page_params(organisation_id, staff_id, after, limit + 1)
-    found = _caller_of(await read_once(factory, _reader(params)))
+    found = await read_once(factory, _caller_and_page(params))
     if found is None:
         return None
     actor, rows, reconcile = found
@@ -676,8 +676,11 @@ async def sync_feed(
         )
 
 
-def _reader(params: dict[str, Any]) -> Callable[[sa.Connection], Sequence[sa.Row[Any]]]:
-    return functools.partial(_read_caller_and_page, params=params)
+_Found = tuple[Actor, Sequence[Any], bool] | None
+
+
+def _caller_and_page(params: dict[str, Any]) -> Callable[[sa.Connection], _Found]:
+    return lambda connection: _caller_of(_read_caller_and_page(connection, params))
 
 
 async def _rest_of_feed(

@@ -207,7 +207,10 @@ async def read_mostly(factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
     connection (the tests' transaction) it is `session_scope`'s session and its connection.
 
     A session made on the connection (`ReadMostly.session`) joins its transaction: it
-    flushes at the end, and the connection commits (or rolls back) what it wrote."""
+    flushes at the end, and the connection commits (or rolls back) what it wrote.
+
+    The checkout with autocommit set, and the commit (or rollback) with the close, are a
+    hop into SQLAlchemy's sync side each (they were two each)."""
     bind = factory.kw.get("bind")
     marked = None
     if isinstance(bind, AsyncEngine):
@@ -216,23 +219,46 @@ async def read_mostly(factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
         async with session_scope(factory) as session:
             yield ReadMostly(await session.connection(), factory, session)
         return
-    async with marked.connect() as connection:
+    connection = AsyncConnection(marked, await greenlet_spawn(_connect_reading, marked))
+    unit = ReadMostly(connection, factory)
+    done = False
+    try:
+        yield unit
+        if unit._session is not None:
+            await unit._session.commit()
+        done = True
+    except BaseException:
+        if unit._session is not None:
+            await unit._session.rollback()
+        raise
+    finally:
+        if unit._session is not None:
+            await unit._session.close()
+        await greenlet_spawn(_end_reading, connection.sync_connection, done)
+
+
+def _connect_reading(marked: AsyncEngine) -> sa.Connection:
+    """A read-mostly connection (`read_mostly`): at READ COMMITTED, in autocommit."""
+    connection = marked.sync_engine.connect()
+    try:
         if connection.default_isolation_level == "READ COMMITTED":
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-        unit = ReadMostly(connection, factory)
-        try:
-            yield unit
-            if unit._session is not None:
-                await unit._session.commit()
-            await connection.commit()
-        except BaseException:
-            if unit._session is not None:
-                await unit._session.rollback()
-            await connection.rollback()
-            raise
-        finally:
-            if unit._session is not None:
-                await unit._session.close()
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def _end_reading(connection: sa.Connection | None, commit: bool) -> None:
+    if connection is None:
+        return
+    try:
+        if commit:
+            connection.commit()
+        else:
+            connection.rollback()
+    finally:
+        connection.close()
 
 
 async def read_once(
