@@ -564,21 +564,8 @@ def _caller_of(
     return actor, found[2 if reconcile else 1 :], reconcile
 
 
-async def _caller(
-    connection: AsyncConnection,
-    organisation_id: uuid.UUID,
-    staff_id: uuid.UUID,
-    *,
-    after: int,
-    rows: int,
-) -> tuple[Actor, Sequence[sa.Row[Any]], bool] | None:
-    """`_CALLER_AND_PAGE` on `connection`: `_caller_of` its rows."""
-    params = _page_params(organisation_id, staff_id, after, rows)
-    return _caller_of((await connection.execute(_CALLER_AND_PAGE, params)).all())
-
-
-async def read_feed(
-    unit: ReadMostly,
+async def sync_feed(
+    factory: async_sessionmaker[AsyncSession],
     organisation_id: uuid.UUID,
     staff_id: uuid.UUID,
     *,
@@ -593,54 +580,14 @@ async def read_feed(
     of that organisation: nothing of the feed is answered, nothing is written.
 
     One statement checks the caller and reads the page and whether the reader has a row a
-    reconciler could act on. Only then do the reconcilers run, and only if one of them
-    recorded a tombstone is the page read again (now with it): a practitioner's feed,
-    nearly all their own, is read with one statement, and a supervisor's with as many as
-    before. (`sync_feed` is the same feed, its first statement read before a unit is
-    opened.)"""
-    connection = unit.connection
-    try:
-        after = _cursor_seq(cursor)
-    except Invalid:
-        # Who is asking comes first, as it would from an authentication dependency.
-        if await _caller(connection, organisation_id, staff_id, after=0, rows=0) is None:
-            return None
-        raise
-    found = await _caller(connection, organisation_id, staff_id, after=after, rows=limit + 1)
-    if found is None:
-        return None
-    actor, rows, reconcile = found
-    return await _rest_of_feed(
-        unit,
-        actor,
-        rows,
-        reconcile,
-        after=after,
-        limit=limit,
-        renderers=renderers,
-        reconcilers=reconcilers,
-        now=now,
-    )
-
-
-async def sync_feed(
-    factory: async_sessionmaker[AsyncSession],
-    organisation_id: uuid.UUID,
-    staff_id: uuid.UUID,
-    *,
-    cursor: str | None,
-    limit: int,
-    renderers: Mapping[str, Renderer | AnswersMoved],
-    reconcilers: Sequence[Reconciler] = (),
-    now: datetime,
-) -> FeedPage | None:
-    """`read_feed`, with its first statement (the caller, the page, whether to reconcile)
-    read in one hop into SQLAlchemy's sync side, outside any unit of work (`read_once`):
-    an up-to-date phone with nothing for the reconcilers (the phone's most frequent
-    request) is answered from that statement alone, and no `read_mostly` unit is opened
-    (its checkout, autocommit, execute, commit and close were five hops). Otherwise the
-    rest of the page (reconcilers, renders, "moved since read") runs in a `read_mostly`
-    unit, from the rows already read: the same statements as `read_feed`.
+    reconciler could act on, read in one hop into SQLAlchemy's sync side outside any unit
+    of work (`read_once`): an up-to-date phone with nothing for the reconcilers (the
+    phone's most frequent request) is answered from it alone, and no unit is opened (its
+    checkout, autocommit, execute, commit and close were five hops). Otherwise the rest
+    runs in a `read_mostly` unit from the rows already read: the reconcilers, and only if
+    one of them recorded a tombstone is the page read again (now with it); the renders;
+    "moved since read". A practitioner's feed, nearly all their own, is read with one
+    statement, and a supervisor's with as many as before.
 
     On PostgreSQL the unit reads outside a transaction block too, so the page read on
     another connection just before is the read it would have made; elsewhere (SQLite, the

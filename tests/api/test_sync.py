@@ -25,10 +25,10 @@ from models.changes import (
     FeedPage,
     MovedSince,
     Shown,
-    read_feed,
     record_change,
+    sync_feed,
 )
-from models.db import read_mostly, session_scope
+from models.db import session_scope
 from models.directory.organisation import Organisation
 from models.directory.staff import Staff
 from tests.api.test_reflections import Team, make_team
@@ -360,10 +360,15 @@ async def test_an_entity_changed_between_the_page_and_its_render_comes_once(
         return {i: Shown("thing", {"id": i}) for i in wanted}
 
     async def read(cursor: str | None) -> FeedPage:
-        async with read_mostly(committed.sessions) as unit:
-            page = await read_feed(
-                unit, org.id, me.id, cursor=cursor, limit=50, renderers={"thing": render}, now=now
-            )
+        page = await sync_feed(
+            committed.sessions,
+            org.id,
+            me.id,
+            cursor=cursor,
+            limit=50,
+            renderers={"thing": render},
+            now=now,
+        )
         assert page is not None
         return page
 
@@ -428,16 +433,15 @@ async def test_the_last_render_answers_moved_since_read(
         return {i: Shown("probed", {"id": i}) for i in wanted}
 
     async def read(cursor: str | None) -> FeedPage:
-        async with read_mostly(committed.sessions) as unit:
-            page = await read_feed(
-                unit,
-                org.id,
-                me.id,
-                cursor=cursor,
-                limit=50,
-                renderers={"thing": render, "probed": AnswersMoved(render_answering)},
-                now=now,
-            )
+        page = await sync_feed(
+            committed.sessions,
+            org.id,
+            me.id,
+            cursor=cursor,
+            limit=50,
+            renderers={"thing": render, "probed": AnswersMoved(render_answering)},
+            now=now,
+        )
         assert page is not None
         return page
 
