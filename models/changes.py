@@ -608,6 +608,7 @@ async def sync_feed(
         return None
     actor, rows, reconcile = found
     if not rows and not reconcile:
+        # Up to date: the page `_rest_of_feed` would answer for no rows, without a unit.
         return FeedPage(changes=[], next_cursor=encode_cursor({"seq": after}), has_more=False)
     async with read_mostly(factory) as unit:
         return await _rest_of_feed(

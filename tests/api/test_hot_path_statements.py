@@ -463,6 +463,24 @@ def sent_to_the_server(engine: AsyncEngine) -> Iterator[tuple[list[str], list[st
             event.remove(target, name, hook)
 
 
+async def _supervised(committed: Committed) -> tuple[Organisation, Staff, Staff]:
+    """An organisation with a supervisor and a practitioner they supervise, committed."""
+    now = committed.clock()
+    async with session_scope(committed.sessions) as db:
+        org = await make_org(db, now=now)
+        committed.track(org)
+        supervisor = await make_staff(db, org, Role.supervisor, now=now)
+        me = await make_staff(db, org, supervisor=supervisor, now=now)
+    return org, supervisor, me
+
+
+async def loggers_called() -> None:
+    """asyncpg hands each query to its query loggers with `loop.call_soon` as the query
+    ends; one yield to the loop runs every callback scheduled before it (FIFO), so the
+    statements of a request that has answered are all logged after this."""
+    await asyncio.sleep(0)
+
+
 async def test_a_plain_checkin_and_a_note_commit_without_a_transaction_block(
     committed: Committed, backend: str
 ) -> None:
@@ -470,12 +488,7 @@ async def test_a_plain_checkin_and_a_note_commit_without_a_transaction_block(
     PostgreSQL (the insert with its owner's change), sent outside a transaction block: no
     BEGIN or COMMIT round trip. A shared check-in, or one telling the supervisor, writes
     several, in one transaction. Each is on its owner's feed, numbered."""
-    now = committed.clock()
-    async with session_scope(committed.sessions) as db:
-        org = await make_org(db, now=now)
-        committed.track(org)
-        supervisor = await make_staff(db, org, Role.supervisor, now=now)
-        me = await make_staff(db, org, supervisor=supervisor, now=now)
+    org, supervisor, me = await _supervised(committed)
     app = committed.app()
     headers = bearer(app, me)
     postgresql = backend == "postgresql"
@@ -485,7 +498,7 @@ async def test_a_plain_checkin_and_a_note_commit_without_a_transaction_block(
         plain, note = _checkin(), note_body()
         with sent_to_the_server(committed.engine) as (statements, control):
             assert (await client.post(CHECKINS, json=plain, headers=headers)).status_code == 201
-            await asyncio.sleep(0)  # asyncpg calls its query loggers soon, not at once
+            await loggers_called()
         if postgresql:
             assert statements == [
                 "SELECT check-in context",
@@ -494,14 +507,14 @@ async def test_a_plain_checkin_and_a_note_commit_without_a_transaction_block(
             assert control == []
         with sent_to_the_server(committed.engine) as (statements, control):
             assert (await client.post(NOTES, json=note, headers=headers)).status_code == 201
-            await asyncio.sleep(0)
+            await loggers_called()
         if postgresql:
             assert statements == [*AUTH, "INSERT reflections and its change"]
             assert control == []
         with sent_to_the_server(committed.engine) as (statements, control):
             again = await client.post(CHECKINS, json=plain, headers=headers)
             assert again.status_code == 200
-            await asyncio.sleep(0)
+            await loggers_called()
         if postgresql:
             assert control == []  # a repeat writes nothing
         shared = _checkin(share_with_supervisor=True)
@@ -510,7 +523,7 @@ async def test_a_plain_checkin_and_a_note_commit_without_a_transaction_block(
             with sent_to_the_server(committed.engine) as (statements, control):
                 response = await client.post(CHECKINS, json=body, headers=headers)
                 assert response.status_code == 201, response.text
-                await asyncio.sleep(0)
+                await loggers_called()
             if postgresql:
                 assert statements[0] == "SELECT check-in context"
                 assert control == ["BEGIN", "COMMIT"]  # its writes commit together
@@ -542,12 +555,7 @@ async def test_a_shared_checkin_that_fails_after_its_insert_leaves_nothing(
 ) -> None:
     """The writes of a shared check-in are one transaction, also where a plain one's single
     write is not in a transaction block: a failure after the insert undoes it."""
-    now = committed.clock()
-    async with session_scope(committed.sessions) as db:
-        org = await make_org(db, now=now)
-        committed.track(org)
-        supervisor = await make_staff(db, org, Role.supervisor, now=now)
-        me = await make_staff(db, org, supervisor=supervisor, now=now)
+    org, supervisor, me = await _supervised(committed)
     app = committed.app()
 
     async def fail(*_args: Any, **_kwargs: Any) -> None:

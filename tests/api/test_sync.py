@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -24,11 +25,12 @@ from models.changes import (
     ChangeOp,
     FeedPage,
     MovedSince,
+    Renderer,
     Shown,
     record_change,
     sync_feed,
 )
-from models.db import session_scope
+from models.db import read_mostly, session_scope
 from models.directory.organisation import Organisation
 from models.directory.staff import Staff
 from tests.api.test_reflections import Team, make_team
@@ -323,41 +325,45 @@ async def test_outside_the_tests_transaction_reads_and_writes_are_as_before(
         assert ops((await drain(client, app, team.author))[0]) == [(note, "upsert")]
 
 
-async def test_an_entity_changed_between_the_page_and_its_render_comes_once(
-    committed: Committed, backend: str
-) -> None:
-    """A change committing after the page is read and before its entities are rendered:
-    the entity is not sent on this page (what was rendered may already be the newer state)
-    but with its new change, on the next page."""
-    if backend != "postgresql":
-        pytest.skip("SQLite serialises the writer behind the reader's transaction")
+async def _things_on_a_feed(
+    committed: Committed, *entity_types: str
+) -> tuple[Organisation, Staff, list[uuid.UUID]]:
+    """A person with one committed change each for entities of `entity_types`, in order."""
     now = committed.clock()
     async with session_scope(committed.sessions) as db:
         org = await make_org(db, now=now)
         committed.track(org)
         me = await make_staff(db, org, now=now)
-    ids = [uuid.uuid4() for _ in range(3)]
-    for entity_id in ids:
-        async with session_scope(committed.sessions) as db:
-            await record_change(
-                db, org.id, "thing", entity_id, ChangeOp.upsert, [me.id], now, owners=[me.id]
-            )
+    ids = [uuid.uuid4() for _ in entity_types]
+    for entity_type, entity_id in zip(entity_types, ids, strict=True):
+        await _bump(committed, org, me, entity_type, entity_id)
+    return org, me, ids
 
-    async def bump(entity_id: uuid.UUID) -> None:
-        async with session_scope(committed.sessions) as other:
-            await record_change(
-                other, org.id, "thing", entity_id, ChangeOp.upsert, [me.id], now, owners=[me.id]
-            )
 
-    bumped: list[uuid.UUID] = []
+async def _bump(
+    committed: Committed, org: Organisation, me: Staff, entity_type: str, entity_id: uuid.UUID
+) -> None:
+    """Another writer's committed change to `entity_id` (it moves to a new sequence)."""
+    async with session_scope(committed.sessions) as other:
+        await record_change(
+            other,
+            org.id,
+            entity_type,
+            entity_id,
+            ChangeOp.upsert,
+            [me.id],
+            committed.clock(),
+            owners=[me.id],
+        )
 
-    async def render(
-        _session: AsyncSession, _actor: Actor, wanted: Sequence[uuid.UUID], _now: datetime
-    ) -> Mapping[uuid.UUID, BaseModel | Shown]:
-        if not bumped:  # a writer commits while this page is being rendered
-            bumped.append(ids[1])
-            await bump(ids[1])
-        return {i: Shown("thing", {"id": i}) for i in wanted}
+
+def _feed_reader(
+    committed: Committed,
+    org: Organisation,
+    me: Staff,
+    renderers: Mapping[str, Renderer | AnswersMoved],
+) -> Callable[[str | None], Awaitable[FeedPage]]:
+    """`read(cursor)`: the page the phone gets (`sync_feed`), with real commits."""
 
     async def read(cursor: str | None) -> FeedPage:
         page = await sync_feed(
@@ -366,11 +372,74 @@ async def test_an_entity_changed_between_the_page_and_its_render_comes_once(
             me.id,
             cursor=cursor,
             limit=50,
-            renderers={"thing": render},
-            now=now,
+            renderers=renderers,
+            now=committed.clock(),
         )
         assert page is not None
         return page
+
+    return read
+
+
+def _show_things(
+    during: Callable[[], Awaitable[None]] | None = None, order: list[str] | None = None
+) -> Renderer:
+    """A renderer showing each id as a "thing"; `during()` runs in its first render, and
+    each render is noted in `order`."""
+    pending = [during] if during is not None else []
+
+    async def render(
+        _session: AsyncSession, _actor: Actor, wanted: Sequence[uuid.UUID], _now: datetime
+    ) -> Mapping[uuid.UUID, BaseModel | Shown]:
+        if order is not None:
+            order.append("thing")
+        while pending:
+            await pending.pop()()
+        return {i: Shown("thing", {"id": i}) for i in wanted}
+
+    return render
+
+
+async def test_an_entity_changed_between_the_page_and_its_render_comes_once(
+    committed: Committed, backend: str
+) -> None:
+    """A change committing after the page is read and before its entities are rendered:
+    the entity is not sent on this page (what was rendered may already be the newer state)
+    but with its new change, on the next page. PostgreSQL only: on SQLite the render's
+    transaction holds the writer back, so this cannot happen there (the next test covers
+    the moment that can)."""
+    if backend != "postgresql":
+        pytest.skip("SQLite serialises the writer behind the reader's transaction")
+    org, me, ids = await _things_on_a_feed(committed, "thing", "thing", "thing")
+    render = _show_things(during=lambda: _bump(committed, org, me, "thing", ids[1]))
+    read = _feed_reader(committed, org, me, {"thing": render})
+
+    first = await read(None)
+    assert [c.id for c in first.changes] == [ids[0], ids[2]]
+    second = await read(first.next_cursor)
+    assert [c.id for c in second.changes] == [ids[1]]
+    assert (await read(second.next_cursor)).changes == []
+
+
+async def test_an_entity_changed_between_the_page_and_the_unit_of_work_comes_once(
+    committed: Committed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page is read before the unit of work that renders it opens (`sync_feed`): a
+    change committing in between is not sent on this page but on the next, on both
+    databases (on SQLite this is the one moment another writer can commit)."""
+    org, me, ids = await _things_on_a_feed(committed, "thing", "thing", "thing")
+    opened = read_mostly
+    bumps = [ids[1]]
+
+    @asynccontextmanager
+    async def bumped_first(factory: Any) -> AsyncIterator[Any]:
+        while bumps:
+            await _bump(committed, org, me, "thing", bumps.pop())
+        async with opened(factory) as unit:
+            yield unit
+
+    monkeypatch.setattr("models.changes.read_mostly", bumped_first)
+    read = _feed_reader(committed, org, me, {"thing": _show_things()})
 
     first = await read(None)
     assert [c.id for c in first.changes] == [ids[0], ids[2]]
@@ -388,33 +457,12 @@ async def test_the_last_render_answers_moved_since_read(
     earlier render is still seen (PostgreSQL). One whose statement finds nothing leaves the
     question to the feed's own statement, with the same outcome."""
     if backend != "postgresql":
-        pytest.skip("SQLite serialises the writer behind the reader's transaction")
-    now = committed.clock()
-    async with session_scope(committed.sessions) as db:
-        org = await make_org(db, now=now)
-        committed.track(org)
-        me = await make_staff(db, org, now=now)
-    probed = uuid.uuid4()
-    ids = [uuid.uuid4() for _ in range(3)]
-    for entity_type, entity_id in [("probed", probed), *(("thing", i) for i in ids)]:
-        async with session_scope(committed.sessions) as db:
-            await record_change(
-                db, org.id, entity_type, entity_id, ChangeOp.upsert, [me.id], now, owners=[me.id]
-            )
-    bumped: list[uuid.UUID] = []
+        pytest.skip("the answer rides on a render's statement on PostgreSQL only")
+    org, me, [probed, *ids] = await _things_on_a_feed(
+        committed, "probed", "thing", "thing", "thing"
+    )
     order: list[str] = []
-
-    async def render(
-        _session: AsyncSession, _actor: Actor, wanted: Sequence[uuid.UUID], _now: datetime
-    ) -> Mapping[uuid.UUID, BaseModel | Shown]:
-        order.append("thing")
-        if not bumped:  # a writer commits while this page is being rendered
-            bumped.append(ids[1])
-            async with session_scope(committed.sessions) as other:
-                await record_change(
-                    other, org.id, "thing", ids[1], ChangeOp.upsert, [me.id], now, owners=[me.id]
-                )
-        return {i: Shown("thing", {"id": i}) for i in wanted}
+    render = _show_things(during=lambda: _bump(committed, org, me, "thing", ids[1]), order=order)
 
     async def render_answering(
         session: AsyncSession,
@@ -432,18 +480,9 @@ async def test_the_last_render_answers_moved_since_read(
             assert moved.found is not None
         return {i: Shown("probed", {"id": i}) for i in wanted}
 
-    async def read(cursor: str | None) -> FeedPage:
-        page = await sync_feed(
-            committed.sessions,
-            org.id,
-            me.id,
-            cursor=cursor,
-            limit=50,
-            renderers={"thing": render, "probed": AnswersMoved(render_answering)},
-            now=now,
-        )
-        assert page is not None
-        return page
+    read = _feed_reader(
+        committed, org, me, {"thing": render, "probed": AnswersMoved(render_answering)}
+    )
 
     first = await read(None)
     assert order == ["thing", "probed"]
