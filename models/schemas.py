@@ -20,6 +20,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 T = TypeVar("T")
 
@@ -81,7 +82,31 @@ def _iso_date(value: Any) -> date:
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 Email = Annotated[str, StringConstraints(max_length=320), AfterValidator(_email)]
 TimeZone = Annotated[str, StringConstraints(max_length=64), AfterValidator(_timezone)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def sent_at_most(limit: int) -> BeforeValidator:
+    """With `StringConstraints(strip_whitespace=True, max_length=limit)`: the document's
+    `maxLength` holds for what was sent. Pydantic strips before it counts, so a value
+    padded with whitespace past the limit was accepted (schemathesis' negative-data check);
+    it is refused with the same error as any value too long."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and len(value) > limit:
+            raise PydanticCustomError(
+                "string_too_long",
+                "String should have at most {max_length} characters",
+                {"max_length": limit},
+            )
+        return value
+
+    return BeforeValidator(check)
+
+
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    sent_at_most(200),
+]
 Password = Annotated[str, StringConstraints(min_length=12, max_length=256)]
 
 SCALING_DESCRIPTION = (

@@ -20,7 +20,7 @@ from models.absence import AbsenceKind
 from models.calendar import DEFAULT_NATION, Nation
 from models.directory.staff import Cohort
 from models.incidents import IncidentCategory
-from models.schemas import Request, Scaling
+from models.schemas import Request, Scaling, sent_at_most
 from models.supervision import (
     SECTION_MAX,
     SHORT_TEXT_MAX,
@@ -42,13 +42,22 @@ def _no_nul(value: str) -> str:
 NoNul = AfterValidator(_no_nul)
 Section = Annotated[str, StringConstraints(max_length=SECTION_MAX), NoNul]
 ShortText = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=SHORT_TEXT_MAX), NoNul
+    str,
+    StringConstraints(strip_whitespace=True, max_length=SHORT_TEXT_MAX),
+    sent_at_most(SHORT_TEXT_MAX),
+    NoNul,
 ]
 Required = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SHORT_TEXT_MAX), NoNul
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=SHORT_TEXT_MAX),
+    sent_at_most(SHORT_TEXT_MAX),
+    NoNul,
 ]
 CaseReference = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), NoNul
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    sent_at_most(100),
+    NoNul,
 ]
 IntervalDays = Annotated[int, Field(ge=1, le=366)]
 WorkingDays = Annotated[int, Field(ge=0, le=60)]
@@ -238,7 +247,10 @@ class SignOffRequest(Request):
 
 class AddendumCreate(Request):
     text: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=SECTION_MAX), NoNul
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=SECTION_MAX),
+        sent_at_most(SECTION_MAX),
+        NoNul,
     ]
 
 

@@ -10,10 +10,15 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StringConstraints
 
 from models.agreement import TERM_TEXT_MAX, AgreementStatus
-from models.schemas import Request
+from models.schemas import Request, sent_at_most
 from supervision.schemas import Audience, NoNul, PlausibleDate
 
-TermText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=TERM_TEXT_MAX), NoNul]
+TermText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=TERM_TEXT_MAX),
+    sent_at_most(TERM_TEXT_MAX),
+    NoNul,
+]
 
 
 class AgreementTerms(BaseModel):

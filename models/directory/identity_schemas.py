@@ -10,10 +10,14 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from models.directory.identity import SubjectClaim
 from models.directory.staff import Role
-from models.schemas import Password, Request
+from models.schemas import Password, Request, sent_at_most
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=8, max_length=500)]
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), sent_at_most(200)
+]
+Url = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=8, max_length=500), sent_at_most(500)
+]
 Key = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 ClaimName = Annotated[
     str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_:.\-/]+$")

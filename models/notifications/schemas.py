@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from models.notifications.deliveries import DeliveryChannel, DeliveryStatus
 from models.notifications.outbox import NotificationKind, Platform
 from models.notifications.webhooks import URL_MAX_LENGTH
-from models.schemas import LocalTime, Request, TimeZone
+from models.schemas import LocalTime, Request, TimeZone, sent_at_most
 
 
 class NotificationPublic(BaseModel):
@@ -31,7 +31,11 @@ class NotificationPublic(BaseModel):
 
 class DeviceCreate(Request):
     platform: Platform
-    token: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4096)]
+    token: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=4096),
+        sent_at_most(4096),
+    ]
 
 
 class DevicePublic(BaseModel):
@@ -101,7 +105,9 @@ class WebhookPut(Request):
     """The whole webhook (PUT replaces it); the URL rules are in `webhooks.check_url`."""
 
     url: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=URL_MAX_LENGTH)
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=URL_MAX_LENGTH),
+        sent_at_most(URL_MAX_LENGTH),
     ]
     enabled: bool
 

@@ -17,10 +17,12 @@ from pydantic import (
 from pydantic import Field as PydanticField
 
 from models.reflection import ReflectionTemplate
-from models.schemas import Request, Scaling
+from models.schemas import Request, Scaling, sent_at_most
 from supervision.reflections.templates import SCALING_PROMPT, TEMPLATES, ReflectionTag, TagGroup
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Title = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), sent_at_most(200)
+]
 PromptKey = Annotated[str, StringConstraints(max_length=40)]
 PromptText = Annotated[str, StringConstraints(max_length=10_000)]
 Tags = Annotated[list[ReflectionTag], PydanticField(max_length=len(ReflectionTag))]

@@ -112,6 +112,8 @@ async def test_only_admins_change_units(
     [
         {"name": "X", "colour": "red"},  # unknown field
         {"name": ""},
+        {"name": "   "},  # nothing left once stripped
+        {"name": "\n" + "*" * 200},  # 201 sent: the document's maxLength is 200
         {"name": "X", "parent_id": "not-a-uuid"},
         {},
     ],
@@ -130,6 +132,18 @@ async def test_bad_unit_bodies_are_422_and_change_nothing(
     assert problem["status"] == 422
     assert problem["errors"]
     assert (await db.exec(select(func.count()).select_from(Unit))).one() == before
+
+
+async def test_a_name_is_stripped_and_at_most_200_as_sent(
+    client: httpx.AsyncClient, app: FastAPI, council: Council
+) -> None:
+    made = await client.post(
+        "/api/v1/org/units",
+        json={"name": "  " + "*" * 198},
+        headers=bearer(app, council.admin),
+    )
+    assert made.status_code == 201
+    assert made.json()["name"] == "*" * 198
 
 
 async def test_a_parent_from_another_organisation_is_unknown(
