@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -67,21 +67,51 @@ def pg_url(database: str) -> str:
     return f"{base.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{database}"
 
 
-async def recreate_pg_database(name: str) -> None:
-    """Drop and create `name`; fail loudly (never skip) when PostgreSQL cannot be reached."""
+# Every PostgreSQL database this process made, dropped when the session ends
+# (`_drop_made_databases`), so a run leaves none behind.
+MADE_PG_DATABASES: set[str] = set()
+
+
+async def _admin_connection() -> asyncpg.Connection:
+    """A connection to the server's admin database; fail loudly (never skip) when
+    PostgreSQL cannot be reached."""
     try:
-        conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=10)
+        return await asyncpg.connect(PG_ADMIN_DSN, timeout=10)
     except (OSError, asyncpg.PostgresError) as exc:
         pytest.fail(
             f"PostgreSQL is not reachable at {PG_ADMIN_DSN} ({exc}). Start it, or run "
             "HARBOUR_TEST_DATABASES=sqlite outside CI.",
             pytrace=False,
         )
+
+
+async def recreate_pg_database(name: str) -> None:
+    """Drop and create `name` (dropped again at the end of the session)."""
+    conn = await _admin_connection()
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await conn.execute(f'CREATE DATABASE "{name}"')
+        MADE_PG_DATABASES.add(name)
     finally:
         await conn.close()
+
+
+async def drop_pg_database(name: str) -> None:
+    conn = await _admin_connection()
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        MADE_PG_DATABASES.discard(name)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_made_databases() -> Iterator[None]:
+    """Set up first and torn down last: after every engine is disposed, drop the databases
+    the session made (the test database and each test's scratch ones)."""
+    yield
+    for name in sorted(MADE_PG_DATABASES):
+        asyncio.run(drop_pg_database(name))
 
 
 async def migrated_engine(backend: str, tmp: Path, name: str) -> AsyncEngine:

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 from alembic import command
@@ -45,7 +44,7 @@ from models.notifications.deliveries import Delivery, DeliveryChannel, DeliveryS
 from models.notifications.outbox import PERSONAL_KINDS, Device, Notification
 from models.notifications.webhooks import Webhook, new_secret, seal_secret
 from models.ops import SchedulerHeartbeat
-from tests.conftest import PG_ADMIN_DSN, TEST_ENCRYPTION_KEYS, pg_url, recreate_pg_database
+from tests.conftest import TEST_ENCRYPTION_KEYS, drop_pg_database, pg_url, recreate_pg_database
 from tests.e2e.council import Council, Key, enrol, more_actions, seed
 from tests.e2e.processes import Process, Processes, eventually, free_port, wait_healthy
 from tests.providers.push_server import Answer, FakeProvider, Seen
@@ -78,11 +77,7 @@ async def fresh_database(backend: str, directory: Path) -> AsyncIterator[str]:
         yield url
     finally:
         if backend != "sqlite":
-            conn = await asyncpg.connect(PG_ADMIN_DSN, timeout=10)
-            try:
-                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            finally:
-                await conn.close()
+            await drop_pg_database(name)
 
 
 def base_environment(settings: Settings, url: str) -> dict[str, str]:
