@@ -321,17 +321,24 @@ _LOGGED_COLUMNS = ("id", "organisation_id", "staff_id", "entity_type", "entity_i
 
 
 @functools.cache
-def logged_insert(table: sa.Table) -> Any:
+def logged_insert(table: sa.Table, only_if: sa.ColumnElement[bool] | None = None) -> Any:
     """PostgreSQL: `INSERT .. ON CONFLICT (id) DO NOTHING` of a new entity into `table`, and
     the `NewEntity` change for its owner, in one statement; a row comes back only when the
     entity was inserted. Parameters: the entity's columns, each as `v_<key>`, and
     `change_id`, `change_owner`, `change_type`, `change_at`. The change row takes the
     entity's id and organisation from what the insert returns (numbered at commit by the
-    deferred trigger, as `record_change`'s are). Built once per table."""
+    deferred trigger, as `record_change`'s are). Built once per table (and condition).
+
+    `only_if`: a condition the same statement checks (`INSERT .. SELECT .. WHERE`, with
+    its own parameters): when false nothing is written, as on a conflict."""
+    values = {c: sa.bindparam(f"v_{c.key}", type_=c.type) for c in table.c}
+    entity = postgresql.insert(table)
+    if only_if is None:
+        entity = entity.values(values)
+    else:
+        entity = entity.from_select(list(values), sa.select(*values.values()).where(only_if))
     created = (
-        postgresql.insert(table)
-        .values({c: sa.bindparam(f"v_{c.key}", type_=c.type) for c in table.c})
-        .on_conflict_do_nothing(index_elements=["id"])
+        entity.on_conflict_do_nothing(index_elements=["id"])
         .returning(table.c.id, table.c.organisation_id)
         .cte(f"created_{table.name}")
     )

@@ -14,11 +14,16 @@ The insert comes first and the existing row is read only when it conflicts: a fi
 (nearly every create) costs one statement here, not a lookup and an insert. A repeat whose
 body no longer passes `build` (the supervisor has changed since, say) still answers the
 row it made: a domain error from `build` is raised only when no row has the id.
+
+`create_once_as` also checks, in the INSERT itself, that the caller is still an active
+member of their organisation (PostgreSQL): a new row from an active person is one
+statement, with no read of the caller before it.
 """
 
 from __future__ import annotations
 
 import functools
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -26,11 +31,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.changes import NewEntity, logged_insert, logged_params, logs_with_insert
 from models.db import dialect_name
+from models.directory.caller import CALLER_ACTIVE
 from models.errors import Conflict, DomainError
 
 T = TypeVar("T", bound=SQLModel)
@@ -67,19 +73,77 @@ async def create_once(
     else:
         stmt, params = _insert(local_table, dialect_name(session)), values
     if (await session.exec(stmt, params=params)).first() is not None:
-        # The row is in the database as written: attach it as loaded, without a re-read
-        # (what `build` set is committed as it stands; a column it never set, as None).
-        loaded = sa.inspect(row).dict
-        for key in keys:
-            if key not in loaded:
-                set_committed_value(row, key, values[key])
-        make_transient_to_detached(row)
-        session.add(row)
-        return row, True
+        return _attached(session, row, keys, values), True
     raced = await session.get(table, values["id"], populate_existing=True)
     if raced is None:  # pragma: no cover - a conflict on `id` means the row exists
         raise Conflict(conflict, kind="duplicate-id")
     return _same_or_conflict(raced, same, conflict), False
+
+
+async def create_once_as(
+    session: AsyncSession,
+    table: type[T],
+    row_id: uuid.UUID,
+    caller: tuple[uuid.UUID, uuid.UUID],
+    *,
+    build: Callable[[], Awaitable[T]],
+    same: Callable[[T], bool],
+    conflict: str,
+    logs: NewEntity,
+) -> tuple[T, bool] | None:
+    """`create_once` for `caller` (organisation id, staff id: a verified token's person),
+    None when they are not an active member of that organisation, and then nothing is
+    written. The INSERT (with its change, `logged_insert`) checks it itself, so a new row
+    from an active person is one statement; only when nothing is written does a read tell
+    "not active" from "the id is taken". PostgreSQL only (`logs_with_insert`); elsewhere
+    read the caller first and call `create_once`."""
+    who = {"organisation_id": caller[0], "staff_id": caller[1]}
+    try:
+        row = await build()
+    except DomainError:
+        existing = await _read_as(session, table, row_id, who)
+        if existing is not None:
+            return _same_or_conflict(existing, same, conflict), False
+        if not (await session.exec(_IS_ACTIVE, params=who)).one():
+            return None  # the caller's refusal comes first, as with a read before
+        raise
+    local_table, keys = _columns(table)
+    values = {key: getattr(row, key) for key in keys}
+    params = logged_params(values, logs) | who
+    stmt = logged_insert(local_table, CALLER_ACTIVE)
+    if (await session.exec(stmt, params=params)).first() is not None:
+        return _attached(session, row, keys, values), True
+    # Nothing written: the caller is not active, or the id is taken. The row, read only
+    # while the caller is active, tells which (were they active at the INSERT and the id
+    # taken, but deactivated since, they are refused: they are gone now).
+    existing = await _read_as(session, table, values["id"], who)
+    if existing is None:
+        return None
+    return _same_or_conflict(existing, same, conflict), False
+
+
+_IS_ACTIVE = select(CALLER_ACTIVE)
+
+
+async def _read_as(
+    session: AsyncSession, table: type[T], row_id: uuid.UUID, who: dict[str, uuid.UUID]
+) -> T | None:
+    """The row `row_id` (as committed now), if the caller in `who` is active."""
+    local_table, _keys = _columns(table)
+    stmt = select(table).where(local_table.c.id == row_id, CALLER_ACTIVE)
+    return (await session.exec(stmt.execution_options(populate_existing=True), params=who)).first()
+
+
+def _attached(session: AsyncSession, row: T, keys: tuple[str, ...], values: dict[str, Any]) -> T:
+    """The row is in the database as written: attach it as loaded, without a re-read (what
+    `build` set is committed as it stands; a column it never set, as None)."""
+    loaded = sa.inspect(row).dict
+    for key in keys:
+        if key not in loaded:
+            set_committed_value(row, key, values[key])
+    make_transient_to_detached(row)
+    session.add(row)
+    return row
 
 
 @functools.cache

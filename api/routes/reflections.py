@@ -21,12 +21,11 @@ from api.deps import (
     one_write,
 )
 from api.problems import problems
-from models.directory.service import load_active_actor
 from models.etag import etag_for
 from models.pagination import DEFAULT_LIMIT
 from models.schemas import Page
 from supervision.reflections.notes import (
-    create_reflection,
+    create_reflection_as,
     delete_reflection,
     get_reflection,
     list_my_reflections,
@@ -77,13 +76,15 @@ async def create_reflection_route(
     """Write a note under the phone's own id; repeating the same create answers 200."""
     # The token is checked by a dependency (401 before anything else); the session is
     # opened here, not by a generator dependency, and a new note's one write needs no
-    # transaction block (`one_write`). Whether the token's person is still active is read
-    # in it, before anything is written.
+    # transaction block (`one_write`). Whether the token's person is still active is
+    # checked with the write (by the INSERT itself on PostgreSQL): nothing is written if not.
     async with one_write(request) as session:
-        actor = await load_active_actor(session, claims.organisation_id, claims.staff_id)
-        if actor is None:
+        written = await create_reflection_as(
+            session, ring, claims.organisation_id, claims.staff_id, body, now
+        )
+        if written is None:
             raise invalid_token()
-        note, created = await create_reflection(session, ring, actor, body, now)
+        note, created = written
     if not created:
         response.status_code = 200
     response.headers["ETag"] = etag_for(note.version)

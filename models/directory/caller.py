@@ -22,6 +22,8 @@ CALLER_IS_ACTIVE = sa.and_(
     STAFF_TABLE.c.id == sa.bindparam("staff_id", type_=sa.Uuid()),
     STAFF_TABLE.c.active.is_(True),
 )
+# The same, for a statement that writes only for an active caller (`create_once_as`).
+CALLER_ACTIVE = sa.exists().where(CALLER_IS_ACTIVE)
 
 # In the order `actor_of` takes them.
 ACTOR_COLUMNS: tuple[sa.Column[Any], ...] = (

@@ -9,7 +9,7 @@ exist). Every read by the supervisor is written to the author's access log.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,10 +23,11 @@ from models.actor import Actor
 from models.changes import ChangeOp, NewEntity, logs_with_insert, record_change
 from models.crypto import KeyRing, open_json, seal_json
 from models.db import in_transaction
+from models.directory.service import load_active_actor
 from models.directory.staff import Staff
 from models.errors import Invalid, NotFound
 from models.etag import require_match
-from models.idempotent import create_once
+from models.idempotent import create_once, create_once_as
 from models.pagination import Keyset, keyset_page
 from models.reflection import CONTENT_COLUMN, REFLECTIONS_TABLE, RESOURCE_TYPE, Reflection
 from models.scope import supervisees
@@ -254,12 +255,62 @@ async def create_reflection(
 ) -> tuple[Reflection, bool]:
     """Create the note under the client's id; `(note, False)` when this exact create was
     already applied (a retry, `models.idempotent`), Conflict when the id is taken otherwise."""
+    if not logs_with_insert(session):  # the insert, then its change: two writes
+        await in_transaction(session)
+    build, same, logs = _creation(ring, actor.organisation_id, actor.id, data, now)
+    note, created = await create_once(
+        session, Reflection, data.id, build=build, same=same, conflict=_TAKEN, logs=logs
+    )
+    if created and not logs_with_insert(session):  # else the insert logged it
+        await _changed(session, note, now, new=True)
+    return note, created
+
+
+async def create_reflection_as(
+    session: AsyncSession,
+    ring: KeyRing,
+    organisation_id: uuid.UUID,
+    staff_id: uuid.UUID,
+    data: ReflectionCreate,
+    now: datetime,
+) -> tuple[Reflection, bool] | None:
+    """`create_reflection` by the person a verified token names, None (nothing written) when
+    they are not an active member of that organisation. On PostgreSQL the note's INSERT
+    checks that itself (`create_once_as`): a new note is one statement, with no read of the
+    caller first; elsewhere the caller is read first."""
+    if not logs_with_insert(session):
+        actor = await load_active_actor(session, organisation_id, staff_id)
+        return None if actor is None else await create_reflection(session, ring, actor, data, now)
+    build, same, logs = _creation(ring, organisation_id, staff_id, data, now)
+    return await create_once_as(
+        session,
+        Reflection,
+        data.id,
+        (organisation_id, staff_id),
+        build=build,
+        same=same,
+        conflict=_TAKEN,
+        logs=logs,
+    )
+
+
+_TAKEN = "A different reflection already has this id."
+
+
+def _creation(
+    ring: KeyRing,
+    organisation_id: uuid.UUID,
+    author_id: uuid.UUID,
+    data: ReflectionCreate,
+    now: datetime,
+) -> tuple[Callable[[], Awaitable[Reflection]], Callable[[Reflection], bool], NewEntity]:
+    """`create_once`'s `build`, `same` and `logs` for a new note of `author_id`."""
 
     async def build() -> Reflection:
         note = Reflection(
             id=data.id,
-            organisation_id=actor.organisation_id,
-            author_id=actor.id,
+            organisation_id=organisation_id,
+            author_id=author_id,
             template=data.template,
             created_at=now,
             updated_at=now,
@@ -269,27 +320,14 @@ async def create_reflection(
 
     def same(existing: Reflection) -> bool:
         return (
-            existing.organisation_id == actor.organisation_id
-            and existing.author_id == actor.id
+            existing.organisation_id == organisation_id
+            and existing.author_id == author_id
             and existing.deleted_at is None
             and existing.template == data.template
             and content_of(ring, existing) == data.content()
         )
 
-    if not logs_with_insert(session):  # the insert, then its change: two writes
-        await in_transaction(session)
-    note, created = await create_once(
-        session,
-        Reflection,
-        data.id,
-        build=build,
-        same=same,
-        conflict="A different reflection already has this id.",
-        logs=NewEntity(RESOURCE_TYPE, actor.id, now),
-    )
-    if created and not logs_with_insert(session):  # else the insert logged it
-        await _changed(session, note, now, new=True)
-    return note, created
+    return build, same, NewEntity(RESOURCE_TYPE, author_id, now)
 
 
 async def _own_locked(session: AsyncSession, actor: Actor, reflection_id: uuid.UUID) -> Reflection:

@@ -31,6 +31,7 @@ from models.changes import UNASSIGNED, Change
 from models.db import create_engine, create_session_factory, session_scope
 from models.directory.organisation import Organisation
 from models.directory.staff import Role, Staff
+from models.reflection import Reflection
 from models.wellbeing import CheckIn
 from tests.conftest import FrozenClock
 from tests.factories.analytics import PLAIN_RHO, publish, set_privacy
@@ -234,7 +235,7 @@ async def test_a_repeated_checkin_reads_what_it_made(
     ]
 
 
-async def test_a_note_is_three_statements_and_an_edit_four(
+async def test_a_new_note_is_one_statement_and_an_edit_four(
     client: httpx.AsyncClient,
     app: FastAPI,
     db: AsyncSession,
@@ -248,7 +249,23 @@ async def test_a_note_is_three_statements_and_an_edit_four(
     with counting(connection) as statements:
         created = await client.post(NOTES, json=body, headers=headers)
     assert created.status_code == 201
-    assert statements == [*AUTH, *_created("reflections", backend)]
+    if backend == "postgresql":
+        # The INSERT checks the caller is active itself (`create_once_as`): no read first.
+        assert statements == ["INSERT reflections and its change"]
+    else:
+        assert statements == [*AUTH, *_created("reflections", backend)]
+
+    # A repeat: the insert does nothing, and one read (of the note, only while the caller
+    # is active) tells a repeat from a refused caller.
+    with counting(connection) as statements:
+        again = await client.post(NOTES, json=body, headers=headers)
+    assert again.status_code == 200
+    assert again.json() == created.json()
+    assert again.headers["ETag"] == created.headers["ETag"]
+    if backend == "postgresql":
+        assert statements == ["INSERT reflections and its change", "SELECT reflections"]
+    else:
+        assert statements == [*AUTH, "INSERT reflections", "SELECT reflections"]
 
     del body["id"]
     edit = headers | {"If-Match": created.headers["ETag"]}
@@ -509,7 +526,7 @@ async def test_a_plain_checkin_and_a_note_commit_without_a_transaction_block(
             assert (await client.post(NOTES, json=note, headers=headers)).status_code == 201
             await loggers_called()
         if postgresql:
-            assert statements == [*AUTH, "INSERT reflections and its change"]
+            assert statements == ["INSERT reflections and its change"]  # the caller checked in it
             assert control == []
         with sent_to_the_server(committed.engine) as (statements, control):
             again = await client.post(CHECKINS, json=plain, headers=headers)
@@ -544,6 +561,48 @@ async def test_a_plain_checkin_and_a_note_commit_without_a_transaction_block(
         ).all()
     assert len(seqs) == 2
     assert UNASSIGNED not in seqs  # numbered as their statements committed
+
+
+async def test_a_note_from_a_deactivated_person_writes_nothing_outside_a_transaction(
+    committed: Committed, backend: str
+) -> None:
+    """With real sessions, a new note's one statement is also the check of its caller
+    (PostgreSQL, outside a transaction block): a deactivated person's new note, repeat, or
+    other note under a taken id is 401 and leaves no note and no change; the refusal is
+    told from a repeat by one read, and an active person's repeat still answers 200."""
+    org, _supervisor, me = await _supervised(committed)
+    app = committed.app()
+    headers = bearer(app, me)
+    made = note_body()
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as client:
+        first = await client.post(NOTES, json=made, headers=headers)
+        assert first.status_code == 201
+        again = await client.post(NOTES, json=made, headers=headers)
+        assert (again.status_code, again.json()) == (200, first.json())
+        other = made | {"title": "Another note under its id"}
+        assert (await client.post(NOTES, json=other, headers=headers)).status_code == 409
+        async with session_scope(committed.sessions) as db:
+            gone = await db.get(Staff, me.id)
+            assert gone is not None
+            gone.active = False
+        fresh = note_body()
+        for body in (fresh, made, other):
+            with sent_to_the_server(committed.engine) as (statements, control):
+                refused = await client.post(NOTES, json=body, headers=headers)
+                await loggers_called()
+            assert refused.status_code == 401, body
+            if backend == "postgresql":
+                assert statements == ["INSERT reflections and its change", "SELECT reflections"]
+                assert control == []
+    async with session_scope(committed.sessions) as db:
+        notes = await db.exec(select(col(Reflection.id)).where(col(Reflection.author_id) == me.id))
+        assert notes.all() == [uuid.UUID(made["id"])]
+        found = await db.exec(
+            select(col(Change.entity_id)).where(col(Change.organisation_id) == org.id)
+        )
+        assert found.all() == [uuid.UUID(made["id"])]
 
 
 class _Failed(Exception):

@@ -14,9 +14,11 @@ from fastapi import FastAPI
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from api.security import AccessTokens
 from models.access_log import AccessLog
+from models.changes import Change
 from models.directory.staff import Role, Staff
-from models.reflection import Reflection
+from models.reflection import RESOURCE_TYPE, Reflection
 from supervision.reflections.templates import ReflectionTag
 from tests.factories.directory import bearer, make_org, make_staff, make_unit, now_of
 from tests.factories.reflections import note_body
@@ -59,6 +61,12 @@ async def make_team(db: AsyncSession, app: FastAPI) -> Team:
 
 async def count_rows(db: AsyncSession) -> int:
     return len((await db.exec(select(Reflection.id))).all())
+
+
+async def count_changes(db: AsyncSession) -> int:
+    """Change rows about notes (each new note writes one, for its author)."""
+    stmt = select(Change.id).where(col(Change.entity_type) == RESOURCE_TYPE)
+    return len((await db.exec(stmt)).all())
 
 
 async def test_templates_list_prompts_and_tags(
@@ -432,27 +440,36 @@ async def test_the_largest_note_fits_and_reads_back_whole(
 async def test_only_an_active_member_named_by_a_valid_token_writes_a_note(
     client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
 ) -> None:
-    """The route reads the caller in the session it opens: a deactivated person's valid
-    token is refused with 401 and nothing written (a new note, or a repeat of one made
-    while active); no token or a bad one, before the body is looked at."""
+    """The caller is checked with the write (by the INSERT itself on PostgreSQL): a
+    deactivated person's valid token is refused with 401 and nothing written (a new note, a
+    repeat of one made while active, or another note under its id: 401, not 409), as is a
+    token naming the person in an organisation they are not in; no token or a bad one,
+    before the body is looked at."""
     now = now_of(app)
     org = await make_org(db, now=now)
     me = await make_staff(db, org, now=now)
     made = note_body()
     assert (await client.post(URL, json=made, headers=bearer(app, me))).status_code == 201
     assert await count_rows(db) == 1
+    assert await count_changes(db) == 1
     assert (await client.post(URL, json=note_body())).status_code == 401
     bad_token = {"Authorization": "Bearer not-a-token"}
     assert (await client.post(URL, json={}, headers=bad_token)).status_code == 401
+    tokens: AccessTokens = app.state.tokens
+    elsewhere = (await make_org(db, now=now)).id
+    wrong_org = {"Authorization": f"Bearer {tokens.issue(me.id, elsewhere, now)}"}
+    for body in (note_body(), made):
+        assert (await client.post(URL, json=body, headers=wrong_org)).status_code == 401
 
     me.active = False
     await db.flush()
     headers = bearer(app, me)
-    for body in (note_body(), made):
+    for body in (note_body(), made, made | {"title": "Another note under its id"}):
         refused = await client.post(URL, json=body, headers=headers)
         assert refused.status_code == 401, body
         assert refused.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
     assert await count_rows(db) == 1
+    assert await count_changes(db) == 1
     # A body that does not parse is answered 422 before the caller is read (as a check-in's
     # and `GET /sync`'s are): nothing is written either way.
     assert (await client.post(URL, json={}, headers=headers)).status_code == 422
