@@ -22,7 +22,7 @@ from models.changes import ChangeOp, NewEntity, logs_with_insert, record_change
 from models.db import dialect_name, in_transaction, per_database
 from models.directory.caller import ACTOR_COLUMNS, CALLER_IS_ACTIVE, STAFF_TABLE, actor_of
 from models.errors import DomainError, Invalid, NotFound
-from models.idempotent import create_once
+from models.idempotent import create_once, new_row
 from models.incidents import Incident
 from models.pagination import Keyset, keyset_page
 from models.scope import path_up, supervisees, top_down
@@ -294,25 +294,28 @@ async def record(
                         }
                     ],
                 )
-        return CheckIn(
-            id=data.id,
-            organisation_id=actor.organisation_id,
-            staff_id=actor.id,
-            instrument=instrument.key,
-            instrument_version=instrument.version,
-            content_hash=instrument.content_hash,
-            answers=dict(data.answers),
-            scores=result.scores,
-            bands=result.bands,
-            band=result.band,
-            wants_to_talk=data.wants_to_talk,
-            talk_supervisor_id=actor.supervisor_id if tell else None,
-            request_hash=digest,
-            taken_at=now,
-            unit_path=context.path,
-            role_group=role_group(r.value for r in actor.roles),
-            tenure_band=tenure_band(context.started_on, now.date()),
-            incident_id=data.incident_id,
+        return new_row(
+            CheckIn,
+            {
+                "id": data.id,
+                "organisation_id": actor.organisation_id,
+                "staff_id": actor.id,
+                "instrument": instrument.key,
+                "instrument_version": instrument.version,
+                "content_hash": instrument.content_hash,
+                "answers": dict(data.answers),
+                "scores": result.scores,
+                "bands": result.bands,
+                "band": result.band,
+                "wants_to_talk": data.wants_to_talk,
+                "talk_supervisor_id": actor.supervisor_id if tell else None,
+                "request_hash": digest,
+                "taken_at": now,
+                "unit_path": context.path,
+                "role_group": role_group(r.value for r in actor.roles),
+                "tenure_band": tenure_band(context.started_on, now.date()),
+                "incident_id": data.incident_id,
+            },
         )
 
     def same(existing: CheckIn) -> bool:

@@ -27,7 +27,7 @@ from models.directory.service import load_active_actor
 from models.directory.staff import Staff
 from models.errors import Invalid, NotFound
 from models.etag import require_match
-from models.idempotent import create_once, create_once_as
+from models.idempotent import create_once, create_once_as, new_row
 from models.pagination import Keyset, keyset_page
 from models.reflection import CONTENT_COLUMN, REFLECTIONS_TABLE, RESOURCE_TYPE, Reflection
 from models.scope import supervisees
@@ -307,16 +307,17 @@ def _creation(
     """`create_once`'s `build`, `same` and `logs` for a new note of `author_id`."""
 
     async def build() -> Reflection:
-        note = Reflection(
-            id=data.id,
-            organisation_id=organisation_id,
-            author_id=author_id,
-            template=data.template,
-            created_at=now,
-            updated_at=now,
-        )
-        note.content = _seal(ring, note, data.content())
-        return note
+        content = seal_json(ring, data.content(), REFLECTIONS_TABLE, data.id, CONTENT_COLUMN)
+        values = {
+            "id": data.id,
+            "organisation_id": organisation_id,
+            "author_id": author_id,
+            "template": data.template,
+            "content": content,
+            "created_at": now,
+            "updated_at": now,
+        }
+        return new_row(Reflection, values)
 
     def same(existing: Reflection) -> bool:
         return (
