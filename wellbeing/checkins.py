@@ -328,11 +328,8 @@ async def record(
     # A plain check-in writes one statement (on PostgreSQL the insert writes its owner's
     # change too), which may run outside a transaction (`models.db.one_write_session`);
     # a shared one, or one that tells the supervisor, writes more, which commit together.
-    if (
-        data.share_with_supervisor
-        or (data.wants_to_talk and data.tell_supervisor)
-        or not logs_with_insert(session)
-    ):
+    writes_more = bool(data.share_with_supervisor or (data.wants_to_talk and data.tell_supervisor))
+    if writes_more or not logs_with_insert(session):
         await in_transaction(session)
     checkin, created = await create_once(
         session,
@@ -342,6 +339,7 @@ async def record(
         same=same,
         conflict="A check-in with this id already exists with different content.",
         logs=NewEntity(RESOURCE, actor.id, now),
+        attach=writes_more,  # a plain one is only read from here on
     )
     signs = signposts(context.employee_assistance)
     # The text read is for the band scored now: a repeat whose check-in was scored with an

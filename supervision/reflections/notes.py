@@ -291,6 +291,7 @@ async def create_reflection_as(
         same=same,
         conflict=_TAKEN,
         logs=logs,
+        attach=False,  # the route only reads it
     )
 
 
