@@ -63,6 +63,7 @@ from models.db import (
     insert_for,
     is_postgresql,
     per_database,
+    read_keeping,
     read_mostly,
     read_once,
 )
@@ -588,19 +589,20 @@ async def sync_feed(
 
     One statement checks the caller and reads the page and whether the reader has a row a
     reconciler could act on, read in one hop into SQLAlchemy's sync side outside any unit
-    of work (`read_once`): an up-to-date phone with nothing for the reconcilers (the
-    phone's most frequent request) is answered from it alone, and no unit is opened (its
-    checkout, autocommit, execute, commit and close were five hops). Otherwise the rest
-    runs in a `read_mostly` unit from the rows already read: the reconcilers, and only if
-    one of them recorded a tombstone is the page read again (now with it); the renders;
-    "moved since read". A practitioner's feed, nearly all their own, is read with one
-    statement, and a supervisor's with as many as before.
+    of work (`read_keeping`): an up-to-date phone with nothing for the reconcilers (the
+    phone's most frequent request) is answered from it alone, the connection given back in
+    that hop, and no unit is opened (its checkout, autocommit, execute, commit and close
+    were five hops). Otherwise the rest runs in a `read_mostly` unit from the rows already
+    read: the reconcilers, and only if one of them recorded a tombstone is the page read
+    again (now with it); the renders; "moved since read". A practitioner's feed, nearly
+    all their own, is read with one statement, and a supervisor's with as many as before.
 
-    On PostgreSQL the unit reads outside a transaction block too, so the page read on
-    another connection just before is the read it would have made; elsewhere (SQLite, the
-    tests' transaction) the page is read just before the unit's transaction begins, and,
-    as on PostgreSQL, a change committed between the two moves its row past the page's
-    last seq, which the "moved since read" check finds."""
+    On PostgreSQL the unit goes on from the read on the same connection, outside a
+    transaction block (one checkout a page, not two one after the other: under load each
+    was a wait in the pool's queue); elsewhere (SQLite, the tests' transaction) the page is
+    read just before the unit's transaction begins. Either way a change committed after
+    the page's read moves its row past the page's last seq, which the "moved since read"
+    check finds."""
     try:
         after = _cursor_seq(cursor)
     except Invalid:
@@ -610,14 +612,14 @@ async def sync_feed(
             return None
         raise
     params = _page_params(organisation_id, staff_id, after, limit + 1)
-    found = await read_once(factory, _caller_and_page(params))
+    found, kept = await read_keeping(factory, _caller_and_page(params), _goes_on)
     if found is None:
         return None
     actor, rows, reconcile = found
     if not rows and not reconcile:
         # Up to date: the page `_rest_of_feed` would answer for no rows, without a unit.
         return FeedPage(changes=[], next_cursor=encode_cursor({"seq": after}), has_more=False)
-    async with read_mostly(factory) as unit:
+    async with kept or read_mostly(factory) as unit:
         return await _rest_of_feed(
             unit,
             actor,
@@ -636,6 +638,11 @@ _Found = tuple[Actor, Sequence[Any], bool] | None
 
 def _caller_and_page(params: dict[str, Any]) -> Callable[[sa.Connection], _Found]:
     return lambda connection: _caller_of(_read_caller_and_page(connection, params))
+
+
+def _goes_on(found: _Found) -> bool:
+    """Whether a page needs more than its first statement (rows, or a reader to reconcile)."""
+    return found is not None and bool(found[1] or found[2])
 
 
 async def _rest_of_feed(

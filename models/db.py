@@ -135,49 +135,64 @@ async def session_scope(
             raise
 
 
-# The attribute of an engine `create_engine` made on PostgreSQL that holds the engine
-# `read_mostly` connects through: the same pool and dialect, with `_begin_at_first_write`
-# listening on it alone. SQLAlchemy takes a slower path for every statement on an engine
-# with any cursor-execute listener (9-11 us a statement, measured in-process), so the
-# engine every other route uses has none.
-_READ_MOSTLY = "_harbour_read_mostly"
+# Set on an engine `create_engine` made on PostgreSQL: its read-mostly units read without
+# a transaction block until their first write (`_begin_before_a_write`).
+_READS_WITHOUT_BEGIN = "_harbour_reads_without_begin"
 
 
 def _begin_at_first_write(engine: AsyncEngine) -> None:
-    """Make `engine`'s read-mostly engine (its `_READ_MOSTLY` attribute). On its
-    connections, when in autocommit, the first statement that is not a plain SELECT (an
-    INSERT, UPDATE or DELETE, a flush, SELECT .. FOR UPDATE, any SQL text) first puts the
-    driver back at the engine's isolation level, so the driver sends BEGIN before it: from
-    there on the connection is in a transaction that `read_mostly` commits or rolls back,
-    and the pool rolls back if neither happened."""
-    marked = engine.execution_options()
+    """Mark `engine` as one whose read-mostly units (`read_mostly`, `read_keeping`) read in
+    autocommit and begin a transaction at their first write: each of their connections
+    listens for it (`_begin_before_a_write`), that connection alone. SQLAlchemy takes a
+    slower path for every statement on an engine or a connection with any cursor-execute
+    listener (9-11 us a statement, measured in-process), so no other connection has one."""
+    setattr(engine.sync_engine, _READS_WITHOUT_BEGIN, True)
 
-    @event.listens_for(marked.sync_engine, "before_cursor_execute")
-    def _before(
-        conn: sa.Connection,
-        _cursor: Any,
-        _statement: str,
-        _parameters: Any,
-        context: Any,
-        _executemany: bool,
-    ) -> None:
-        compiled = context.compiled
-        statement = compiled.statement if compiled is not None else None
-        if isinstance(statement, sa.Select | sa.CompoundSelect) and (
-            getattr(statement, "_for_update_arg", None) is None
-        ):
-            return
-        dbapi_connection = conn.connection.dbapi_connection
-        if dbapi_connection is not None and getattr(dbapi_connection, "autocommit", False):
-            conn.dialect.reset_isolation_level(dbapi_connection)
 
-    setattr(engine.sync_engine, _READ_MOSTLY, marked)
+def _begin_before_a_write(
+    conn: sa.Connection,
+    _cursor: Any,
+    statement: str,
+    parameters: Any,
+    context: Any,
+    _executemany: bool,
+) -> tuple[str, Any]:
+    """On a read-mostly connection in autocommit, the first statement that is not a plain
+    SELECT (an INSERT, UPDATE or DELETE, a flush, SELECT .. FOR UPDATE, any SQL text) first
+    puts the driver back at the engine's isolation level, so the driver sends BEGIN before
+    it: from there on the connection is in a transaction that the unit commits or rolls
+    back, and the pool rolls back if neither happened."""
+    compiled = context.compiled
+    clause = compiled.statement if compiled is not None else None
+    if isinstance(clause, sa.Select | sa.CompoundSelect) and (
+        getattr(clause, "_for_update_arg", None) is None
+    ):
+        return statement, parameters
+    dbapi_connection = conn.connection.dbapi_connection
+    if dbapi_connection is not None and getattr(dbapi_connection, "autocommit", False):
+        conn.dialect.reset_isolation_level(dbapi_connection)
+    return statement, parameters
+
+
+def _reads_without_begin(factory: async_sessionmaker[AsyncSession]) -> AsyncEngine | None:
+    """The engine of `factory` if its read-mostly units read without a transaction block
+    (`_begin_at_first_write`; not SQLite, not a factory bound to a connection)."""
+    bind = factory.kw.get("bind")
+    if isinstance(bind, AsyncEngine) and getattr(bind.sync_engine, _READS_WITHOUT_BEGIN, False):
+        return bind
+    return None
 
 
 class ReadMostly:
-    """A unit of work that nearly always only reads (`read_mostly`): its connection, and an
-    ORM session on that connection, made only when something asks for one (a renderer,
-    a reconciler); a read that needs none (an up-to-date phone's sync) makes none."""
+    """A unit of work that nearly always only reads (`read_mostly`, `read_keeping`): its
+    connection, and an ORM session on that connection, made only when something asks for
+    one (a renderer, a reconciler); a read that needs none makes none.
+
+    Entered with `async with`, it ends when the block does: the session (if one was made)
+    commits and closes, then the connection commits and goes back to the pool, in one hop
+    into SQLAlchemy's sync side; if the block raises, both roll back instead."""
+
+    __slots__ = ("_factory", "_session", "connection")
 
     def __init__(
         self,
@@ -194,13 +209,32 @@ class ReadMostly:
             self._session = self._factory(bind=self.connection)
         return self._session
 
+    async def __aenter__(self) -> ReadMostly:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, *_exc: object) -> None:
+        done = False
+        try:
+            if self._session is not None:
+                if exc_type is None:
+                    await self._session.commit()
+                    done = True
+                else:
+                    await self._session.rollback()
+            else:
+                done = exc_type is None
+        finally:
+            if self._session is not None:
+                await self._session.close()
+            await greenlet_spawn(_end_reading, self.connection.sync_connection, done)
+
 
 @asynccontextmanager
 async def read_mostly(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[ReadMostly]:
     """`session_scope` for a unit of work that nearly always only reads (the sync feed):
     commit on success, roll back on error, as there. On PostgreSQL its reads run outside a
     transaction block (autocommit) and its first write begins the transaction
-    (`_begin_at_first_write`), so a request that writes nothing saves the BEGIN and COMMIT
+    (`_begin_before_a_write`), so a request that writes nothing saves the BEGIN and COMMIT
     round trips. At READ COMMITTED, PostgreSQL's default and ours, each statement of a
     transaction reads its own snapshot anyway: a read made before the BEGIN sees what it
     would have seen inside. At another level, on SQLite, and for a factory bound to a
@@ -211,38 +245,23 @@ async def read_mostly(factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
 
     The checkout with autocommit set, and the commit (or rollback) with the close, are a
     hop into SQLAlchemy's sync side each (they were two each)."""
-    bind = factory.kw.get("bind")
-    marked = None
-    if isinstance(bind, AsyncEngine):
-        marked = getattr(bind.sync_engine, _READ_MOSTLY, None)
-    if marked is None:
+    engine = _reads_without_begin(factory)
+    if engine is None:
         async with session_scope(factory) as session:
             yield ReadMostly(await session.connection(), factory, session)
         return
-    connection = AsyncConnection(marked, await greenlet_spawn(_connect_reading, marked))
-    unit = ReadMostly(connection, factory)
-    done = False
-    try:
+    sync_connection = await greenlet_spawn(_connect_reading, engine.sync_engine)
+    async with ReadMostly(AsyncConnection(engine, sync_connection), factory) as unit:
         yield unit
-        if unit._session is not None:
-            await unit._session.commit()
-        done = True
-    except BaseException:
-        if unit._session is not None:
-            await unit._session.rollback()
-        raise
-    finally:
-        if unit._session is not None:
-            await unit._session.close()
-        await greenlet_spawn(_end_reading, connection.sync_connection, done)
 
 
-def _connect_reading(marked: AsyncEngine) -> sa.Connection:
+def _connect_reading(engine: sa.Engine) -> sa.Connection:
     """A read-mostly connection (`read_mostly`): at READ COMMITTED, in autocommit."""
-    connection = marked.sync_engine.connect()
+    connection = engine.connect()
     try:
         if connection.default_isolation_level == "READ COMMITTED":
             connection.execution_options(isolation_level="AUTOCOMMIT")
+            event.listen(connection, "before_cursor_execute", _begin_before_a_write, retval=True)
     except BaseException:
         connection.close()
         raise
@@ -287,6 +306,50 @@ def _read_outside_a_transaction(engine: sa.Engine, read: Callable[[sa.Connection
         if engine.dialect.name == "postgresql":
             connection.execution_options(isolation_level="AUTOCOMMIT")
         return read(connection)
+
+
+async def read_keeping(
+    factory: async_sessionmaker[AsyncSession],
+    read: Callable[[sa.Connection], _T],
+    keep: Callable[[_T], bool],
+) -> tuple[_T, ReadMostly | None]:
+    """`read_once`, and if what it read needs more (`keep(found)`), the `read_mostly` unit
+    that goes on from it on the same connection: a request that reads on takes one pooled
+    connection, not one for its first read and then another (under load, a second wait in
+    the pool's queue). Answers what `read` found and the unit, not yet entered: the caller
+    enters it (`async with`) at once, and that ends it.
+
+    The unit is None when `keep` says no (the connection went back in the same hop as the
+    read, as `read_once`'s does), and where a unit cannot go on from the read: on SQLite,
+    for a factory bound to a connection (the tests' transaction) and at an isolation level
+    other than READ COMMITTED (a `read_mostly` unit is then in a transaction from its
+    start). There the caller opens `read_mostly` itself, after the read, as before."""
+    engine = _reads_without_begin(factory)
+    if engine is None:
+        return await read_once(factory, read), None
+    found, kept = await greenlet_spawn(_read_and_keep, engine.sync_engine, read, keep)
+    if kept is None:
+        return found, None
+    return found, ReadMostly(AsyncConnection(engine, kept), factory)
+
+
+def _read_and_keep(
+    engine: sa.Engine, read: Callable[[sa.Connection], _T], keep: Callable[[_T], bool]
+) -> tuple[_T, sa.Connection | None]:
+    """`read_keeping`'s hop: the checkout, autocommit, the read, and either the return or,
+    at READ COMMITTED, the connection made read-mostly (`_connect_reading`)."""
+    connection = engine.connect()
+    try:
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        found = read(connection)
+        if keep(found) and connection.default_isolation_level == "READ COMMITTED":
+            event.listen(connection, "before_cursor_execute", _begin_before_a_write, retval=True)
+            return found, connection
+    except BaseException:
+        connection.close()
+        raise
+    connection.close()
+    return found, None
 
 
 # A session's options that put its connection in autocommit as the session procures it

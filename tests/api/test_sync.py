@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -13,10 +13,13 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from pydantic import BaseModel
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.security import AccessTokens
+from models import changes as changes_module
 from models.access_log import AccessLog
 from models.actor import Actor
 from models.changes import (
@@ -30,7 +33,7 @@ from models.changes import (
     record_change,
     sync_feed,
 )
-from models.db import read_mostly, session_scope
+from models.db import ReadMostly, read_mostly, session_scope
 from models.directory.organisation import Organisation
 from models.directory.staff import Staff
 from tests.api.test_reflections import Team, make_team
@@ -422,30 +425,79 @@ async def test_an_entity_changed_between_the_page_and_its_render_comes_once(
 
 
 async def test_an_entity_changed_between_the_page_and_the_unit_of_work_comes_once(
-    committed: Committed, monkeypatch: pytest.MonkeyPatch
+    committed: Committed, backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The page is read before the unit of work that renders it opens (`sync_feed`): a
-    change committing in between is not sent on this page but on the next, on both
-    databases (on SQLite this is the one moment another writer can commit)."""
+    """The page is read before the rest of it (`sync_feed`): a change committing in
+    between is not sent on this page but on the next, on both databases. On PostgreSQL the
+    rest goes on from the page's read on the same connection, outside a transaction block
+    (`read_keeping`); on SQLite the unit of work that renders it opens after the read
+    (this is the one moment another writer can commit there)."""
     org, me, ids = await _things_on_a_feed(committed, "thing", "thing", "thing")
-    opened = read_mostly
     bumps = [ids[1]]
 
-    @asynccontextmanager
-    async def bumped_first(factory: Any) -> AsyncIterator[Any]:
+    async def bump() -> None:
         while bumps:
             await _bump(committed, org, me, "thing", bumps.pop())
-        async with opened(factory) as unit:
-            yield unit
 
-    monkeypatch.setattr("models.changes.read_mostly", bumped_first)
+    if backend == "postgresql":
+        rest = changes_module._rest_of_feed
+
+        async def bumped_first(unit: ReadMostly, *args: Any, **kwargs: Any) -> FeedPage:
+            await bump()
+            return await rest(unit, *args, **kwargs)
+
+        monkeypatch.setattr("models.changes._rest_of_feed", bumped_first)
+    else:
+        opened = read_mostly
+
+        @asynccontextmanager
+        async def bumped_before(factory: Any) -> AsyncIterator[Any]:
+            await bump()
+            async with opened(factory) as unit:
+                yield unit
+
+        monkeypatch.setattr("models.changes.read_mostly", bumped_before)
     read = _feed_reader(committed, org, me, {"thing": _show_things()})
 
     first = await read(None)
+    assert not bumps
     assert [c.id for c in first.changes] == [ids[0], ids[2]]
     second = await read(first.next_cursor)
     assert [c.id for c in second.changes] == [ids[1]]
     assert (await read(second.next_cursor)).changes == []
+
+
+@contextmanager
+def checkouts(engine: AsyncEngine) -> Iterator[list[object]]:
+    """The connections taken from `engine`'s pool meanwhile (one entry a checkout)."""
+    taken: list[object] = []
+
+    def checked_out(dbapi_connection: object, *_args: object) -> None:
+        taken.append(dbapi_connection)
+
+    event.listen(engine.sync_engine, "checkout", checked_out)
+    try:
+        yield taken
+    finally:
+        event.remove(engine.sync_engine, "checkout", checked_out)
+
+
+async def test_a_page_with_rows_takes_one_pooled_connection(
+    committed: Committed, backend: str
+) -> None:
+    """On PostgreSQL a page's renders go on from its first read on the same connection
+    (`read_keeping`): one checkout a page, up to date or not (two, one after the other,
+    waited for twice in the pool's queue under load). On SQLite the unit of work is a
+    transaction opened after the read, on a connection of its own."""
+    org, me, ids = await _things_on_a_feed(committed, "thing", "thing")
+    read = _feed_reader(committed, org, me, {"thing": _show_things()})
+    with checkouts(committed.engine) as taken:
+        page = await read(None)
+    assert [c.id for c in page.changes] == ids
+    assert len(taken) == (1 if backend == "postgresql" else 2)
+    with checkouts(committed.engine) as taken:
+        assert (await read(page.next_cursor)).changes == []
+    assert len(taken) == 1
 
 
 @pytest.mark.parametrize("answers", [True, False])
