@@ -28,6 +28,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from models.db import json_loads
+
 FORMAT = "v1"
 NONCE_BYTES = 12
 TAG_BYTES = 16
@@ -176,8 +178,9 @@ def seal_json(ring: KeyRing, value: Any, table: str, row_id: uuid.UUID, column: 
 
 
 def open_json(ring: KeyRing, token: str, table: str, row_id: uuid.UUID, column: str) -> Any:
-    # Sealed as UTF-8 (`seal_json`): decoded as such, rather than `json.loads` guessing.
-    return json.loads(ring.open(token, associated_data(table, row_id, column)).decode())
+    # Sealed as UTF-8 (`seal_json`): decoded as such, rather than `json.loads` guessing; then
+    # parsed as a JSON column's value is (`json_loads`: a sync page opens 30 notes).
+    return json_loads(ring.open(token, associated_data(table, row_id, column)).decode())
 
 
 def seal_text(ring: KeyRing, text: str, table: str, row_id: uuid.UUID, column: str) -> str:
