@@ -62,6 +62,7 @@ from models.db import (
     ReadMostly,
     insert_for,
     is_postgresql,
+    named_rows,
     per_database,
     read_keeping,
     read_mostly,
@@ -546,16 +547,13 @@ def _page_params(
     return {"organisation_id": organisation_id, "staff_id": staff_id, "after": after, "rows": rows}
 
 
-def _read_caller_and_page(
-    connection: sa.Connection, params: dict[str, Any]
-) -> Sequence[sa.Row[Any]]:
-    """`_CALLER_AND_PAGE`'s rows, read on SQLAlchemy's sync side (`read_once`)."""
-    return connection.execute(_CALLER_AND_PAGE, params).all()
+def _read_caller_and_page(connection: sa.Connection, params: dict[str, Any]) -> Sequence[Any]:
+    """`_CALLER_AND_PAGE`'s rows, read on SQLAlchemy's sync side (`read_keeping`), as
+    named tuples (`named_rows`: the page reads each row's attributes several times)."""
+    return named_rows(connection.execute(_CALLER_AND_PAGE, params))
 
 
-def _caller_of(
-    found: Sequence[sa.Row[Any]],
-) -> tuple[Actor, Sequence[sa.Row[Any]], bool] | None:
+def _caller_of(found: Sequence[Any]) -> tuple[Actor, Sequence[Any], bool] | None:
     """`_CALLER_AND_PAGE`'s rows as the caller (None if not active), the page's rows, and
     whether the reconcilers have anything to look at."""
     if not found or found[0].seq != _CALLER_MARK:
@@ -667,7 +665,7 @@ async def _rest_of_feed(
             recorded = await reconciler(session, actor, now) or recorded
         if recorded:
             params = _page_params(actor.organisation_id, actor.id, after, limit + 1)
-            rows = (await connection.execute(_PAGE, params)).all()
+            rows = named_rows(await connection.execute(_PAGE, params))
     has_more = len(rows) > limit
     rows = rows[:limit]
     wanted: dict[str, list[uuid.UUID]] = {}

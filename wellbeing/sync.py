@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.access_log import AccessReason, record_access
 from models.actor import Actor
 from models.changes import Shown, text_ids, tombstone_unreadable
-from models.db import InList, dialect_name, per_database
+from models.db import InList, dialect_name, named_rows, per_database
 from models.scope import BOUND_CALLER
 from models.wellbeing import (
     CHECKINS_TABLE,
@@ -124,12 +124,13 @@ async def render_checkins_for_sync(
     """The owner's view of their own check-ins; the shared view (logged) for a supervisor.
 
     Read as plain columns with their shares and the organisation's texts and contact, in
-    one statement (nothing here is changed: no ORM objects, no identity map), and the
+    one statement (nothing here is changed: no ORM objects, no identity map; named tuples,
+    not `Row`s: `named_rows`), and the
     owner's views go to the feed as their fields (`Shown`), serialised once with the
     page."""
     params = {"ids": list(ids), "org": actor.organisation_id, "me": actor.id, "now": now}
     connection = await session.connection()
-    found = list((await connection.execute(_PAGE[dialect_name(session)], params)).all())
+    found = named_rows(await connection.execute(_PAGE[dialect_name(session)], params))
     shares: dict[uuid.UUID, ShareRow] = {
         c.id: ShareTerms(c.share_supervisor_id, c.share_expires_at, c.share_revoked_at)
         for c in found
