@@ -208,7 +208,8 @@ class ReadMostly:
 
     Entered with `async with`, it ends when the block does: the session (if one was made)
     commits and closes, then the connection commits and goes back to the pool, in one hop
-    into SQLAlchemy's sync side; if the block raises, both roll back instead."""
+    into SQLAlchemy's sync side (`_end_unit`); if the block raises, both roll back
+    instead."""
 
     __slots__ = ("_factory", "_session", "connection")
 
@@ -231,20 +232,30 @@ class ReadMostly:
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, *_exc: object) -> None:
-        done = False
-        try:
-            if self._session is not None:
-                if exc_type is None:
-                    await self._session.commit()
+        session = self._session.sync_session if self._session is not None else None
+        await greenlet_spawn(_end_unit, session, self.connection.sync_connection, exc_type is None)
+
+
+def _end_unit(session: Session | None, connection: sa.Connection | None, commit: bool) -> None:
+    """`ReadMostly`'s end, in one hop (the session's commit, its close and the connection's
+    end were a hop each): the session commits (or rolls back) and closes, then the
+    connection commits if the session did (or there was none) and the block completed,
+    and rolls back otherwise; the close runs whatever fails."""
+    done = False
+    try:
+        if session is not None:
+            try:
+                if commit:
+                    session.commit()
                     done = True
                 else:
-                    await self._session.rollback()
-            else:
-                done = exc_type is None
-        finally:
-            if self._session is not None:
-                await self._session.close()
-            await greenlet_spawn(_end_reading, self.connection.sync_connection, done)
+                    session.rollback()
+            finally:
+                session.close()
+        else:
+            done = commit
+    finally:
+        _end_reading(connection, done)
 
 
 @asynccontextmanager
