@@ -669,8 +669,9 @@ async def _rest_of_feed(
     has_more = len(rows) > limit
     rows = rows[:limit]
     wanted: dict[str, list[uuid.UUID]] = {}
+    upsert = ChangeOp.upsert
     for row in rows:
-        if row.op == ChangeOp.upsert:
+        if row.op == upsert:
             wanted.setdefault(row.entity_type, []).append(row.entity_id)
     last = rows[-1].seq if rows else after
     # "Moved since read" must be asked after every render: the last renderer answers it
@@ -706,14 +707,14 @@ async def _rest_of_feed(
         moved = await _moved_since(connection, actor, [row.id for row in rows], last)
     items: list[FeedItem] = []
     for row in rows:
-        if row.id in moved:
+        if moved and row.id in moved:
             # Changed again after this page was read (commits land between our statements):
             # what we rendered may already be the newer state, which arrives at its new,
             # later sequence. Sending it now as well would repeat it.
             continue
         data = rendered.get((row.entity_type, row.entity_id))
         # An upsert the reader can no longer see (unshared, reassigned, deleted) is a tombstone.
-        op = ChangeOp.upsert if data is not None else ChangeOp.delete
+        op = upsert if data is not None else ChangeOp.delete
         items.append(FeedItem(row.entity_type, op, row.entity_id, data))
     return FeedPage(changes=items, next_cursor=encode_cursor({"seq": last}), has_more=has_more)
 
