@@ -31,11 +31,13 @@ from models.changes import (
     Renderer,
     Shown,
     record_change,
+    seq_cursor,
     sync_feed,
 )
 from models.db import ReadMostly, read_mostly, session_scope
 from models.directory.organisation import Organisation
 from models.directory.staff import Staff
+from models.pagination import decode_cursor, encode_cursor
 from tests.api.test_reflections import Team, make_team
 from tests.factories.directory import bearer, make_org, make_staff, now_of
 from tests.factories.reflections import note_body
@@ -542,3 +544,10 @@ async def test_the_last_render_answers_moved_since_read(
     second = await read(first.next_cursor)
     assert [c.id for c in second.changes] == [ids[1]]
     assert (await read(second.next_cursor)).changes == []
+
+
+@pytest.mark.parametrize("seq", [0, 1, 9, 10, 255, 65_536, 2**40, 2**63 - 1])
+def test_the_feeds_cursor_is_the_listings_cursor(seq: int) -> None:
+    """`seq_cursor` writes the cursor `encode_cursor` writes, and it reads back."""
+    assert seq_cursor(seq) == encode_cursor({"seq": seq})
+    assert decode_cursor(seq_cursor(seq)) == {"seq": seq}
