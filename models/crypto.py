@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from models.db import json_loads
+from models.json_text import json_loads
 
 FORMAT = "v1"
 NONCE_BYTES = 12

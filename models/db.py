@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import time
 from collections import namedtuple
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -11,7 +10,6 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from pydantic_core import from_json
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import event, exc
 from sqlalchemy.dialects import postgresql, sqlite
@@ -25,6 +23,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.util import greenlet_spawn
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.json_text import json_loads
 
 _T = TypeVar("_T")
 
@@ -46,18 +46,6 @@ class DatabaseSettings(BaseSettings):
     )
 
     database_url: str = DEFAULT_DATABASE_URL
-
-
-def json_loads(text: str | bytes) -> Any:
-    """`json.loads`, by pydantic-core's parser: a JSON column's value (a check-in's answers,
-    scores and bands, a person's roles) is a small document, where `json.loads`' layers
-    of Python cost three times the parse (about 60 values on a sync page). What that
-    parser refuses (a lone surrogate escape, which `json.loads` reads) goes to `json.loads`,
-    so a stored value reads as it did, or fails as it did."""
-    try:
-        return from_json(text)
-    except ValueError:
-        return json.loads(text)
 
 
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:

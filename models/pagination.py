@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.db import json_loads
 from models.errors import Invalid
+from models.json_text import json_loads
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
