@@ -20,8 +20,10 @@ from api.app import create_app
 from api.settings import Settings
 from models.db import create_session_factory, session_scope
 from models.directory.organisation import Organisation, Unit
+from models.directory.staff import Role, Staff
 from models.group_supervision import GroupSession
 from models.supervision import SupervisionSession
+from tests.factories.directory import make_org, make_staff
 
 if TYPE_CHECKING:
     from tests.conftest import FrozenClock
@@ -77,3 +79,15 @@ async def committed_harness(
         yield harness
     finally:
         await harness.cleanup()
+
+
+async def supervised_pair(committed: Committed) -> tuple[Organisation, Staff, Staff]:
+    """A new organisation with a supervisor and a practitioner they supervise, committed
+    (and deleted with the harness): (organisation, supervisor, supervisee)."""
+    now = committed.clock()
+    async with session_scope(committed.sessions) as db:
+        org = await make_org(db, now=now)
+        committed.track(org)
+        supervisor = await make_staff(db, org, Role.supervisor, now=now)
+        supervisee = await make_staff(db, org, supervisor=supervisor, now=now)
+    return org, supervisor, supervisee

@@ -46,7 +46,7 @@ from tests.factories.directory import (
 )
 from tests.factories.reflections import note_body
 from tests.factories.wellbeing import make_checkin, pulse_answers
-from tests.harness import Committed
+from tests.harness import Committed, supervised_pair
 from wellbeing import checkins
 
 CHECKINS = "/api/v1/wellbeing/checkins"
@@ -480,17 +480,6 @@ def sent_to_the_server(engine: AsyncEngine) -> Iterator[tuple[list[str], list[st
             event.remove(target, name, hook)
 
 
-async def _supervised(committed: Committed) -> tuple[Organisation, Staff, Staff]:
-    """An organisation with a supervisor and a practitioner they supervise, committed."""
-    now = committed.clock()
-    async with session_scope(committed.sessions) as db:
-        org = await make_org(db, now=now)
-        committed.track(org)
-        supervisor = await make_staff(db, org, Role.supervisor, now=now)
-        me = await make_staff(db, org, supervisor=supervisor, now=now)
-    return org, supervisor, me
-
-
 async def loggers_called() -> None:
     """asyncpg hands each query to its query loggers with `loop.call_soon` as the query
     ends; one yield to the loop runs every callback scheduled before it (FIFO), so the
@@ -505,7 +494,7 @@ async def test_a_plain_checkin_and_a_note_commit_without_a_transaction_block(
     PostgreSQL (the insert with its owner's change), sent outside a transaction block: no
     BEGIN or COMMIT round trip. A shared check-in, or one telling the supervisor, writes
     several, in one transaction. Each is on its owner's feed, numbered."""
-    org, supervisor, me = await _supervised(committed)
+    org, supervisor, me = await supervised_pair(committed)
     app = committed.app()
     headers = bearer(app, me)
     postgresql = backend == "postgresql"
@@ -570,7 +559,7 @@ async def test_a_note_from_a_deactivated_person_writes_nothing_outside_a_transac
     (PostgreSQL, outside a transaction block): a deactivated person's new note, repeat, or
     other note under a taken id is 401 and leaves no note and no change; the refusal is
     told from a repeat by one read, and an active person's repeat still answers 200."""
-    org, _supervisor, me = await _supervised(committed)
+    org, _supervisor, me = await supervised_pair(committed)
     app = committed.app()
     headers = bearer(app, me)
     made = note_body()
@@ -614,7 +603,7 @@ async def test_a_shared_checkin_that_fails_after_its_insert_leaves_nothing(
 ) -> None:
     """The writes of a shared check-in are one transaction, also where a plain one's single
     write is not in a transaction block: a failure after the insert undoes it."""
-    org, supervisor, me = await _supervised(committed)
+    org, supervisor, me = await supervised_pair(committed)
     app = committed.app()
 
     async def fail(*_args: Any, **_kwargs: Any) -> None:

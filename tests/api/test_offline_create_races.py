@@ -20,14 +20,14 @@ from sqlmodel import SQLModel, col, select
 
 from models.agreement import SupervisionAgreement
 from models.db import session_scope
-from models.directory.staff import Role, Staff
+from models.directory.staff import Staff
 from models.group_supervision import GroupSession
 from models.incidents import Incident
 from models.supervision import SupervisionSession
 from models.wellbeing import CheckIn, TalkRequest
-from tests.factories.directory import bearer, make_org, make_staff
+from tests.factories.directory import bearer
 from tests.factories.wellbeing import pulse_answers
-from tests.harness import Committed
+from tests.harness import Committed, supervised_pair
 
 CHECKINS = "/api/v1/wellbeing/checkins"
 SESSIONS = "/api/v1/supervision/sessions"
@@ -42,12 +42,7 @@ class Pair:
 
 
 async def pair(committed: Committed) -> Pair:
-    now = committed.clock()
-    async with session_scope(committed.sessions) as db:
-        org = await make_org(db, now=now)
-        committed.track(org)
-        supervisor = await make_staff(db, org, Role.supervisor, now=now)
-        supervisee = await make_staff(db, org, supervisor=supervisor, now=now)
+    _org, supervisor, supervisee = await supervised_pair(committed)
     return Pair(supervisor=supervisor, supervisee=supervisee)
 
 

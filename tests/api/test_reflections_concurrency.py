@@ -17,16 +17,15 @@ from fastapi import FastAPI
 from sqlmodel import col, select
 
 from models.changes import Change
-from models.db import session_scope
 from models.directory.service import actor_for
-from models.directory.staff import Role, Staff
+from models.directory.staff import Staff
 from models.reflection import Reflection
 from supervision.reflections.notes import create_reflection
 from supervision.reflections.schemas import ReflectionCreate
 from tests.conftest import BACKENDS
-from tests.factories.directory import bearer, make_org, make_staff
+from tests.factories.directory import bearer
 from tests.factories.reflections import note_body
-from tests.harness import Committed
+from tests.harness import Committed, supervised_pair
 
 URL = "/api/v1/reflections"
 SYNC = "/api/v1/sync"
@@ -39,12 +38,7 @@ class People:
 
 
 async def people(committed: Committed) -> People:
-    now = committed.clock()
-    async with session_scope(committed.sessions) as db:
-        org = await make_org(db, now=now)
-        committed.track(org)
-        supervisor = await make_staff(db, org, Role.supervisor, now=now)
-        author = await make_staff(db, org, supervisor=supervisor, now=now)
+    _org, supervisor, author = await supervised_pair(committed)
     return People(author=author, supervisor=supervisor)
 
 
