@@ -158,6 +158,14 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+# For a test of behaviour only PostgreSQL has: it runs there alone, rather than being
+# collected on SQLite and skipped (the `backend` fixture, and every fixture built on it,
+# takes this parameter instead).
+ON_POSTGRESQL_ONLY = pytest.mark.parametrize(
+    "backend", [b for b in BACKENDS if b == "postgresql"], indirect=True
+)
+
+
 @pytest.fixture
 async def connection(
     engines: dict[str, AsyncEngine], backend: str

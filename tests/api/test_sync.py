@@ -39,6 +39,7 @@ from models.directory.organisation import Organisation
 from models.directory.staff import Staff
 from models.pagination import decode_cursor, encode_cursor
 from tests.api.test_reflections import Team, make_team
+from tests.conftest import ON_POSTGRESQL_ONLY
 from tests.factories.directory import bearer, make_org, make_staff, now_of
 from tests.factories.reflections import note_body
 from tests.harness import Committed
@@ -405,16 +406,15 @@ def _show_things(
     return render
 
 
+@ON_POSTGRESQL_ONLY
 async def test_an_entity_changed_between_the_page_and_its_render_comes_once(
-    committed: Committed, backend: str
+    committed: Committed,
 ) -> None:
     """A change committing after the page is read and before its entities are rendered:
     the entity is not sent on this page (what was rendered may already be the newer state)
     but with its new change, on the next page. PostgreSQL only: on SQLite the render's
     transaction holds the writer back, so this cannot happen there (the next test covers
     the moment that can)."""
-    if backend != "postgresql":
-        pytest.skip("SQLite serialises the writer behind the reader's transaction")
     org, me, ids = await _things_on_a_feed(committed, "thing", "thing", "thing")
     render = _show_things(during=lambda: _bump(committed, org, me, "thing", ids[1]))
     read = _feed_reader(committed, org, me, {"thing": render})
@@ -502,16 +502,15 @@ async def test_a_page_with_rows_takes_one_pooled_connection(
     assert len(taken) == 1
 
 
+@ON_POSTGRESQL_ONLY
 @pytest.mark.parametrize("answers", [True, False])
 async def test_the_last_render_answers_moved_since_read(
-    committed: Committed, backend: str, answers: bool
+    committed: Committed, answers: bool
 ) -> None:
     """A renderer that can answer "moved since read" from its own statement (`AnswersMoved`)
     is run last, after one that comes later on the page, so a change committing during an
     earlier render is still seen (PostgreSQL). One whose statement finds nothing leaves the
     question to the feed's own statement, with the same outcome."""
-    if backend != "postgresql":
-        pytest.skip("the answer rides on a render's statement on PostgreSQL only")
     org, me, [probed, *ids] = await _things_on_a_feed(
         committed, "probed", "thing", "thing", "thing"
     )
