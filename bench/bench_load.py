@@ -523,11 +523,29 @@ class Result:
     errors: int
     requests: int
     cpu_ms: float  # the server process's CPU time per request (user + system)
+    db_ms: float  # PostgreSQL's, all of its processes (backends, WAL writer, ...), per request
 
 
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _postgres_cpu_seconds() -> float:
+    """The CPU time of every process named `postgres` on this machine (the database is on
+    loopback: its backends, WAL writer and checkpointer do a request's other half of the
+    work on the same two cores). A backend that exits during a run takes its time with it;
+    the servers' pools keep theirs open."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            head, _, rest = stat.read_text().rpartition(")")
+        except OSError:  # the process has ended
+            continue
+        if head.endswith("(postgres"):
+            fields = rest.split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _settle(pid: int, limit: float = 5.0) -> None:
@@ -586,7 +604,7 @@ def run_wrk(
     data = work / "data.lua"
     _write_data(data, spec)
     pid = server.process.pid
-    cpu_before = _cpu_seconds(pid)
+    cpu_before, db_before = _cpu_seconds(pid), _postgres_cpu_seconds()
     rss.active = True
     spy = None
     if profile is not None:
@@ -636,9 +654,11 @@ def run_wrk(
         raise SystemExit(f"wrk printed no result:\n{done.stdout}\n{done.stderr}")
     raw = json.loads(line[6:])
     cpu = _cpu_seconds(pid) - cpu_before
+    db = _postgres_cpu_seconds() - db_before
     _settle(pid)
     return Result(
         cpu_ms=cpu * 1000 / max(1, raw["requests"]),
+        db_ms=db * 1000 / max(1, raw["requests"]),
         rps=raw["requests"] / (raw["duration_us"] / 1e6),
         p50_ms=raw["p50_us"] / 1000,
         p99_ms=raw["p99_us"] / 1000,
@@ -824,7 +844,7 @@ async def check_by_hand(world: World, harbour: str, yard: str) -> None:
 def _fmt(r: Result) -> str:
     return (
         f"{r.rps:>8,.0f} req/s  p50 {r.p50_ms:>7.1f} ms  p99 {r.p99_ms:>7.1f} ms  "
-        f"cpu {r.cpu_ms:>5.2f} ms/req"
+        f"cpu {r.cpu_ms:>5.2f} ms/req  db {r.db_ms:>5.2f}"
     )
 
 
@@ -985,7 +1005,7 @@ def report(results: dict[tuple[str, str], list[Result]], peak: float, final: flo
     print("\nsummary (range over rounds)")
     print(
         f"  {'path':<34} {'requests/s':>14} {'p50 ms':>12} {'p99 ms':>14} {'p99/p50':>10}"
-        f" {'CPU ms/req':>11}"
+        f" {'CPU ms/req':>11} {'DB CPU':>11}"
     )
     for (side, name), rs in results.items():
         label = f"{'yardstick' if side == 'yardstick' else 'Harbour'}: {name}"
@@ -994,7 +1014,8 @@ def report(results: dict[tuple[str, str], list[Result]], peak: float, final: flo
             f"{span([r.p50_ms for r in rs], '{:.1f}'):>12} "
             f"{span([r.p99_ms for r in rs], '{:.1f}'):>14} "
             f"{span([r.p99_ms / r.p50_ms for r in rs], '{:.1f}x'):>10} "
-            f"{span([r.cpu_ms for r in rs], '{:.2f}'):>11}"
+            f"{span([r.cpu_ms for r in rs], '{:.2f}'):>11} "
+            f"{span([r.db_ms for r in rs], '{:.2f}'):>11}"
         )
 
     def ratio(h: str, y: str, target: float | None) -> None:
