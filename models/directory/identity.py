@@ -147,6 +147,34 @@ class PasswordLink(TenantTable, table=True):
     used_at: datetime | None = utc_column(nullable=True)
 
 
+class IdentityAction(StrEnum):
+    """What an `identity_audit` row records, and what its `subject_id` names."""
+
+    sso_created = "sso.created"  # subject: the SSO settings
+    sso_replaced = "sso.replaced"  # subject: the SSO settings
+    sso_deleted = "sso.deleted"  # no subject
+    sso_break_glass = "sso.break_glass"  # no actor (the console); subject: the SSO settings
+    scim_token_issued = "scim_token.issued"  # subject: the new token
+    scim_token_revoked = "scim_token.revoked"  # no subject
+    scim_supervisor_role_kept = "scim.supervisor_role_kept"  # no actor; subject: the person
+    invitation_created = "invitation.created"  # subject: the person invited
+    password_set = "password.set"  # actor and subject: the person
+
+
+# What people read for each action (the admin's identity audit page; docs/identity.md).
+IDENTITY_ACTION_LABELS: dict[IdentityAction, str] = {
+    IdentityAction.sso_created: "Single sign-on set up",
+    IdentityAction.sso_replaced: "Single sign-on settings changed",
+    IdentityAction.sso_deleted: "Single sign-on switched off",
+    IdentityAction.sso_break_glass: "Password sign-in allowed again from the console",
+    IdentityAction.scim_token_issued: "SCIM token issued (any earlier one stopped working)",
+    IdentityAction.scim_token_revoked: "SCIM token revoked",
+    IdentityAction.scim_supervisor_role_kept: "Supervisor role kept by the SCIM sync",
+    IdentityAction.invitation_created: "Invitation link issued (to set a password)",
+    IdentityAction.password_set: "Password set from an invitation or reset link",
+}
+
+
 class IdentityAudit(TenantTable, table=True):
     """Who changed the organisation's sign-in: SSO settings, the SCIM token, invitations."""
 
@@ -156,6 +184,6 @@ class IdentityAudit(TenantTable, table=True):
     actor_id: uuid.UUID | None = Field(
         default=None, foreign_key="staff.id", nullable=True, ondelete="SET NULL"
     )
-    action: str = Field(max_length=60)
+    action: str = Field(max_length=60)  # an IdentityAction
     subject_id: uuid.UUID | None = None
     at: datetime = utc_column()

@@ -21,7 +21,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
-from models.directory.identity import IdentityAudit, LinkPurpose, PasswordLink
+from models.directory.identity import IdentityAction, IdentityAudit, LinkPurpose, PasswordLink
 from models.directory.leavers import end_sessions
 from models.directory.sso import require_admin, sso_required
 from models.directory.staff import Staff
@@ -135,7 +135,7 @@ async def invite(
         IdentityAudit(
             organisation_id=actor.organisation_id,
             actor_id=actor.id,
-            action="invitation.created",
+            action=IdentityAction.invitation_created,
             subject_id=staff.id,
             at=now,
         )
@@ -179,7 +179,7 @@ async def invite_imported(
             IdentityAudit(
                 organisation_id=actor.organisation_id,
                 actor_id=actor.id,
-                action="invitation.created",
+                action=IdentityAction.invitation_created,
                 subject_id=link.staff_id,
                 at=now,
             )
@@ -264,7 +264,7 @@ async def set_password(
         IdentityAudit(
             organisation_id=organisation_id,
             actor_id=staff.id,
-            action="password.set",
+            action=IdentityAction.password_set,
             subject_id=staff.id,
             at=now,
         )

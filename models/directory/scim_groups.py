@@ -39,7 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.directory.identity import IdentityAudit, ScimGroup, ScimGroupMember
+from models.directory.identity import IdentityAction, IdentityAudit, ScimGroup, ScimGroupMember
 from models.directory.scim import MAX_PAGE, ScimError, Scope, first_error, visible_users
 from models.directory.sso import config_for_org, roles_for_groups
 from models.directory.staff import Role, Staff
@@ -439,7 +439,7 @@ async def sync_roles(
                     IdentityAudit(
                         organisation_id=organisation_id,
                         actor_id=None,
-                        action="scim.supervisor_role_kept",
+                        action=IdentityAction.scim_supervisor_role_kept,
                         subject_id=staff.id,
                         at=now,
                     )

@@ -22,7 +22,13 @@ from sqlmodel.sql.expression import SelectOfScalar
 from models.actor import Actor
 from models.base import new_id
 from models.crypto import KeyRing, associated_data
-from models.directory.identity import SSO_TABLE, IdentityAudit, SsoConfig, SubjectClaim
+from models.directory.identity import (
+    SSO_TABLE,
+    IdentityAction,
+    IdentityAudit,
+    SsoConfig,
+    SubjectClaim,
+)
 from models.directory.identity_schemas import SsoConfigPublic, SsoConfigPut
 from models.directory.organisation import Organisation, Unit
 from models.directory.staff import Role, Staff
@@ -165,7 +171,13 @@ async def put_sso_config(
     row.unit_map = {k: str(v) for k, v in data.unit_map.items()}
     row.require_sso = data.require_sso
     session.add(row)
-    await audit(session, actor, "sso.created" if created else "sso.replaced", row.id, now)
+    await audit(
+        session,
+        actor,
+        IdentityAction.sso_created if created else IdentityAction.sso_replaced,
+        row.id,
+        now,
+    )
     await session.flush()
     return row, created
 
@@ -178,7 +190,7 @@ async def delete_sso_config(session: AsyncSession, actor: Actor, now: datetime) 
     )
     if result.rowcount == 0:
         raise NotFound("Single sign-on is not set up for this organisation.")
-    await audit(session, actor, "sso.deleted", None, now)
+    await audit(session, actor, IdentityAction.sso_deleted, None, now)
 
 
 async def break_glass_disable(session: AsyncSession, organisation: str, now: datetime) -> str:
@@ -211,7 +223,7 @@ async def break_glass_disable(session: AsyncSession, organisation: str, now: dat
         IdentityAudit(
             organisation_id=org_id,
             actor_id=None,
-            action="sso.break_glass",
+            action=IdentityAction.sso_break_glass,
             subject_id=row.id,
             at=now,
         )
@@ -234,7 +246,11 @@ def client_secret(ring: KeyRing, row: SsoConfig) -> str | None:
 
 
 async def audit(
-    session: AsyncSession, actor: Actor, action: str, subject_id: uuid.UUID | None, now: datetime
+    session: AsyncSession,
+    actor: Actor,
+    action: IdentityAction,
+    subject_id: uuid.UUID | None,
+    now: datetime,
 ) -> None:
     session.add(
         IdentityAudit(
