@@ -1,13 +1,17 @@
-"""What admins read of their organisation's audit trails: the access log and the analytics
-audit (PRODUCT.md: "who accessed my records ... admin: yes (audit)").
+"""What admins read of their organisation's audit trails: the access log, the analytics audit
+(PRODUCT.md: "who accessed my records ... admin: yes (audit)") and the identity audit (who
+changed the organisation's sign-in).
 
-Both lists are the admin's own organisation only (every statement filters by it), filtered
-by person and by a range of UTC dates, newest first, paged by keyset. Each admin read of the
+Each list is the admin's own organisation only (every statement filters by it), filtered by
+person and by a range of UTC dates, newest first, paged by keyset. Each admin read of the
 access log is itself recorded, as one row of the analytics audit (endpoint
 `admin_access_log`, the filters, how many entries were returned): an audit of a query, not a
 read of one person's record, so it is never written back into the access log the admin is
 reading (which would add a row to the log with every look at it). Reads of the analytics
-audit are not recorded: it is the record of such queries itself.
+audit are not recorded: it is the record of such queries itself. Reads of the identity audit
+are not recorded either: it holds no one's records or answers, only the admins' (and the
+sign-in machinery's) own changes, which the admins reading it may see anyway; recording a
+look at it would make the analytics audit a log of admins watching admins.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.access_log import AccessLog
 from models.actor import Actor
+from models.directory.identity import IdentityAction, IdentityAudit
 from models.directory.staff import Staff
 from models.errors import Invalid
 from models.pagination import Keyset, keyset_page
@@ -110,6 +115,23 @@ ACCESS_LOG_CSV_HEADER = (
     "resource_id",
     "reason",
 )
+
+
+class AdminIdentityAuditEntry(BaseModel):
+    """One change to the organisation's sign-in: who made it (none: the console or the SCIM
+    sync), what, and whom or what it was about."""
+
+    id: uuid.UUID
+    at: datetime
+    action: str
+    actor_id: uuid.UUID | None
+    actor_name: str | None
+    subject_id: uuid.UUID | None
+    # The person's name when the subject is a person of the organisation (None for the SSO
+    # settings or the SCIM token, whose ids `subject_id` carries).
+    subject_name: str | None
+
+
 ANALYTICS_AUDIT_CSV_HEADER = (
     "at",
     "actor_id",
@@ -119,6 +141,16 @@ ANALYTICS_AUDIT_CSV_HEADER = (
     "released",
     "suppressed",
     "status",
+)
+
+
+IDENTITY_AUDIT_CSV_HEADER = (
+    "at",
+    "action",
+    "actor_id",
+    "actor_name",
+    "subject_id",
+    "subject_name",
 )
 
 
@@ -149,9 +181,23 @@ def analytics_audit_row(e: AdminAnalyticsAuditEntry) -> list[Cell]:
     ]
 
 
+def identity_audit_row(e: AdminIdentityAuditEntry) -> list[Cell]:
+    return [
+        e.at.isoformat(),
+        e.action,
+        "" if e.actor_id is None else str(e.actor_id),
+        e.actor_name or "",
+        "" if e.subject_id is None else str(e.subject_id),
+        e.subject_name or "",
+    ]
+
+
 _NEWEST_ACCESS = Keyset[Any](col(AccessLog.at), col(AccessLog.id), lambda r: (r[0].at, r[0].id))
 _NEWEST_AUDIT = Keyset[Any](
     col(AnalyticsAudit.at), col(AnalyticsAudit.id), lambda r: (r[0].at, r[0].id)
+)
+_NEWEST_IDENTITY = Keyset[Any](
+    col(IdentityAudit.at), col(IdentityAudit.id), lambda r: (r[0].at, r[0].id)
 )
 
 
@@ -270,6 +316,76 @@ async def organisation_analytics_audit(
                 status=row.status,
             )
             for row, name in rows
+        ],
+        next_cursor=next_cursor,
+    )
+
+
+async def organisation_identity_audit(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    actor_id: uuid.UUID | None = None,
+    subject_id: uuid.UUID | None = None,
+    person_id: uuid.UUID | None = None,
+    action: IdentityAction | None = None,
+    window: Window,
+    limit: int,
+    cursor: str | None,
+) -> Page[AdminIdentityAuditEntry]:
+    """The organisation's identity audit, newest first (admins; the route checks the role):
+    filtered by who changed it, by whom it was about, by either (`person_id`), by action and
+    by date. Not itself recorded (the module's docstring says why)."""
+    org = actor.organisation_id
+    changed_by, about = aliased(Staff), aliased(Staff)
+    stmt = (
+        select(IdentityAudit, col(changed_by.display_name), col(about.display_name))
+        # Outer joins: no actor for the console and the SCIM sync; a subject that is not a
+        # person (the SSO settings, the SCIM token) has no name. Names only from this
+        # organisation.
+        .outerjoin(
+            changed_by,
+            sa.and_(
+                col(changed_by.id) == col(IdentityAudit.actor_id),
+                col(changed_by.organisation_id) == org,
+            ),
+        )
+        .outerjoin(
+            about,
+            sa.and_(
+                col(about.id) == col(IdentityAudit.subject_id), col(about.organisation_id) == org
+            ),
+        )
+        .where(col(IdentityAudit.organisation_id) == org, *window.conditions(col(IdentityAudit.at)))
+    )
+    if actor_id is not None:
+        stmt = stmt.where(col(IdentityAudit.actor_id) == actor_id)
+    if subject_id is not None:
+        stmt = stmt.where(col(IdentityAudit.subject_id) == subject_id)
+    if person_id is not None:
+        stmt = stmt.where(
+            sa.or_(
+                col(IdentityAudit.actor_id) == person_id, col(IdentityAudit.subject_id) == person_id
+            )
+        )
+    if action is not None:
+        stmt = stmt.where(col(IdentityAudit.action) == action.value)
+    rows: Sequence[Any]
+    rows, next_cursor = await keyset_page(
+        session, stmt, _NEWEST_IDENTITY, limit=limit, cursor=cursor
+    )
+    return Page(
+        data=[
+            AdminIdentityAuditEntry(
+                id=row.id,
+                at=row.at,
+                action=row.action,
+                actor_id=row.actor_id,
+                actor_name=actor_name,
+                subject_id=row.subject_id,
+                subject_name=subject_name,
+            )
+            for row, actor_name, subject_name in rows
         ],
         next_cursor=next_cursor,
     )
