@@ -1,9 +1,10 @@
-"""Admins' audit pages: the organisation's access log and analytics audit, filtered by person
-and date, a page at a time, with CSV downloads.
+"""Admins' audit pages: the organisation's access log, analytics audit and identity audit,
+filtered by person and date, a page at a time, with CSV downloads.
 
-The same domain reads as the API's `/admin/access-log` and `/admin/analytics-audit` (and
-their `.csv`), with the same `Actor`: reading the access log is itself recorded in the
-analytics audit (under the pages' own endpoint names), refusals included.
+The same domain reads as the API's `/admin/access-log`, `/admin/analytics-audit` and
+`/admin/identity-audit` (and their `.csv`), with the same `Actor`: reading the access log is
+itself recorded in the analytics audit (under the pages' own endpoint names), refusals
+included; reading the other two is not (models/audit.py says why).
 """
 
 from __future__ import annotations
@@ -28,12 +29,16 @@ from models.audit import (
     ACCESS_LOG_CSV_HEADER,
     ANALYTICS_AUDIT_CSV_HEADER,
     CSV_MAX,
+    IDENTITY_AUDIT_CSV_HEADER,
     Window,
     access_log_row,
     analytics_audit_row,
+    identity_audit_row,
     organisation_access_log,
     organisation_analytics_audit,
+    organisation_identity_audit,
 )
+from models.directory.identity import IDENTITY_ACTION_LABELS, IdentityAction
 from models.directory.service import readable_staff_all
 from models.errors import Invalid
 from models.pagination import DEFAULT_LIMIT
@@ -72,7 +77,7 @@ def _person(raw: str) -> uuid.UUID | None:
 class Filters:
     """The filter form's values (as typed) and what they mean (None: no filter)."""
 
-    def __init__(self, request: Request) -> None:
+    def __init__(self, request: Request, *, with_action: bool = False) -> None:
         query = request.query_params
         self.errors = FormErrors()
         self.person = query.get("person", "")[:40]
@@ -80,6 +85,14 @@ class Filters:
         if self.person and self.person_id is None:
             self.errors.add("person", "Choose a person from the list")
         self.endpoint = query.get("endpoint", "").strip()[:80]
+        # Only the identity audit's page has the field (elsewhere the parameter is ignored).
+        self.action_text = query.get("action", "").strip()[:60] if with_action else ""
+        self.action: IdentityAction | None = None
+        if self.action_text:
+            try:
+                self.action = IdentityAction(self.action_text)
+            except ValueError:
+                self.errors.add("action", "Choose a change from the list")
         self.from_text = query.get("from", "")[:20]
         self.to_text = query.get("to", "")[:20]
         start = _day(self.from_text, "from", self.errors)
@@ -98,6 +111,7 @@ class Filters:
         values = {
             "person": self.person,
             "endpoint": self.endpoint,
+            "action": self.action_text,
             "from": self.from_text,
             "to": self.to_text,
             **extra,
@@ -132,6 +146,7 @@ async def _audit_page(
     template: str,
     title: str,
     here: str,
+    more: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     """One of the audit pages: the filter form, a page of entries (none while the filters
     are wrong: the form answers 422 with its errors), and the link to the next."""
@@ -152,6 +167,7 @@ async def _audit_page(
         by_field=filters.errors.by_field,
         status_code=422 if filters.errors else 200,
         **context,
+        **(more or {}),
     )
 
 
@@ -202,6 +218,21 @@ def _analytics_audit(session: SessionDep, actor: Actor, filters: Filters) -> Rea
             actor,
             actor_id=filters.person_id,
             endpoint=filters.endpoint or None,
+            window=filters.window,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    return read
+
+
+def _identity_audit(session: SessionDep, actor: Actor, filters: Filters) -> Reader:
+    async def read(limit: int, cursor: str | None) -> Any:
+        return await organisation_identity_audit(
+            session,
+            actor,
+            person_id=filters.person_id,
+            action=filters.action,
             window=filters.window,
             limit=limit,
             cursor=cursor,
@@ -290,4 +321,47 @@ async def analytics_audit_csv(
         name="analytics-audit.csv",
         header=ANALYTICS_AUDIT_CSV_HEADER,
         row=analytics_audit_row,
+    )
+
+
+@router.get("/identity-audit", name="web_admin_identity_audit")
+async def identity_audit_page(
+    request: Request, actor: AdminPage, session: SessionDep, cursor: Cursor = None
+) -> HTMLResponse:
+    """Who changed the organisation's sign-in: single sign-on, the SCIM token, invitations."""
+    filters = Filters(request, with_action=True)
+    return await _audit_page(
+        request,
+        actor,
+        session,
+        filters,
+        cursor,
+        _identity_audit(session, actor, filters),
+        template="admin/identity_audit.html",
+        title="Sign-in changes",
+        here="identity",
+        more={
+            "labels": IDENTITY_ACTION_LABELS,
+            "actions": [
+                ("", "Any change"),
+                *((a.value, t) for a, t in IDENTITY_ACTION_LABELS.items()),
+            ],
+        },
+    )
+
+
+@router.get("/identity-audit.csv", name="web_admin_identity_audit_csv", response_model=None)
+async def identity_audit_csv(
+    request: Request, actor: AdminPage, session: SessionDep, cursor: Cursor = None
+) -> Response:
+    """The filtered identity audit as CSV (the API's columns; up to 10,000 rows a file)."""
+    filters = Filters(request, with_action=True)
+    return await _audit_csv(
+        request,
+        filters,
+        cursor,
+        _identity_audit(session, actor, filters),
+        name="identity-audit.csv",
+        header=IDENTITY_AUDIT_CSV_HEADER,
+        row=identity_audit_row,
     )

@@ -221,6 +221,8 @@ def test_admin_walks_every_admin_page(base: str, page: Page) -> None:
         "/app/admin/access-log",
         "/app/admin/analytics-audit",
         "/app/admin/analytics-audit?endpoint=web_admin_access_log",
+        "/app/admin/identity-audit",
+        "/app/admin/identity-audit?action=invitation.created&from=1/1/2020",
         "/app/units",
     ):
         visit(page, f"{base}{path}")

@@ -1,6 +1,6 @@
-"""Admins' access log and analytics audit pages: the API's domain reads with the same Actor
-(filtered by person and date, a page at a time, CSV), nobody else, nothing of another
-organisation; looking at the access log is itself audited."""
+"""Admins' access log, analytics audit and identity audit pages: the API's domain reads with
+the same Actor (filtered by person and date, a page at a time, CSV), nobody else, nothing of
+another organisation; looking at the access log is itself audited."""
 
 from __future__ import annotations
 
@@ -16,17 +16,21 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.access_log import AccessReason, record_access
+from models.directory.identity import IdentityAction
 from models.directory.service import actor_for
+from models.directory.sso import audit
 from models.directory.staff import Role, Staff
 from models.wellbeing import AnalyticsAudit
 from tests.api.web.conftest import signed_in
-from tests.factories.directory import make_org, make_staff, now_of
+from tests.factories.directory import bearer, make_org, make_staff, now_of
 
 PAGES = (
     "/app/admin/access-log",
     "/app/admin/access-log.csv",
     "/app/admin/analytics-audit",
     "/app/admin/analytics-audit.csv",
+    "/app/admin/identity-audit",
+    "/app/admin/identity-audit.csv",
 )
 
 
@@ -159,7 +163,11 @@ async def test_a_bad_filter_is_said_plainly_and_shows_nothing(
 ) -> None:
     p = await _org(db, now_of(app))
     await signed_in(web, db, app, p["admin"])
-    for path in ("/app/admin/access-log", "/app/admin/analytics-audit"):
+    for path in (
+        "/app/admin/access-log",
+        "/app/admin/analytics-audit",
+        "/app/admin/identity-audit",
+    ):
         answer = await web.get(path, params=params)
         assert answer.status_code == 422
         assert "govuk-error-summary" in answer.text
@@ -179,3 +187,110 @@ async def test_nobody_but_an_admin_opens_them(
         answer = await web.get(path)
         assert answer.status_code == 403, path
         assert "admin role" in answer.text
+
+
+async def _sign_in_changes(web: httpx.AsyncClient, app: FastAPI, p: dict[str, Staff]) -> None:
+    """Through the API, a day apart: SSO set up, a SCIM token, an invitation."""
+    sso = {"issuer": "https://idp.example.org", "client_id": "harbour-web"}
+    made = await web.put("/api/v1/org/sso", json=sso, headers=bearer(app, p["admin"]))
+    assert made.status_code == 201, made.text
+    app.state.clock.advance(days=1)
+    token = await web.post("/api/v1/org/scim-token", headers=bearer(app, p["admin"]))
+    assert token.status_code == 201, token.text
+    app.state.clock.advance(days=1)
+    invited = await web.post(
+        f"/api/v1/staff/{p['practitioner'].id}/invitation", headers=bearer(app, p["admin"])
+    )
+    assert invited.status_code == 201, invited.text
+
+
+async def test_admin_reads_who_changed_sign_in_and_downloads_it(
+    web: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    start = now_of(app)
+    p = await _org(db, start)
+    elsewhere = await _org(db, start)
+    await _sign_in_changes(web, app, p)
+    other = await web.post("/api/v1/org/scim-token", headers=bearer(app, elsewhere["admin"]))
+    assert other.status_code == 201
+    await signed_in(web, db, app, p["admin"])
+
+    everything = await web.get("/app/admin/identity-audit")
+    assert everything.status_code == 200, everything.text
+    assert _rows(everything.text, "identity-table") == 3  # none of the other organisation's
+    text = everything.text.split('id="identity-table"', 1)[1]
+    # Newest first, in words.
+    invited = text.index("Invitation link issued")
+    assert invited < text.index("SCIM token issued") < text.index("Single sign-on set up")
+    assert "=HYPERLINK(evil)" in text  # whom the invitation was for (escaped by Jinja)
+    assert p["admin"].display_name in text
+    assert elsewhere["admin"].display_name not in text
+    assert 'href="/app/admin/identity-audit.csv"' in everything.text
+    assert "Sign-in changes</strong>" in everything.text  # where the audit nav says we are
+
+    about = await web.get("/app/admin/identity-audit", params={"person": str(p["practitioner"].id)})
+    assert _rows(about.text, "identity-table") == 1
+    tokens = await web.get("/app/admin/identity-audit", params={"action": "scim_token.issued"})
+    assert _rows(tokens.text, "identity-table") == 1
+    assert 'value="scim_token.issued" selected' in tokens.text
+    today = now_of(app).date()
+    dated = await web.get(
+        "/app/admin/identity-audit",
+        params={"from": f"{(today - timedelta(days=1)):%d/%m/%Y}", "to": today.isoformat()},
+    )
+    assert _rows(dated.text, "identity-table") == 2
+
+    download = await web.get(
+        "/app/admin/identity-audit.csv", params={"person": str(p["practitioner"].id)}
+    )
+    assert download.status_code == 200
+    assert download.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(download.content.decode("utf-8-sig"))))
+    assert rows[0] == ["at", "action", "actor_id", "actor_name", "subject_id", "subject_name"]
+    assert [r[1] for r in rows[1:]] == ["invitation.created"]
+    assert rows[1][5] == "'=HYPERLINK(evil)"  # neutralised, as the API's
+
+    # Reading it is not recorded in the analytics audit (unlike the access log).
+    audited = (
+        await db.exec(
+            select(AnalyticsAudit.endpoint).where(col(AnalyticsAudit.actor_id) == p["admin"].id)
+        )
+    ).all()
+    assert audited == []
+
+
+async def test_the_identity_audit_is_paged_and_a_bad_change_is_said_plainly(
+    web: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    now = now_of(app)
+    p = await _org(db, now)
+    for i in range(55):
+        await audit(
+            db,
+            actor_for(p["admin"]),
+            IdentityAction.scim_token_issued,
+            uuid.uuid4(),
+            now - timedelta(minutes=i + 1),
+        )
+    await audit(db, actor_for(p["admin"]), IdentityAction.sso_deleted, None, now)
+    await signed_in(web, db, app, p["admin"])
+    query = {"action": "scim_token.issued", "person": str(p["admin"].id)}
+    first = await web.get("/app/admin/identity-audit", params=query)
+    assert _rows(first.text, "identity-table") == 50
+    link = first.text.split('rel="next"', 1)[0].rsplit('href="', 1)[1].split('"', 1)[0]
+    assert "action=scim_token.issued" in link
+    second = await web.get(link.replace("&amp;", "&"))
+    assert _rows(second.text, "identity-table") == 5
+    assert 'rel="next"' not in second.text
+
+    bad = await web.get("/app/admin/identity-audit", params={"action": "sso.stolen"})
+    assert bad.status_code == 422
+    assert "Choose a change from the list" in bad.text
+    assert "identity-table" not in bad.text
+    assert (
+        await web.get("/app/admin/identity-audit.csv", params={"action": "sso.stolen"})
+    ).status_code == 422
+    # The other pages have no such field and ignore the parameter.
+    assert (
+        await web.get("/app/admin/access-log", params={"action": "sso.stolen"})
+    ).status_code == 200

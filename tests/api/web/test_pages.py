@@ -40,6 +40,8 @@ PAGES = {
     "admin_access_log_csv": "/app/admin/access-log.csv",
     "admin_analytics_audit": "/app/admin/analytics-audit",
     "admin_analytics_audit_csv": "/app/admin/analytics-audit.csv",
+    "admin_identity_audit": "/app/admin/identity-audit",
+    "admin_identity_audit_csv": "/app/admin/identity-audit.csv",
 }
 # Which pages each person in the team may open (every other one answers 403).
 # Requests to talk need no role (as in the API): whoever was asked sees their own.
