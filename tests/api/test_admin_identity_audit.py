@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.directory.identity import IDENTITY_ACTION_LABELS, IdentityAction
 from models.directory.sso import break_glass_disable
 from models.directory.staff import Role, Staff
 from models.pagination import encode_cursor
@@ -290,3 +291,8 @@ async def test_reading_it_is_not_recorded(
     assert (await db.exec(count)).one() == before
     listed = (await _get(client, app, p["admin"])).json()["data"]
     assert len(listed) == 6  # nor does it add to itself
+
+
+def test_every_action_has_words_on_the_page() -> None:
+    assert set(IDENTITY_ACTION_LABELS) == set(IdentityAction)
+    assert len(set(IDENTITY_ACTION_LABELS.values())) == len(IdentityAction)
