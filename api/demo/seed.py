@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from api.demo.agreements_and_groups import seed_agreements_and_groups
 from api.demo.checkins import seed_checkins
+from api.demo.identity import seed_identity
 from api.demo.people import HISTORY_DAYS, Council, Team
 from api.demo.practice import seed_practice
 from api.demo.reflections import seed_reflections
@@ -82,6 +83,7 @@ async def seed_demo(
     await seed_checkins(session, council, now)
     await seed_practice(session, ring, council, now)
     await seed_agreements_and_groups(session, ring, council, now)
+    await seed_identity(session, council, now)
     # What the worker would have published over the history (each period once).
     first = (now - timedelta(days=HISTORY_DAYS)).date().replace(day=1)
     await publish_due(session, organisation.id, now, since=first)
@@ -197,7 +199,8 @@ _LOGINS = (
         "admin",
         0,
         "staff, units and the supervision policy; supervision dates without text; "
-        "the access log and analytics audit (/api/v1/admin/access-log)",
+        "the access log and analytics audit (/api/v1/admin/access-log); sign-in changes "
+        "(/api/v1/admin/identity-audit: a SCIM token tried and revoked, an invitation)",
     ),
     ("hr", 2, "anonymised wellbeing analytics: services released, small teams suppressed"),
     ("director", 1, "oversight of Children's Services: compliance across both services"),

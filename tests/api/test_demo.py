@@ -41,6 +41,8 @@ SEEDED_TABLES = (
     "changes",
     "change_counters",
     "access_log",
+    "identity_audit",
+    "password_links",
     "supervision_agreements",
     "supervision_group_sessions",
     "supervision_group_attendees",
@@ -326,6 +328,14 @@ async def _admin_reads_the_access_log(client: httpx.AsyncClient, admin: dict[str
     audit = (await _get(client, "/api/v1/admin/analytics-audit", admin))["data"]
     # That read is itself in the audit, beside the head of service's report card.
     assert {"admin_access_log", "report_card"} <= {a["endpoint"] for a in audit}
+    # Sign-in changes: SCIM provisioning tried and given up, then an invitation to the ASYE.
+    changes = (await _get(client, "/api/v1/admin/identity-audit", admin))["data"]
+    assert [(c["action"], c["subject_name"]) for c in changes] == [
+        ("invitation.created", "Femi Lewis"),
+        ("scim_token.revoked", None),
+        ("scim_token.issued", None),
+    ]
+    assert {c["actor_name"] for c in changes} == {"Amara Adeyemi"}
 
 
 async def _counts(db: AsyncSession) -> dict[str, int]:
@@ -349,4 +359,5 @@ async def test_seeding_twice_changes_nothing(
     assert await _counts(db) == after_first
     # The demo council signs in with passwords: no single sign-on, no SCIM token, no groups.
     for table in ("sso_configs", "scim_tokens", "scim_groups"):
-        assert (await db.execute(sa.text(f"select count(*) from {table}"))).one()[0] == 0
+        empty = await db.exec(sa.text(f"select count(*) from {table}"))  # type: ignore[call-overload]
+        assert empty.scalar_one() == 0

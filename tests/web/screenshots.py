@@ -20,6 +20,7 @@ SHOTS = [
     ("admin-staff", "admin", "/app/admin/staff"),
     ("admin-import-errors", "admin", "/app/admin/import"),
     ("admin-access-log", "admin", "/app/admin/access-log"),
+    ("admin-identity-audit", "admin", "/app/admin/identity-audit"),
 ]
 
 
@@ -53,7 +54,9 @@ def main(out: Path) -> None:
             else:
                 page.goto(f"{base}{path}")
             page.wait_for_load_state("networkidle")
-            page.screenshot(path=str(out / f"{name}.png"), full_page=False)
+            # The sign-in changes are few: the whole page, so its entries show under the form.
+            whole = name == "admin-identity-audit"
+            page.screenshot(path=str(out / f"{name}.png"), full_page=whole)
             context.close()
 
 
