@@ -201,6 +201,22 @@ _NEWEST_IDENTITY = Keyset[Any](
 )
 
 
+def _by_people(
+    stmt: Any,
+    who: tuple[Any, uuid.UUID | None],
+    whom: tuple[Any, uuid.UUID | None],
+    person_id: uuid.UUID | None,
+) -> Any:
+    """An audit trail's person filters: by who did it, by whom it was about (each a column
+    and the id asked for, if any), and by either (`person_id`)."""
+    for column, wanted in (who, whom):
+        if wanted is not None:
+            stmt = stmt.where(column == wanted)
+    if person_id is not None:
+        stmt = stmt.where(sa.or_(who[0] == person_id, whom[0] == person_id))
+    return stmt
+
+
 async def organisation_access_log(
     session: AsyncSession,
     actor: Actor,
@@ -230,14 +246,12 @@ async def organisation_access_log(
             *window.conditions(col(AccessLog.at)),
         )
     )
-    if reader_id is not None:
-        stmt = stmt.where(col(AccessLog.reader_id) == reader_id)
-    if subject_id is not None:
-        stmt = stmt.where(col(AccessLog.subject_id) == subject_id)
-    if person_id is not None:
-        stmt = stmt.where(
-            sa.or_(col(AccessLog.reader_id) == person_id, col(AccessLog.subject_id) == person_id)
-        )
+    stmt = _by_people(
+        stmt,
+        (col(AccessLog.reader_id), reader_id),
+        (col(AccessLog.subject_id), subject_id),
+        person_id,
+    )
     rows, next_cursor = await keyset_page(session, stmt, _NEWEST_ACCESS, limit=limit, cursor=cursor)
     data = [
         AdminAccessLogEntry(
@@ -358,16 +372,12 @@ async def organisation_identity_audit(
         )
         .where(col(IdentityAudit.organisation_id) == org, *window.conditions(col(IdentityAudit.at)))
     )
-    if actor_id is not None:
-        stmt = stmt.where(col(IdentityAudit.actor_id) == actor_id)
-    if subject_id is not None:
-        stmt = stmt.where(col(IdentityAudit.subject_id) == subject_id)
-    if person_id is not None:
-        stmt = stmt.where(
-            sa.or_(
-                col(IdentityAudit.actor_id) == person_id, col(IdentityAudit.subject_id) == person_id
-            )
-        )
+    stmt = _by_people(
+        stmt,
+        (col(IdentityAudit.actor_id), actor_id),
+        (col(IdentityAudit.subject_id), subject_id),
+        person_id,
+    )
     if action is not None:
         stmt = stmt.where(col(IdentityAudit.action) == action.value)
     rows: Sequence[Any]
