@@ -534,8 +534,8 @@ def _cpu_seconds(pid: int) -> float:
 def _postgres_cpu_seconds() -> float:
     """The CPU time of every process named `postgres` on this machine (the database is on
     loopback: its backends, WAL writer and checkpointer do a request's other half of the
-    work on the same two cores). A backend that exits during a run takes its time with it;
-    the servers' pools keep theirs open."""
+    work on the same two cores), with that of the backends that have exited (the
+    postmaster's reaped children)."""
     total = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -543,8 +543,8 @@ def _postgres_cpu_seconds() -> float:
         except OSError:  # the process has ended
             continue
         if head.endswith("(postgres"):
-            fields = rest.split()
-            total += int(fields[11]) + int(fields[12])
+            fields = rest.split()  # utime, stime, then cutime, cstime (children waited for)
+            total += sum(int(f) for f in fields[11:15])
     return total / os.sysconf("SC_CLK_TCK")
 
 
