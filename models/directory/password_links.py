@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.actor import Actor
 from models.directory.identity import IdentityAction, IdentityAudit, LinkPurpose, PasswordLink
 from models.directory.leavers import end_sessions
-from models.directory.sso import require_admin, sso_required
+from models.directory.sso import audit, require_admin, sso_required
 from models.directory.staff import Staff
 from models.directory.throttle import ThrottlePolicy, record_failure, retry_after, throttle_key
 from models.directory.tokens import hash_token
@@ -131,16 +131,7 @@ async def invite(
             "This organisation signs in with single sign-on only; nobody needs a password."
         )
     link = await _issue(session, staff, LinkPurpose.invitation, now, lifetime, public_url)
-    session.add(
-        IdentityAudit(
-            organisation_id=actor.organisation_id,
-            actor_id=actor.id,
-            action=IdentityAction.invitation_created,
-            subject_id=staff.id,
-            at=now,
-        )
-    )
-    await session.flush()
+    await audit(session, actor, IdentityAction.invitation_created, staff.id, now)
     return link
 
 
