@@ -402,12 +402,26 @@ async def record_changes(
     `owned` when each reader always sees their entity (a notification's recipient).
 
     One counter bump takes a sequence number for each (in the order given) and the log rows
-    go in as one executemany, so a sweep that creates a thousand notifications makes a handful of
-    statements rather than two thousand. Each (reader, entity) pair must appear once.
+    go in as one statement (PostgreSQL, `_bulk_upsert`) or one executemany (SQLite), so a
+    sweep that creates a thousand notifications makes a handful of statements rather than
+    two thousand. Each (reader, entity) pair must appear once.
     """
     if not entities:
         return
     first = await next_seq(session, organisation_id, len(entities)) - len(entities) + 1
+    if is_postgresql(session):
+        params = {
+            "organisation_id": organisation_id,
+            "entity_type": entity_type,
+            "op": op.value,
+            "first": first,
+            "at": now,
+            "owned": owned,
+            "entity_ids": [entity_id for entity_id, _ in entities],
+            "staff_ids": [staff_id for _, staff_id in entities],
+        }
+        await session.exec(_BULK_UPSERT, params=params)
+        return
     rows = [
         {
             "id": new_id(),
@@ -422,9 +436,43 @@ async def record_changes(
         }
         for n, (entity_id, staff_id) in enumerate(entities)
     ]
-    stmt = _UPSERT["postgresql" if is_postgresql(session) else "sqlite"]
     # executemany: compiled once, sent in batches by the driver layer.
-    await session.exec(stmt, params=rows)
+    await session.exec(_UPSERT["sqlite"], params=rows)
+
+
+def _bulk_upsert() -> Any:
+    """`record_changes` on PostgreSQL: the entities and their readers sent as two arrays
+    and unnested in the statement, numbered from `first` in the order given. As an
+    executemany of nine parameters a row, the first sweep of a 5,000-person council (9,000
+    new notifications) spent 0.5 s on it, now 0.3 s (docs/PERFORMANCE.md)."""
+    c = _CHANGES.c
+
+    def param(name: str, column: sa.Column[Any], *, array: bool = False) -> Any:
+        return sa.bindparam(name, type_=postgresql.ARRAY(column.type) if array else column.type)
+
+    pairs = (
+        sa.func.unnest(
+            param("entity_ids", c.entity_id, array=True), param("staff_ids", c.staff_id, array=True)
+        )
+        .table_valued("entity_id", "staff_id", with_ordinality="position")
+        .render_derived(name="pairs")
+    )
+    rows = sa.select(
+        sa.func.gen_random_uuid(),
+        param("organisation_id", c.organisation_id),
+        pairs.c.staff_id,
+        param("entity_type", c.entity_type),
+        pairs.c.entity_id,
+        param("op", c.op),
+        param("first", c.seq) + pairs.c.position - 1,
+        param("at", c.at),
+        param("owned", c.owned),
+    ).order_by(pairs.c.position)
+    columns = ["id", "organisation_id", "staff_id", "entity_type", "entity_id", "op", "seq"]
+    return _upsert(postgresql.insert(_CHANGES).from_select([*columns, "at", "owned"], rows))
+
+
+_BULK_UPSERT = _bulk_upsert()
 
 
 # Shown and FeedItem: about 50 of each a page, so not frozen (a frozen dataclass sets each
