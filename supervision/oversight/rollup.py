@@ -290,7 +290,7 @@ def _people_statement(dialect: str, by_supervisor: bool, policy: CadencePolicy) 
         # Each person's absences as a LATERAL subquery: a nested loop over the people, an
         # index range of `ix_absences_org_staff_ends` for each. As a plain join the planner
         # hashed all of the organisation's absences for it (45,000 rows with 5 years of
-        # history, about half the roll-up's time in the database; docs/PERFORMANCE.md).
+        # history, growing with it; docs/PERFORMANCE.md, "Scale of the rest").
         # OFFSET 0 keeps PostgreSQL from pulling the subquery up into that join again.
         spans = (
             sa.select(col(a.starts_on), col(a.ends_on))
