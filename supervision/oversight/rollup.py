@@ -12,8 +12,8 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
-from functools import cache, lru_cache
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache, lru_cache, partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -405,11 +405,18 @@ def _zones() -> Callable[[str], ZoneInfo | None]:
     return zone
 
 
-def _local_day(at: datetime, zone: ZoneInfo | None) -> date:
-    """`local_today(at, ...)` in `zone` (None: UTC's date); a naive `at` is UTC's."""
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return at.date() if zone is None else at.astimezone(zone).date()
+def _late_before(due_on: Callable[[date], date], today: date, zone: ZoneInfo | None) -> datetime:
+    """The moment from which a deadline has not passed by `today`, where a moment's deadline
+    is `due_on` of its local day in `zone` (None: UTC) and it is late once that day is before
+    `today`. Deadlines add working days to their day, so a later day's is never earlier and
+    never before the day itself: the moments before the start of the first day whose
+    deadline is today or later are exactly the late ones. Found once per time zone, it
+    leaves each pending session one comparison (a local day for each was 6% of a roll-up)."""
+    day = today  # its deadline is today or later
+    while due_on(day - timedelta(days=1)) >= today:
+        day -= timedelta(days=1)
+    # The day's first moment there (after a gap at midnight, the first that exists).
+    return datetime.combine(day, time(), tzinfo=zone or UTC)
 
 
 def _pending_statement(in_list: InList) -> Any:
@@ -469,42 +476,44 @@ async def _pending(
     }
     result: dict[uuid.UUID, _Pending] = defaultdict(_Pending)
     todays, zone_of = _todays(now), _zones()
-    # Each person's time zone and today once, each deadline once per day it runs from (a
-    # unit's pending sessions fall on a few days).
-    local: dict[uuid.UUID, tuple[ZoneInfo | None, date]] = {}
-    write_up_due: dict[date, date] = {}
-    sign_off_due: dict[date, date] = {}
+    write_up_due = partial(write_up_due_on, policy)
+    sign_off_due = partial(sign_off_due_on, policy)
+    # For each time zone, when a session must have been held (write-up) or written up
+    # (sign-off) to be late today; each person's pair looked up once.
+    zones: dict[str, tuple[datetime, datetime]] = {}
+    local: dict[uuid.UUID, tuple[datetime, datetime]] = {}
     # Plain rows, as `people_in`: the ORM's result machinery cost more than the statement.
     connection = await session.connection()
     stmt = _PENDING[dialect_name(session)]
     for supervisee_id, status, at in (await connection.execute(stmt, params)).all():
-        where = local.get(supervisee_id)
-        if where is None:
+        late_before = local.get(supervisee_id)
+        if late_before is None:
             person = people.get(supervisee_id)
             if person is None:
                 continue
-            where = local[supervisee_id] = (zone_of(person.timezone), todays(person.timezone))
+            timezone = person.timezone
+            late_before = zones.get(timezone)
+            if late_before is None:
+                zone, today = zone_of(timezone), todays(timezone)
+                late_before = zones[timezone] = (
+                    _late_before(write_up_due, today, zone),
+                    _late_before(sign_off_due, today, zone),
+                )
+            local[supervisee_id] = late_before
         row = result[supervisee_id]
-        zone, today = where
         if status == SessionStatus.cancelled:
             row.cancelled += 1
-        elif status == SessionStatus.scheduled:
+            continue
+        if at is not None and at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)  # SQLite's moments are UTC's
+        if status == SessionStatus.scheduled:
             row.awaiting_write_up += 1
-            day = _local_day(at, zone)
-            due = write_up_due.get(day)
-            if due is None:
-                due = write_up_due[day] = write_up_due_on(policy, day)
-            if due < today:
+            if at < late_before[0]:
                 row.write_up_late += 1
         else:
             row.awaiting_sign_off += 1
-            if at is not None:
-                day = _local_day(at, zone)
-                due = sign_off_due.get(day)
-                if due is None:
-                    due = sign_off_due[day] = sign_off_due_on(policy, day)
-                if due < today:
-                    row.sign_off_late += 1
+            if at is not None and at < late_before[1]:
+                row.sign_off_late += 1
     return result
 
 
