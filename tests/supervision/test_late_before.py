@@ -6,6 +6,7 @@ east and west of UTC, with bank holidays and closure days in the way."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
@@ -39,9 +40,9 @@ def _moments(start: datetime, days: int) -> list[datetime]:
 )
 @pytest.mark.parametrize("due_on", [write_up_due_on, sign_off_due_on])
 def test_one_instant_a_zone_marks_exactly_the_late_moments(
-    zone: ZoneInfo | None, today: date, due_on: object
+    zone: ZoneInfo | None, today: date, due_on: Callable[[CadencePolicy, date], date]
 ) -> None:
-    deadline = partial(due_on, POLICY)  # type: ignore[call-overload]
+    deadline = partial(due_on, POLICY)
     cutoff = _late_before(deadline, today, zone)
     start = datetime.combine(today - timedelta(days=40), datetime.min.time(), tzinfo=UTC)
     for at in _moments(start, 45):
