@@ -411,7 +411,8 @@ def _late_before(due_on: Callable[[date], date], today: date, zone: ZoneInfo | N
     `today`. Deadlines add working days to their day, so a later day's is never earlier and
     never before the day itself: the moments before the start of the first day whose
     deadline is today or later are exactly the late ones. Found once per time zone, it
-    leaves each pending session one comparison (a local day for each was 6% of a roll-up)."""
+    leaves each pending session one comparison, where each took its local day and that
+    day's deadline (3.5% of a roll-up's instructions)."""
     day = today  # its deadline is today or later
     while due_on(day - timedelta(days=1)) >= today:
         day -= timedelta(days=1)
@@ -478,8 +479,8 @@ async def _pending(
     todays, zone_of = _todays(now), _zones()
     write_up_due = partial(write_up_due_on, policy)
     sign_off_due = partial(sign_off_due_on, policy)
-    # For each time zone, when a session must have been held (write-up) or written up
-    # (sign-off) to be late today; each person's pair looked up once.
+    # For each time zone, the moments before which a session held (awaiting write-up) or
+    # written up (awaiting sign-off) is late today; each person's pair looked up once.
     zones: dict[str, tuple[datetime, datetime]] = {}
     local: dict[uuid.UUID, tuple[datetime, datetime]] = {}
     # Plain rows, as `people_in`: the ORM's result machinery cost more than the statement.
