@@ -38,6 +38,9 @@ from models.spreadsheet import CSV_MEDIA_TYPE, csv_bytes
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 CsvLimit = Annotated[int, Query(ge=1, le=CSV_MAX)]
+# `person_id` of each JSON and CSV pair: either side of an entry, described once for both.
+ReaderOrSubject = Annotated[uuid.UUID | None, Query(description="reader or subject")]
+ActorOrSubject = Annotated[uuid.UUID | None, Query(description="actor or subject")]
 Endpoint = Annotated[str | None, Query(max_length=80, pattern=r"^[^\x00]*$")]
 CSV_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {"schema": {"type": "string"}}}}
@@ -75,7 +78,7 @@ async def access_log_route(
     dates: DateWindow,
     reader_id: uuid.UUID | None = None,
     subject_id: uuid.UUID | None = None,
-    person_id: Annotated[uuid.UUID | None, Query(description="reader or subject")] = None,
+    person_id: ReaderOrSubject = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[AdminAccessLogEntry]:
@@ -108,7 +111,7 @@ async def access_log_csv_route(
     dates: DateWindow,
     reader_id: uuid.UUID | None = None,
     subject_id: uuid.UUID | None = None,
-    person_id: uuid.UUID | None = None,
+    person_id: ReaderOrSubject = None,
     limit: CsvLimit = CSV_MAX,
     cursor: Cursor = None,
 ) -> Response:
@@ -199,7 +202,7 @@ async def identity_audit_route(
     dates: DateWindow,
     actor_id: uuid.UUID | None = None,
     subject_id: uuid.UUID | None = None,
-    person_id: Annotated[uuid.UUID | None, Query(description="actor or subject")] = None,
+    person_id: ActorOrSubject = None,
     action: IdentityAction | None = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
@@ -232,7 +235,7 @@ async def identity_audit_csv_route(
     dates: DateWindow,
     actor_id: uuid.UUID | None = None,
     subject_id: uuid.UUID | None = None,
-    person_id: uuid.UUID | None = None,
+    person_id: ActorOrSubject = None,
     action: IdentityAction | None = None,
     limit: CsvLimit = CSV_MAX,
     cursor: Cursor = None,
