@@ -301,7 +301,10 @@ async def enqueue(session: AsyncSession, due: Iterable[Due], now: datetime) -> l
     if is_postgresql(session):
         if ordered:
             stmt = _unnest_insert([wanted[k] for k in ordered], now)
-            result = (await session.exec(stmt)).all()  # type: ignore[call-overload]
+            # On the session's connection, as Core: through the ORM's bulk insert each of a
+            # first sweep's 9,000 returned rows went through its entity loading.
+            connection = await session.connection()
+            result = (await connection.execute(stmt)).all()
     else:
         stored = await _stored_keys(session, list(wanted.values()))
         rows = _fresh_rows([wanted[k] for k in ordered if k not in stored], now)
