@@ -14,7 +14,7 @@ If-Match versions, rotated refresh tokens) for `--rounds` rounds of `--duration`
 path, Harbour and its yardstick alternately (the order flips each round), and prints
 requests/s, p50 and p99 of each, the ratios, and Harbour's resident memory under the load.
 Before timing, it checks that the by-hand `/me` and sync pages answer exactly Harbour's
-documents.
+documents, and that a note made by hand reads back through Harbour as it was answered.
 """
 
 from __future__ import annotations
@@ -708,6 +708,7 @@ def _note_body(i: int, with_id: bool) -> str:
 async def scenario(name: str, world: World, base: str) -> dict[str, Any]:
     """The wrk spec of one path (the data is read afresh where it moves between runs)."""
     people = world.people
+    prefix = "" if base == "yardstick" else "/api/v1"  # the by-hand twins' paths
     if name == "constant":
         return {"method": "GET", "entries": [{"path": "/constant"}] * THREADS}
     if name == "raw insert":
@@ -745,7 +746,7 @@ async def scenario(name: str, world: World, base: str) -> dict[str, Any]:
             "uuid": True,
             "headers": JSON_HEADERS,
             "entries": [
-                {"path": "/api/v1/reflections", "auth": p.token, "body": _note_body(i, True)}
+                {"path": f"{prefix}/reflections", "auth": p.token, "body": _note_body(i, True)}
                 for i, p in enumerate(people)
             ],
         }
@@ -782,7 +783,6 @@ async def scenario(name: str, world: World, base: str) -> dict[str, Any]:
                 for t in tokens
             ],
         }
-    prefix = "" if base == "yardstick" else "/api/v1"
     if name == "GET /me":
         return {
             "method": "GET",
@@ -807,7 +807,7 @@ async def scenario(name: str, world: World, base: str) -> dict[str, Any]:
 # Harbour's paths, each with the yardstick its targets compare it to.
 PAIRS: list[tuple[str, str | None]] = [
     ("check-in create", None),
-    ("reflection create", None),
+    ("reflection create", "reflection create"),
     ("reflection update", None),
     ("sync, up to date", "sync, up to date"),
     ("sync, 3 months behind", "sync, 3 months behind"),
@@ -834,6 +834,24 @@ async def check_by_hand(world: World, harbour: str, yard: str) -> None:
                 raise SystemExit(
                     f"the by-hand {path} differs from Harbour's:\n{ours.text}\n{theirs.text}"
                 )
+        # A note made by hand reads back through Harbour exactly as the by-hand route
+        # answered it; Harbour answers the same note the same, but for its id and times.
+        body = json.loads(_note_body(5, True).replace("@UUID@", str(uuid.uuid4())))
+        theirs = await client.post(yard + "/reflections", json=body)
+        ours = await client.get(f"{harbour}/api/v1/reflections/{body['id']}")
+        if theirs.status_code != 201 or ours.json() != theirs.json():
+            raise SystemExit(f"a by-hand note reads otherwise:\n{theirs.text}\n{ours.text}")
+        made = await client.post(
+            harbour + "/api/v1/reflections", json=body | {"id": str(uuid.uuid4())}
+        )
+        moving = {"id", "created_at", "updated_at"}
+        if (
+            made.status_code != 201
+            or made.headers["ETag"] != theirs.headers["ETag"]
+            or {k: v for k, v in made.json().items() if k not in moving}
+            != {k: v for k, v in theirs.json().items() if k not in moving}
+        ):
+            raise SystemExit(f"the by-hand note create differs:\n{made.text}\n{theirs.text}")
         page = (
             await client.get(f"{harbour}/api/v1/sync?limit=50&cursor={person.behind_cursor}")
         ).json()
@@ -1018,20 +1036,25 @@ def report(results: dict[tuple[str, str], list[Result]], peak: float, final: flo
             f"{span([r.db_ms for r in rs], '{:.2f}'):>11}"
         )
 
-    def ratio(h: str, y: str, target: float | None) -> None:
-        hs, ys = results.get(("harbour", h)), results.get(("yardstick", y))
+    def ratio(h: str, y: str, target: float | None, side: str = "harbour") -> None:
+        hs, ys = results.get((side, h)), results.get(("yardstick", y))
         if not hs or not ys:
             return
         ratios = [a.rps / b.rps for a, b in zip(hs, ys, strict=False)]
         verdict = ""
         if target is not None:
             verdict = "  meets" if min(ratios) >= target else f"  BELOW target {target}x"
-        print(f"  {h + ' ÷ ' + y:<48} {span(ratios, '{:.2f}x'):>14}{verdict}")
+        label = f"{'by hand: ' if side == 'yardstick' else ''}{h} ÷ {y}"
+        print(f"  {label:<48} {span(ratios, '{:.2f}x'):>14}{verdict}")
 
     print("\nratios of requests/s (each against the yardstick of the same round)")
     for path in ("check-in create", "reflection create"):
         ratio(path, "raw insert", 0.5)
         ratio(path, "typical insert", 1.5)
+    # No target: where Harbour's layers stand against the same note made by hand, and what
+    # a note must do (its JWT, sealing, checks and change row) against the raw insert.
+    ratio("reflection create", "reflection create", None)
+    ratio("reflection create", "raw insert", None, side="yardstick")
     ratio("reflection update", "raw insert", None)
     ratio("token refresh", "raw insert", None)
     for path in ("sync, up to date", "sync, 3 months behind", "GET /me"):
