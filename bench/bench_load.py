@@ -14,7 +14,8 @@ If-Match versions, rotated refresh tokens) for `--rounds` rounds of `--duration`
 path, Harbour and its yardstick alternately (the order flips each round), and prints
 requests/s, p50 and p99 of each, the ratios, and Harbour's resident memory under the load.
 Before timing, it checks that the by-hand `/me` and sync pages answer exactly Harbour's
-documents, and that a note made by hand reads back through Harbour as it was answered.
+documents, and that a check-in and a note made by hand read back through Harbour as they
+were answered.
 """
 
 from __future__ import annotations
@@ -731,12 +732,13 @@ async def scenario(name: str, world: World, base: str) -> dict[str, Any]:
             ],
         }
     if name == "check-in create":
+        checkins = "/checkins" if base == "yardstick" else "/api/v1/wellbeing/checkins"
         return {
             "method": "POST",
             "uuid": True,
             "headers": JSON_HEADERS,
             "entries": [
-                {"path": "/api/v1/wellbeing/checkins", "auth": p.token, "body": _checkin_body(i)}
+                {"path": checkins, "auth": p.token, "body": _checkin_body(i)}
                 for i, p in enumerate(people)
             ],
         }
@@ -806,7 +808,7 @@ async def scenario(name: str, world: World, base: str) -> dict[str, Any]:
 
 # Harbour's paths, each with the yardstick its targets compare it to.
 PAIRS: list[tuple[str, str | None]] = [
-    ("check-in create", None),
+    ("check-in create", "check-in create"),
     ("reflection create", "reflection create"),
     ("reflection update", None),
     ("sync, up to date", "sync, up to date"),
@@ -834,24 +836,37 @@ async def check_by_hand(world: World, harbour: str, yard: str) -> None:
                 raise SystemExit(
                     f"the by-hand {path} differs from Harbour's:\n{ours.text}\n{theirs.text}"
                 )
-        # A note made by hand reads back through Harbour exactly as the by-hand route
-        # answered it; Harbour answers the same note the same, but for its id and times.
-        body = json.loads(_note_body(5, True).replace("@UUID@", str(uuid.uuid4())))
-        theirs = await client.post(yard + "/reflections", json=body)
-        ours = await client.get(f"{harbour}/api/v1/reflections/{body['id']}")
-        if theirs.status_code != 201 or ours.json() != theirs.json():
-            raise SystemExit(f"a by-hand note reads otherwise:\n{theirs.text}\n{ours.text}")
-        made = await client.post(
-            harbour + "/api/v1/reflections", json=body | {"id": str(uuid.uuid4())}
-        )
-        moving = {"id", "created_at", "updated_at"}
-        if (
-            made.status_code != 201
-            or made.headers["ETag"] != theirs.headers["ETag"]
-            or {k: v for k, v in made.json().items() if k not in moving}
-            != {k: v for k, v in theirs.json().items() if k not in moving}
+        # A check-in and a note made by hand read back through Harbour exactly as the
+        # by-hand routes answered them; Harbour answers the same bodies the same, but for
+        # their ids and times.
+        for ours_at, theirs_at, sent, moving in (
+            ("/wellbeing/checkins", "/checkins", _checkin_body(5), {"id", "taken_at"}),
+            (
+                "/reflections",
+                "/reflections",
+                _note_body(5, True),
+                {"id", "created_at", "updated_at"},
+            ),
         ):
-            raise SystemExit(f"the by-hand note create differs:\n{made.text}\n{theirs.text}")
+            body = json.loads(sent.replace("@UUID@", str(uuid.uuid4())))
+            theirs = await client.post(yard + theirs_at, json=body)
+            ours = await client.get(f"{harbour}/api/v1{ours_at}/{body['id']}")
+            if theirs.status_code != 201 or ours.json() != theirs.json():
+                raise SystemExit(
+                    f"a by-hand {ours_at} reads otherwise:\n{theirs.text}\n{ours.text}"
+                )
+            made = await client.post(
+                f"{harbour}/api/v1{ours_at}", json=body | {"id": str(uuid.uuid4())}
+            )
+            if (
+                made.status_code != 201
+                or made.headers.get("ETag") != theirs.headers.get("ETag")
+                or {k: v for k, v in made.json().items() if k not in moving}
+                != {k: v for k, v in theirs.json().items() if k not in moving}
+            ):
+                raise SystemExit(
+                    f"the by-hand {ours_at} create differs:\n{made.text}\n{theirs.text}"
+                )
         page = (
             await client.get(f"{harbour}/api/v1/sync?limit=50&cursor={person.behind_cursor}")
         ).json()
@@ -1051,10 +1066,12 @@ def report(results: dict[tuple[str, str], list[Result]], peak: float, final: flo
     for path in ("check-in create", "reflection create"):
         ratio(path, "raw insert", 0.5)
         ratio(path, "typical insert", 1.5)
-    # No target: where Harbour's layers stand against the same note made by hand, and what
-    # a note must do (its JWT, sealing, checks and change row) against the raw insert.
-    ratio("reflection create", "reflection create", None)
-    ratio("reflection create", "raw insert", None, side="yardstick")
+    # No target: where Harbour's layers stand against the same create made by hand, and what
+    # the create must do (its JWT, body, checks, sealing or scoring, change row) against the
+    # raw insert.
+    for path in ("check-in create", "reflection create"):
+        ratio(path, path, None)
+        ratio(path, "raw insert", None, side="yardstick")
     ratio("reflection update", "raw insert", None)
     ratio("token refresh", "raw insert", None)
     for path in ("sync, up to date", "sync, 3 months behind", "GET /me"):

@@ -16,6 +16,11 @@ PostgreSQL database, by `bench/bench_load.py`:
   The sync page is built for the entities the benchmark seeds (a practitioner's own
   check-ins, with their shares, and own reflective notes); the benchmark checks that it
   answers exactly Harbour's document before it times anything.
+- `POST /checkins`: Harbour's `POST /api/v1/wellbeing/checkins` (a plain check-in) done by
+  hand in the same way: the same JWT checks and body model, the answers scored by Harbour's
+  own instrument code, Harbour's two statements (the caller with the organisation's
+  settings, the band's support text and the path up the unit tree; then the check-in with
+  its change row) on raw asyncpg in autocommit, and the check-in answered from them.
 - `POST /reflections`: Harbour's `POST /api/v1/reflections` (a new note) done by hand with
   the minimum work that keeps its integrity: the same JWT checks, the body validated by the
   same model from its bytes, the content sealed with the same cipher, Harbour's own one
@@ -24,7 +29,7 @@ PostgreSQL database, by `bench/bench_load.py`:
   commit by the same trigger), and the note answered from what was sent. So the note
   create's ratio to it is the price of Harbour's layers alone, and its own ratio to the raw
   insert the price of what a note must do. The benchmark checks that Harbour reads a note
-  made here exactly as it answered it.
+  (and a check-in) made here exactly as it answered it.
 
 Settings come from the environment: `BENCH_PG_DSN` (asyncpg DSN), `BENCH_PSYCOPG_URL`
 (SQLAlchemy URL for the sync driver), and Harbour's own `HARBOUR_SECRET_KEY`,
@@ -52,11 +57,17 @@ from fastapi import Depends, FastAPI, Request, Response
 from sqlmodel import Field, Session, SQLModel, create_engine
 
 from api.logs import configure_logging
+from models.analytics.periods import role_group, tenure_band
 from models.crypto import KeyRing, parse_key_ring, seal_json
 from models.reflection import CONTENT_COLUMN, REFLECTIONS_TABLE
+from models.scope import top_down
 from supervision.reflections.schemas import ReflectionCreate, public_body
+from wellbeing.checkins import request_hash, signposts
+from wellbeing.instruments import latest
+from wellbeing.schemas import CheckInCreate
+from wellbeing.scoring import ScoringError, score
 from wellbeing.support import _FALLBACK as FALLBACK_TEXT
-from wellbeing.support import DEFAULT_TEXTS
+from wellbeing.support import DEFAULT_TEXTS, text_or_default
 
 RAW_TABLE = """
 CREATE TABLE IF NOT EXISTS yardstick_raw_checkins (
@@ -70,6 +81,45 @@ CREATE TABLE IF NOT EXISTS yardstick_raw_checkins (
 SAMARITANS = {"name": "Samaritans (free, 24 hours)", "contact": "116 123"}
 DEFAULT_EAP = "Your employee assistance programme: ask HR or see your intranet"
 JSON_TYPE = "application/json"
+
+# Harbour's two statements for a plain check-in on PostgreSQL (`wellbeing.checkins`: the
+# context read, then the insert with its owner's change), with the parameters renumbered.
+CHECKIN_CONTEXT = """
+WITH RECURSIVE up(id, parent_id, depth) AS (
+    SELECT units.id, units.parent_id, 0 FROM units
+    WHERE units.organisation_id = $1 AND units.id = (
+        SELECT staff.unit_id FROM staff WHERE staff.organisation_id = $1 AND staff.id = $2)
+    UNION ALL
+    SELECT units.id, units.parent_id, up.depth + 1 FROM units, up
+    WHERE units.organisation_id = $1 AND units.id = up.parent_id AND up.depth < 64)
+SELECT staff.roles, staff.started_on,
+    (SELECT share_days FROM wellbeing_settings WHERE organisation_id = $1) AS share_days,
+    (SELECT employee_assistance FROM wellbeing_settings WHERE organisation_id = $1) AS eap,
+    (SELECT text FROM wellbeing_support_texts WHERE organisation_id = $1
+     AND instrument = $3 AND band = $4) AS text,
+    up.id AS path_unit
+FROM staff LEFT OUTER JOIN up ON true
+WHERE staff.organisation_id = $1 AND staff.id = $2 AND staff.active IS true
+ORDER BY up.depth
+"""
+NEW_CHECKIN = """
+WITH created_wellbeing_checkins AS (
+    INSERT INTO wellbeing_checkins (id, organisation_id, staff_id, instrument,
+        instrument_version, content_hash, answers, scores, bands, band, wants_to_talk,
+        talk_supervisor_id, request_hash, taken_at, unit_path, role_group, tenure_band,
+        incident_id)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, false, NULL, $11, $12, $13, $14, $15,
+        NULL)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING wellbeing_checkins.id, wellbeing_checkins.organisation_id)
+INSERT INTO changes (id, organisation_id, staff_id, entity_type, entity_id, op, seq, at, owned)
+SELECT $16, created_wellbeing_checkins.organisation_id, $3, 'wellbeing_checkin',
+    created_wellbeing_checkins.id, 'upsert', 0, $12, true
+FROM created_wellbeing_checkins
+ON CONFLICT (organisation_id, staff_id, entity_type, entity_id)
+DO UPDATE SET op = excluded.op, seq = excluded.seq, at = excluded.at, owned = excluded.owned
+RETURNING changes.entity_id
+"""
 
 # Harbour's statement for a new note on PostgreSQL (`models.idempotent.create_once_as` with
 # `models.changes.logged_insert`), as its driver sends it, with the parameters renumbered.
@@ -201,6 +251,69 @@ class ByHand:
         body = dict(row)
         body["roles"] = json.loads(body["roles"])
         return Response(pydantic_core.to_json(body), media_type=JSON_TYPE)
+
+    async def new_checkin(self, request: Request) -> Response:
+        org, sub = self.claims(request)
+        try:
+            data = CheckInCreate.model_validate_json(await request.body())
+        except ValueError:
+            return Response(status_code=422)
+        instrument = latest(data.instrument)
+        plain = not (data.wants_to_talk or data.share_with_supervisor or data.incident_id)
+        if instrument is None or not instrument.wording_shipped or not plain:
+            return Response(status_code=422)  # not the benchmark's plain check-in
+        try:
+            scored = score(instrument, data.answers)
+        except ScoringError:
+            return Response(status_code=422)
+        rows = await self.pool.fetch(CHECKIN_CONTEXT, org, sub, instrument.key, scored.band)
+        if not rows:
+            raise _Unauthorised
+        first, now = rows[0], datetime.now(UTC)
+        created = await self.pool.fetchval(
+            NEW_CHECKIN,
+            data.id,
+            org,
+            sub,
+            instrument.key,
+            instrument.version,
+            instrument.content_hash,
+            json.dumps(data.answers),
+            json.dumps(scored.scores),
+            json.dumps(scored.bands),
+            scored.band,
+            request_hash(data),
+            now,
+            json.dumps(top_down(r["path_unit"] for r in rows if r["path_unit"] is not None)),
+            role_group(json.loads(first["roles"])),
+            tenure_band(first["started_on"], now.date()),
+            uuid.uuid4(),
+        )
+        if created is None:  # a repeat or a taken id: not timed here
+            return Response(status_code=409)
+        body = {
+            "id": data.id,
+            "instrument": instrument.key,
+            "instrument_version": instrument.version,
+            "content_hash": instrument.content_hash,
+            "answers": data.answers,
+            "scores": scored.scores,
+            "bands": scored.bands,
+            "band": scored.band,
+            "wants_to_talk": False,
+            "supervisor_told": False,
+            "shared_with_supervisor": False,
+            "share_expires_at": None,
+            "taken_at": now,
+            "incident_id": None,
+            "signposting": [
+                {"name": name, "contact": contact} for name, contact in signposts(first["eap"])
+            ],
+            "support": text_or_default(instrument.key, scored.band, first["text"]),
+            "talk_request": None,
+            "talk_options": [],
+        }
+        return Response(pydantic_core.to_json(body), status_code=201, media_type=JSON_TYPE)
 
     async def new_note(self, request: Request) -> Response:
         org, sub = self.claims(request)
@@ -458,6 +571,13 @@ def create_app() -> FastAPI:
     async def sync(request: Request) -> Response:
         try:
             return await state["hand"].sync(request)  # type: ignore[no-any-return]
+        except _Unauthorised:
+            return Response(status_code=401)
+
+    @app.post("/checkins", status_code=201)
+    async def new_checkin(request: Request) -> Response:
+        try:
+            return await state["hand"].new_checkin(request)  # type: ignore[no-any-return]
         except _Unauthorised:
             return Response(status_code=401)
 
