@@ -38,7 +38,7 @@ from supervision.policy import (
 )
 from supervision.policy_store import load_policy
 from supervision.practice_reminders import agreement_reminders, group_reminders
-from supervision.status import last_counted_on, local_today
+from supervision.status import last_counted_on, local_today, todays_at
 
 DUE_SOON_DAYS = 3
 ESCALATE_AFTER_DAYS = 14
@@ -182,12 +182,13 @@ async def _session_reminders(
         col(SupervisionSession.scheduled_for) >= now - timedelta(days=60),
     )
     out: list[Reminder] = []
+    today_in = todays_at(now)
     rows = (await session.exec(stmt)).all()  # type: ignore[call-overload]
     for session_id, supervisee_id, supervisor_id, status, scheduled_for, recorded_at in rows:
         supervisee = staff.get(supervisee_id)
         if supervisee is None:
             continue
-        today = local_today(now, supervisee.timezone)
+        today = today_in(supervisee.timezone)
         if status == SessionStatus.scheduled:
             for f in upcoming(scheduled_for, now):
                 out += [
@@ -225,8 +226,9 @@ async def _cadence_reminders(
     }
     spans = await absence_spans_from(session, org, windows)
     out: list[Reminder] = []
+    today_in = todays_at(now)
     for person in supervised:
-        today = local_today(now, person.timezone)
+        today = today_in(person.timezone)
         status = cadence(
             policy,
             person.cohort,
@@ -260,11 +262,12 @@ async def _action_reminders(
         col(SupervisionAction.due_on) <= now.date() + timedelta(days=1),
     )
     out: list[Reminder] = []
+    today_in = todays_at(now)
     for action_id, owner_id, due_on in (await session.exec(stmt)).all():
         owner = staff.get(owner_id)
         if owner is None or due_on is None:
             continue
-        f = action_due(due_on, local_today(now, owner.timezone))
+        f = action_due(due_on, today_in(owner.timezone))
         if f is not None:
             out.append(_r(org, owner.id, f, action_id))
     return out

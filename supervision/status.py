@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -31,6 +31,20 @@ def local_today(now: datetime, timezone: str) -> date:
         return now.astimezone(ZoneInfo(timezone)).date()
     except (KeyError, ValueError):
         return now.date()
+
+
+def todays_at(now: datetime) -> Callable[[str], date]:
+    """`local_today` at `now` for any time zone, worked out once per zone (a council's
+    thousands of people share a handful; the sweep and the roll-up ask for each person)."""
+    known: dict[str, date] = {}
+
+    def today(timezone: str) -> date:
+        found = known.get(timezone)
+        if found is None:
+            found = known[timezone] = local_today(now, timezone)
+        return found
+
+    return today
 
 
 def counted(policy: CadencePolicy) -> list[sa.ColumnElement[bool]]:

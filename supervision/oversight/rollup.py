@@ -56,7 +56,7 @@ from supervision.policy import (
     write_up_due_on,
 )
 from supervision.policy_store import load_policy
-from supervision.status import last_counted_columns, latest_of, local_today
+from supervision.status import last_counted_columns, latest_of, todays_at
 
 CANCELLED_WINDOW = timedelta(days=90)
 # A cohort by its stored value, without the enum's own lookup for each person.
@@ -372,20 +372,6 @@ class _Pending:
     sign_off_late: int = 0
 
 
-def _todays(now: datetime) -> Callable[[str], date]:
-    """Today's date in a time zone at `now`, worked out once per zone (a council's people
-    share a handful)."""
-    known: dict[str, date] = {}
-
-    def today(timezone: str) -> date:
-        found = known.get(timezone)
-        if found is None:
-            found = known[timezone] = local_today(now, timezone)
-        return found
-
-    return today
-
-
 def _zones() -> Callable[[str], ZoneInfo | None]:
     """Each time zone looked up once (a unit's people share a handful); None where
     `local_today` falls back to UTC's date."""
@@ -476,7 +462,7 @@ async def _pending(
         "cancelled_since": now - CANCELLED_WINDOW,
     }
     result: dict[uuid.UUID, _Pending] = defaultdict(_Pending)
-    todays, zone_of = _todays(now), _zones()
+    todays, zone_of = todays_at(now), _zones()
     write_up_due = partial(write_up_due_on, policy)
     sign_off_due = partial(sign_off_due_on, policy)
     # For each time zone, the moments before which a session held (awaiting write-up) or
@@ -571,7 +557,7 @@ async def _rows_and_groups(
     for a in groups:
         group_counts[a.staff_id].add(a.group_id)
     rows = []
-    todays = _todays(now)
+    todays = todays_at(now)
     day = now.date()
     no_pending = _Pending()
     # Without absences a person's cadence depends on these three alone: worked out once for
