@@ -7,6 +7,7 @@ a week. Someone who already checked in that week is not nudged.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime, time, timedelta
 
 from sqlmodel import col, func, select
@@ -15,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.db import one_of
 from models.directory.staff import Role, Staff
 from models.notifications.outbox import NotificationKind, Reminder
-from models.notifications.preferences import preferences_for
+from models.notifications.preferences import Preferences, preferences_for
 from models.notifications.reminder_time import at_local, zone
 from models.wellbeing import CheckIn
 
@@ -39,15 +40,24 @@ def nudge_week(
 
 
 async def due_nudges(
-    session: AsyncSession, organisation_id: uuid.UUID, now: datetime
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    now: datetime,
+    *,
+    preferences: Mapping[uuid.UUID, Preferences] | None = None,
 ) -> list[Reminder]:
     """Check-in nudges due in one organisation at `now` (practitioners only): two queries for
-    the people and their preferences, one for when each of them last checked in."""
+    the people and their preferences (none for the preferences when the caller has read
+    everyone's), one for when each of them last checked in."""
     stmt = select(col(Staff.id), col(Staff.roles)).where(
         col(Staff.organisation_id) == organisation_id, col(Staff.active)
     )
     people = [sid for sid, roles in (await session.exec(stmt)).all() if _PRACTITIONER in roles]
-    prefs = await preferences_for(session, organisation_id, people)
+    prefs = (
+        preferences
+        if preferences is not None
+        else await preferences_for(session, organisation_id, people)
+    )
     weeks: dict[uuid.UUID, tuple[str, datetime]] = {}
     for person in people:
         pref = prefs.get(person)

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.directory.lapsed import purge_lapsed_sign_ins
 from models.notifications.deliveries import plan_deliveries, purge_settled
 from models.notifications.outbox import enqueue, organisation_ids, schedule
+from models.notifications.preferences import organisation_preferences
 from supervision.reminders import due_reminders
 from wellbeing.incidents import due_incident_nudges
 from wellbeing.nudges import due_nudges
@@ -25,13 +26,16 @@ async def sweep_organisation(
 ) -> list[uuid.UUID]:
     """One organisation's sweep: new notifications, and their deliveries (a push to each
     device when `push` is configured; the organisation's webhook if it has one)."""
+    # Everyone's preferences read once, for the nudges, quiet hours and push alike.
+    preferences = await organisation_preferences(session, organisation_id)
     found = await due_reminders(session, organisation_id, now)
-    found += await due_nudges(session, organisation_id, now)
+    found += await due_nudges(session, organisation_id, now, preferences=preferences)
     found += await due_talk_notifications(session, organisation_id, now)
     found += await due_incident_nudges(session, organisation_id, now)
-    created = await enqueue(session, await schedule(session, found, now), now)
+    due = await schedule(session, found, now, preferences=preferences)
+    created = await enqueue(session, due, now)
     await note_notified(session, created, now)
-    await plan_deliveries(session, created, now, push=push)
+    await plan_deliveries(session, created, now, push=push, preferences=preferences)
     return created
 
 

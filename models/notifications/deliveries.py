@@ -14,7 +14,7 @@ push, which carries the notification id as its collapse key, so the phone shows 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -27,7 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models.base import TenantTable, UTCDateTime, new_id, utc_column
 from models.db import CHUNK, is_postgresql, one_of
 from models.notifications.outbox import PERSONAL_KINDS, Device, Notification
-from models.notifications.preferences import preferences_for
+from models.notifications.preferences import Preferences, preferences_for
 from models.notifications.webhooks import Webhook, enabled_webhooks
 
 
@@ -88,18 +88,24 @@ class Delivery(TenantTable, table=True):
 
 
 async def plan_deliveries(
-    session: AsyncSession, notification_ids: Sequence[uuid.UUID], now: datetime, *, push: bool
+    session: AsyncSession,
+    notification_ids: Sequence[uuid.UUID],
+    now: datetime,
+    *,
+    push: bool,
+    preferences: Mapping[uuid.UUID, Preferences] | None = None,
 ) -> int:
     """Pending deliveries for new notifications, due when each may be delivered (quiet hours):
     with `push`, one per device of each recipient who has push enabled; and one to the
-    organisation's webhook, if it has an enabled one, except for personal kinds."""
+    organisation's webhook, if it has an enabled one, except for personal kinds.
+    `preferences`: every recipient's, when the caller has read them (a sweep has)."""
     if is_postgresql(session):
-        return await _plan_in_sql(session, notification_ids, now, push=push)
+        return await _plan_in_sql(session, notification_ids, now, push=push, known=preferences)
     if len(notification_ids) > CHUNK:
         planned = 0
         for start in range(0, len(notification_ids), CHUNK):
             part = notification_ids[start : start + CHUNK]
-            planned += await plan_deliveries(session, part, now, push=push)
+            planned += await plan_deliveries(session, part, now, push=push, preferences=preferences)
         return planned
     if not notification_ids:
         return 0
@@ -132,8 +138,9 @@ async def plan_deliveries(
     for organisation_id in sorted({n.organisation_id for n in notes}, key=str):
         mine = [n for n in notes if n.organisation_id == organisation_id]
         if push:
-            prefs = await preferences_for(session, organisation_id, {n.recipient_id for n in mine})
-            wanted = {sid for sid, pref in prefs.items() if pref.push_enabled}
+            wanted = await _push_enabled(
+                session, organisation_id, {n.recipient_id for n in mine}, preferences
+            )
             phones: dict[uuid.UUID, list[uuid.UUID]] = {}
             devices = select(col(Device.staff_id), col(Device.id)).where(
                 col(Device.organisation_id) == organisation_id,
@@ -277,8 +284,26 @@ async def purge_settled(session: AsyncSession, organisation_id: uuid.UUID, befor
     return int(result.rowcount)
 
 
+async def _push_enabled(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    recipients: set[uuid.UUID],
+    known: Mapping[uuid.UUID, Preferences] | None,
+) -> set[uuid.UUID]:
+    """Which of `recipients` have push enabled (their preferences read unless `known`)."""
+    prefs = (
+        known if known is not None else await preferences_for(session, organisation_id, recipients)
+    )
+    return {sid for sid in recipients if (pref := prefs.get(sid)) and pref.push_enabled}
+
+
 async def _plan_in_sql(
-    session: AsyncSession, notification_ids: Sequence[uuid.UUID], now: datetime, *, push: bool
+    session: AsyncSession,
+    notification_ids: Sequence[uuid.UUID],
+    now: datetime,
+    *,
+    push: bool,
+    known: Mapping[uuid.UUID, Preferences] | None,
 ) -> int:
     """`plan_deliveries` on PostgreSQL: the rows made by INSERT ... SELECT from the
     notifications (joined to the recipients' devices for push), not built in Python and
@@ -328,8 +353,9 @@ async def _plan_in_sql(
     for organisation_id in sorted(recipients, key=str):
         mine = col(n.organisation_id) == organisation_id
         if push:
-            prefs = await preferences_for(session, organisation_id, recipients[organisation_id])
-            wanted = [sid for sid, pref in prefs.items() if pref.push_enabled]
+            wanted = await _push_enabled(
+                session, organisation_id, recipients[organisation_id], known
+            )
             if wanted:
                 phones = (
                     rows(DeliveryChannel.push, col(d.id), sa.null())

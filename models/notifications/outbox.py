@@ -10,7 +10,7 @@ push sends it only from then on.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -149,15 +149,21 @@ class Reminder:
 
 
 async def schedule(
-    session: AsyncSession, reminders: Sequence[Reminder], now: datetime
+    session: AsyncSession,
+    reminders: Sequence[Reminder],
+    now: datetime,
+    *,
+    preferences: Mapping[uuid.UUID, Preferences] | None = None,
 ) -> list[Due]:
     """Drop reminders for recipients on leave today (their date); defer the rest past quiet
-    hours in their time zone."""
-    prefs: dict[uuid.UUID, Preferences] = {}
+    hours in their time zone. `preferences`: every recipient's, when the caller has read
+    them (a sweep reads its organisation's once)."""
+    read: dict[uuid.UUID, Preferences] = {}
     spans: dict[uuid.UUID, list[tuple[date, date]]] = {}
     for organisation_id in {r.organisation_id for r in reminders}:
         ids = list({r.recipient_id for r in reminders if r.organisation_id == organisation_id})
-        prefs.update(await preferences_for(session, organisation_id, ids))
+        if preferences is None:
+            read.update(await preferences_for(session, organisation_id, ids))
         spans.update(
             await absence_spans(
                 session, organisation_id, ids, ending_on_or_after=now.date() - timedelta(days=1)
@@ -166,6 +172,7 @@ async def schedule(
     # Whether each recipient may be reminded now, and from when: once per recipient, however
     # many reminders they have (None: a leaver, or on leave today).
     after: dict[uuid.UUID, datetime | None] = {}
+    prefs = read if preferences is None else preferences
     for recipient_id in {r.recipient_id for r in reminders}:
         pref = prefs.get(recipient_id)
         if pref is None or on_leave(spans.get(recipient_id, []), local_date(now, pref.timezone)):

@@ -115,30 +115,33 @@ async def preferences_for(
     wanted = list(set(staff_ids))
     if not wanted:
         return {}
-    zones = dict(
-        (
-            await session.exec(
-                select(col(Staff.id), col(Staff.timezone)).where(
-                    col(Staff.organisation_id) == organisation_id,
-                    one_of(session, col(Staff.id), wanted),
-                    # A leaver gets no reminder, even as someone's supervisor or manager.
-                    col(Staff.active),
-                )
-            )
-        ).all()
-    )
+    return await _effective_preferences(session, organisation_id, wanted)
+
+
+async def organisation_preferences(
+    session: AsyncSession, organisation_id: uuid.UUID
+) -> dict[uuid.UUID, Preferences]:
+    """Effective preferences of every active staff member of one organisation: a sweep reads
+    them once and hands them to each of its steps (`api.delivery.sweep`)."""
+    return await _effective_preferences(session, organisation_id, None)
+
+
+async def _effective_preferences(
+    session: AsyncSession, organisation_id: uuid.UUID, wanted: list[uuid.UUID] | None
+) -> dict[uuid.UUID, Preferences]:
+    """`wanted`'s effective preferences (None: everyone's), of active staff only."""
+    # A leaver gets no reminder, even as someone's supervisor or manager.
+    people = [col(Staff.organisation_id) == organisation_id, col(Staff.active)]
+    saved = [col(NotificationPreferences.organisation_id) == organisation_id]
+    if wanted is not None:
+        people.append(one_of(session, col(Staff.id), wanted))
+        saved.append(one_of(session, col(NotificationPreferences.staff_id), wanted))
+    zones = (await session.exec(select(col(Staff.id), col(Staff.timezone)).where(*people))).all()
     stored = {
         row.staff_id: row
-        for row in (
-            await session.exec(
-                select(NotificationPreferences).where(
-                    col(NotificationPreferences.organisation_id) == organisation_id,
-                    one_of(session, col(NotificationPreferences.staff_id), wanted),
-                )
-            )
-        ).all()
+        for row in (await session.exec(select(NotificationPreferences).where(*saved))).all()
     }
-    return {sid: effective(zones[sid], stored.get(sid)) for sid in wanted if sid in zones}
+    return {sid: effective(timezone, stored.get(sid)) for sid, timezone in zones}
 
 
 async def update_preferences(
