@@ -140,8 +140,11 @@ async def non_working_days(
     session: AsyncSession, organisation_id: uuid.UUID, nation: Nation
 ) -> frozenset[date]:
     """The nation's bank holidays and the organisation's closure days (weekends are the
-    engine's own rule)."""
-    closures = await session.exec(
-        select(col(ClosureDay.day)).where(col(ClosureDay.organisation_id) == organisation_id)
+    engine's own rule), in one statement: every oversight view, report card and sweep loads
+    them with the policy (`supervision.policy_store.load_policy`)."""
+    days = sa.union_all(
+        sa.select(col(BankHoliday.day)).where(col(BankHoliday.nation) == nation.value),
+        sa.select(col(ClosureDay.day)).where(col(ClosureDay.organisation_id) == organisation_id),
     )
-    return frozenset(await bank_holidays(session, nation)) | frozenset(closures.all())
+    connection = await session.connection()
+    return frozenset((await connection.execute(days)).scalars())
