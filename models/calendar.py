@@ -21,7 +21,7 @@ from importlib import resources
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import Field, SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.base import TenantTable, utc_column
@@ -125,15 +125,6 @@ async def replace_bank_holidays(session: AsyncSession, holidays: list[Holiday]) 
         counts[nation.value] = len(days)
     await session.flush()
     return counts
-
-
-async def bank_holidays(session: AsyncSession, nation: Nation) -> dict[date, str]:
-    rows = await session.exec(
-        select(col(BankHoliday.day), col(BankHoliday.title)).where(
-            col(BankHoliday.nation) == nation.value
-        )
-    )
-    return dict(rows.all())
 
 
 async def non_working_days(
