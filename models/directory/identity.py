@@ -9,6 +9,7 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.base import TenantTable, utc_column
 from models.crypto import register_sealed_column
@@ -187,3 +188,25 @@ class IdentityAudit(TenantTable, table=True):
     action: str = Field(max_length=60)  # an IdentityAction
     subject_id: uuid.UUID | None = None
     at: datetime = utc_column()
+
+
+def record_identity_change(
+    session: AsyncSession,
+    organisation_id: uuid.UUID,
+    actor_id: uuid.UUID | None,
+    action: IdentityAction,
+    subject_id: uuid.UUID | None,
+    at: datetime,
+) -> None:
+    """One `identity_audit` row, added to `session` to be written with the change it records
+    (every writer of the identity audit comes here: `actor_id` None for the console and the
+    SCIM sync; the table under "The identity audit" in docs/identity.md)."""
+    session.add(
+        IdentityAudit(
+            organisation_id=organisation_id,
+            actor_id=actor_id,
+            action=action,
+            subject_id=subject_id,
+            at=at,
+        )
+    )

@@ -21,9 +21,14 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
-from models.directory.identity import IdentityAction, IdentityAudit, LinkPurpose, PasswordLink
+from models.directory.identity import (
+    IdentityAction,
+    LinkPurpose,
+    PasswordLink,
+    record_identity_change,
+)
 from models.directory.leavers import end_sessions
-from models.directory.sso import audit, require_admin, sso_required
+from models.directory.sso import require_admin, sso_required
 from models.directory.staff import Staff
 from models.directory.throttle import ThrottlePolicy, record_failure, retry_after, throttle_key
 from models.directory.tokens import hash_token
@@ -131,7 +136,9 @@ async def invite(
             "This organisation signs in with single sign-on only; nobody needs a password."
         )
     link = await _issue(session, staff, LinkPurpose.invitation, now, lifetime, public_url)
-    await audit(session, actor, IdentityAction.invitation_created, staff.id, now)
+    record_identity_change(
+        session, actor.organisation_id, actor.id, IdentityAction.invitation_created, staff.id, now
+    )
     return link
 
 
@@ -166,14 +173,13 @@ async def invite_imported(
         await _issue(session, s, LinkPurpose.invitation, now, lifetime, public_url) for s in rows
     ]
     for link in links:
-        session.add(
-            IdentityAudit(
-                organisation_id=actor.organisation_id,
-                actor_id=actor.id,
-                action=IdentityAction.invitation_created,
-                subject_id=link.staff_id,
-                at=now,
-            )
+        record_identity_change(
+            session,
+            actor.organisation_id,
+            actor.id,
+            IdentityAction.invitation_created,
+            link.staff_id,
+            now,
         )
     await session.flush()
     return links
@@ -251,14 +257,8 @@ async def set_password(
             col(PasswordLink.used_at).is_(None),
         )
     )
-    session.add(
-        IdentityAudit(
-            organisation_id=organisation_id,
-            actor_id=staff.id,
-            action=IdentityAction.password_set,
-            subject_id=staff.id,
-            at=now,
-        )
+    record_identity_change(
+        session, organisation_id, staff.id, IdentityAction.password_set, staff.id, now
     )
     await session.flush()
     return staff

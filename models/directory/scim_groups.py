@@ -39,7 +39,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.directory.identity import IdentityAction, IdentityAudit, ScimGroup, ScimGroupMember
+from models.directory.identity import (
+    IdentityAction,
+    ScimGroup,
+    ScimGroupMember,
+    record_identity_change,
+)
 from models.directory.scim import MAX_PAGE, ScimError, Scope, first_error, visible_users
 from models.directory.sso import config_for_org, roles_for_groups
 from models.directory.staff import Role, Staff
@@ -435,14 +440,13 @@ async def sync_roles(
                     "SCIM group sync kept the supervisor role of %s: they supervise someone",
                     staff.id,
                 )
-                session.add(
-                    IdentityAudit(
-                        organisation_id=organisation_id,
-                        actor_id=None,
-                        action=IdentityAction.scim_supervisor_role_kept,
-                        subject_id=staff.id,
-                        at=now,
-                    )
+                record_identity_change(
+                    session,
+                    organisation_id,
+                    None,
+                    IdentityAction.scim_supervisor_role_kept,
+                    staff.id,
+                    now,
                 )
         if sorted(roles) != sorted(staff.roles):
             staff.roles = sorted(roles)

@@ -12,9 +12,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.actor import Actor
-from models.directory.identity import IdentityAction, ScimToken
+from models.directory.identity import IdentityAction, ScimToken, record_identity_change
 from models.directory.identity_schemas import ScimTokenIssued, ScimTokenPublic
-from models.directory.sso import audit, require_admin
+from models.directory.sso import require_admin
 from models.directory.tokens import hash_token
 from models.errors import NotFound
 
@@ -50,7 +50,9 @@ async def issue_scim_token(session: AsyncSession, actor: Actor, now: datetime) -
         created_at=now,
     )
     session.add(row)
-    await audit(session, actor, IdentityAction.scim_token_issued, row.id, now)
+    record_identity_change(
+        session, actor.organisation_id, actor.id, IdentityAction.scim_token_issued, row.id, now
+    )
     return ScimTokenIssued(**_public(row).model_dump(), token=token)
 
 
@@ -61,7 +63,9 @@ async def revoke_scim_token(session: AsyncSession, actor: Actor, now: datetime) 
     )
     if result.rowcount == 0:
         raise NotFound("This organisation has no SCIM token.")
-    await audit(session, actor, IdentityAction.scim_token_revoked, None, now)
+    record_identity_change(
+        session, actor.organisation_id, actor.id, IdentityAction.scim_token_revoked, None, now
+    )
 
 
 async def scim_organisation(session: AsyncSession, token: str, now: datetime) -> uuid.UUID | None:

@@ -25,9 +25,9 @@ from models.crypto import KeyRing, associated_data
 from models.directory.identity import (
     SSO_TABLE,
     IdentityAction,
-    IdentityAudit,
     SsoConfig,
     SubjectClaim,
+    record_identity_change,
 )
 from models.directory.identity_schemas import SsoConfigPublic, SsoConfigPut
 from models.directory.organisation import Organisation, Unit
@@ -171,9 +171,10 @@ async def put_sso_config(
     row.unit_map = {k: str(v) for k, v in data.unit_map.items()}
     row.require_sso = data.require_sso
     session.add(row)
-    await audit(
+    record_identity_change(
         session,
-        actor,
+        actor.organisation_id,
+        actor.id,
         IdentityAction.sso_created if created else IdentityAction.sso_replaced,
         row.id,
         now,
@@ -190,7 +191,9 @@ async def delete_sso_config(session: AsyncSession, actor: Actor, now: datetime) 
     )
     if result.rowcount == 0:
         raise NotFound("Single sign-on is not set up for this organisation.")
-    await audit(session, actor, IdentityAction.sso_deleted, None, now)
+    record_identity_change(
+        session, actor.organisation_id, actor.id, IdentityAction.sso_deleted, None, now
+    )
 
 
 async def break_glass_disable(session: AsyncSession, organisation: str, now: datetime) -> str:
@@ -219,15 +222,7 @@ async def break_glass_disable(session: AsyncSession, organisation: str, now: dat
     row.version += 1
     row.updated_at = now
     session.add(row)
-    session.add(
-        IdentityAudit(
-            organisation_id=org_id,
-            actor_id=None,
-            action=IdentityAction.sso_break_glass,
-            subject_id=row.id,
-            at=now,
-        )
-    )
+    record_identity_change(session, org_id, None, IdentityAction.sso_break_glass, row.id, now)
     await session.flush()
     return (
         f"{organisation!r} no longer requires single sign-on: password sign-in works again. "
@@ -243,25 +238,6 @@ def client_secret(ring: KeyRing, row: SsoConfig) -> str | None:
     return ring.open(
         row.client_secret, associated_data(SSO_TABLE, row.id, "client_secret")
     ).decode()
-
-
-async def audit(
-    session: AsyncSession,
-    actor: Actor,
-    action: IdentityAction,
-    subject_id: uuid.UUID | None,
-    now: datetime,
-) -> None:
-    session.add(
-        IdentityAudit(
-            organisation_id=actor.organisation_id,
-            actor_id=actor.id,
-            action=action,
-            subject_id=subject_id,
-            at=now,
-        )
-    )
-    await session.flush()
 
 
 # --- sign-in ---------------------------------------------------------------------------------

@@ -188,6 +188,34 @@ async def test_the_console_break_glass_has_no_actor(
     assert [r["action"] for r in alone.json()["data"]] == ["sso.created"]
 
 
+async def test_switching_sso_off_and_inviting_an_import_are_recorded(
+    client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
+) -> None:
+    p = await _org(db, now_of(app))
+    admin = bearer(app, p["admin"])
+    await _ok(await client.put("/api/v1/org/sso", json=SSO, headers=admin), 201)
+    app.state.clock.advance(minutes=5)
+    await _ok(await client.delete("/api/v1/org/sso", headers=admin), 204)
+    app.state.clock.advance(minutes=5)
+    people = "email,display_name,started_on\nann@council.example,Ann,2026-01-05\n"
+    people += "bob@council.example,Bob,2026-01-05\n"
+    imported = await client.post(
+        "/api/v1/staff/import?invite=true",
+        content=people,
+        headers={**admin, "Content-Type": "text/csv"},
+    )
+    assert (await _ok(imported)).json()["created"] == 2
+    rows = (await _get(client, app, p["admin"])).json()["data"]
+    assert [(r["action"], r["actor_id"]) for r in rows] == [
+        ("invitation.created", str(p["admin"].id)),
+        ("invitation.created", str(p["admin"].id)),
+        ("sso.deleted", str(p["admin"].id)),
+        ("sso.created", str(p["admin"].id)),
+    ]
+    assert sorted(r["subject_name"] for r in rows[:2]) == ["Ann", "Bob"]
+    assert rows[2]["subject_id"] is None
+
+
 async def test_only_admins_may_read_it(
     client: httpx.AsyncClient, app: FastAPI, db: AsyncSession
 ) -> None:

@@ -16,9 +16,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.access_log import AccessReason, record_access
-from models.directory.identity import IdentityAction
+from models.directory.identity import IdentityAction, record_identity_change
 from models.directory.service import actor_for
-from models.directory.sso import audit
 from models.directory.staff import Role, Staff
 from models.wellbeing import AnalyticsAudit
 from tests.api.web.conftest import signed_in
@@ -264,15 +263,19 @@ async def test_the_identity_audit_is_paged_and_a_bad_change_is_said_plainly(
 ) -> None:
     now = now_of(app)
     p = await _org(db, now)
+    admin = p["admin"]
     for i in range(55):
-        await audit(
+        record_identity_change(
             db,
-            actor_for(p["admin"]),
+            admin.organisation_id,
+            admin.id,
             IdentityAction.scim_token_issued,
             uuid.uuid4(),
             now - timedelta(minutes=i + 1),
         )
-    await audit(db, actor_for(p["admin"]), IdentityAction.sso_deleted, None, now)
+    record_identity_change(
+        db, admin.organisation_id, admin.id, IdentityAction.sso_deleted, None, now
+    )
     await signed_in(web, db, app, p["admin"])
     query = {"action": "scim_token.issued", "person": str(p["admin"].id)}
     first = await web.get("/app/admin/identity-audit", params=query)
