@@ -35,6 +35,9 @@ router = APIRouter(prefix="/analytics", tags=["analytics"])
 __all__ = ["neutralise"]  # re-exported: the one neutraliser lives in models/spreadsheet.py
 
 PERIOD_HELP = "month or quarter (weekly figures are not published: `week` answers 422)"
+# The period and range every figure takes (each route gives the defaults).
+Period = Annotated[ReleaseKind, Query(description=PERIOD_HELP)]
+From = Annotated[IsoDate | None, Query(alias="from")]
 
 
 def cells_public(answer: Answer) -> list[CellPublic]:
@@ -70,8 +73,8 @@ def aggregate_public(answer: Answer, query: AggregateQuery) -> AggregatePublic:
 async def scoped_query(
     instrument: Annotated[str, Query(max_length=40)] = "pulse",
     measure: Annotated[str | None, Query(max_length=60)] = None,
-    period: Annotated[ReleaseKind, Query(description=PERIOD_HELP)] = ReleaseKind.month,
-    from_: Annotated[IsoDate | None, Query(alias="from")] = None,
+    period: Period = ReleaseKind.month,
+    from_: From = None,
     to: IsoDate | None = None,
     by: Breakdown = Breakdown.unit,
 ) -> AggregateQuery:
@@ -167,8 +170,8 @@ async def analytics_participation_route(
     actor: HrActor,
     session: SessionDep,
     now: Now,
-    period: Annotated[ReleaseKind, Query(description=PERIOD_HELP)] = ReleaseKind.month,
-    from_: Annotated[IsoDate | None, Query(alias="from")] = None,
+    period: Period = ReleaseKind.month,
+    from_: From = None,
     to: IsoDate | None = None,
     by: Breakdown = Breakdown.unit,
     unit_id: uuid.UUID | None = None,
@@ -209,8 +212,8 @@ async def analytics_incidents_route(
     actor: ReportReader,
     session: SessionDep,
     now: Now,
-    period: Annotated[ReleaseKind, Query(description=PERIOD_HELP)] = ReleaseKind.month,
-    from_: Annotated[IsoDate | None, Query(alias="from")] = None,
+    period: Period = ReleaseKind.month,
+    from_: From = None,
     to: IsoDate | None = None,
     by: Breakdown = Breakdown.unit,
     unit_id: Annotated[

@@ -100,7 +100,9 @@ async def plan_deliveries(
     organisation's webhook, if it has an enabled one, except for personal kinds.
     `preferences`: every recipient's, when the caller has read them (a sweep has)."""
     if is_postgresql(session):
-        return await _plan_in_sql(session, notification_ids, now, push=push, known=preferences)
+        return await _plan_in_sql(
+            session, notification_ids, now, push=push, preferences=preferences
+        )
     if len(notification_ids) > CHUNK:
         planned = 0
         for start in range(0, len(notification_ids), CHUNK):
@@ -288,11 +290,13 @@ async def _push_enabled(
     session: AsyncSession,
     organisation_id: uuid.UUID,
     recipients: set[uuid.UUID],
-    known: Mapping[uuid.UUID, Preferences] | None,
+    preferences: Mapping[uuid.UUID, Preferences] | None,
 ) -> set[uuid.UUID]:
-    """Which of `recipients` have push enabled (their preferences read unless `known`)."""
+    """Which of `recipients` have push enabled (their `preferences`, or read here)."""
     prefs = (
-        known if known is not None else await preferences_for(session, organisation_id, recipients)
+        preferences
+        if preferences is not None
+        else await preferences_for(session, organisation_id, recipients)
     )
     return {sid for sid in recipients if (pref := prefs.get(sid)) and pref.push_enabled}
 
@@ -303,7 +307,7 @@ async def _plan_in_sql(
     now: datetime,
     *,
     push: bool,
-    known: Mapping[uuid.UUID, Preferences] | None,
+    preferences: Mapping[uuid.UUID, Preferences] | None,
 ) -> int:
     """`plan_deliveries` on PostgreSQL: the rows made by INSERT ... SELECT from the
     notifications (joined to the recipients' devices for push), not built in Python and
@@ -354,7 +358,7 @@ async def _plan_in_sql(
         mine = col(n.organisation_id) == organisation_id
         if push:
             wanted = await _push_enabled(
-                session, organisation_id, recipients[organisation_id], known
+                session, organisation_id, recipients[organisation_id], preferences
             )
             if wanted:
                 phones = (
