@@ -1059,7 +1059,8 @@ def report(results: dict[tuple[str, str], list[Result]], peak: float, final: flo
         verdict = ""
         if target is not None:
             verdict = "  meets" if min(ratios) >= target else f"  BELOW target {target}x"
-        label = f"{'by hand: ' if side == 'yardstick' else ''}{h} ÷ {y}"
+        # Against a path's own twin the yardstick is the same path done by hand.
+        label = f"{'by hand: ' if side == 'yardstick' else ''}{h} ÷ {'by hand' if y == h else y}"
         print(f"  {label:<48} {span(ratios, '{:.2f}x'):>14}{verdict}")
 
     print("\nratios of requests/s (each against the yardstick of the same round)")
