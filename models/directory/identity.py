@@ -1,5 +1,6 @@
 """Tables of council identity: single sign-on settings, web sessions, SCIM tokens and groups,
-and the single-use links of invitations and password resets (docs/identity.md)."""
+the single-use links of invitations and password resets, and the identity audit with its one
+writer, `record_identity_change` (docs/identity.md)."""
 
 from __future__ import annotations
 
